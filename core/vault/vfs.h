@@ -1,0 +1,53 @@
+// The encrypting SQLite VFS ("estelik"): a shim over the default VFS that seals every page of
+// a database, its WAL and its rollback journal with an AEAD. See docs/FORMAT.md ("Pages").
+//
+// A database opened through this VFS needs a key: either registered for its path with
+// AttachKey() before sqlite3_open_v2(), or supplied on demand by a KeyProvider (the loadable
+// sqlite3 extension uses one that reads ESTELIK_PASSPHRASE and the vault.key next to the
+// database). Opening a file with no key available fails with SQLITE_AUTH / SQLITE_CANTOPEN.
+//
+// Thread safety: every function here may be called from any thread.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "core/crypto/secret.h"
+#include "core/status.h"
+
+struct sqlite3;
+
+namespace estelik::vault {
+
+inline constexpr char kVfsName[] = "estelik";
+// Page size every Estelik database uses (set before the first table is created).
+inline constexpr int kPageSize = 4096;
+
+// Registers the "estelik" VFS with SQLite (not as the default). Idempotent.
+Status RegisterVfs();
+
+// Makes `page_key` (32 bytes, from DeriveSubkey(master, 1, "estlpage")) the key for the
+// database at `db_path` and its -wal and -journal files. `db_path` is the path as given to
+// sqlite3_open_v2; it is canonicalized. The key is copied into secure memory.
+Status AttachKey(const std::string& db_path, const crypto::SecretBytes& page_key);
+
+// Forgets the key of `db_path` and wipes it. Connections already open keep working until
+// closed; callers close them first (panic-lock does).
+void DetachKey(const std::string& db_path);
+
+// Called when a database with no attached key is opened. Returns the page key or an error.
+using KeyProvider = std::function<Result<crypto::SecretBytes>(const std::string& db_path)>;
+void SetKeyProvider(KeyProvider provider);
+
+// After sqlite3_open_v2(..., kVfsName) on a new, empty database: sets the page size and the
+// reserve bytes the VFS needs and the pragmas the threat model requires (temp_store=MEMORY,
+// mmap_size=0, ...). Safe to call on an existing database too. `wal` selects
+// journal_mode=WAL, otherwise DELETE.
+Status ConfigureConnection(sqlite3* db, bool wal);
+
+// The last corruption the VFS detected on this thread, e.g. "vault is corrupt or tampered:
+// store.db page 412"; empty if none. SQLite reports such reads as SQLITE_IOERR_AUTH /
+// SQLITE_CORRUPT, which carries no detail; callers add this message to their Status.
+std::string LastVfsError();
+
+}  // namespace estelik::vault
