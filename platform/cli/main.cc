@@ -1,6 +1,105 @@
+// estelik: the command-line shell over the Estelik engine. No engine logic lives here: each
+// verb parses its flags, calls core/archive, and prints (text, or JSON with --json).
 #include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
 
-int main() {
-  std::fprintf(stderr, "estelik: not built yet\n");
-  return 1;
+#include "platform/cli/commands.h"
+
+namespace estelik::cli {
+namespace {
+
+constexpr char kOverview[] =
+    "estelik: keep testimonies safe, share them device to device, prove them unaltered.\n"
+    "\n"
+    "usage: estelik [--vault DIR] [--json] COMMAND [ARGS...]\n"
+    "       estelik COMMAND --help\n"
+    "\n"
+    "The vault folder comes from --vault or ESTELIK_VAULT. The passphrase comes from\n"
+    "ESTELIK_PASSPHRASE when set, otherwise it is asked on the terminal without echo.\n"
+    "--json prints one JSON document on stdout for scripts. Errors go to stderr.\n"
+    "\n"
+    "commands:\n";
+
+constexpr char kExitCodes[] =
+    "\nexit codes: 0 ok, 1 error, 2 usage error, 3 wrong passphrase, 4 not found,\n"
+    "            5 vault or input corrupt or tampered\n";
+
+void PrintOverview() {
+  std::fputs(kOverview, stdout);
+  for (const Command& c : Commands()) std::printf("  %-11s %s\n", c.name, c.summary);
+  std::fputs(kExitCodes, stdout);
 }
+
+void PrintCommandHelp(const Command& c) {
+  std::printf("estelik %s: %s\n\n%s", c.name, c.summary, c.usage);
+}
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "estelik: %s\n", status.message().c_str());
+  return ExitCodeFor(status);
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> rest(argv + 1, argv + argc);
+  // Global flags come before the verb.
+  Context ctx;
+  if (const char* env = std::getenv("ESTELIK_VAULT"); env != nullptr) ctx.vault_dir = env;
+  size_t i = 0;
+  for (; i < rest.size(); ++i) {
+    const std::string& a = rest[i];
+    if (a == "--json") {
+      ctx.json = true;
+    } else if (a == "--vault" && i + 1 < rest.size()) {
+      ctx.vault_dir = rest[++i];
+    } else if (a.rfind("--vault=", 0) == 0) {
+      ctx.vault_dir = a.substr(8);
+    } else if (a == "--help" || a == "-h" || a == "help") {
+      PrintOverview();
+      return kExitOk;
+    } else if (a == "--version") {
+      std::printf("estelik 0.1.0\n");
+      return kExitOk;
+    } else {
+      break;
+    }
+  }
+  if (i == rest.size()) {
+    PrintOverview();
+    return kExitUsage;
+  }
+  const std::string verb = rest[i];
+  const Command* command = nullptr;
+  for (const Command& c : Commands()) {
+    if (verb == c.name) command = &c;
+  }
+  if (command == nullptr) {
+    std::fprintf(stderr, "estelik: unknown command '%s' (see estelik --help)\n", verb.c_str());
+    return kExitUsage;
+  }
+  std::vector<std::string> verb_args(rest.begin() + static_cast<long>(i) + 1, rest.end());
+  std::vector<std::string> booleans = command->boolean_flags;
+  booleans.insert(booleans.end(), {"json", "help"});
+  Result<Args> args = Args::Parse(verb_args, booleans);
+  if (!args.ok()) return Fail(args.status());
+  if (args->Has("help")) {
+    PrintCommandHelp(*command);
+    return kExitOk;
+  }
+  std::vector<std::string> known = command->flags;
+  known.insert(known.end(), booleans.begin(), booleans.end());
+  known.push_back("vault");
+  if (Status s = args->CheckKnown(known); !s.ok()) return Fail(s);
+  ctx.args = std::move(args).value();
+  if (ctx.args.Has("json")) ctx.json = true;
+  if (auto v = ctx.args.Get("vault")) ctx.vault_dir = *v;
+  Status status = command->run(ctx);
+  if (!status.ok()) return Fail(status);
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace estelik::cli
+
+int main(int argc, char** argv) { return estelik::cli::Main(argc, argv); }

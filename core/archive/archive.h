@@ -1,0 +1,100 @@
+// Archive: an open Estelik vault as an app sees it. It owns the Vault (keys, encrypted
+// store.db), the Store (materialized testimonies, attachments, search) and the OpLog
+// (identity, signed ops, contacts, circles), and is the one place that turns a user's action
+// into a signed op and applies it to the store, in one transaction.
+//
+// The Archive is the only layer of core/ that reads the wall clock (for HLC readings) and
+// generates ids and content keys; everything beneath it is deterministic.
+//
+// Thread safety: one thread at a time (the C API and the CLI serialize calls).
+// Errors: Status codes from core/status.h; a failed call changes nothing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/log/op_log.h"
+#include "core/status.h"
+#include "core/store/store.h"
+#include "core/vault/vault.h"
+#include "proto/op.pb.h"
+#include "proto/record.pb.h"
+
+namespace estelik::archive {
+
+// Subkeys of the master key used by the archive (docs/FORMAT.md "Key hierarchy").
+inline constexpr char kLogKeyContext[] = "estllogp";
+inline constexpr uint64_t kLogKeyId = 1;
+
+// Reports bytes done so far out of a total (0 when unknown).
+using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
+
+struct NewAttachment {
+  std::string name;        // as the user knows it, e.g. "interview.m4a"
+  std::string media_type;  // e.g. "audio/mp4"; guessed from the name when empty
+  pb::AttachmentKind kind = pb::ATTACHMENT_KIND_UNSPECIFIED;  // guessed when unspecified
+};
+
+class Archive {
+ public:
+  static Result<std::unique_ptr<Archive>> Create(const std::string& dir,
+                                                 std::string_view passphrase,
+                                                 const vault::VaultOptions& options);
+  static Result<std::unique_ptr<Archive>> Open(const std::string& dir, std::string_view passphrase);
+  ~Archive();
+
+  const log::Identity& identity() const { return log_->identity(); }
+  vault::Vault& vault() { return *vault_; }
+  store::Store& store() { return *store_; }
+  log::OpLog& log() { return *log_; }
+
+  // --- Testimonies (each a signed op, applied to the store) ---
+  Result<pb::Testimony> AddTestimony(const pb::TestimonyFields& fields,
+                                     uint64_t recorded_unix_ms = 0);
+  // A new version with `fields` as the whole new content; the earlier versions stay.
+  Result<pb::Testimony> EditTestimony(std::string_view id, const pb::TestimonyFields& fields);
+  Status Withdraw(std::string_view id);
+
+  Result<pb::Testimony> GetTestimony(std::string_view id) { return store_->Get(id); }
+  Result<pb::History> History(std::string_view id) { return store_->History(id); }
+  Result<pb::TestimonyPage> List(const pb::ListFilter& filter, const pb::PageRequest& page) {
+    return store_->List(filter, page);
+  }
+  Result<pb::SearchPage> Search(const pb::SearchQuery& query) { return store_->Search(query); }
+
+  // Resolves a full id (32 hex digits) or a unique prefix of at least 6 hex digits.
+  Result<std::string> ResolveId(std::string_view hex_or_prefix);
+
+  // --- Attachments ---
+  // Streams the file at `path` into the testimony in sealed chunks (bounded memory).
+  Result<pb::AttachmentInfo> AttachFile(std::string_view testimony_id, const std::string& path,
+                                        const NewAttachment& meta, const ProgressFn& progress);
+  // Writes attachment `index` (0-based, in the order added) of a testimony to `out_path`,
+  // verifying every chunk and the content hash; a partial file is removed on failure.
+  Result<pb::AttachmentInfo> ExportAttachment(std::string_view testimony_id, size_t index,
+                                              const std::string& out_path,
+                                              const ProgressFn& progress);
+
+  Status ChangePassphrase(std::string_view old_passphrase, std::string_view new_passphrase) {
+    return vault_->ChangePassphrase(old_passphrase, new_passphrase);
+  }
+
+ private:
+  Archive(std::unique_ptr<vault::Vault> vault, std::unique_ptr<store::Store> store,
+          std::unique_ptr<log::OpLog> log);
+  static Result<std::unique_ptr<Archive>> Assemble(std::unique_ptr<vault::Vault> vault);
+  // Appends `body` as a private op and returns the op's HLC reading.
+  Result<pb::Hlc> AppendPrivate(const pb::OpBody& body);
+
+  std::unique_ptr<vault::Vault> vault_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<log::OpLog> log_;
+};
+
+// Milliseconds since the Unix epoch from the system clock.
+uint64_t WallClockMs();
+
+}  // namespace estelik::archive

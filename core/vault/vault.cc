@@ -1,0 +1,140 @@
+#include "core/vault/vault.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "core/vault/vfs.h"
+
+namespace estelik::vault {
+namespace {
+
+namespace fs = std::filesystem;
+
+Status MakePrivateDir(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) return InvalidArgument(dir + " exists and is not a directory");
+    return Status::Ok();
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    return IoError("cannot create vault directory " + dir + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+Status SqliteError(sqlite3* db, int rc, const std::string& what) {
+  std::string detail = LastVfsError();
+  if (detail.empty()) detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  int primary = rc & 0xff;
+  if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT || rc == SQLITE_IOERR_AUTH) {
+    return Corrupt(what + ": " + detail);
+  }
+  if (primary == SQLITE_FULL) return IoError(what + ": disk is full");
+  return IoError(what + ": " + detail);
+}
+
+}  // namespace
+
+Vault::Vault(std::string dir, crypto::SecretBytes master_key)
+    : dir_(std::move(dir)), master_key_(std::move(master_key)) {}
+
+Vault::~Vault() { Lock(); }
+
+bool Vault::Exists(const std::string& dir) {
+  std::error_code ec;
+  return fs::exists(fs::path(dir) / kKeyFileName, ec);
+}
+
+std::string Vault::KeyFilePath() const { return (fs::path(dir_) / kKeyFileName).string(); }
+std::string Vault::StorePath() const { return (fs::path(dir_) / kStoreFileName).string(); }
+
+Result<std::unique_ptr<Vault>> Vault::Create(const std::string& dir, std::string_view passphrase,
+                                             const VaultOptions& options) {
+  if (passphrase.empty()) return InvalidArgument("the passphrase must not be empty");
+  if (Exists(dir)) return AlreadyExists("a vault already exists in " + dir);
+  ESTELIK_RETURN_IF_ERROR(MakePrivateDir(dir));
+  std::error_code ec;
+  if (fs::exists(fs::path(dir) / kStoreFileName, ec)) {
+    return AlreadyExists(dir + " holds a store.db without a vault.key; refusing to overwrite it");
+  }
+  ESTELIK_ASSIGN_OR_RETURN(UnlockedKey key, KeyFile::Create((fs::path(dir) / kKeyFileName).string(),
+                                                            passphrase, options.kdf));
+  std::unique_ptr<Vault> vault(new Vault(dir, std::move(key.master_key)));
+  Status s = vault->OpenStore(/*create=*/true, options.wal);
+  if (!s.ok()) {
+    // Leave no half-made vault behind: without the store the key file protects nothing.
+    vault->Lock();
+    fs::remove(fs::path(dir) / kKeyFileName, ec);
+    fs::remove(fs::path(dir) / kStoreFileName, ec);
+    return s;
+  }
+  return vault;
+}
+
+Result<std::unique_ptr<Vault>> Vault::Open(const std::string& dir, std::string_view passphrase) {
+  if (!Exists(dir)) return NotFound("no vault in " + dir + " (run `estelik init` first)");
+  ESTELIK_ASSIGN_OR_RETURN(UnlockedKey key,
+                           KeyFile::Unlock((fs::path(dir) / kKeyFileName).string(), passphrase));
+  std::unique_ptr<Vault> vault(new Vault(dir, std::move(key.master_key)));
+  ESTELIK_RETURN_IF_ERROR(vault->OpenStore(/*create=*/false, /*wal=*/true));
+  return vault;
+}
+
+Status Vault::OpenStore(bool create, bool wal) {
+  ESTELIK_RETURN_IF_ERROR(RegisterVfs());
+  ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes page_key, DeriveKey(kPageKeyId, kPageKeyContext));
+  ESTELIK_RETURN_IF_ERROR(AttachKey(StorePath(), page_key));
+  sqlite3* raw = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(StorePath().c_str(), &raw, flags, kVfsName);
+  SqliteDb db(raw);
+  if (rc != SQLITE_OK) return SqliteError(raw, rc, "cannot open " + StorePath());
+  sqlite3_extended_result_codes(raw, 1);
+  if (create) {
+    // SQLite creates files 0644 and gives the WAL and journal the database's mode: only the
+    // owner may read even the ciphertext.
+    ::chmod(StorePath().c_str(), 0600);
+    ESTELIK_RETURN_IF_ERROR(ConfigureConnection(raw, wal));
+  } else {
+    // An existing vault keeps the journal mode it was created with; read page 1 now so a
+    // wrong key or a tampered header is reported here rather than at the first query.
+    rc = sqlite3_exec(raw, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(raw, rc, "cannot read " + StorePath());
+    char* mode = nullptr;
+    sqlite3_stmt* stmt = nullptr;
+    bool is_wal = false;
+    if (sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      mode = reinterpret_cast<char*>(const_cast<unsigned char*>(sqlite3_column_text(stmt, 0)));
+      is_wal = mode != nullptr && std::strcmp(mode, "wal") == 0;
+    }
+    sqlite3_finalize(stmt);
+    ESTELIK_RETURN_IF_ERROR(ConfigureConnection(raw, is_wal));
+  }
+  db_ = std::move(db);
+  return Status::Ok();
+}
+
+Result<crypto::SecretBytes> Vault::DeriveKey(uint64_t subkey_id, const char (&context)[9]) const {
+  if (locked()) return Status(Code::kLocked, "the vault is locked; enter the passphrase again");
+  return DeriveSubkey(master_key_, subkey_id, context);
+}
+
+Status Vault::ChangePassphrase(std::string_view old_passphrase, std::string_view new_passphrase) {
+  if (new_passphrase.empty()) return InvalidArgument("the new passphrase must not be empty");
+  if (locked()) return Status(Code::kLocked, "the vault is locked; enter the passphrase again");
+  return KeyFile::ChangePassphrase(KeyFilePath(), old_passphrase, new_passphrase);
+}
+
+void Vault::Lock() {
+  db_.reset();
+  if (!dir_.empty()) DetachKey(StorePath());
+  master_key_.Wipe();
+}
+
+}  // namespace estelik::vault

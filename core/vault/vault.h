@@ -1,0 +1,83 @@
+// Vault: a directory holding `vault.key` and the encrypted `store.db`, opened by a passphrase.
+//
+// Create() and Open() unlock the master key from vault.key, derive the page key, attach it to
+// the encrypting VFS and open store.db through it. The Vault owns the SQLite connection and
+// every key; Lock() (panic-lock) closes the connection and wipes them, after which every call
+// needs the passphrase again.
+//
+// Thread safety: a Vault is used from one thread at a time (the C API serializes calls).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/crypto/secret.h"
+#include "core/status.h"
+#include "core/vault/key_file.h"
+
+namespace estelik::vault {
+
+struct SqliteCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using SqliteDb = std::unique_ptr<sqlite3, SqliteCloser>;
+
+struct VaultOptions {
+  KdfParams kdf = ModerateKdfParams();
+  bool wal = true;  // journal_mode=WAL (default) or DELETE
+};
+
+// File names inside a vault directory.
+inline constexpr char kKeyFileName[] = "vault.key";
+inline constexpr char kStoreFileName[] = "store.db";
+
+// Subkey ids and contexts derived from the master key (docs/FORMAT.md, "Key hierarchy").
+inline constexpr char kPageKeyContext[] = "estlpage";
+inline constexpr uint64_t kPageKeyId = 1;
+
+class Vault {
+ public:
+  // Creates `dir` (mode 0700) if needed and a new vault in it. kAlreadyExists if `dir`
+  // already holds a vault.key; nothing is written then.
+  static Result<std::unique_ptr<Vault>> Create(const std::string& dir, std::string_view passphrase,
+                                               const VaultOptions& options);
+  // Opens the vault in `dir`. kNotFound if there is none, kWrongPassphrase if no slot opens
+  // (nothing on disk changes), kCorrupt if the key file or store is damaged or tampered.
+  static Result<std::unique_ptr<Vault>> Open(const std::string& dir, std::string_view passphrase);
+
+  // True if `dir` contains a vault.key.
+  static bool Exists(const std::string& dir);
+
+  ~Vault();
+  Vault(const Vault&) = delete;
+  Vault& operator=(const Vault&) = delete;
+
+  // The open store connection; nullptr once locked. Owned by the Vault.
+  sqlite3* db() const { return db_.get(); }
+  const std::string& dir() const { return dir_; }
+  std::string KeyFilePath() const;
+  std::string StorePath() const;
+
+  // An independent subkey of the master key; kLocked after Lock().
+  Result<crypto::SecretBytes> DeriveKey(uint64_t subkey_id, const char (&context)[9]) const;
+
+  // Re-seals the master key under `new_passphrase` (rewrites one key slot only).
+  Status ChangePassphrase(std::string_view old_passphrase, std::string_view new_passphrase);
+
+  // Panic-lock: closes the connection and wipes every key this Vault holds. Idempotent.
+  void Lock();
+  bool locked() const { return master_key_.empty(); }
+
+ private:
+  Vault(std::string dir, crypto::SecretBytes master_key);
+  Status OpenStore(bool create, bool wal);
+
+  std::string dir_;
+  crypto::SecretBytes master_key_;
+  SqliteDb db_;
+};
+
+}  // namespace estelik::vault

@@ -1,0 +1,184 @@
+#include "platform/cli/commands.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "platform/cli/json.h"
+#include "platform/cli/terminal.h"
+
+namespace estelik::cli {
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case Code::kOk:
+      return kExitOk;
+    case Code::kInvalidArgument:
+      return kExitUsage;
+    case Code::kWrongPassphrase:
+      return kExitWrongPassphrase;
+    case Code::kNotFound:
+      return kExitNotFound;
+    case Code::kCorrupt:
+      return kExitCorrupt;
+    default:
+      return kExitError;
+  }
+}
+
+Result<std::unique_ptr<archive::Archive>> Context::OpenArchive() const {
+  if (vault_dir.empty()) return InvalidArgument("no vault: pass --vault DIR or set ESTELIK_VAULT");
+  if (!vault::Vault::Exists(vault_dir)) {
+    return NotFound("no vault in " + vault_dir + " (create one with `estelik init`)");
+  }
+  ESTELIK_ASSIGN_OR_RETURN(std::string passphrase, ReadPassphrase("Passphrase: "));
+  return archive::Archive::Open(vault_dir, passphrase);
+}
+
+Status RunInit(const Context& ctx) {
+  if (ctx.vault_dir.empty())
+    return InvalidArgument("no vault: pass --vault DIR or set ESTELIK_VAULT");
+  vault::VaultOptions options;
+  std::string kdf = ctx.args.Get("kdf").value_or("moderate");
+  if (kdf == "moderate") {
+    options.kdf = vault::ModerateKdfParams();
+  } else if (kdf == "interactive") {
+    options.kdf = vault::InteractiveKdfParams();
+  } else {
+    return InvalidArgument("--kdf must be moderate (desktop default) or interactive (phones)");
+  }
+  std::string journal = ctx.args.Get("journal").value_or("wal");
+  if (journal != "wal" && journal != "delete")
+    return InvalidArgument("--journal must be wal or delete");
+  options.wal = journal == "wal";
+  if (vault::Vault::Exists(ctx.vault_dir)) {
+    return AlreadyExists("a vault already exists in " + ctx.vault_dir);
+  }
+  ESTELIK_ASSIGN_OR_RETURN(std::string passphrase,
+                           ReadNewPassphrase("New passphrase: ", "ESTELIK_PASSPHRASE"));
+  ESTELIK_ASSIGN_OR_RETURN(auto archive,
+                           archive::Archive::Create(ctx.vault_dir, passphrase, options));
+  std::string identity = log::Fingerprint(archive->identity().public_key());
+  if (ctx.json) {
+    JsonWriter w;
+    w.BeginObject().Key("vault").String(ctx.vault_dir).Key("fingerprint").String(identity);
+    w.EndObject();
+    std::printf("%s\n", w.str().c_str());
+  } else {
+    std::printf("Created vault in %s\nYour identity fingerprint: %s\n", ctx.vault_dir.c_str(),
+                identity.c_str());
+  }
+  return Status::Ok();
+}
+
+Status RunPasswd(const Context& ctx) {
+  if (ctx.vault_dir.empty())
+    return InvalidArgument("no vault: pass --vault DIR or set ESTELIK_VAULT");
+  ESTELIK_ASSIGN_OR_RETURN(std::string old_passphrase, ReadPassphrase("Current passphrase: "));
+  ESTELIK_ASSIGN_OR_RETURN(auto archive, archive::Archive::Open(ctx.vault_dir, old_passphrase));
+  ESTELIK_ASSIGN_OR_RETURN(std::string new_passphrase,
+                           ReadNewPassphrase("New passphrase: ", "ESTELIK_NEW_PASSPHRASE"));
+  ESTELIK_RETURN_IF_ERROR(archive->ChangePassphrase(old_passphrase, new_passphrase));
+  if (ctx.json) {
+    std::printf("{\"changed\":true}\n");
+  } else {
+    std::printf("Passphrase changed.\n");
+  }
+  return Status::Ok();
+}
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> kCommands = {
+      {"init",
+       "create a new vault",
+       "  --kdf moderate|interactive   Argon2id cost (default moderate; interactive for phones)\n"
+       "  --journal wal|delete         SQLite journal mode (default wal)\n"
+       "\nexample:\n  ESTELIK_PASSPHRASE='long passphrase' estelik --vault ~/vault init\n",
+       {"kdf", "journal"},
+       {},
+       RunInit},
+      {"add",
+       "record a testimony (text and attachments)",
+       "  --title T            title (required)\n"
+       "  --body TEXT | --body-file F   the testimony (- reads stdin)\n"
+       "  --lang L             language tag: kk, ru, en, kk-Latn ...\n"
+       "  --tag T              a tag (repeatable)\n"
+       "  --place P            a place mentioned (repeatable)\n"
+       "  --person P           a person mentioned (repeatable)\n"
+       "  --event-date D[..D]  when it happened: 2011-12-16 or 2011-12-16..2011-12-17\n"
+       "  --attach FILE        an audio/video/photo/document file (repeatable)\n"
+       "\nexample:\n  estelik add --title 'In the square' --body-file statement.txt --lang en \\\n"
+       "      --place Zhanaozen --event-date 2011-12-16 --attach interview.m4a\n",
+       {"title", "body", "body-file", "lang", "tag", "place", "person", "event-date", "attach"},
+       {},
+       RunAdd},
+      {"edit",
+       "make a new version of a testimony (earlier versions stay)",
+       "  ID                   testimony id (or a unique prefix of 6+ hex digits)\n"
+       "  --title, --body, --body-file, --lang, --tag, --place, --person, --event-date\n"
+       "                       given fields replace the current ones; others are kept\n"
+       "\nexample:\n  estelik edit 3fa4c1 --body-file corrected.txt\n",
+       {"title", "body", "body-file", "lang", "tag", "place", "person", "event-date"},
+       {},
+       RunEdit},
+      {"show", "show a testimony", "  ID\n\nexample:\n  estelik show 3fa4c1\n", {}, {}, RunShow},
+      {"list",
+       "list testimonies, newest first",
+       "  --from D --to D      event date range\n"
+       "  --tag T --place P --lang L   filters (repeatable; same flag = OR, different = AND)\n"
+       "  --limit N            page size (default 50)\n"
+       "  --cursor C           continue after a previous page (printed at its end)\n"
+       "  --withdrawn          include withdrawn testimonies (tombstones)\n"
+       "\nexample:\n  estelik list --place Aktau --from 2011-12-01 --to 2011-12-31\n",
+       {"from", "to", "tag", "place", "lang", "limit", "cursor"},
+       {"withdrawn"},
+       RunList},
+      {"history",
+       "every version of a testimony, the original first",
+       "  ID\n\nexample:\n  estelik history 3fa4c1\n",
+       {},
+       {},
+       RunHistory},
+      {"withdraw",
+       "destroy a testimony's content, keeping only a tombstone",
+       "  ID\n  --yes    do not ask for confirmation\n\nexample:\n  estelik withdraw 3fa4c1 "
+       "--yes\n",
+       {},
+       {"yes"},
+       RunWithdraw},
+      {"search",
+       "ranked full-text search in every script",
+       "  QUERY                words, \"a phrase\", prefix*, AND / OR / NOT\n"
+       "  --from D --to D --tag T --place P --lang L --limit N --cursor C   as for list\n"
+       "\nAny spelling of a name finds the others: Жаңаөзен, Жанаозен, Zhanaozen, Jañaözen.\n"
+       "\nexample:\n  estelik search 'Жанаозен AND hospital'\n",
+       {"from", "to", "tag", "place", "lang", "limit", "cursor"},
+       {},
+       RunSearch},
+      {"attachment",
+       "write an attachment of a testimony to a file (verified)",
+       "  ID N                 testimony id and attachment number (1 = first)\n"
+       "  --out FILE           where to write it (required)\n"
+       "\nexample:\n  estelik attachment 3fa4c1 1 --out interview.m4a\n",
+       {"out"},
+       {},
+       RunAttachment},
+      {"import",
+       "import testimonies from a JSONL file (one JSON object per line)",
+       "  FILE                 JSONL with title, body, language, tags, places, people,\n"
+       "                       event_date (the sample corpus format); - reads stdin\n"
+       "\nexample:\n  estelik import corpus.jsonl\n",
+       {},
+       {},
+       RunImport},
+      {"passwd",
+       "change the vault's passphrase",
+       "  The new passphrase comes from ESTELIK_NEW_PASSPHRASE or is asked twice.\n"
+       "\nexample:\n  estelik passwd\n",
+       {},
+       {},
+       RunPasswd},
+  };
+  return kCommands;
+}
+
+}  // namespace estelik::cli

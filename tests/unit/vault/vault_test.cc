@@ -1,0 +1,139 @@
+// The Vault as a user meets it: create, reopen, wrong passphrase, passphrase change, lock,
+// and the fixture vault made by format version 1 that every later version must open.
+#include "core/vault/vault.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "tests/support/temp_dir.h"
+
+namespace estelik::vault {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ReadFileBytes;
+using testing::TempDir;
+
+VaultOptions FastOptions() {
+  VaultOptions o;
+  o.kdf = MinimalKdfParams();
+  return o;
+}
+
+void Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+}
+
+std::string QueryText(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
+TEST(VaultTest, CreatedVaultReopensWithItsDataAndThePassphrase) {
+  TempDir tmp;
+  std::string dir = tmp.File("v");
+  {
+    auto vault = Vault::Create(dir, "correct horse", FastOptions());
+    ASSERT_TRUE(vault.ok()) << vault.status().ToString();
+    Exec((*vault)->db(), "CREATE TABLE t(x TEXT); INSERT INTO t VALUES('Жаңаөзен')");
+  }
+  auto vault = Vault::Open(dir, "correct horse");
+  ASSERT_TRUE(vault.ok()) << vault.status().ToString();
+  EXPECT_EQ(QueryText((*vault)->db(), "SELECT x FROM t"), "Жаңаөзен");
+  EXPECT_EQ(QueryText((*vault)->db(), "PRAGMA journal_mode"), "wal");
+}
+
+TEST(VaultTest, CreatingOverAnExistingVaultIsRefusedAndChangesNothing) {
+  TempDir tmp;
+  std::string dir = tmp.File("v");
+  ASSERT_TRUE(Vault::Create(dir, "first", FastOptions()).ok());
+  std::string key_before = ReadFileBytes(fs::path(dir) / kKeyFileName);
+  auto again = Vault::Create(dir, "second", FastOptions());
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(ReadFileBytes(fs::path(dir) / kKeyFileName), key_before);
+  EXPECT_TRUE(Vault::Open(dir, "first").ok());
+}
+
+TEST(VaultTest, WrongPassphraseIsRejectedWithoutTouchingTheVault) {
+  TempDir tmp;
+  std::string dir = tmp.File("v");
+  {
+    auto vault = Vault::Create(dir, "right", FastOptions());
+    ASSERT_TRUE(vault.ok());
+    Exec((*vault)->db(), "CREATE TABLE t(x); INSERT INTO t VALUES(1)");
+  }
+  std::string key_before = ReadFileBytes(fs::path(dir) / kKeyFileName);
+  std::string store_before = ReadFileBytes(fs::path(dir) / kStoreFileName);
+  auto vault = Vault::Open(dir, "wrong");
+  ASSERT_FALSE(vault.ok());
+  EXPECT_EQ(vault.status().code(), Code::kWrongPassphrase);
+  EXPECT_EQ(vault.status().message(), "wrong passphrase");
+  EXPECT_EQ(ReadFileBytes(fs::path(dir) / kKeyFileName), key_before);
+  EXPECT_EQ(ReadFileBytes(fs::path(dir) / kStoreFileName), store_before);
+}
+
+TEST(VaultTest, OpeningAMissingVaultSaysSo) {
+  TempDir tmp;
+  auto vault = Vault::Open(tmp.File("nothing-here"), "x");
+  ASSERT_FALSE(vault.ok());
+  EXPECT_EQ(vault.status().code(), Code::kNotFound);
+}
+
+TEST(VaultTest, PassphraseChangeOpensWithTheNewOneOnlyAndKeepsTheData) {
+  TempDir tmp;
+  std::string dir = tmp.File("v");
+  {
+    auto vault = Vault::Create(dir, "old passphrase", FastOptions());
+    ASSERT_TRUE(vault.ok());
+    Exec((*vault)->db(), "CREATE TABLE t(x TEXT); INSERT INTO t VALUES('kept')");
+    EXPECT_EQ((*vault)->ChangePassphrase("not it", "new passphrase").code(),
+              Code::kWrongPassphrase);
+    ASSERT_TRUE((*vault)->ChangePassphrase("old passphrase", "new passphrase").ok());
+  }
+  EXPECT_EQ(Vault::Open(dir, "old passphrase").status().code(), Code::kWrongPassphrase);
+  auto vault = Vault::Open(dir, "new passphrase");
+  ASSERT_TRUE(vault.ok()) << vault.status().ToString();
+  EXPECT_EQ(QueryText((*vault)->db(), "SELECT x FROM t"), "kept");
+}
+
+TEST(VaultTest, LockClosesTheStoreAndForgetsTheKeys) {
+  TempDir tmp;
+  auto vault = Vault::Create(tmp.File("v"), "pass", FastOptions());
+  ASSERT_TRUE(vault.ok());
+  (*vault)->Lock();
+  EXPECT_TRUE((*vault)->locked());
+  EXPECT_EQ((*vault)->db(), nullptr);
+  auto key = (*vault)->DeriveKey(kPageKeyId, kPageKeyContext);
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().code(), Code::kLocked);
+  EXPECT_EQ((*vault)->ChangePassphrase("pass", "other").code(), Code::kLocked);
+}
+
+TEST(VaultTest, DeleteJournalModeVaultReopensInDeleteMode) {
+  TempDir tmp;
+  std::string dir = tmp.File("v");
+  VaultOptions options = FastOptions();
+  options.wal = false;
+  {
+    auto vault = Vault::Create(dir, "pass", options);
+    ASSERT_TRUE(vault.ok()) << vault.status().ToString();
+    Exec((*vault)->db(), "CREATE TABLE t(x); INSERT INTO t VALUES(42)");
+  }
+  auto vault = Vault::Open(dir, "pass");
+  ASSERT_TRUE(vault.ok()) << vault.status().ToString();
+  EXPECT_EQ(QueryText((*vault)->db(), "PRAGMA journal_mode"), "delete");
+  EXPECT_EQ(QueryText((*vault)->db(), "SELECT x FROM t"), "42");
+}
+
+}  // namespace
+}  // namespace estelik::vault
