@@ -42,30 +42,37 @@ class KeyFile {
  public:
   // Writes a new key file at `path` (fsync'ed, then the directory fsync'ed) holding a fresh
   // random master key sealed under `passphrase` in a randomly chosen slot. Fails with
-  // kAlreadyExists if `path` exists. Returns the master key.
+  // kAlreadyExists if `path` exists, kInvalidArgument for an empty passphrase or a cost outside
+  // opslimit [1, 32], memlimit [8 KiB, 2 GiB]. Returns the master key.
   static Result<UnlockedKey> Create(const std::string& path, std::string_view passphrase,
                                     const KdfParams& params);
 
-  // Returns the master key sealed under `passphrase`. kWrongPassphrase if no slot opens,
-  // kCorrupt if the file is truncated or its header is malformed, kNotFound if missing.
-  // Never writes to the file.
+  // Returns the master key sealed under `passphrase`. kWrongPassphrase ("wrong passphrase") if
+  // no slot opens, kCorrupt if the file is truncated, its header is malformed or its checksum
+  // is off and no slot opens, kUnsupported for a newer format version, kNotFound if missing,
+  // kLimitExceeded if Argon2id cannot get its memory. Never writes to the file.
   static Result<UnlockedKey> Unlock(const std::string& path, std::string_view passphrase);
 
   // Re-seals the master key of the slot `old_passphrase` opens under `new_passphrase`,
-  // rewriting that slot only (atomic replace of the file). kWrongPassphrase changes nothing.
+  // rewriting that slot only (atomic replace of the file; salt, cost and the other slot stay
+  // byte for byte). kWrongPassphrase changes nothing; so does kInvalidArgument, returned for an
+  // empty new passphrase or one that already opens the other slot. Two Argon2id runs.
   static Status ChangePassphrase(const std::string& path, std::string_view old_passphrase,
                                  std::string_view new_passphrase);
 
-  // Seals `key` under `passphrase` into slot `slot` (0 or 1), leaving the other slot as it is.
-  // Used for the duress passphrase. Atomic replace of the file.
+  // Seals `key` (kMasterKeySize bytes) under `passphrase` into slot `slot` (0 or 1), leaving the
+  // other slot as it is. Used for the duress passphrase. Atomic replace of the file.
+  // kInvalidArgument (nothing written) if `passphrase` already opens the other slot.
   static Status WriteSlot(const std::string& path, int slot, const crypto::SecretBytes& key,
                           std::string_view passphrase);
 
-  // Overwrites slot `slot` with fresh random bytes (the key it held is gone for good).
+  // Overwrites slot `slot` in place with fresh random bytes and fsyncs (the key it held is gone
+  // for good; the other slot keeps working). kCorrupt if the file is damaged.
   static Status DestroySlot(const std::string& path, int slot);
 
   // Crypto-shred: overwrites both slots in place with random bytes and fsyncs. O(1) whatever
-  // the vault's size. The file itself is left for the caller to delete.
+  // the vault's size. A damaged file is overwritten whole. The file itself is left for the
+  // caller to delete; it still looks like a key file, one no passphrase opens.
   static Status DestroyAll(const std::string& path);
 
   // Size of every key file in bytes (all key files have the same size).
