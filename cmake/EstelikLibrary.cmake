@@ -25,5 +25,8 @@ function(estelik_test name dir)
   target_link_libraries(${name} PRIVATE ${ARGN} GTest::gtest GTest::gtest_main GTest::gmock)
   target_compile_definitions(${name} PRIVATE
     ESTELIK_SOURCE_DIR="${PROJECT_SOURCE_DIR}" ESTELIK_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  if(TARGET estelik_test_tools)
+    add_dependencies(${name} estelik_test_tools estelik)
+  endif()
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS ${name})
 endfunction()
