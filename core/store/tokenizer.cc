@@ -1,0 +1,150 @@
+#include "core/store/tokenizer.h"
+
+#include <array>
+#include <climits>
+#include <memory>
+
+#include "core/store/fold.h"
+
+namespace estelik::store {
+namespace {
+
+constexpr std::array<CharClass, 128> BuildAsciiClasses() {
+  std::array<CharClass, 128> c{};
+  for (auto& x : c) x = CharClass::kSeparator;
+  for (int i = '0'; i <= '9'; ++i) c[i] = CharClass::kToken;
+  for (int i = 'a'; i <= 'z'; ++i) c[i] = c[i - 0x20] = CharClass::kToken;
+  c['\''] = c['`'] = CharClass::kApostrophe;
+  return c;
+}
+constexpr std::array<CharClass, 128> kAscii = BuildAsciiClasses();
+
+struct Classified {
+  CharClass cls;
+  uint32_t len;
+};
+
+inline Classified ClassifyAt(const unsigned char* p, const unsigned char* end) {
+  if (*p < 0x80) return {kAscii[*p], 1};
+  const Utf8Char ch = DecodeUtf8(p, end);
+  return {ClassifyNonAscii(ch.cp), ch.len};
+}
+
+// Calls emit(token_begin, token_end) for each token of [p, end). Stops and returns the first
+// non-zero value emit returns.
+template <typename Emit>
+int ForEachToken(const unsigned char* p, const unsigned char* end, Emit&& emit) {
+  while (p < end) {
+    Classified c = ClassifyAt(p, end);
+    if (c.cls != CharClass::kToken) {
+      p += c.len;
+      continue;
+    }
+    const unsigned char* begin = p;
+    p += c.len;
+    while (p < end) {
+      c = ClassifyAt(p, end);
+      if (c.cls == CharClass::kToken) {
+        p += c.len;
+      } else if (c.cls == CharClass::kApostrophe && p + c.len < end &&
+                 ClassifyAt(p + c.len, end).cls == CharClass::kToken) {
+        p += c.len;  // an apostrophe between two word characters belongs to the word
+      } else {
+        break;
+      }
+    }
+    if (const int rc = emit(begin, p); rc != 0) return rc;
+  }
+  return 0;
+}
+
+bool HasTokenAfter(const unsigned char* p, const unsigned char* end) {
+  return ForEachToken(p, end, [](const unsigned char*, const unsigned char*) { return 1; }) != 0;
+}
+
+// The tokenizer has no per-table state, so every xCreate returns this one object.
+struct EstelikTokenizer {
+  int unused = 0;
+};
+EstelikTokenizer g_instance;
+
+int Create(void*, const char** args, int nargs, Fts5Tokenizer** out) {
+  (void)args;
+  *out = nullptr;
+  if (nargs != 0) return SQLITE_ERROR;  // the estelik tokenizer takes no options
+  *out = reinterpret_cast<Fts5Tokenizer*>(&g_instance);
+  return SQLITE_OK;
+}
+
+void Delete(Fts5Tokenizer*) {}
+
+int Tokenize(Fts5Tokenizer*, void* ctx, int flags, const char* text, int length,
+             int (*token)(void*, int, const char*, int, int, int)) {
+  if (text == nullptr || length <= 0) return SQLITE_OK;
+  const auto* base = reinterpret_cast<const unsigned char*>(text);
+  const auto* end = base + length;
+  const bool prefix = (flags & FTS5_TOKENIZE_PREFIX) != 0;
+  return ForEachToken(base, end, [&](const unsigned char* b, const unsigned char* e) {
+    char key[kMaxFoldedKeyBytes];
+    // Only the last word of a prefix query carries the '*'.
+    const bool is_prefix = prefix && !HasTokenAfter(e, end);
+    const size_t n =
+        FoldInto(std::string_view(reinterpret_cast<const char*>(b), static_cast<size_t>(e - b)),
+                 key, is_prefix);
+    if (n == 0) return SQLITE_OK;  // nothing searchable (only marks or apostrophes)
+    return token(ctx, 0, key, static_cast<int>(n), static_cast<int>(b - base),
+                 static_cast<int>(e - base));
+  });
+}
+
+struct StmtDeleter {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+
+}  // namespace
+
+Result<fts5_api*> GetFts5Api(sqlite3* db) {
+  if (db == nullptr) return InvalidArgument("GetFts5Api: no database connection");
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &raw, nullptr) != SQLITE_OK) {
+    return Unsupported(std::string("this SQLite has no FTS5: ") + sqlite3_errmsg(db));
+  }
+  std::unique_ptr<sqlite3_stmt, StmtDeleter> stmt(raw);
+  fts5_api* api = nullptr;
+  sqlite3_bind_pointer(stmt.get(), 1, &api, "fts5_api_ptr", nullptr);
+  if (sqlite3_step(stmt.get()) != SQLITE_ROW || api == nullptr) {
+    return Unsupported("this SQLite has no FTS5 (fts5() returned no API)");
+  }
+  if (api->iVersion < 2) return Unsupported("this SQLite's FTS5 API is too old (need version 2)");
+  return api;
+}
+
+Status RegisterTokenizer(sqlite3* db) {
+  ESTELIK_ASSIGN_OR_RETURN(fts5_api * api, GetFts5Api(db));
+  fts5_tokenizer tokenizer{&Create, &Delete, &Tokenize};
+  const int rc = api->xCreateTokenizer(api, kTokenizerName, nullptr, &tokenizer, nullptr);
+  if (rc != SQLITE_OK) {
+    return Internal(std::string("could not register the FTS5 tokenizer 'estelik': ") +
+                    sqlite3_errstr(rc));
+  }
+  return Status::Ok();
+}
+
+std::vector<SearchToken> TokenizeForSearch(std::string_view text) {
+  std::vector<SearchToken> tokens;
+  const size_t length = text.size() > static_cast<size_t>(INT_MAX) ? INT_MAX : text.size();
+  const auto* base = reinterpret_cast<const unsigned char*>(text.data());
+  ForEachToken(base, base + length, [&](const unsigned char* b, const unsigned char* e) {
+    char key[kMaxFoldedKeyBytes];
+    const size_t n = FoldInto(
+        std::string_view(reinterpret_cast<const char*>(b), static_cast<size_t>(e - b)), key);
+    if (n > 0) {
+      tokens.push_back(
+          {std::string(key, n), static_cast<int>(b - base), static_cast<int>(e - base)});
+    }
+    return 0;
+  });
+  return tokens;
+}
+
+}  // namespace estelik::store

@@ -1,0 +1,199 @@
+// LAN discovery over real UDP sockets on 127.0.0.1 (unicast: broadcast and multicast on the
+// loopback interface are not dependable on CI machines).
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "sync/net/beacon.h"
+#include "sync/net/discovery.h"
+
+namespace estelik::sync::net {
+namespace {
+
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+using namespace std::chrono_literals;
+
+constexpr auto kPatience = 20s;
+
+crypto::SecretBytes KeyFrom(uint8_t fill) {
+  std::vector<uint8_t> secret(32, fill);
+  return DeriveDiscoveryKey(secret).value();
+}
+
+// Collects discovered peers for the test thread.
+class Sightings {
+ public:
+  Discovery::PeerCallback Callback() {
+    return [this](const DiscoveredPeer& peer) {
+      std::lock_guard<std::mutex> lock(mu_);
+      peers_.push_back(peer);
+      cv_.notify_all();
+    };
+  }
+  bool WaitFor(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, kPatience, [&] { return peers_.size() >= n; });
+  }
+  std::vector<DiscoveredPeer> peers() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return peers_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<DiscoveredPeer> peers_;
+};
+
+DiscoveryOptions Loopback() {
+  DiscoveryOptions options;
+  options.listen_address = "127.0.0.1";
+  options.listen_port = 0;
+  options.destination_address = "127.0.0.1";
+  options.interval = 20ms;
+  return options;
+}
+
+std::unique_ptr<Discovery> StartListener(Sightings& sightings, uint8_t key_fill,
+                                         DiscoveryOptions options = Loopback()) {
+  std::vector<DiscoveryKey> keys;
+  keys.push_back({"alice", KeyFrom(key_fill)});
+  auto listener = Discovery::Start(options, std::move(keys), {}, sightings.Callback());
+  EXPECT_TRUE(listener.ok()) << listener.status().ToString();
+  return listener.ok() ? std::move(listener).value() : nullptr;
+}
+
+std::unique_ptr<Discovery> StartAdvertiser(uint16_t to_port, uint8_t key_fill, uint16_t tcp_port) {
+  DiscoveryOptions options = Loopback();
+  options.destination_port = to_port;
+  std::vector<Advertisement> ads;
+  ads.push_back({KeyFrom(key_fill), tcp_port});
+  auto advertiser = Discovery::Start(options, {}, std::move(ads), nullptr);
+  EXPECT_TRUE(advertiser.ok()) << advertiser.status().ToString();
+  return advertiser.ok() ? std::move(advertiser).value() : nullptr;
+}
+
+// Waits (bounded) until the listener has examined `n` datagrams.
+bool WaitForExamined(const Discovery& discovery, uint64_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const DiscoveryStats s = discovery.stats();
+    if (s.malformed + s.unknown + s.recognised + s.own >= n) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return false;
+}
+
+TEST(DiscoveryTest, AContactsBeaconIsRecognisedWithItsAddressAndPort) {
+  Sightings sightings;
+  auto listener = StartListener(sightings, 0x11);
+  ASSERT_TRUE(listener);
+  auto advertiser = StartAdvertiser(listener->listen_port(), 0x11, 47001);
+  ASSERT_TRUE(advertiser);
+  ASSERT_TRUE(sightings.WaitFor(2));  // keeps coming, every interval
+  for (const DiscoveredPeer& peer : sightings.peers()) {
+    EXPECT_EQ(peer.key_id, "alice");
+    EXPECT_EQ(peer.address, "127.0.0.1");
+    EXPECT_EQ(peer.port, 47001);
+  }
+  EXPECT_GE(advertiser->stats().sent, 1u);
+}
+
+TEST(DiscoveryTest, BeaconsUnderAnUnknownKeyAreIgnored) {
+  Sightings sightings;
+  auto listener = StartListener(sightings, 0x11);
+  ASSERT_TRUE(listener);
+  auto stranger = StartAdvertiser(listener->listen_port(), 0x22, 47001);
+  ASSERT_TRUE(stranger);
+  ASSERT_TRUE(WaitForExamined(*listener, 3));
+  EXPECT_GE(listener->stats().unknown, 3u);
+  EXPECT_EQ(listener->stats().recognised, 0u);
+  EXPECT_TRUE(sightings.peers().empty());
+}
+
+TEST(DiscoveryTest, HostileDatagramsAreDroppedAndCounted) {
+  Sightings sightings;
+  auto listener = StartListener(sightings, 0x11);
+  ASSERT_TRUE(listener);
+  asio::io_context io;
+  udp::socket socket(io, udp::v4());
+  const udp::endpoint to(asio::ip::make_address("127.0.0.1"), listener->listen_port());
+  std::vector<uint8_t> wrong_version(kBeaconSize, 0x02);
+  std::vector<uint8_t> too_long(1000, 0x01);
+  std::vector<uint8_t> right_shape(kBeaconSize, 0x01);  // version 1, random-looking rest
+  socket.send_to(asio::buffer(wrong_version), to);
+  socket.send_to(asio::buffer(too_long), to);
+  socket.send_to(asio::buffer(std::vector<uint8_t>{}), to);
+  socket.send_to(asio::buffer(right_shape), to);
+  ASSERT_TRUE(WaitForExamined(*listener, 4));
+  EXPECT_EQ(listener->stats().malformed, 3u);
+  EXPECT_EQ(listener->stats().unknown, 1u);
+  EXPECT_TRUE(sightings.peers().empty());
+}
+
+TEST(DiscoveryTest, AFloodOfDatagramsIsRateLimited) {
+  Sightings sightings;
+  DiscoveryOptions options = Loopback();
+  options.max_datagrams_per_second = 10;
+  auto listener = StartListener(sightings, 0x11, options);
+  ASSERT_TRUE(listener);
+  asio::io_context io;
+  udp::socket socket(io, udp::v4());
+  const udp::endpoint to(asio::ip::make_address("127.0.0.1"), listener->listen_port());
+  std::vector<uint8_t> junk(kBeaconSize, 0x01);
+  constexpr int kFlood = 300;
+  for (int i = 0; i < kFlood; ++i) socket.send_to(asio::buffer(junk), to);
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  // The kernel may drop some of the burst itself; 50 is well past the 10-datagram bucket.
+  while (listener->stats().received < 50 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  const DiscoveryStats stats = listener->stats();
+  EXPECT_GT(stats.rate_limited, 0u);
+  EXPECT_EQ(stats.rate_limited + stats.unknown, stats.received);
+}
+
+TEST(DiscoveryTest, ANodeDoesNotReportItsOwnBeacons) {
+  Sightings sightings;
+  DiscoveryOptions options = Loopback();
+  // Bind first to learn the port, then point a node that both listens and sends at itself.
+  asio::io_context io;
+  udp::socket probe(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const uint16_t port = probe.local_endpoint().port();
+  probe.close();
+  options.listen_port = port;
+  options.destination_port = port;
+  std::vector<DiscoveryKey> keys;
+  keys.push_back({"network", KeyFrom(0x33)});
+  std::vector<Advertisement> ads;
+  ads.push_back({KeyFrom(0x33), 47001});
+  auto node = Discovery::Start(options, std::move(keys), std::move(ads), sightings.Callback());
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  ASSERT_TRUE(WaitForExamined(**node, 3));
+  EXPECT_GE((*node)->stats().own, 3u);
+  EXPECT_TRUE(sightings.peers().empty());
+}
+
+TEST(DiscoveryTest, BadAddressesAndKeysAreRejectedAtStart) {
+  DiscoveryOptions options = Loopback();
+  options.destination_address = "lan";
+  std::vector<Advertisement> ads;
+  ads.push_back({KeyFrom(0x11), 1});
+  EXPECT_EQ(Discovery::Start(options, {}, std::move(ads), nullptr).status().code(),
+            Code::kInvalidArgument);
+  std::vector<DiscoveryKey> keys;
+  keys.push_back({"short", crypto::SecretBytes(16)});
+  Sightings sightings;
+  EXPECT_EQ(Discovery::Start(Loopback(), std::move(keys), {}, sightings.Callback()).status().code(),
+            Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace estelik::sync::net
