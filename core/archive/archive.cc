@@ -273,4 +273,45 @@ Result<pb::AttachmentInfo> Archive::ExportAttachment(std::string_view testimony_
   return info;
 }
 
+// First cut: verification and storage through the op log. Applying circle ops to the store
+// (testimonies shared into a circle) is done by the materializer.
+Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
+                                                   const std::vector<pb::Envelope>& envelopes) {
+  ReceiveReport report;
+  uint64_t now = WallClockMs();
+  for (const auto& envelope : envelopes) {
+    ESTELIK_ASSIGN_OR_RETURN(pb::Op op, log::ParseOpHeader(envelope.op()));
+    if (op.scope().circle_id() != circle_id) {
+      return ProtocolError("peer sent an op of another circle in a batch for circle " +
+                           store::internal::Hex(circle_id));
+    }
+    ESTELIK_ASSIGN_OR_RETURN(log::IngestOutcome outcome, log_->Ingest(envelope, now));
+    switch (outcome) {
+      case log::IngestOutcome::kAccepted:
+        ++report.accepted;
+        break;
+      case log::IngestOutcome::kDuplicate:
+        ++report.duplicates;
+        break;
+      case log::IngestOutcome::kPending:
+        ++report.pending;
+        break;
+      case log::IngestOutcome::kFork:
+        ++report.forks;
+        break;
+    }
+  }
+  return report;
+}
+
+Result<std::vector<std::string>> Archive::SharedCircles(const log::PublicKey& peer) {
+  (void)peer;
+  return std::vector<std::string>{};
+}
+
+Result<std::vector<pb::AttachmentInfo>> Archive::CircleAttachments(const std::string& circle_id) {
+  (void)circle_id;
+  return std::vector<pb::AttachmentInfo>{};
+}
+
 }  // namespace estelik::archive

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/log/op_log.h"
 #include "core/status.h"
@@ -77,6 +78,25 @@ class Archive {
   Result<pb::AttachmentInfo> ExportAttachment(std::string_view testimony_id, size_t index,
                                               const std::string& out_path,
                                               const ProgressFn& progress);
+
+  // --- Sync-facing (used by sync/protocol; never by shells directly) ---
+  struct ReceiveReport {
+    size_t accepted = 0;    // verified, chained and applied to the store
+    size_t duplicates = 0;  // already held
+    size_t pending = 0;     // held until an earlier op of the same author arrives
+    size_t forks = 0;       // kept as evidence; the author is flagged
+  };
+  // Verifies and stores ops from a peer, then applies every op that became part of its
+  // author's chain (including pending ones it unblocked) to the store. All ops must belong to
+  // `circle_id`. A rejected op changes nothing and stops the batch with its reason.
+  Result<ReceiveReport> ReceiveOps(const std::string& circle_id,
+                                   const std::vector<pb::Envelope>& envelopes);
+  // Circles whose current epoch has both us and `peer` as members, plus circles we only carry
+  // (relay) that the peer is a member of. Sorted.
+  Result<std::vector<std::string>> SharedCircles(const log::PublicKey& peer);
+  // Attachments of testimonies shared in `circle_id` that this device holds completely
+  // (to offer) or knows of but lacks chunks of (to want).
+  Result<std::vector<pb::AttachmentInfo>> CircleAttachments(const std::string& circle_id);
 
   Status ChangePassphrase(std::string_view old_passphrase, std::string_view new_passphrase) {
     return vault_->ChangePassphrase(old_passphrase, new_passphrase);

@@ -17,9 +17,10 @@
 // KEK = Argon2id(passphrase, salt, opslimit, memlimit), 32 bytes; one run per operation.
 // Slot i seals the master key under the KEK with associated data = bytes 0..47 (the header)
 // followed by the single byte i, so a slot cannot be moved to the other position or paired
-// with another header. An unused slot is 72 random bytes: without the passphrase a used slot
-// and an unused one are both uniformly random-looking, so nobody can tell whether a second
-// (duress) passphrase exists.
+// with another header; a duress slot appends the byte 'D' to that associated data, so its
+// role is known only to whoever opens it. An unused slot is 72 random bytes: without the passphrase
+// a used slot and an unused one are both uniformly random-looking, so nobody can tell whether a
+// second (duress) passphrase exists.
 //
 // The checksum is not a security mechanism (anyone can recompute it; the AEAD tags are what
 // authenticate). It lets Unlock tell "the file is damaged" from "wrong passphrase" when no
@@ -263,11 +264,18 @@ bool ChecksumMatches(const KeyFileBytes& file) {
   return std::memcmp(sum.data(), &file[kChecksumOffset], sum.size()) == 0;  // public data
 }
 
-// The associated data of slot `slot`: the header, then the slot index.
-std::array<uint8_t, kHeaderSize + 1> SlotAd(const KeyFileBytes& file, int slot) {
-  std::array<uint8_t, kHeaderSize + 1> ad;
-  std::memcpy(ad.data(), file.data(), kHeaderSize);
-  ad[kHeaderSize] = static_cast<uint8_t>(slot);
+// The associated data of slot `slot`: the header, then the slot index, then 'D' for a
+// duress slot.
+struct SlotAssociatedData {
+  std::array<uint8_t, kHeaderSize + 2> bytes;
+  size_t size;
+};
+SlotAssociatedData SlotAd(const KeyFileBytes& file, int slot, SlotRole role) {
+  SlotAssociatedData ad{};
+  std::memcpy(ad.bytes.data(), file.data(), kHeaderSize);
+  ad.bytes[kHeaderSize] = static_cast<uint8_t>(slot);
+  ad.size = kHeaderSize + 1;
+  if (role == SlotRole::kDuress) ad.bytes[ad.size++] = 'D';
   return ad;
 }
 
@@ -285,23 +293,24 @@ Result<crypto::SecretBytes> DeriveKek(std::string_view passphrase, const KeyFile
 }
 
 void SealSlot(const crypto::SecretBytes& kek, const crypto::SecretBytes& master_key, int slot,
-              std::span<const uint8_t, kNonceSize> nonce, KeyFileBytes& file) {
+              std::span<const uint8_t, kNonceSize> nonce, KeyFileBytes& file,
+              SlotRole role = SlotRole::kOwner) {
   uint8_t* out = &file[SlotOffset(slot)];
   std::memcpy(out, nonce.data(), kNonceSize);
-  std::array<uint8_t, kHeaderSize + 1> ad = SlotAd(file, slot);
+  SlotAssociatedData ad = SlotAd(file, slot, role);
   crypto_aead_xchacha20poly1305_ietf_encrypt(out + kNonceSize, nullptr, master_key.data(),
-                                             master_key.size(), ad.data(), ad.size(), nullptr, out,
-                                             kek.data());
+                                             master_key.size(), ad.bytes.data(), ad.size, nullptr,
+                                             out, kek.data());
 }
 
-// Returns true and fills `key` (kMasterKeySize bytes) if `kek` opens slot `slot`.
-bool OpenSlot(const crypto::SecretBytes& kek, const KeyFileBytes& file, int slot,
+// Returns true and fills `key` (kMasterKeySize bytes) if `kek` opens slot `slot` in `role`.
+bool OpenSlot(const crypto::SecretBytes& kek, const KeyFileBytes& file, int slot, SlotRole role,
               crypto::SecretBytes& key) {
   const uint8_t* in = &file[SlotOffset(slot)];
-  std::array<uint8_t, kHeaderSize + 1> ad = SlotAd(file, slot);
+  SlotAssociatedData ad = SlotAd(file, slot, role);
   return crypto_aead_xchacha20poly1305_ietf_decrypt(key.data(), nullptr, nullptr, in + kNonceSize,
-                                                    kMasterKeySize + kTagSize, ad.data(), ad.size(),
-                                                    in, kek.data()) == 0;
+                                                    kMasterKeySize + kTagSize, ad.bytes.data(),
+                                                    ad.size, in, kek.data()) == 0;
 }
 
 // Tries BOTH slots, always, before looking at either result: the work done (and so the time
@@ -309,14 +318,19 @@ bool OpenSlot(const crypto::SecretBytes& kek, const KeyFileBytes& file, int slot
 // slot a passphrase opened or whether a second slot is in use. (Argon2id dominates anyway.)
 std::optional<UnlockedKey> OpenEitherSlot(const crypto::SecretBytes& kek,
                                           const KeyFileBytes& file) {
-  std::array<crypto::SecretBytes, 2> keys = {crypto::SecretBytes(kMasterKeySize),
-                                             crypto::SecretBytes(kMasterKeySize)};
-  const bool opened0 = OpenSlot(kek, file, 0, keys[0]);
-  const bool opened1 = OpenSlot(kek, file, 1, keys[1]);
+  // Every (slot, role) pair is tried: four AEAD opens whatever the outcome.
+  std::array<crypto::SecretBytes, 4> keys = {
+      crypto::SecretBytes(kMasterKeySize), crypto::SecretBytes(kMasterKeySize),
+      crypto::SecretBytes(kMasterKeySize), crypto::SecretBytes(kMasterKeySize)};
+  std::array<bool, 4> opened{};
+  for (int i = 0; i < 4; ++i) {
+    opened[i] = OpenSlot(kek, file, i / 2, static_cast<SlotRole>(i % 2), keys[i]);
+  }
   // Both slots never open under one KEK: WriteSlot and ChangePassphrase refuse a passphrase
   // that already opens the other slot. Were it to happen anyway, slot 0 wins.
-  if (opened0) return UnlockedKey{std::move(keys[0]), 0};
-  if (opened1) return UnlockedKey{std::move(keys[1]), 1};
+  for (int i = 0; i < 4; ++i) {
+    if (opened[i]) return UnlockedKey{std::move(keys[i]), i / 2, static_cast<SlotRole>(i % 2)};
+  }
   return std::nullopt;
 }
 
@@ -412,7 +426,8 @@ Result<LoadedKeyFile> Load(const std::string& path) {
 
 Status RefuseIfOtherSlotOpens(const crypto::SecretBytes& kek, const KeyFileBytes& file, int slot) {
   crypto::SecretBytes scratch(kMasterKeySize);
-  if (OpenSlot(kek, file, 1 - slot, scratch)) {
+  if (OpenSlot(kek, file, 1 - slot, SlotRole::kOwner, scratch) ||
+      OpenSlot(kek, file, 1 - slot, SlotRole::kDuress, scratch)) {
     return InvalidArgument(
         "this passphrase already opens the other key slot; choose a different passphrase");
   }
@@ -496,13 +511,13 @@ Status KeyFile::ChangePassphrase(const std::string& path, std::string_view old_p
   ESTELIK_RETURN_IF_ERROR(RefuseIfOtherSlotOpens(new_kek, file.bytes, opened->slot));
   std::array<uint8_t, kNonceSize> nonce;
   crypto::RandomFill(nonce);
-  SealSlot(new_kek, opened->master_key, opened->slot, nonce, file.bytes);
+  SealSlot(new_kek, opened->master_key, opened->slot, nonce, file.bytes, opened->role);
   UpdateChecksum(file.bytes);
   return WriteAtomically(path, file.bytes, /*no_replace=*/false);
 }
 
 Status KeyFile::WriteSlot(const std::string& path, int slot, const crypto::SecretBytes& key,
-                          std::string_view passphrase) {
+                          std::string_view passphrase, SlotRole role) {
   ESTELIK_RETURN_IF_ERROR(CheckSlotIndex(slot));
   if (key.size() != kMasterKeySize) {
     return InvalidArgument("a slot key must be " + std::to_string(kMasterKeySize) + " bytes, not " +
@@ -514,7 +529,7 @@ Status KeyFile::WriteSlot(const std::string& path, int slot, const crypto::Secre
   ESTELIK_RETURN_IF_ERROR(RefuseIfOtherSlotOpens(kek, file.bytes, slot));
   std::array<uint8_t, kNonceSize> nonce;
   crypto::RandomFill(nonce);
-  SealSlot(kek, key, slot, nonce, file.bytes);
+  SealSlot(kek, key, slot, nonce, file.bytes, role);
   UpdateChecksum(file.bytes);
   return WriteAtomically(path, file.bytes, /*no_replace=*/false);
 }

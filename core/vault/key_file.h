@@ -33,9 +33,17 @@ KdfParams InteractiveKdfParams();
 // crypto_pwhash MIN: tests only; never for real vaults.
 KdfParams MinimalKdfParams();
 
+// What a key slot is for. The role is bound into the slot's associated data, so it is known
+// only to whoever opens the slot: both roles look the same in the file.
+enum class SlotRole {
+  kOwner = 0,   // the real master key
+  kDuress = 1,  // a decoy key: opening it means the user is being coerced
+};
+
 struct UnlockedKey {
   crypto::SecretBytes master_key;  // kMasterKeySize bytes
   int slot = 0;                    // 0 or 1: which slot the passphrase opened
+  SlotRole role = SlotRole::kOwner;
 };
 
 class KeyFile {
@@ -64,7 +72,7 @@ class KeyFile {
   // other slot as it is. Used for the duress passphrase. Atomic replace of the file.
   // kInvalidArgument (nothing written) if `passphrase` already opens the other slot.
   static Status WriteSlot(const std::string& path, int slot, const crypto::SecretBytes& key,
-                          std::string_view passphrase);
+                          std::string_view passphrase, SlotRole role = SlotRole::kOwner);
 
   // Overwrites slot `slot` in place with fresh random bytes and fsyncs (the key it held is gone
   // for good; the other slot keeps working). kCorrupt if the file is damaged.

@@ -15,6 +15,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The files a vault may have besides vault.key, all of them removed by duress and wipe.
+const char* const kStoreFiles[] = {"store.db", "store.db-wal", "store.db-journal", "store.db-shm"};
+
+Status RemoveStoreFiles(const std::string& dir) {
+  for (const char* name : kStoreFiles) {
+    std::error_code ec;
+    fs::remove(fs::path(dir) / name, ec);
+    if (ec)
+      return IoError("cannot delete " + (fs::path(dir) / name).string() + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
 Status MakePrivateDir(const std::string& dir) {
   std::error_code ec;
   if (fs::exists(dir, ec)) {
@@ -40,8 +53,8 @@ Status SqliteError(sqlite3* db, int rc, const std::string& what) {
 
 }  // namespace
 
-Vault::Vault(std::string dir, crypto::SecretBytes master_key)
-    : dir_(std::move(dir)), master_key_(std::move(master_key)) {}
+Vault::Vault(std::string dir, crypto::SecretBytes master_key, int slot)
+    : dir_(std::move(dir)), master_key_(std::move(master_key)), slot_(slot) {}
 
 Vault::~Vault() { Lock(); }
 
@@ -64,7 +77,7 @@ Result<std::unique_ptr<Vault>> Vault::Create(const std::string& dir, std::string
   }
   ESTELIK_ASSIGN_OR_RETURN(UnlockedKey key, KeyFile::Create((fs::path(dir) / kKeyFileName).string(),
                                                             passphrase, options.kdf));
-  std::unique_ptr<Vault> vault(new Vault(dir, std::move(key.master_key)));
+  std::unique_ptr<Vault> vault(new Vault(dir, std::move(key.master_key), key.slot));
   Status s = vault->OpenStore(/*create=*/true, options.wal);
   if (!s.ok()) {
     // Leave no half-made vault behind: without the store the key file protects nothing.
@@ -80,9 +93,55 @@ Result<std::unique_ptr<Vault>> Vault::Open(const std::string& dir, std::string_v
   if (!Exists(dir)) return NotFound("no vault in " + dir + " (run `estelik init` first)");
   ESTELIK_ASSIGN_OR_RETURN(UnlockedKey key,
                            KeyFile::Unlock((fs::path(dir) / kKeyFileName).string(), passphrase));
-  std::unique_ptr<Vault> vault(new Vault(dir, std::move(key.master_key)));
+  if (key.role == SlotRole::kDuress) {
+    ESTELIK_RETURN_IF_ERROR(TriggerDuress(dir, key, passphrase));
+    std::unique_ptr<Vault> vault(new Vault(dir, std::move(key.master_key), key.slot));
+    vault->opened_under_duress_ = true;
+    ESTELIK_RETURN_IF_ERROR(vault->OpenStore(/*create=*/true, /*wal=*/true));
+    return vault;
+  }
+  std::unique_ptr<Vault> vault(new Vault(dir, std::move(key.master_key), key.slot));
   ESTELIK_RETURN_IF_ERROR(vault->OpenStore(/*create=*/false, /*wal=*/true));
   return vault;
+}
+
+// Order matters for a crash half-way: the real key goes first (after that, nothing real can
+// be decrypted whatever else happens); a crash before the slot is re-marked leaves a duress
+// slot that repeats these steps at the next open.
+Status Vault::TriggerDuress(const std::string& dir, const UnlockedKey& key,
+                            std::string_view passphrase) {
+  std::string key_path = (fs::path(dir) / kKeyFileName).string();
+  ESTELIK_RETURN_IF_ERROR(KeyFile::DestroySlot(key_path, 1 - key.slot));
+  ESTELIK_RETURN_IF_ERROR(RemoveStoreFiles(dir));
+  return KeyFile::WriteSlot(key_path, key.slot, key.master_key, passphrase, SlotRole::kOwner);
+}
+
+Status Vault::Wipe(const std::string& dir) {
+  if (!Exists(dir)) return NotFound("no vault in " + dir);
+  std::string key_path = (fs::path(dir) / kKeyFileName).string();
+  // Crypto-shred first: once both slots are random, the rest is undecryptable noise, so a
+  // failure to delete below loses nothing a seizer could use.
+  ESTELIK_RETURN_IF_ERROR(KeyFile::DestroyAll(key_path));
+  ESTELIK_RETURN_IF_ERROR(RemoveStoreFiles(dir));
+  std::error_code ec;
+  fs::remove(key_path, ec);
+  if (ec)
+    return IoError("key slots destroyed, but cannot delete " + key_path + ": " + ec.message());
+  fs::remove(dir, ec);  // only if empty; anything else in it is not ours
+  return Status::Ok();
+}
+
+Status Vault::SetDuressPassphrase(std::string_view duress_passphrase) {
+  if (locked()) return Status(Code::kLocked, "the vault is locked; enter the passphrase again");
+  if (opened_under_duress_) return PermissionDenied("not available");
+  if (duress_passphrase.empty()) return InvalidArgument("the duress passphrase must not be empty");
+  crypto::SecretBytes decoy = crypto::SecretBytes::Random(kMasterKeySize);
+  return KeyFile::WriteSlot(KeyFilePath(), 1 - slot_, decoy, duress_passphrase, SlotRole::kDuress);
+}
+
+Status Vault::ClearDuressPassphrase() {
+  if (locked()) return Status(Code::kLocked, "the vault is locked; enter the passphrase again");
+  return KeyFile::DestroySlot(KeyFilePath(), 1 - slot_);
 }
 
 Status Vault::OpenStore(bool create, bool wal) {

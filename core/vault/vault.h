@@ -51,6 +51,11 @@ class Vault {
   // True if `dir` contains a vault.key.
   static bool Exists(const std::string& dir);
 
+  // Panic-wipe, no passphrase needed: overwrites both key slots with random bytes and fsyncs
+  // (from then on nothing in `dir` can be decrypted, whoever copied it), then deletes the
+  // vault's files and the directory if it is left empty. Same cost for any vault size.
+  static Status Wipe(const std::string& dir);
+
   ~Vault();
   Vault(const Vault&) = delete;
   Vault& operator=(const Vault&) = delete;
@@ -67,16 +72,31 @@ class Vault {
   // Re-seals the master key under `new_passphrase` (rewrites one key slot only).
   Status ChangePassphrase(std::string_view old_passphrase, std::string_view new_passphrase);
 
+  // Makes `duress_passphrase` open a decoy: when it is used, Open() silently destroys the real
+  // key slot (crypto-shredding every testimony), deletes the real store and opens a new,
+  // empty, working vault under the duress key. The key file's size and structure do not
+  // change. Needs the vault opened with its real passphrase (kPermissionDenied otherwise).
+  Status SetDuressPassphrase(std::string_view duress_passphrase);
+  // Removes the duress passphrase (its slot becomes random bytes again).
+  Status ClearDuressPassphrase();
+  // True if this Open() was made with a duress passphrase and destroyed the real vault.
+  bool opened_under_duress() const { return opened_under_duress_; }
+
   // Panic-lock: closes the connection and wipes every key this Vault holds. Idempotent.
   void Lock();
   bool locked() const { return master_key_.empty(); }
 
  private:
-  Vault(std::string dir, crypto::SecretBytes master_key);
+  Vault(std::string dir, crypto::SecretBytes master_key, int slot);
   Status OpenStore(bool create, bool wal);
+  // Duress: destroys the owner slot and store, re-marks `key`'s slot as the owner's.
+  static Status TriggerDuress(const std::string& dir, const UnlockedKey& key,
+                              std::string_view passphrase);
 
   std::string dir_;
   crypto::SecretBytes master_key_;
+  int slot_ = 0;  // the key slot this vault was opened with
+  bool opened_under_duress_ = false;
   SqliteDb db_;
 };
 

@@ -5,7 +5,11 @@
 namespace estelik::cli {
 
 Result<Args> Args::Parse(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& value_flags,
                          const std::vector<std::string>& boolean_flags) {
+  auto contains = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
   Args args;
   bool flags_done = false;
   for (size_t i = 0; i < argv.size(); ++i) {
@@ -21,8 +25,10 @@ Result<Args> Args::Parse(const std::vector<std::string>& argv,
     std::string name = a.substr(2);
     std::string value;
     size_t eq = name.find('=');
-    bool is_bool = std::find(boolean_flags.begin(), boolean_flags.end(), name.substr(0, eq)) !=
-                   boolean_flags.end();
+    bool is_bool = contains(boolean_flags, name.substr(0, eq));
+    if (!is_bool && !contains(value_flags, name.substr(0, eq))) {
+      return InvalidArgument("unknown option --" + name.substr(0, eq) + " (see --help)");
+    }
     if (eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
@@ -32,7 +38,6 @@ Result<Args> Args::Parse(const std::vector<std::string>& argv,
       value = argv[++i];
     }
     args.flags_.emplace(name, value);
-    args.order_.push_back(name);
   }
   return args;
 }
@@ -48,15 +53,6 @@ std::vector<std::string> Args::GetAll(const std::string& flag) const {
   auto [begin, end] = flags_.equal_range(flag);
   for (auto it = begin; it != end; ++it) values.push_back(it->second);
   return values;
-}
-
-Status Args::CheckKnown(const std::vector<std::string>& known) const {
-  for (const auto& name : order_) {
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      return InvalidArgument("unknown option --" + name + " (see --help)");
-    }
-  }
-  return Status::Ok();
 }
 
 }  // namespace estelik::cli

@@ -14,8 +14,10 @@ namespace estelik::cli {
 
 class Args {
  public:
-  // `boolean_flags` never take a value (`--json`, `--yes`).
+  // `value_flags` take a value; `boolean_flags` never do (`--json`, `--yes`). Any other
+  // flag is an error naming it.
   static Result<Args> Parse(const std::vector<std::string>& argv,
+                            const std::vector<std::string>& value_flags,
                             const std::vector<std::string>& boolean_flags);
 
   const std::vector<std::string>& positional() const { return positional_; }
@@ -24,13 +26,10 @@ class Args {
   std::optional<std::string> Get(const std::string& flag) const;
   // Every value given for `flag`, in order.
   std::vector<std::string> GetAll(const std::string& flag) const;
-  // Fails with a clear message if a flag outside `known` was given.
-  Status CheckKnown(const std::vector<std::string>& known) const;
 
  private:
   std::vector<std::string> positional_;
   std::multimap<std::string, std::string> flags_;
-  std::vector<std::string> order_;
 };
 
 }  // namespace estelik::cli

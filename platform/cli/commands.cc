@@ -170,6 +170,25 @@ const std::vector<Command>& Commands() {
        {},
        {},
        RunImport},
+      {"wipe",
+       "destroy the vault for good, in a second, without the passphrase",
+       "  --yes    do not ask for confirmation\n"
+       "\nBoth key slots are overwritten and synced first, so even a copy of the files taken\n"
+       "earlier cannot be decrypted with the key file as it is now; then the files are deleted.\n"
+       "\nexample:\n  estelik wipe --yes\n",
+       {},
+       {"yes"},
+       RunWipe},
+      {"duress",
+       "set or clear a duress passphrase",
+       "  set      the duress passphrase comes from ESTELIK_DURESS_PASSPHRASE or is asked twice\n"
+       "  clear    remove it\n"
+       "\nOpening the vault with the duress passphrase silently destroys the real vault and\n"
+       "opens an empty one that works normally. The key file looks the same either way.\n"
+       "\nexample:\n  estelik duress set\n",
+       {},
+       {},
+       RunDuress},
       {"passwd",
        "change the vault's passphrase",
        "  The new passphrase comes from ESTELIK_NEW_PASSPHRASE or is asked twice.\n"

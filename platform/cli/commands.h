@@ -52,5 +52,7 @@ Status RunWithdraw(const Context& ctx);
 Status RunSearch(const Context& ctx);
 Status RunAttachment(const Context& ctx);
 Status RunImport(const Context& ctx);
+Status RunWipe(const Context& ctx);
+Status RunDuress(const Context& ctx);
 
 }  // namespace estelik::cli

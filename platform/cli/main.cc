@@ -81,16 +81,14 @@ int Main(int argc, char** argv) {
   std::vector<std::string> verb_args(rest.begin() + static_cast<long>(i) + 1, rest.end());
   std::vector<std::string> booleans = command->boolean_flags;
   booleans.insert(booleans.end(), {"json", "help"});
-  Result<Args> args = Args::Parse(verb_args, booleans);
+  std::vector<std::string> values = command->flags;
+  values.push_back("vault");
+  Result<Args> args = Args::Parse(verb_args, values, booleans);
   if (!args.ok()) return Fail(args.status());
   if (args->Has("help")) {
     PrintCommandHelp(*command);
     return kExitOk;
   }
-  std::vector<std::string> known = command->flags;
-  known.insert(known.end(), booleans.begin(), booleans.end());
-  known.push_back("vault");
-  if (Status s = args->CheckKnown(known); !s.ok()) return Fail(s);
   ctx.args = std::move(args).value();
   if (ctx.args.Has("json")) ctx.json = true;
   if (auto v = ctx.args.Get("vault")) ctx.vault_dir = *v;

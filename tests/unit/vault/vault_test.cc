@@ -135,5 +135,91 @@ TEST(VaultTest, DeleteJournalModeVaultReopensInDeleteMode) {
   EXPECT_EQ(QueryText((*vault)->db(), "SELECT x FROM t"), "42");
 }
 
+TEST(VaultDuressTest, DuressPassphraseOpensAnEmptyWorkingVaultAndDestroysTheRealOne) {
+  TempDir tmp;
+  std::string dir = tmp.File("v");
+  {
+    auto vault = Vault::Create(dir, "real passphrase", FastOptions());
+    ASSERT_TRUE(vault.ok());
+    Exec((*vault)->db(), "CREATE TABLE secrets(x TEXT); INSERT INTO secrets VALUES('names')");
+    ASSERT_TRUE((*vault)->SetDuressPassphrase("innocent passphrase").ok());
+  }
+  // What a seizer copied before the coerced unlock.
+  std::string store_copy = tmp.File("store-copy.db");
+  fs::copy_file(fs::path(dir) / kStoreFileName, store_copy);
+  {
+    auto decoy = Vault::Open(dir, "innocent passphrase");
+    ASSERT_TRUE(decoy.ok()) << decoy.status().ToString();
+    EXPECT_TRUE((*decoy)->opened_under_duress());
+    EXPECT_EQ(QueryText((*decoy)->db(), "SELECT count(*) FROM sqlite_schema"), "0");
+    Exec((*decoy)->db(), "CREATE TABLE notes(x TEXT); INSERT INTO notes VALUES('shopping')");
+  }
+  // The real passphrase opens nothing any more, and the decoy behaves like a normal vault.
+  EXPECT_EQ(Vault::Open(dir, "real passphrase").status().code(), Code::kWrongPassphrase);
+  auto again = Vault::Open(dir, "innocent passphrase");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE((*again)->opened_under_duress());
+  EXPECT_EQ(QueryText((*again)->db(), "SELECT x FROM notes"), "shopping");
+  (*again)->Lock();
+  // The copied real store cannot be opened with the key file as it now is.
+  fs::copy_file(store_copy, fs::path(dir) / kStoreFileName, fs::copy_options::overwrite_existing);
+  fs::remove(fs::path(dir) / "store.db-wal");
+  auto real = Vault::Open(dir, "real passphrase");
+  EXPECT_EQ(real.status().code(), Code::kWrongPassphrase);
+}
+
+TEST(VaultDuressTest, VaultWithDuressKeyFileHasTheSameSizeAndHeaderAsOneWithout) {
+  TempDir tmp;
+  auto plain = Vault::Create(tmp.File("plain"), "pass", FastOptions());
+  auto duress = Vault::Create(tmp.File("duress"), "pass", FastOptions());
+  ASSERT_TRUE(plain.ok() && duress.ok());
+  ASSERT_TRUE((*duress)->SetDuressPassphrase("other").ok());
+  std::string a = ReadFileBytes(fs::path(tmp.File("plain")) / kKeyFileName);
+  std::string b = ReadFileBytes(fs::path(tmp.File("duress")) / kKeyFileName);
+  ASSERT_EQ(a.size(), KeyFile::FileSize());
+  ASSERT_EQ(b.size(), KeyFile::FileSize());
+  // Magic, version, algorithms and cost are identical; the salt and slots are random.
+  EXPECT_EQ(a.substr(0, 32), b.substr(0, 32));
+}
+
+TEST(VaultDuressTest, ClearedDuressPassphraseNoLongerOpensAnything) {
+  TempDir tmp;
+  std::string dir = tmp.File("v");
+  auto vault = Vault::Create(dir, "real", FastOptions());
+  ASSERT_TRUE(vault.ok());
+  ASSERT_TRUE((*vault)->SetDuressPassphrase("decoy").ok());
+  ASSERT_TRUE((*vault)->ClearDuressPassphrase().ok());
+  (*vault)->Lock();
+  EXPECT_EQ(Vault::Open(dir, "decoy").status().code(), Code::kWrongPassphrase);
+  EXPECT_TRUE(Vault::Open(dir, "real").ok());
+}
+
+TEST(VaultWipeTest, WipeNeedsNoPassphraseAndLeavesNothingThatDecrypts) {
+  TempDir tmp;
+  std::string dir = tmp.File("v");
+  {
+    auto vault = Vault::Create(dir, "pass", FastOptions());
+    ASSERT_TRUE(vault.ok());
+    Exec((*vault)->db(), "CREATE TABLE t(x); INSERT INTO t VALUES('testimony')");
+  }
+  // A hard link keeps the key file's blocks reachable after deletion, as a forensic copy of
+  // the disk would; the store is copied as a seizer would.
+  fs::create_hard_link(fs::path(dir) / kKeyFileName, tmp.File("key-blocks"));
+  fs::copy_file(fs::path(dir) / kStoreFileName, tmp.File("store-copy.db"));
+  ASSERT_TRUE(Vault::Wipe(dir).ok());
+  EXPECT_FALSE(fs::exists(dir));
+  // Reassemble what was left on disk: the overwritten key file and the old store.
+  std::string forensic = tmp.File("forensic");
+  fs::create_directory(forensic);
+  fs::copy_file(tmp.File("key-blocks"), fs::path(forensic) / kKeyFileName);
+  fs::copy_file(tmp.File("store-copy.db"), fs::path(forensic) / kStoreFileName);
+  EXPECT_EQ(Vault::Open(forensic, "pass").status().code(), Code::kWrongPassphrase);
+}
+
+TEST(VaultWipeTest, WipingAMissingVaultSaysSo) {
+  TempDir tmp;
+  EXPECT_EQ(Vault::Wipe(tmp.File("none")).code(), Code::kNotFound);
+}
+
 }  // namespace
 }  // namespace estelik::vault

@@ -1,0 +1,262 @@
+// The estelik command as scripts and people use it: a real binary in a real process, a real
+// vault on disk, the passphrase from the environment.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "tests/support/temp_dir.h"
+
+namespace estelik {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ListFiles;
+using testing::ReadFileBytes;
+using testing::TempDir;
+
+const std::string kEstelik = ESTELIK_BINARY_DIR "/platform/cli/estelik";
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  CliRun Estelik(const std::string& args, const std::string& passphrase = "cli test passphrase",
+                 const std::string& extra_env = "") {
+    std::string vault_flag = vault_.empty() ? "" : " --vault " + Quote(vault_);
+    std::string cmd = "ESTELIK_PASSPHRASE=" + Quote(passphrase) + " " + extra_env + " " +
+                      Quote(kEstelik) + vault_flag + " " + args + " 2>&1 </dev/null";
+    CliRun run;
+    FILE* pipe = popen(cmd.c_str(), "r");
+    if (pipe == nullptr) return run;
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) run.out.append(buf.data(), n);
+    int status = pclose(pipe);
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return run;
+  }
+
+  // Adds a testimony and returns its full id.
+  std::string Add(const std::string& args) {
+    CliRun r = Estelik("add " + args);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    std::string id = r.out.substr(0, r.out.find('\n'));
+    EXPECT_EQ(id.size(), 32u) << r.out;
+    return id;
+  }
+
+  void SetUp() override {
+    vault_ = tmp_.File("vault");
+    CliRun r = Estelik("init --kdf interactive");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+
+  TempDir tmp_;
+  std::string vault_;
+};
+
+TEST_F(CliTest, AddedTestimonyIsListedAndShownWithItsFields) {
+  std::string id =
+      Add("--title 'In the square' --body 'We heard shots at noon' --lang en --tag strike "
+          "--place Zhanaozen --event-date 2011-12-16");
+  CliRun list = Estelik("list");
+  EXPECT_EQ(list.exit_code, 0);
+  EXPECT_NE(list.out.find(id.substr(0, 12)), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("In the square"), std::string::npos);
+  CliRun show = Estelik("--json show " + id.substr(0, 8));
+  EXPECT_EQ(show.exit_code, 0) << show.out;
+  EXPECT_NE(show.out.find("\"body\":\"We heard shots at noon\""), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("\"places\":[\"Zhanaozen\"]"), std::string::npos);
+  EXPECT_NE(show.out.find("\"event_from\":\"2011-12-16\""), std::string::npos);
+}
+
+TEST_F(CliTest, BodyFileAndVaultFromTheEnvironmentWork) {
+  std::string body_file = tmp_.File("body.txt");
+  std::ofstream(body_file) << "Мен Ақтауда тұрамын.\n";
+  std::string cmd_vault = vault_;
+  vault_ = "";  // no --vault flag: ESTELIK_VAULT below names the vault
+  CliRun r = Estelik("add --title T --body-file " + Quote(body_file), "cli test passphrase",
+                     "ESTELIK_VAULT=" + Quote(cmd_vault));
+  vault_ = cmd_vault;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  CliRun show = Estelik("show " + r.out.substr(0, 32));
+  EXPECT_NE(show.out.find("Мен Ақтауда тұрамын."), std::string::npos) << show.out;
+}
+
+TEST_F(CliTest, SearchFindsEverySpellingOfANameWithHighlights) {
+  Add("--title A --lang kk --body 'Жаңаөзен алаңында'");
+  Add("--title B --lang ru --body 'На площади Жанаозен'");
+  Add("--title C --lang en --body 'The square of Zhanaozen'");
+  Add("--title D --lang kk-Latn --body 'Jañaözen alañynda'");
+  Add("--title E --lang en --body 'Nothing about that town'");
+  for (const char* q : {"Жаңаөзен", "Жанаозен", "Zhanaozen", "Jañaözen", "janaozen"}) {
+    CliRun r = Estelik(std::string("--json search ") + Quote(q));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    for (const char* title :
+         {"\"title\":\"A\"", "\"title\":\"B\"", "\"title\":\"C\"", "\"title\":\"D\""}) {
+      EXPECT_NE(r.out.find(title), std::string::npos) << q << " did not find " << title;
+    }
+    EXPECT_EQ(r.out.find("\"title\":\"E\""), std::string::npos) << q;
+  }
+  CliRun r = Estelik("search Zhanaozen");
+  EXPECT_NE(r.out.find("[Жаңаөзен]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[Jañaözen]"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, HostileQueriesNeverFailWithASyntaxError) {
+  Add("--title A --body 'quote \"marks\" and (parentheses)'");
+  for (const char* q :
+       {"\"unbalanced", "AND AND", "NOT", "*", "(", ")", "a:b", "-", "^x", "\"\"", "OR OR NOT"}) {
+    CliRun r = Estelik(std::string("search ") + Quote(q));
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 2) << q << ": " << r.out;
+    EXPECT_EQ(r.out.find("syntax error"), std::string::npos) << q << ": " << r.out;
+    EXPECT_EQ(r.out.find("fts5"), std::string::npos) << q << ": " << r.out;
+  }
+}
+
+TEST_F(CliTest, EditKeepsTheOriginalInHistory) {
+  std::string id = Add("--title 'First words' --body 'What I said first'");
+  CliRun edit = Estelik("edit " + id + " --body 'What I said later'");
+  ASSERT_EQ(edit.exit_code, 0) << edit.out;
+  CliRun show = Estelik("show " + id);
+  EXPECT_NE(show.out.find("What I said later"), std::string::npos);
+  CliRun history = Estelik("history " + id);
+  EXPECT_NE(history.out.find("version 1"), std::string::npos) << history.out;
+  EXPECT_NE(history.out.find("What I said first"), std::string::npos);
+  EXPECT_NE(history.out.find("What I said later"), std::string::npos);
+}
+
+TEST_F(CliTest, WithdrawLeavesOnlyATombstoneAndNeedsConfirmation) {
+  std::string id = Add("--title Gone --body 'a secret that must vanish'");
+  CliRun refused = Estelik("withdraw " + id);
+  EXPECT_EQ(refused.exit_code, 2) << refused.out;
+  CliRun done = Estelik("withdraw " + id + " --yes");
+  ASSERT_EQ(done.exit_code, 0) << done.out;
+  CliRun show = Estelik("show " + id);
+  EXPECT_NE(show.out.find("WITHDRAWN"), std::string::npos) << show.out;
+  EXPECT_EQ(show.out.find("a secret that must vanish"), std::string::npos);
+  CliRun search = Estelik("--json search vanish");
+  EXPECT_EQ(search.out.find(id), std::string::npos) << search.out;
+}
+
+TEST_F(CliTest, AttachmentRoundTripsByteForByte) {
+  std::string file = tmp_.File("interview.m4a");
+  std::string content;
+  for (uint32_t i = 0; i < 300000; ++i) content.push_back(static_cast<char>((i * 7919u) % 251u));
+  std::ofstream(file, std::ios::binary) << content;
+  std::string id = Add("--title Rec --body audio --attach " + Quote(file));
+  CliRun show = Estelik("--json show " + id);
+  EXPECT_NE(show.out.find("\"kind\":\"audio\""), std::string::npos) << show.out;
+  std::string out = tmp_.File("back.m4a");
+  CliRun r = Estelik("attachment " + id + " 1 --out " + Quote(out));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(ReadFileBytes(out), content);
+  CliRun missing = Estelik("attachment " + id + " 2 --out " + Quote(out));
+  EXPECT_EQ(missing.exit_code, 4) << missing.out;
+}
+
+TEST_F(CliTest, WrongPassphraseExitsWithCodeThreeAndChangesNothing) {
+  Add("--title A --body B");
+  std::string key_before = ReadFileBytes(fs::path(vault_) / "vault.key");
+  CliRun r = Estelik("list", "not the passphrase");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.out.find("wrong passphrase"), std::string::npos) << r.out;
+  EXPECT_EQ(ReadFileBytes(fs::path(vault_) / "vault.key"), key_before);
+}
+
+TEST_F(CliTest, ErrorsAreSpecificAndUseDocumentedExitCodes) {
+  EXPECT_EQ(Estelik("show 0123456789abcdef0123456789abcdef").exit_code, 4);
+  EXPECT_EQ(Estelik("show not-an-id").exit_code, 2);
+  EXPECT_EQ(Estelik("add --body 'no title'").exit_code, 2);
+  EXPECT_EQ(Estelik("frobnicate").exit_code, 2);
+  EXPECT_EQ(Estelik("add --title A --body B --event-date yesterday").exit_code, 2);
+  CliRun r = Estelik("list --bogus");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("unknown option --bogus"), std::string::npos) << r.out;
+  EXPECT_EQ(Estelik("init").exit_code, 1);  // already exists
+}
+
+TEST_F(CliTest, PasswdChangesThePassphrase) {
+  Add("--title Kept --body kept");
+  CliRun r = Estelik("passwd", "cli test passphrase", "ESTELIK_NEW_PASSPHRASE='brand new one'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Estelik("list", "cli test passphrase").exit_code, 3);
+  CliRun list = Estelik("list", "brand new one");
+  EXPECT_EQ(list.exit_code, 0);
+  EXPECT_NE(list.out.find("Kept"), std::string::npos);
+}
+
+TEST_F(CliTest, ImportReadsJsonLinesAndRejectsABadFileWhole) {
+  std::string good = tmp_.File("good.jsonl");
+  std::ofstream(good) << R"({"id":"x1","language":"ru","title":"Актау","body":"Суд в Актау"})"
+                      << "\n"
+                      << R"({"id":"x2","language":"en","title":"Aqtau","body":"Court in Aqtau",)"
+                      << R"("tags":["court"],"event_date":"2012-04-02","extra":1})"
+                      << "\n";
+  CliRun r = Estelik("import " + Quote(good));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("imported 2"), std::string::npos);
+  std::string bad = tmp_.File("bad.jsonl");
+  std::ofstream(bad) << R"({"title":"ok","body":"ok"})"
+                     << "\n{not json\n";
+  CliRun b = Estelik("import " + Quote(bad));
+  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_NE(b.out.find("line 2"), std::string::npos) << b.out;
+  CliRun list = Estelik("--json list");
+  EXPECT_EQ(list.out.find("\"title\":\"ok\""), std::string::npos) << "partial import";
+}
+
+TEST_F(CliTest, NothingReadableReachesTheVaultFolder) {
+  Add("--title 'CANARY-TITLE-7f3a' --body 'CANARY-BODY-7f3a Жаңаөзен'");
+  for (const auto& file : ListFiles(vault_)) {
+    std::string bytes = ReadFileBytes(file);
+    EXPECT_EQ(bytes.find("CANARY"), std::string::npos) << file;
+    EXPECT_EQ(bytes.find("SQLite format 3"), std::string::npos) << file;
+  }
+}
+
+TEST_F(CliTest, DuressPassphraseOpensAnEmptyVaultAndTheRealOneIsGone) {
+  Add("--title Real --body 'the real testimony'");
+  CliRun set = Estelik("duress set", "cli test passphrase", "ESTELIK_DURESS_PASSPHRASE='harmless'");
+  ASSERT_EQ(set.exit_code, 0) << set.out;
+  CliRun decoy = Estelik("list", "harmless");
+  EXPECT_EQ(decoy.exit_code, 0) << decoy.out;
+  EXPECT_EQ(decoy.out.find("Real"), std::string::npos) << decoy.out;
+  EXPECT_EQ(Estelik("list", "cli test passphrase").exit_code, 3);
+  EXPECT_EQ(Estelik("add --title New --body 'decoy works'", "harmless").exit_code, 0);
+}
+
+TEST_F(CliTest, WipeDestroysTheVaultWithoutThePassphrase) {
+  Add("--title Secret --body secret");
+  EXPECT_EQ(Estelik("wipe").exit_code, 2);  // no terminal, no --yes: refused
+  EXPECT_TRUE(fs::exists(vault_));
+  CliRun r = Estelik("wipe --yes", "");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_FALSE(fs::exists(vault_));
+}
+
+TEST_F(CliTest, HelpExplainsEachCommandWithAnExample) {
+  for (const char* cmd : {"init", "add", "edit", "show", "list", "history", "withdraw", "search",
+                          "attachment", "import", "passwd", "wipe", "duress"}) {
+    CliRun r = Estelik(std::string(cmd) + " --help");
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("example:"), std::string::npos) << cmd << ": " << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace estelik
