@@ -1,0 +1,185 @@
+#include "core/store/schema.h"
+
+#include <string>
+
+#include "core/store/sqlite_util.h"
+#include "proto/record.pb.h"
+
+namespace estelik::store {
+namespace {
+
+using internal::Exec;
+using internal::Stmt;
+
+// Version 1: testimonies, their versions, filter terms, attachments, sealed chunks and the
+// full-text index. Frozen: a released schema step is never edited, only followed by another.
+constexpr char kSchemaV1[] = R"sql(
+CREATE TABLE testimonies(
+  seq INTEGER PRIMARY KEY,
+  id BLOB NOT NULL UNIQUE,
+  author BLOB NOT NULL,
+  created_wall INTEGER NOT NULL,
+  created_counter INTEGER NOT NULL,
+  recorded_ms INTEGER NOT NULL,
+  current_version INTEGER NOT NULL,
+  updated_wall INTEGER NOT NULL,
+  updated_counter INTEGER NOT NULL,
+  withdrawn INTEGER NOT NULL DEFAULT 0,
+  tombstone_hash BLOB,
+  content_key BLOB
+);
+CREATE TABLE versions(
+  testimony_seq INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  hlc_wall INTEGER NOT NULL,
+  hlc_counter INTEGER NOT NULL,
+  author BLOB NOT NULL,
+  fields BLOB NOT NULL,
+  content_hash BLOB NOT NULL,
+  PRIMARY KEY(testimony_seq, version)
+);
+CREATE TABLE terms(
+  testimony_seq INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  value TEXT NOT NULL COLLATE NOCASE,
+  PRIMARY KEY(kind, value, testimony_seq)
+) WITHOUT ROWID;
+CREATE INDEX terms_by_testimony ON terms(testimony_seq);
+CREATE TABLE attachments(
+  id BLOB PRIMARY KEY,
+  testimony_seq INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  chunk_size INTEGER NOT NULL,
+  chunk_count INTEGER NOT NULL,
+  content_hash BLOB NOT NULL,
+  added_wall INTEGER NOT NULL,
+  added_counter INTEGER NOT NULL,
+  author BLOB NOT NULL
+);
+CREATE INDEX attachments_by_testimony ON attachments(testimony_seq);
+CREATE TABLE chunks(
+  attachment_id BLOB NOT NULL,
+  idx INTEGER NOT NULL,
+  sealed BLOB NOT NULL,
+  UNIQUE(attachment_id, idx)
+);
+CREATE VIRTUAL TABLE testimony_fts USING fts5(title, body, extra, tokenize='estelik');
+)sql";
+
+// Version 2: the list filters on language, consent scope and event dates became columns
+// (version 1 decoded every testimony's fields to filter), plus the keyset paging index.
+// Existing rows are backfilled from their current version's fields.
+constexpr char kSchemaV2[] = R"sql(
+ALTER TABLE testimonies ADD COLUMN language TEXT NOT NULL DEFAULT '';
+ALTER TABLE testimonies ADD COLUMN consent_scope INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE testimonies ADD COLUMN event_from TEXT;
+ALTER TABLE testimonies ADD COLUMN event_to TEXT;
+CREATE INDEX testimonies_by_created ON testimonies(created_wall, created_counter, id);
+CREATE INDEX testimonies_by_language ON testimonies(language);
+)sql";
+
+Status BackfillV2(sqlite3* db) {
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt read, Stmt::Prepare(db,
+                               "SELECT t.seq, v.fields FROM testimonies t JOIN versions v ON "
+                               "v.testimony_seq = t.seq AND v.version = t.current_version "
+                               "WHERE t.withdrawn = 0"));
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt write,
+      Stmt::Prepare(db,
+                    "UPDATE testimonies SET language = ?2, consent_scope = ?3, event_from = ?4, "
+                    "event_to = ?5 WHERE seq = ?1"));
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, read.Step());
+    if (!row) break;
+    pb::TestimonyFields fields;
+    std::string bytes = read.Blob(1);
+    if (!fields.ParseFromString(bytes)) {
+      return Corrupt("store.db is corrupt: testimony row " + std::to_string(read.Int(0)) +
+                     " has unreadable fields");
+    }
+    write.Bind(1, read.Int(0)).Bind(2, fields.language()).Bind(3, fields.consent_scope());
+    std::string from = NormalizeDate(fields.event_dates().from(), false);
+    std::string to = NormalizeDate(fields.event_dates().to(), true);
+    if (from.empty())
+      write.BindNull(4);
+    else
+      write.Bind(4, from);
+    if (to.empty())
+      write.BindNull(5);
+    else
+      write.Bind(5, to);
+    ESTELIK_RETURN_IF_ERROR(write.Run());
+    write.Reset();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string NormalizeDate(std::string_view iso, bool end) {
+  if (iso.empty()) return {};
+  std::string s(iso);
+  if (s.size() == 4)
+    s += end ? "-12-31" : "-01-01";
+  else if (s.size() == 7)
+    s += end ? "-31" : "-01";
+  return s;
+}
+
+bool IsValidDate(std::string_view s) {
+  auto digits = [&](size_t from, size_t n) {
+    for (size_t i = from; i < from + n; ++i)
+      if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+  };
+  if (s.size() != 4 && s.size() != 7 && s.size() != 10) return false;
+  if (!digits(0, 4)) return false;
+  if (s.size() >= 7) {
+    if (s[4] != '-' || !digits(5, 2)) return false;
+    int month = (s[5] - '0') * 10 + (s[6] - '0');
+    if (month < 1 || month > 12) return false;
+  }
+  if (s.size() == 10) {
+    if (s[7] != '-' || !digits(8, 2)) return false;
+    int day = (s[8] - '0') * 10 + (s[9] - '0');
+    if (day < 1 || day > 31) return false;
+  }
+  return true;
+}
+
+Result<int> SchemaVersion(sqlite3* db) {
+  ESTELIK_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db, "PRAGMA user_version"));
+  ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return Internal("store: PRAGMA user_version returned nothing");
+  return static_cast<int>(s.Int(0));
+}
+
+Status Migrate(sqlite3* db, int target) {
+  if (target < 1 || target > kSchemaVersion)
+    return InvalidArgument("store: no schema version " + std::to_string(target));
+  ESTELIK_ASSIGN_OR_RETURN(int current, SchemaVersion(db));
+  if (current > kSchemaVersion) {
+    return Unsupported("store.db has schema version " + std::to_string(current) +
+                       " but this Estelik understands up to " + std::to_string(kSchemaVersion) +
+                       "; update the app");
+  }
+  for (int v = current + 1; v <= target; ++v) {
+    ESTELIK_ASSIGN_OR_RETURN(internal::Transaction tx, internal::Transaction::Begin(db));
+    if (v == 1) {
+      ESTELIK_RETURN_IF_ERROR(Exec(db, kSchemaV1));
+    } else if (v == 2) {
+      ESTELIK_RETURN_IF_ERROR(Exec(db, kSchemaV2));
+      ESTELIK_RETURN_IF_ERROR(BackfillV2(db));
+    }
+    ESTELIK_RETURN_IF_ERROR(Exec(db, ("PRAGMA user_version = " + std::to_string(v)).c_str()));
+    ESTELIK_RETURN_IF_ERROR(tx.Commit());
+  }
+  return Status::Ok();
+}
+
+}  // namespace estelik::store

@@ -1,0 +1,32 @@
+// The store's SQL schema and its migrations, tracked with PRAGMA user_version.
+// See docs/FORMAT.md "Records and schema".
+#pragma once
+
+#include <sqlite3.h>
+
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace estelik::store {
+
+// The schema version this build writes.
+inline constexpr int kSchemaVersion = 2;
+
+// Brings the database to `target` (1..kSchemaVersion) by applying every migration after its
+// current user_version, each in its own transaction. A fresh database starts at 0.
+// kUnsupported when the database is newer than this build. `db` is not owned.
+// Migrating to a version below kSchemaVersion exists only to produce test fixtures.
+Status Migrate(sqlite3* db, int target = kSchemaVersion);
+
+// "2011", "2011-12", "2011-12-16" widened to a full date: the first day when !end, else a
+// day-31 upper bound (used only for comparison). Empty stays empty.
+std::string NormalizeDate(std::string_view iso, bool end);
+// True for "YYYY", "YYYY-MM" and "YYYY-MM-DD" with a plausible month and day.
+bool IsValidDate(std::string_view iso);
+
+// PRAGMA user_version of `db`.
+Result<int> SchemaVersion(sqlite3* db);
+
+}  // namespace estelik::store

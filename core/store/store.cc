@@ -1,0 +1,719 @@
+#include "core/store/store.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/store/query.h"
+#include "core/store/schema.h"
+#include "core/store/sqlite_util.h"
+#include "core/store/tokenizer.h"
+
+namespace estelik::store {
+
+using internal::AsBytes;
+using internal::Exec;
+using internal::Hex;
+using internal::IsUtf8;
+using internal::Stmt;
+using internal::Transaction;
+
+namespace {
+
+constexpr uint32_t kDefaultPageSize = 50;
+constexpr uint32_t kMaxPageSize = 500;
+constexpr int kTermTag = 1;
+constexpr int kTermPlace = 2;
+constexpr int kTermPerson = 3;
+constexpr uint8_t kListCursorVersion = 1;
+constexpr uint8_t kSearchCursorVersion = 2;
+// bm25 weights of the FTS columns (title, body, extra = tags/places/people).
+constexpr char kBm25[] = "bm25(testimony_fts, 10.0, 1.0, 4.0)";
+
+enum AttachmentState { kWriting = 0, kReceiving = 1, kComplete = 2 };
+
+std::string HashBytes(std::string_view data) {
+  std::string out(kHashSize, '\0');
+  crypto_generichash(reinterpret_cast<uint8_t*>(out.data()), out.size(),
+                     reinterpret_cast<const uint8_t*>(data.data()), data.size(), nullptr, 0);
+  return out;
+}
+
+std::string SerializeDeterministic(const google::protobuf::MessageLite& m) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  m.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return std::string(out.data(), coded.ByteCount());
+}
+
+Status CheckId(std::string_view id, size_t size, const char* what) {
+  if (id.size() != size) {
+    return InvalidArgument(std::string(what) + " must be " + std::to_string(size) + " bytes, got " +
+                           std::to_string(id.size()));
+  }
+  return Status::Ok();
+}
+
+bool FieldsAreUtf8(const pb::TestimonyFields& f) {
+  for (const std::string* s :
+       {&f.language(), &f.title(), &f.body(), &f.event_dates().from(), &f.event_dates().to()})
+    if (!IsUtf8(*s)) return false;
+  for (const auto* list : {&f.tags(), &f.places(), &f.people()})
+    for (const std::string& s : *list)
+      if (!IsUtf8(s)) return false;
+  for (const auto& [k, v] : f.capture_metadata())
+    if (!IsUtf8(k) || !IsUtf8(v)) return false;
+  return true;
+}
+
+// Validates author-editable content; on success `*serialized` holds its canonical bytes.
+Status ValidateFields(const pb::TestimonyFields& f, std::string* serialized) {
+  // proto3 refuses to parse strings that are not UTF-8: catch that now, not on read.
+  if (!FieldsAreUtf8(f)) return InvalidArgument("testimony text is not valid UTF-8");
+  *serialized = SerializeDeterministic(f);
+  if (serialized->size() > kMaxFieldsBytes)
+    return LimitExceeded(
+        "testimony content is larger than 1 MiB; put long material in attachments");
+  if (f.language().size() > 64) return InvalidArgument("language tag is longer than 64 bytes");
+  if (!pb::ConsentScope_IsValid(f.consent_scope()))
+    return InvalidArgument("unknown consent scope " + std::to_string(f.consent_scope()));
+  for (const std::string* d : {&f.event_dates().from(), &f.event_dates().to()}) {
+    if (!d->empty() && !IsValidDate(*d))
+      return InvalidArgument("event date \"" + *d + "\" is not YYYY, YYYY-MM or YYYY-MM-DD");
+  }
+  if (!f.event_dates().from().empty() && !f.event_dates().to().empty() &&
+      NormalizeDate(f.event_dates().from(), false) > NormalizeDate(f.event_dates().to(), true))
+    return InvalidArgument("event date range ends before it starts");
+  return Status::Ok();
+}
+
+// A value bound to a '?' of dynamically built SQL.
+struct Param {
+  enum Kind { kNum, kReal, kText, kBlob } kind;
+  int64_t num = 0;
+  double real = 0;
+  std::string bytes;
+};
+Param Num(int64_t v) { return {Param::kNum, v, 0, {}}; }
+Param Real(double v) { return {Param::kReal, 0, v, {}}; }
+Param Text(std::string v) { return {Param::kText, 0, 0, std::move(v)}; }
+Param Blob(std::string v) { return {Param::kBlob, 0, 0, std::move(v)}; }
+
+void BindAll(Stmt& s, const std::vector<Param>& params) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    int idx = static_cast<int>(i + 1);
+    switch (params[i].kind) {
+      case Param::kNum:
+        s.Bind(idx, params[i].num);
+        break;
+      case Param::kReal:
+        sqlite3_bind_double(s.get(), idx, params[i].real);
+        break;
+      case Param::kText:
+        s.Bind(idx, std::string_view(params[i].bytes));
+        break;
+      case Param::kBlob:
+        s.BindBlob(idx, params[i].bytes);
+        break;
+    }
+  }
+}
+
+// Appends " AND ..." clauses over `t` (testimonies) for `f`.
+Status AppendFilter(const pb::ListFilter& f, std::string* sql, std::vector<Param>* params) {
+  const auto& dates = f.event_dates();
+  for (const std::string* d : {&dates.from(), &dates.to()}) {
+    if (!d->empty() && !IsValidDate(*d))
+      return InvalidArgument("filter date \"" + *d + "\" is not YYYY, YYYY-MM or YYYY-MM-DD");
+  }
+  if (!dates.from().empty() || !dates.to().empty()) {
+    // Overlap of [event_from, event_to] (open ends unbounded) with the filter range; a
+    // testimony without any event date does not match a date filter.
+    *sql += " AND (t.event_from IS NOT NULL OR t.event_to IS NOT NULL)";
+    if (!dates.from().empty()) {
+      *sql += " AND (t.event_to IS NULL OR t.event_to >= ?)";
+      params->push_back(Text(NormalizeDate(dates.from(), false)));
+    }
+    if (!dates.to().empty()) {
+      *sql += " AND (t.event_from IS NULL OR t.event_from <= ?)";
+      params->push_back(Text(NormalizeDate(dates.to(), true)));
+    }
+  }
+  auto terms = [&](const google::protobuf::RepeatedPtrField<std::string>& values, int kind) {
+    if (values.empty()) return;
+    *sql += " AND EXISTS (SELECT 1 FROM terms m WHERE m.testimony_seq = t.seq AND m.kind = " +
+            std::to_string(kind) + " AND m.value IN (";
+    for (int i = 0; i < values.size(); ++i) {
+      *sql += i ? ",?" : "?";
+      params->push_back(Text(values[i]));
+    }
+    *sql += "))";
+  };
+  terms(f.tags(), kTermTag);
+  terms(f.places(), kTermPlace);
+  if (!f.languages().empty()) {
+    *sql += " AND t.language IN (";
+    for (int i = 0; i < f.languages().size(); ++i) {
+      *sql += i ? ",?" : "?";
+      params->push_back(Text(f.languages(i)));
+    }
+    *sql += ")";
+  }
+  if (!f.scopes().empty()) {
+    *sql += " AND t.consent_scope IN (";
+    for (int i = 0; i < f.scopes().size(); ++i) {
+      *sql += i ? ",?" : "?";
+      params->push_back(Num(f.scopes(i)));
+    }
+    *sql += ")";
+  }
+  if (!f.author().empty()) {
+    *sql += " AND t.author = ?";
+    params->push_back(Blob(f.author()));
+  }
+  return Status::Ok();
+}
+
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+uint64_t GetU64(std::string_view in, size_t at) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[at + i]);
+  return v;
+}
+void PutBytes(std::string* out, std::string_view b) {
+  PutU64(out, b.size());
+  out->append(b);
+}
+
+void ReadHlc(const Stmt& s, int col, pb::Hlc* hlc) {
+  hlc->set_wall_ms(static_cast<uint64_t>(s.Int(col)));
+  hlc->set_counter(static_cast<uint32_t>(s.Int(col + 1)));
+}
+
+constexpr char kAttachmentColumns[] =
+    "a.id, t.id, a.name, a.media_type, a.kind, a.size, a.chunk_size, a.chunk_count, "
+    "a.content_hash, a.added_wall, a.added_counter, a.author, a.state, a.testimony_seq";
+
+void ReadAttachment(const Stmt& s, pb::AttachmentInfo* a) {
+  a->set_attachment_id(s.Blob(0));
+  a->set_testimony_id(s.Blob(1));
+  a->set_name(s.Text(2));
+  a->set_media_type(s.Text(3));
+  a->set_kind(static_cast<pb::AttachmentKind>(s.Int(4)));
+  a->set_size(static_cast<uint64_t>(s.Int(5)));
+  a->set_chunk_size(static_cast<uint32_t>(s.Int(6)));
+  a->set_chunk_count(static_cast<uint64_t>(s.Int(7)));
+  a->set_content_hash(s.Blob(8));
+  ReadHlc(s, 9, a->mutable_added());
+  a->set_author(s.Blob(11));
+}
+
+}  // namespace
+
+// --- Open ---
+
+Result<std::unique_ptr<Store>> Store::Open(sqlite3* db) {
+  if (db == nullptr) return InvalidArgument("store: no database connection");
+  crypto::EnsureSodium();
+  ESTELIK_RETURN_IF_ERROR(RegisterTokenizer(db));
+  // Freed pages and cells are zeroed, so withdrawn content does not linger in the file.
+  ESTELIK_RETURN_IF_ERROR(Exec(db, "PRAGMA secure_delete = ON"));
+  ESTELIK_RETURN_IF_ERROR(Migrate(db));
+  // Sweep what interrupted local attachment writes staged (state 0). Attachments being
+  // received from peers (state 1) are kept: their transfer resumes.
+  ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
+  ESTELIK_RETURN_IF_ERROR(Exec(db,
+                               "DELETE FROM chunks WHERE attachment_id IN "
+                               "(SELECT id FROM attachments WHERE state = 0) OR attachment_id NOT "
+                               "IN (SELECT id FROM attachments);"
+                               "DELETE FROM attachments WHERE state = 0;"));
+  ESTELIK_RETURN_IF_ERROR(tx.Commit());
+  return std::unique_ptr<Store>(new Store(db));
+}
+
+Result<int64_t> Store::SeqOf(std::string_view id, bool* withdrawn) {
+  ESTELIK_RETURN_IF_ERROR(CheckId(id, kTestimonyIdSize, "testimony id"));
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt s, Stmt::Prepare(db_, "SELECT seq, withdrawn FROM testimonies WHERE id = ?1"));
+  s.BindBlob(1, id);
+  ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NotFound("no testimony " + Hex(id));
+  if (withdrawn) *withdrawn = s.Int(1) != 0;
+  return s.Int(0);
+}
+
+Result<crypto::SecretBytes> Store::ContentKey(int64_t seq) {
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt s, Stmt::Prepare(db_, "SELECT content_key FROM testimonies WHERE seq = ?1"));
+  s.Bind(1, seq);
+  ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row || s.IsNull(0)) return NotFound("the testimony's content key is gone (withdrawn)");
+  auto key = s.BlobSpan(0);
+  if (key.size() != kContentKeySize) return Corrupt("store.db: a content key has the wrong size");
+  return crypto::SecretBytes::CopyOf(key);
+}
+
+// Makes `fields` the searchable, filterable content of testimony `seq`.
+Status Store::IndexCurrent(int64_t seq, const pb::TestimonyFields& f, bool replace) {
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt up, Stmt::Prepare(db_,
+                             "UPDATE testimonies SET language = ?2, consent_scope = ?3, "
+                             "event_from = ?4, event_to = ?5 WHERE seq = ?1"));
+  up.Bind(1, seq).Bind(2, f.language()).Bind(3, static_cast<int64_t>(f.consent_scope()));
+  std::string from = NormalizeDate(f.event_dates().from(), false);
+  std::string to = NormalizeDate(f.event_dates().to(), true);
+  if (from.empty())
+    up.BindNull(4);
+  else
+    up.Bind(4, from);
+  if (to.empty())
+    up.BindNull(5);
+  else
+    up.Bind(5, to);
+  ESTELIK_RETURN_IF_ERROR(up.Run());
+
+  if (replace) {
+    ESTELIK_ASSIGN_OR_RETURN(Stmt del,
+                             Stmt::Prepare(db_, "DELETE FROM terms WHERE testimony_seq = ?1"));
+    ESTELIK_RETURN_IF_ERROR(del.Bind(1, seq).Run());
+    ESTELIK_ASSIGN_OR_RETURN(Stmt fdel,
+                             Stmt::Prepare(db_, "DELETE FROM testimony_fts WHERE rowid = ?1"));
+    ESTELIK_RETURN_IF_ERROR(fdel.Bind(1, seq).Run());
+  }
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt term,
+      Stmt::Prepare(db_,
+                    "INSERT OR IGNORE INTO terms(testimony_seq, kind, value) VALUES(?1,?2,?3)"));
+  std::string extra;
+  auto add = [&](const google::protobuf::RepeatedPtrField<std::string>& values,
+                 int kind) -> Status {
+    for (const std::string& v : values) {
+      if (v.empty()) continue;
+      term.Bind(1, seq).Bind(2, kind).Bind(3, v);
+      ESTELIK_RETURN_IF_ERROR(term.Run());
+      term.Reset();
+      extra += v;
+      extra += '\n';
+    }
+    return Status::Ok();
+  };
+  ESTELIK_RETURN_IF_ERROR(add(f.tags(), kTermTag));
+  ESTELIK_RETURN_IF_ERROR(add(f.places(), kTermPlace));
+  ESTELIK_RETURN_IF_ERROR(add(f.people(), kTermPerson));
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt fts,
+      Stmt::Prepare(db_,
+                    "INSERT INTO testimony_fts(rowid, title, body, extra) VALUES(?1,?2,?3,?4)"));
+  fts.Bind(1, seq).Bind(2, f.title()).Bind(3, f.body()).Bind(4, extra);
+  return fts.Run();
+}
+
+// --- Mutations ---
+
+Status Store::CreateTestimony(const NewTestimony& t, const crypto::SecretBytes& content_key) {
+  ESTELIK_RETURN_IF_ERROR(CheckId(t.id, kTestimonyIdSize, "testimony id"));
+  ESTELIK_RETURN_IF_ERROR(CheckId(t.author, kAuthorSize, "author"));
+  if (content_key.size() != kContentKeySize) return InvalidArgument("content key must be 32 bytes");
+  std::string fields;
+  ESTELIK_RETURN_IF_ERROR(ValidateFields(t.fields, &fields));
+
+  ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_));
+  ESTELIK_ASSIGN_OR_RETURN(Stmt exists,
+                           Stmt::Prepare(db_, "SELECT 1 FROM testimonies WHERE id = ?1"));
+  exists.BindBlob(1, t.id);
+  ESTELIK_ASSIGN_OR_RETURN(bool taken, exists.Step());
+  if (taken) return AlreadyExists("testimony " + Hex(t.id) + " already exists");
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt ins, Stmt::Prepare(db_,
+                              "INSERT INTO testimonies(id, author, created_wall, created_counter, "
+                              "recorded_ms, current_version, updated_wall, updated_counter, "
+                              "withdrawn, content_key) VALUES(?1,?2,?3,?4,?5,1,?3,?4,0,?6)"));
+  ins.BindBlob(1, t.id)
+      .BindBlob(2, t.author)
+      .Bind(3, static_cast<int64_t>(t.created.wall_ms()))
+      .Bind(4, static_cast<int64_t>(t.created.counter()))
+      .Bind(5, static_cast<int64_t>(t.recorded_unix_ms))
+      .BindBlob(6, content_key.span());
+  ESTELIK_RETURN_IF_ERROR(ins.Run());
+  int64_t seq = sqlite3_last_insert_rowid(db_);
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt ver, Stmt::Prepare(db_,
+                              "INSERT INTO versions(testimony_seq, version, hlc_wall, hlc_counter, "
+                              "author, fields, content_hash) VALUES(?1,1,?2,?3,?4,?5,?6)"));
+  ver.Bind(1, seq)
+      .Bind(2, static_cast<int64_t>(t.created.wall_ms()))
+      .Bind(3, static_cast<int64_t>(t.created.counter()))
+      .BindBlob(4, t.author)
+      .BindBlob(5, fields)
+      .BindBlob(6, HashBytes(fields));
+  ESTELIK_RETURN_IF_ERROR(ver.Run());
+  ESTELIK_RETURN_IF_ERROR(IndexCurrent(seq, t.fields, false));
+  return tx.Commit();
+}
+
+Result<uint32_t> Store::EditTestimony(std::string_view id, std::string_view author,
+                                      const pb::Hlc& hlc, const pb::TestimonyFields& fields) {
+  ESTELIK_RETURN_IF_ERROR(CheckId(id, kTestimonyIdSize, "testimony id"));
+  ESTELIK_RETURN_IF_ERROR(CheckId(author, kAuthorSize, "author"));
+  std::string bytes;
+  ESTELIK_RETURN_IF_ERROR(ValidateFields(fields, &bytes));
+  ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_));
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt s, Stmt::Prepare(db_,
+                            "SELECT seq, author, current_version, withdrawn FROM testimonies "
+                            "WHERE id = ?1"));
+  s.BindBlob(1, id);
+  ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NotFound("no testimony " + Hex(id));
+  if (s.Int(3) != 0)
+    return NotFound("testimony " + Hex(id) + " was withdrawn; it cannot be edited");
+  if (s.Blob(1) != author) return PermissionDenied("only the author may edit testimony " + Hex(id));
+  int64_t seq = s.Int(0);
+  uint32_t version = static_cast<uint32_t>(s.Int(2)) + 1;
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt ver, Stmt::Prepare(db_,
+                              "INSERT INTO versions(testimony_seq, version, hlc_wall, hlc_counter, "
+                              "author, fields, content_hash) VALUES(?1,?2,?3,?4,?5,?6,?7)"));
+  ver.Bind(1, seq)
+      .Bind(2, version)
+      .Bind(3, static_cast<int64_t>(hlc.wall_ms()))
+      .Bind(4, static_cast<int64_t>(hlc.counter()))
+      .BindBlob(5, author)
+      .BindBlob(6, bytes)
+      .BindBlob(7, HashBytes(bytes));
+  ESTELIK_RETURN_IF_ERROR(ver.Run());
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt up, Stmt::Prepare(db_,
+                             "UPDATE testimonies SET current_version = ?2, updated_wall = ?3, "
+                             "updated_counter = ?4 WHERE seq = ?1"));
+  up.Bind(1, seq)
+      .Bind(2, version)
+      .Bind(3, static_cast<int64_t>(hlc.wall_ms()))
+      .Bind(4, static_cast<int64_t>(hlc.counter()));
+  ESTELIK_RETURN_IF_ERROR(up.Run());
+  ESTELIK_RETURN_IF_ERROR(IndexCurrent(seq, fields, true));
+  ESTELIK_RETURN_IF_ERROR(tx.Commit());
+  return version;
+}
+
+Status Store::Withdraw(std::string_view id, std::string_view author, const pb::Hlc& hlc) {
+  ESTELIK_RETURN_IF_ERROR(CheckId(id, kTestimonyIdSize, "testimony id"));
+  ESTELIK_RETURN_IF_ERROR(CheckId(author, kAuthorSize, "author"));
+  ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_));
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt s, Stmt::Prepare(db_, "SELECT seq, author, withdrawn FROM testimonies WHERE id = ?1"));
+  s.BindBlob(1, id);
+  ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NotFound("no testimony " + Hex(id));
+  if (s.Blob(1) != author)
+    return PermissionDenied("only the author may withdraw testimony " + Hex(id));
+  if (s.Int(2) != 0) return Status::Ok();  // already a tombstone
+  int64_t seq = s.Int(0);
+
+  // Tombstone: BLAKE2b-256("estelik-tombstone-v1" || id || each version's content hash in
+  // version order || each complete attachment's content hash in id order).
+  std::string material = "estelik-tombstone-v1";
+  material += id;
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt vh, Stmt::Prepare(db_,
+                             "SELECT content_hash FROM versions WHERE testimony_seq = ?1 ORDER BY "
+                             "version"));
+  vh.Bind(1, seq);
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool more, vh.Step());
+    if (!more) break;
+    material += vh.Blob(0);
+  }
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt ah, Stmt::Prepare(db_,
+                             "SELECT content_hash FROM attachments WHERE testimony_seq = ?1 AND "
+                             "state = 2 ORDER BY id"));
+  ah.Bind(1, seq);
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool more, ah.Step());
+    if (!more) break;
+    material += ah.Blob(0);
+  }
+  std::string tombstone = HashBytes(material);
+
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt erase, Stmt::Prepare(db_,
+                                "DELETE FROM chunks WHERE attachment_id IN (SELECT id FROM "
+                                "attachments WHERE testimony_seq = ?1)"));
+  ESTELIK_RETURN_IF_ERROR(erase.Bind(1, seq).Run());
+  for (const char* sql : {"DELETE FROM attachments WHERE testimony_seq = ?1",
+                          "DELETE FROM versions WHERE testimony_seq = ?1",
+                          "DELETE FROM terms WHERE testimony_seq = ?1",
+                          "DELETE FROM testimony_fts WHERE rowid = ?1"}) {
+    ESTELIK_ASSIGN_OR_RETURN(Stmt d, Stmt::Prepare(db_, sql));
+    ESTELIK_RETURN_IF_ERROR(d.Bind(1, seq).Run());
+  }
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt up, Stmt::Prepare(db_,
+                             "UPDATE testimonies SET withdrawn = 1, tombstone_hash = ?2, "
+                             "content_key = NULL, recorded_ms = 0, language = '', "
+                             "consent_scope = 0, event_from = NULL, event_to = NULL, "
+                             "updated_wall = ?3, updated_counter = ?4 WHERE seq = ?1"));
+  up.Bind(1, seq)
+      .BindBlob(2, tombstone)
+      .Bind(3, static_cast<int64_t>(hlc.wall_ms()))
+      .Bind(4, static_cast<int64_t>(hlc.counter()));
+  ESTELIK_RETURN_IF_ERROR(up.Run());
+  // FTS5 keeps deleted tokens in its index segments until they are merged: rewrite the index
+  // so no word of the withdrawn testimony stays behind (secure_delete zeroes the old pages).
+  ESTELIK_RETURN_IF_ERROR(Exec(db_, "INSERT INTO testimony_fts(testimony_fts) VALUES('optimize')"));
+  return tx.Commit();
+}
+
+// --- Reads ---
+
+Result<pb::Testimony> Store::Get(std::string_view id) {
+  ESTELIK_RETURN_IF_ERROR(CheckId(id, kTestimonyIdSize, "testimony id"));
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt s, Stmt::Prepare(db_,
+                            "SELECT t.seq, t.id, t.author, t.created_wall, t.created_counter, "
+                            "t.recorded_ms, t.current_version, t.withdrawn, t.tombstone_hash, "
+                            "t.updated_wall, t.updated_counter, v.fields FROM testimonies t "
+                            "LEFT JOIN versions v ON v.testimony_seq = t.seq AND v.version = "
+                            "t.current_version WHERE t.id = ?1"));
+  s.BindBlob(1, id);
+  ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NotFound("no testimony " + Hex(id));
+  pb::Testimony t;
+  int64_t seq = s.Int(0);
+  t.set_id(s.Blob(1));
+  t.set_author(s.Blob(2));
+  ReadHlc(s, 3, t.mutable_created());
+  t.set_recorded_unix_ms(static_cast<uint64_t>(s.Int(5)));
+  t.set_current_version(static_cast<uint32_t>(s.Int(6)));
+  t.set_withdrawn(s.Int(7) != 0);
+  t.set_tombstone_hash(s.Blob(8));
+  ReadHlc(s, 9, t.mutable_updated());
+  if (!t.withdrawn()) {
+    if (s.IsNull(11) || !t.mutable_fields()->ParseFromString(s.Blob(11)))
+      return Corrupt("store.db: testimony " + Hex(id) + " has unreadable content");
+  }
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt a, Stmt::Prepare(db_, std::string("SELECT ") + kAttachmentColumns +
+                                     " FROM attachments a JOIN testimonies t ON t.seq = "
+                                     "a.testimony_seq WHERE a.testimony_seq = ?1 AND a.state = 2 "
+                                     "ORDER BY a.added_wall, a.added_counter, a.id"));
+  a.Bind(1, seq);
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool more, a.Step());
+    if (!more) break;
+    ReadAttachment(a, t.add_attachments());
+  }
+  return t;
+}
+
+Result<pb::History> Store::History(std::string_view id) {
+  ESTELIK_ASSIGN_OR_RETURN(int64_t seq, SeqOf(id));
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt s, Stmt::Prepare(db_,
+                            "SELECT version, hlc_wall, hlc_counter, author, fields, content_hash "
+                            "FROM versions WHERE testimony_seq = ?1 ORDER BY version"));
+  s.Bind(1, seq);
+  pb::History h;
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    pb::TestimonyVersion* v = h.add_versions();
+    v->set_testimony_id(std::string(id));
+    v->set_version(static_cast<uint32_t>(s.Int(0)));
+    ReadHlc(s, 1, v->mutable_hlc());
+    v->set_author(s.Blob(3));
+    if (!v->mutable_fields()->ParseFromString(s.Blob(4)))
+      return Corrupt("store.db: testimony " + Hex(id) + " version " + std::to_string(s.Int(0)) +
+                     " is unreadable");
+    v->set_content_hash(s.Blob(5));
+  }
+  return h;
+}
+
+Result<pb::TestimonyPage> Store::List(const pb::ListFilter& filter, const pb::PageRequest& page) {
+  uint32_t limit = page.limit() == 0 ? kDefaultPageSize : std::min(page.limit(), kMaxPageSize);
+  std::string sql = "SELECT t.id, t.created_wall, t.created_counter FROM testimonies t WHERE 1";
+  std::vector<Param> params;
+  if (!filter.include_withdrawn()) sql += " AND t.withdrawn = 0";
+  ESTELIK_RETURN_IF_ERROR(AppendFilter(filter, &sql, &params));
+  if (!page.cursor().empty()) {
+    const std::string& c = page.cursor();
+    if (c.size() != 1 + 8 + 8 + kTestimonyIdSize ||
+        static_cast<uint8_t>(c[0]) != kListCursorVersion)
+      return InvalidArgument("paging cursor is malformed; start again without a cursor");
+    sql += " AND (t.created_wall, t.created_counter, t.id) < (?, ?, ?)";
+    params.push_back(Num(static_cast<int64_t>(GetU64(c, 1))));
+    params.push_back(Num(static_cast<int64_t>(GetU64(c, 9))));
+    params.push_back(Blob(c.substr(17)));
+  }
+  sql += " ORDER BY t.created_wall DESC, t.created_counter DESC, t.id DESC LIMIT ?";
+  params.push_back(Num(limit + 1));
+  ESTELIK_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, sql));
+  BindAll(s, params);
+  pb::TestimonyPage out;
+  std::vector<std::string> ids;
+  std::string last_cursor;
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    if (ids.size() == limit) {
+      out.set_next_cursor(last_cursor);
+      break;
+    }
+    ids.push_back(s.Blob(0));
+    last_cursor.assign(1, static_cast<char>(kListCursorVersion));
+    PutU64(&last_cursor, static_cast<uint64_t>(s.Int(1)));
+    PutU64(&last_cursor, static_cast<uint64_t>(s.Int(2)));
+    last_cursor += ids.back();
+  }
+  for (const std::string& id : ids) {
+    ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, Get(id));
+    *out.add_testimonies() = std::move(t);
+  }
+  return out;
+}
+
+Result<pb::SearchPage> Store::Search(const pb::SearchQuery& query) {
+  ESTELIK_ASSIGN_OR_RETURN(std::string match, BuildMatchExpression(query.text()));
+  const pb::PageRequest& page = query.page();
+  uint32_t limit = page.limit() == 0 ? kDefaultPageSize : std::min(page.limit(), kMaxPageSize);
+  std::vector<Param> params;
+  std::string sql = std::string("SELECT * FROM (SELECT t.id, ") + kBm25 +
+                    " AS r, snippet(testimony_fts, 0, ?, ?, '…', 12), "
+                    "snippet(testimony_fts, 1, ?, ?, '…', 24), t.language, testimony_fts.title, "
+                    "t.updated_wall, t.updated_counter, t.seq AS s FROM testimony_fts JOIN "
+                    "testimonies t ON t.seq = testimony_fts.rowid WHERE testimony_fts MATCH ? "
+                    "AND t.withdrawn = 0";
+  for (int i = 0; i < 2; ++i) {
+    params.push_back(Text(kHighlightOpen));
+    params.push_back(Text(kHighlightClose));
+  }
+  params.push_back(Text(match));
+  ESTELIK_RETURN_IF_ERROR(AppendFilter(query.filter(), &sql, &params));
+  sql += ") WHERE 1";
+  if (!page.cursor().empty()) {
+    const std::string& c = page.cursor();
+    if (c.size() != 1 + 8 + 8 || static_cast<uint8_t>(c[0]) != kSearchCursorVersion)
+      return InvalidArgument("paging cursor is malformed; start again without a cursor");
+    uint64_t bits = GetU64(c, 1);
+    double rank;
+    std::memcpy(&rank, &bits, sizeof rank);
+    sql += " AND (r > ? OR (r = ? AND s > ?))";
+    params.push_back(Real(rank));
+    params.push_back(Real(rank));
+    params.push_back(Num(static_cast<int64_t>(GetU64(c, 9))));
+  }
+  sql += " ORDER BY r, s LIMIT ?";
+  params.push_back(Num(limit + 1));
+  ESTELIK_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, sql));
+  BindAll(s, params);
+  pb::SearchPage out;
+  std::string last;
+  uint32_t n = 0;
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    if (n == limit) {
+      out.set_next_cursor(last);
+      break;
+    }
+    ++n;
+    pb::SearchHit* h = out.add_hits();
+    h->set_testimony_id(s.Blob(0));
+    h->set_rank(s.Double(1));
+    h->set_title_snippet(s.Text(2));
+    h->set_body_snippet(s.Text(3));
+    h->set_language(s.Text(4));
+    h->set_title(s.Text(5));
+    ReadHlc(s, 6, h->mutable_updated());
+    // Cursor: version byte, the rank's IEEE-754 bits, the row's seq (ties broken by seq).
+    last.assign(1, static_cast<char>(kSearchCursorVersion));
+    double r = s.Double(1);
+    uint64_t b;
+    std::memcpy(&b, &r, sizeof b);
+    PutU64(&last, b);
+    PutU64(&last, static_cast<uint64_t>(s.Int(8)));
+  }
+  out.set_highlight_open(kHighlightOpen);
+  out.set_highlight_close(kHighlightClose);
+  return out;
+}
+
+Result<std::array<uint8_t, kHashSize>> Store::StateHash() {
+  crypto_generichash_state h;
+  crypto_generichash_init(&h, nullptr, 0, kHashSize);
+  std::string buf = "estelik-store-state-v1";
+  auto flush = [&] {
+    crypto_generichash_update(&h, reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
+    buf.clear();
+  };
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt t, Stmt::Prepare(db_,
+                            "SELECT seq, id, author, created_wall, created_counter, recorded_ms, "
+                            "current_version, updated_wall, updated_counter, withdrawn, "
+                            "tombstone_hash FROM testimonies ORDER BY id"));
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt v, Stmt::Prepare(db_,
+                            "SELECT version, hlc_wall, hlc_counter, author, content_hash FROM "
+                            "versions WHERE testimony_seq = ?1 ORDER BY version"));
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt a, Stmt::Prepare(db_, std::string("SELECT ") + kAttachmentColumns +
+                                     " FROM attachments a JOIN testimonies t ON t.seq = "
+                                     "a.testimony_seq WHERE a.testimony_seq = ?1 AND a.state = 2 "
+                                     "ORDER BY a.id"));
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, t.Step());
+    if (!row) break;
+    buf += 'T';
+    PutBytes(&buf, t.Blob(1));
+    PutBytes(&buf, t.Blob(2));
+    for (int c = 3; c <= 9; ++c) PutU64(&buf, static_cast<uint64_t>(t.Int(c)));
+    PutBytes(&buf, t.Blob(10));
+    v.Bind(1, t.Int(0));
+    while (true) {
+      ESTELIK_ASSIGN_OR_RETURN(bool vr, v.Step());
+      if (!vr) break;
+      buf += 'V';
+      for (int c = 0; c <= 2; ++c) PutU64(&buf, static_cast<uint64_t>(v.Int(c)));
+      PutBytes(&buf, v.Blob(3));
+      PutBytes(&buf, v.Blob(4));
+    }
+    v.Reset();
+    a.Bind(1, t.Int(0));
+    while (true) {
+      ESTELIK_ASSIGN_OR_RETURN(bool ar, a.Step());
+      if (!ar) break;
+      pb::AttachmentInfo info;
+      ReadAttachment(a, &info);
+      buf += 'A';
+      PutBytes(&buf, info.attachment_id());
+      PutBytes(&buf, info.name());
+      PutBytes(&buf, info.media_type());
+      PutU64(&buf, static_cast<uint64_t>(info.kind()));
+      PutU64(&buf, info.size());
+      PutU64(&buf, info.chunk_size());
+      PutU64(&buf, info.chunk_count());
+      PutBytes(&buf, info.content_hash());
+      PutU64(&buf, info.added().wall_ms());
+      PutU64(&buf, info.added().counter());
+      PutBytes(&buf, info.author());
+    }
+    a.Reset();
+    flush();
+  }
+  flush();
+  std::array<uint8_t, kHashSize> out;
+  crypto_generichash_final(&h, out.data(), out.size());
+  return out;
+}
+
+}  // namespace estelik::store

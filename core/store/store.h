@@ -1,0 +1,129 @@
+// Store: testimonies, their version history, attachments and search, on a SQLite connection
+// the Store does not own (the Vault opens store.db through the encrypting VFS and hands it
+// over). Schema and byte formats: docs/FORMAT.md "Records and schema".
+//
+// Determinism: every mutation is a pure function of its arguments and the current state.
+// Callers supply ids, authors, HLC timestamps and content keys; nothing here reads the clock
+// or the random generator, except the nonces that seal attachment chunks (those bytes are
+// not part of StateHash()). Replicas given the same mutations in the same order have equal
+// StateHash().
+//
+// Nothing said is overwritten: an edit appends a version; History() returns them all.
+// Withdraw() destroys every version's content, the attachments (chunks and metadata), the
+// FTS rows and the content key, leaving a tombstone with a hash of what was there.
+//
+// Thread safety: a Store and the writers/readers it hands out are used from one thread at a
+// time (the caller serializes). Every mutation runs its own BEGIN IMMEDIATE transaction, so
+// the caller must not hold a transaction open on the connection while calling the Store.
+// The Store must outlive its writers and readers, and the sqlite3* must outlive the Store.
+//
+// Errors: kInvalidArgument for malformed arguments (nothing changes), kNotFound, kAlreadyExists,
+// kPermissionDenied (not the author), kCorrupt (tampered data, with which record/chunk),
+// kIo, kLimitExceeded.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/crypto/secret.h"
+#include "core/status.h"
+#include "core/store/attachment.h"
+#include "proto/common.pb.h"
+#include "proto/record.pb.h"
+
+namespace estelik::store {
+
+inline constexpr size_t kTestimonyIdSize = 16;
+inline constexpr size_t kAttachmentIdSize = 16;
+inline constexpr size_t kAuthorSize = 32;           // Ed25519 public key
+inline constexpr size_t kContentKeySize = 32;       // XChaCha20-Poly1305 key
+inline constexpr size_t kHashSize = 32;             // BLAKE2b-256
+inline constexpr size_t kMaxFieldsBytes = 1 << 20;  // serialized TestimonyFields
+
+// Markers around matched words in SearchHit snippets (also echoed in every SearchPage).
+inline constexpr char kHighlightOpen[] = "\x02";
+inline constexpr char kHighlightClose[] = "\x03";
+
+struct NewTestimony {
+  std::string id;      // kTestimonyIdSize bytes, random, chosen by the caller
+  std::string author;  // kAuthorSize bytes
+  pb::Hlc created;
+  uint64_t recorded_unix_ms = 0;
+  pb::TestimonyFields fields;
+};
+
+class Store {
+ public:
+  // Registers the 'estelik' FTS5 tokenizer on `db`, turns on secure_delete, migrates the
+  // schema to kSchemaVersion and sweeps attachment chunks left by interrupted local writes.
+  static Result<std::unique_ptr<Store>> Open(sqlite3* db);
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // --- Mutations (deterministic) ---
+
+  // Version 1 of a new testimony. kAlreadyExists if the id is taken (also by a tombstone).
+  // `content_key` (kContentKeySize bytes) seals the testimony's attachments.
+  Status CreateTestimony(const NewTestimony& t, const crypto::SecretBytes& content_key);
+  // Appends version current+1 with `fields` (the whole new content). Only the author may edit.
+  Result<uint32_t> EditTestimony(std::string_view id, std::string_view author, const pb::Hlc& hlc,
+                                 const pb::TestimonyFields& fields);
+  // Destroys the content and leaves a tombstone. Only the author may withdraw. Idempotent.
+  Status Withdraw(std::string_view id, std::string_view author, const pb::Hlc& hlc);
+
+  // --- Reads ---
+
+  // The testimony with its current fields and complete attachments (a tombstone if withdrawn).
+  Result<pb::Testimony> Get(std::string_view id);
+  // Every version, oldest first (empty after withdrawal).
+  Result<pb::History> History(std::string_view id);
+  // Newest first by created HLC; keyset paging (stable when testimonies are added meanwhile).
+  Result<pb::TestimonyPage> List(const pb::ListFilter& filter, const pb::PageRequest& page);
+  // Ranked full-text search (title weighs more than body) combined with the list filters.
+  // User text never causes an FTS5 syntax error: see query.h.
+  Result<pb::SearchPage> Search(const pb::SearchQuery& query);
+  // BLAKE2b-256 over a canonical serialization of every record, ordered by id.
+  Result<std::array<uint8_t, kHashSize>> StateHash();
+
+  // --- Attachments ---
+
+  // Starts a local streaming add. `meta` gives attachment_id, testimony_id, name, media_type,
+  // kind, author and added; size, chunk counts and hash are computed. The attachment becomes
+  // visible only when the writer's Finish() commits; an interrupted write is swept on Open.
+  Result<std::unique_ptr<AttachmentWriter>> BeginAttachment(const pb::AttachmentInfo& meta);
+  // A reader over a complete attachment.
+  Result<std::unique_ptr<AttachmentReader>> OpenAttachment(std::string_view attachment_id);
+  Result<pb::AttachmentInfo> GetAttachment(std::string_view attachment_id);
+
+  // Sync receive: announces an attachment (full AttachmentInfo as the sender has it) whose
+  // sealed chunks will arrive through PutChunk in any order, across restarts. Idempotent.
+  Status ExpectAttachment(const pb::AttachmentInfo& info);
+  // Stores one sealed chunk after checking it opens under the testimony key. When the last
+  // missing chunk arrives the whole attachment is verified against its content hash and
+  // becomes visible (kCorrupt and nothing visible if it does not match).
+  Status PutChunk(std::string_view attachment_id, uint64_t index, std::string_view sealed);
+  // Indexes of chunks not yet received, ascending (empty when complete).
+  Result<std::vector<uint64_t>> MissingChunks(std::string_view attachment_id);
+  // The sealed bytes of one chunk, as stored (for sending to a peer).
+  Result<std::string> GetSealedChunk(std::string_view attachment_id, uint64_t index);
+
+  sqlite3* db() const { return db_; }
+
+ private:
+  explicit Store(sqlite3* db) : db_(db) {}
+  Result<int64_t> SeqOf(std::string_view id, bool* withdrawn = nullptr);
+  Result<crypto::SecretBytes> ContentKey(int64_t seq);
+  Status IndexCurrent(int64_t seq, const pb::TestimonyFields& fields, bool replace);
+  Status VerifyAndComplete(std::string_view attachment_id);
+
+  sqlite3* db_;
+};
+
+}  // namespace estelik::store

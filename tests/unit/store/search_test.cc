@@ -1,0 +1,157 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "core/store/store.h"
+#include "tests/support/temp_dir.h"
+#include "tests/unit/store/store_test_util.h"
+
+namespace estelik::store {
+namespace {
+
+using namespace estelik::store::testing;  // NOLINT
+using estelik::testing::TempDir;
+
+class SearchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = OpenTestDb(dir_.File("store.db"));
+    auto s = Store::Open(db_.get());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  void Add(uint8_t n, const std::string& title, const std::string& body,
+           const std::string& lang = "kk", const std::string& tag = "") {
+    pb::TestimonyFields f = Fields(title, body, lang);
+    if (!tag.empty()) f.add_tags(tag);
+    auto s = store_->CreateTestimony(Testimony(n, f), Key(n));
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  Result<pb::SearchPage> Find(const std::string& text, pb::ListFilter filter = {}) {
+    pb::SearchQuery q;
+    q.set_text(text);
+    *q.mutable_filter() = filter;
+    return store_->Search(q);
+  }
+  std::vector<std::string> Ids(const std::string& text, pb::ListFilter filter = {}) {
+    auto r = Find(text, filter);
+    EXPECT_TRUE(r.ok()) << text << ": " << r.status().ToString();
+    std::vector<std::string> ids;
+    if (r.ok())
+      for (const auto& h : r->hits()) ids.push_back(h.testimony_id());
+    return ids;
+  }
+  TempDir dir_;
+  DbHandle db_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(SearchTest, TitleMatchesRankAboveBodyMatches) {
+  Add(1, "Market day", "We spoke about the strike at length, the strike went on.");
+  Add(2, "The strike", "We went to the market.");
+  EXPECT_EQ(Ids("strike"), (std::vector<std::string>{Id(2), Id(1)}));
+}
+
+TEST_F(SearchTest, PhrasePrefixAndBooleanOperatorsWork) {
+  Add(1, "one", "the oil workers gathered in the square");
+  Add(2, "two", "workers of the oil field");
+  Add(3, "three", "the police arrived at the square");
+  EXPECT_EQ(Ids("\"oil workers\""), (std::vector<std::string>{Id(1)}));
+  EXPECT_EQ(Ids("squ*").size(), 2u);
+  EXPECT_EQ(Ids("oil AND square"), (std::vector<std::string>{Id(1)}));
+  EXPECT_EQ(Ids("oil square"), (std::vector<std::string>{Id(1)}));
+  EXPECT_EQ(Ids("field OR police").size(), 2u);
+  EXPECT_EQ(Ids("square NOT police"), (std::vector<std::string>{Id(1)}));
+  EXPECT_EQ(Ids("square -police"), (std::vector<std::string>{Id(1)}));
+  EXPECT_EQ(Ids("(field OR police) AND the").size(), 2u);
+}
+
+TEST_F(SearchTest, SnippetsHighlightTheOriginalText) {
+  Add(1, "Жаңаөзен, 16 желтоқсан", "Біз Жаңаөзен алаңында тұрдық, содан кейін атыс басталды.");
+  auto r = Find("Zhanaozen");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->hits_size(), 1);
+  const auto& h = r->hits(0);
+  EXPECT_EQ(h.title(), "Жаңаөзен, 16 желтоқсан");
+  EXPECT_NE(h.title_snippet().find("\x02Жаңаөзен\x03"), std::string::npos) << h.title_snippet();
+  EXPECT_NE(h.body_snippet().find("Біз \x02Жаңаөзен\x03 алаңында"), std::string::npos)
+      << h.body_snippet();
+  EXPECT_EQ(h.language(), "kk");
+  EXPECT_EQ(r->highlight_open(), "\x02");
+  EXPECT_EQ(r->highlight_close(), "\x03");
+}
+
+TEST_F(SearchTest, AnySpellingOfAPlaceFindsAllFour) {
+  Add(1, "a", "Мы были в Жаңаөзен в декабре");
+  Add(2, "b", "Мы были в Жанаозен в декабре", "ru");
+  Add(3, "c", "We were in Zhanaozen in December", "en");
+  Add(4, "d", "Biz Jañaözen qalasynda boldyq", "kk-Latn");
+  Add(5, "e", "Ақтау туралы", "kk");
+  for (const char* q : {"Жаңаөзен", "Жанаозен", "Zhanaozen", "Jañaözen"}) {
+    auto ids = Ids(q);
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(ids, (std::vector<std::string>{Id(1), Id(2), Id(3), Id(4)})) << q;
+  }
+}
+
+TEST_F(SearchTest, FiltersCombineWithSearch) {
+  Add(1, "strike", "x", "kk", "oil");
+  Add(2, "strike", "x", "ru", "oil");
+  Add(3, "strike", "x", "ru", "rally");
+  pb::ListFilter f;
+  f.add_languages("ru");
+  auto ids = Ids("strike", f);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{Id(2), Id(3)}));
+  f.add_tags("oil");
+  EXPECT_EQ(Ids("strike", f), (std::vector<std::string>{Id(2)}));
+}
+
+TEST_F(SearchTest, WithdrawnTestimoniesVanishFromSearch) {
+  Add(1, "strike", "first");
+  Add(2, "strike", "second");
+  ASSERT_TRUE(store_->Withdraw(Id(1), Author(1), Hlc(9000)).ok());
+  EXPECT_EQ(Ids("strike"), (std::vector<std::string>{Id(2)}));
+  EXPECT_TRUE(Ids("first").empty());
+}
+
+TEST_F(SearchTest, EditsReplaceTheSearchableText) {
+  Add(1, "draft", "the old wording");
+  ASSERT_TRUE(
+      store_->EditTestimony(Id(1), Author(1), Hlc(5000), Fields("final", "new wording")).ok());
+  EXPECT_TRUE(Ids("old").empty());
+  EXPECT_EQ(Ids("new"), (std::vector<std::string>{Id(1)}));
+}
+
+TEST_F(SearchTest, PagingReturnsEveryHitOnce) {
+  for (uint8_t n = 1; n <= 12; ++n)
+    Add(n, std::string("strike ").append(std::to_string(n)), std::string(n, 'x') + " strike");
+  std::set<std::string> seen;
+  pb::SearchQuery q;
+  q.set_text("strike");
+  q.mutable_page()->set_limit(5);
+  int pages = 0;
+  while (true) {
+    auto r = store_->Search(q);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    for (const auto& h : r->hits()) EXPECT_TRUE(seen.insert(h.testimony_id()).second);
+    ++pages;
+    if (r->next_cursor().empty()) break;
+    q.mutable_page()->set_cursor(r->next_cursor());
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen.size(), 12u);
+}
+
+TEST_F(SearchTest, EmptyOrOnlyNegatedSearchIsAClearInvalidArgument) {
+  Add(1, "strike", "x");
+  for (const char* q : {"", "   ", "NOT strike", "-strike", "***", "AND OR"}) {
+    auto r = Find(q);
+    ASSERT_FALSE(r.ok()) << q;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << q;
+  }
+}
+
+}  // namespace
+}  // namespace estelik::store
