@@ -188,19 +188,11 @@ Result<std::string> Archive::ResolveId(std::string_view hex_or_prefix) {
   return matches.front();
 }
 
-Result<pb::AttachmentInfo> Archive::AttachFile(std::string_view testimony_id,
-                                               const std::string& path, const NewAttachment& meta,
-                                               const ProgressFn& progress) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot read " + path);
-  std::error_code ec;
-  uint64_t total = fs::file_size(path, ec);
-  if (ec) total = 0;
-
+Result<std::unique_ptr<Archive::AttachmentWriter>> Archive::BeginAttachment(
+    std::string_view testimony_id, const NewAttachment& meta) {
   NewAttachment m = meta;
-  if (m.name.empty()) m.name = fs::path(path).filename().string();
+  if (m.name.empty()) m.name = "attachment";
   GuessMedia(m.name, &m);
-
   pb::AttachmentInfo info;
   info.set_attachment_id(RandomId(store::kAttachmentIdSize));
   info.set_testimony_id(std::string(testimony_id));
@@ -209,8 +201,30 @@ Result<pb::AttachmentInfo> Archive::AttachFile(std::string_view testimony_id,
   info.set_kind(m.kind);
   info.set_author(AuthorBytes(identity()));
   *info.mutable_added() = log_->last_hlc();
-
   ESTELIK_ASSIGN_OR_RETURN(auto writer, store_->BeginAttachment(info));
+  return std::unique_ptr<AttachmentWriter>(new AttachmentWriter(this, std::move(writer)));
+}
+
+Result<pb::AttachmentInfo> Archive::AttachmentWriter::Finish() {
+  ESTELIK_ASSIGN_OR_RETURN(pb::AttachmentInfo finished, writer_->Finish());
+  // The attachment's metadata is an op too, so peers and the evidence export see it.
+  pb::OpBody body;
+  *body.mutable_attachment_add()->mutable_info() = finished;
+  ESTELIK_RETURN_IF_ERROR(archive_->AppendPrivate(body).status());
+  return finished;
+}
+
+Result<pb::AttachmentInfo> Archive::AttachFile(std::string_view testimony_id,
+                                               const std::string& path, const NewAttachment& meta,
+                                               const ProgressFn& progress) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot read " + path);
+  std::error_code ec;
+  uint64_t total = fs::file_size(path, ec);
+  if (ec) total = 0;
+  NewAttachment m = meta;
+  if (m.name.empty()) m.name = fs::path(path).filename().string();
+  ESTELIK_ASSIGN_OR_RETURN(auto writer, BeginAttachment(testimony_id, m));
   std::vector<uint8_t> buffer(store::kChunkSize);
   uint64_t done = 0;
   while (in) {
@@ -222,25 +236,24 @@ Result<pb::AttachmentInfo> Archive::AttachFile(std::string_view testimony_id,
     if (progress) progress(done, total);
   }
   if (in.bad()) return IoError("error reading " + path);
-  ESTELIK_ASSIGN_OR_RETURN(pb::AttachmentInfo finished, writer->Finish());
-
-  // The attachment's metadata is an op too, so peers and the evidence export see it.
-  pb::OpBody body;
-  *body.mutable_attachment_add()->mutable_info() = finished;
-  ESTELIK_RETURN_IF_ERROR(AppendPrivate(body).status());
-  return finished;
+  return writer->Finish();
 }
 
-Result<pb::AttachmentInfo> Archive::ExportAttachment(std::string_view testimony_id, size_t index,
-                                                     const std::string& out_path,
-                                                     const ProgressFn& progress) {
+Result<std::unique_ptr<store::AttachmentReader>> Archive::OpenAttachment(
+    std::string_view testimony_id, size_t index) {
   ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, store_->Get(testimony_id));
   if (index >= static_cast<size_t>(t.attachments_size())) {
     return NotFound("testimony has " + std::to_string(t.attachments_size()) +
                     " attachment(s); there is no number " + std::to_string(index + 1));
   }
-  const pb::AttachmentInfo& info = t.attachments(static_cast<int>(index));
-  ESTELIK_ASSIGN_OR_RETURN(auto reader, store_->OpenAttachment(info.attachment_id()));
+  return store_->OpenAttachment(t.attachments(static_cast<int>(index)).attachment_id());
+}
+
+Result<pb::AttachmentInfo> Archive::ExportAttachment(std::string_view testimony_id, size_t index,
+                                                     const std::string& out_path,
+                                                     const ProgressFn& progress) {
+  ESTELIK_ASSIGN_OR_RETURN(auto reader, OpenAttachment(testimony_id, index));
+  const pb::AttachmentInfo info = reader->info();
   std::string tmp = out_path + ".part";
   Status status;
   {

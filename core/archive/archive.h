@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,26 @@ class Archive {
   Result<std::string> ResolveId(std::string_view hex_or_prefix);
 
   // --- Attachments ---
+  // A streaming add for shells that record or receive the bytes themselves. The attachment
+  // becomes visible (and its op is appended) only when Finish() succeeds; a writer destroyed
+  // before that leaves nothing visible. The Archive must outlive the writer.
+  class AttachmentWriter {
+   public:
+    Status Append(std::span<const uint8_t> bytes) { return writer_->Append(bytes); }
+    Result<pb::AttachmentInfo> Finish();
+
+   private:
+    friend class Archive;
+    AttachmentWriter(Archive* archive, std::unique_ptr<store::AttachmentWriter> writer)
+        : archive_(archive), writer_(std::move(writer)) {}
+    Archive* archive_;
+    std::unique_ptr<store::AttachmentWriter> writer_;
+  };
+  Result<std::unique_ptr<AttachmentWriter>> BeginAttachment(std::string_view testimony_id,
+                                                            const NewAttachment& meta);
+  // A verifying reader over attachment `index` (0-based) of a testimony.
+  Result<std::unique_ptr<store::AttachmentReader>> OpenAttachment(std::string_view testimony_id,
+                                                                  size_t index);
   // Streams the file at `path` into the testimony in sealed chunks (bounded memory).
   Result<pb::AttachmentInfo> AttachFile(std::string_view testimony_id, const std::string& path,
                                         const NewAttachment& meta, const ProgressFn& progress);
