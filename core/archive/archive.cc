@@ -6,6 +6,7 @@
 #include <fstream>
 #include <vector>
 
+#include "core/archive/archive_internal.h"
 #include "core/crypto/random.h"
 #include "core/log/op_codec.h"
 #include "core/store/sqlite_util.h"
@@ -15,6 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using store::internal::Transaction;
+
+}  // namespace
 
 std::string RandomId(size_t size) {
   std::string id(size, '\0');
@@ -26,6 +29,8 @@ std::string AuthorBytes(const log::Identity& identity) {
   const auto& pk = identity.public_key();
   return std::string(reinterpret_cast<const char*>(pk.data()), pk.size());
 }
+
+namespace {
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -144,7 +149,7 @@ Result<pb::Testimony> Archive::EditTestimony(std::string_view id,
   *edit->mutable_fields() = fields;
 
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
-  ESTELIK_ASSIGN_OR_RETURN(pb::Hlc hlc, AppendPrivate(body));
+  ESTELIK_ASSIGN_OR_RETURN(pb::Hlc hlc, AppendForTestimony(id, body));
   ESTELIK_RETURN_IF_ERROR(store_->EditTestimony(id, AuthorBytes(identity()), hlc, fields).status());
   ESTELIK_RETURN_IF_ERROR(tx.Commit());
   return store_->Get(id);
@@ -155,7 +160,7 @@ Status Archive::Withdraw(std::string_view id) {
   body.mutable_testimony_withdraw()->set_testimony_id(std::string(id));
 
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
-  ESTELIK_ASSIGN_OR_RETURN(pb::Hlc hlc, AppendPrivate(body));
+  ESTELIK_ASSIGN_OR_RETURN(pb::Hlc hlc, AppendForTestimony(id, body));
   ESTELIK_RETURN_IF_ERROR(store_->Withdraw(id, AuthorBytes(identity()), hlc));
   return tx.Commit();
 }
@@ -210,7 +215,7 @@ Result<pb::AttachmentInfo> Archive::AttachmentWriter::Finish() {
   // The attachment's metadata is an op too, so peers and the evidence export see it.
   pb::OpBody body;
   *body.mutable_attachment_add()->mutable_info() = finished;
-  ESTELIK_RETURN_IF_ERROR(archive_->AppendPrivate(body).status());
+  ESTELIK_RETURN_IF_ERROR(archive_->AppendForTestimony(finished.testimony_id(), body).status());
   return finished;
 }
 
@@ -284,47 +289,6 @@ Result<pb::AttachmentInfo> Archive::ExportAttachment(std::string_view testimony_
   fs::rename(tmp, out_path, ec);
   if (ec) return IoError("cannot rename " + tmp + " to " + out_path + ": " + ec.message());
   return info;
-}
-
-// First cut: verification and storage through the op log. Applying circle ops to the store
-// (testimonies shared into a circle) is done by the materializer.
-Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
-                                                   const std::vector<pb::Envelope>& envelopes) {
-  ReceiveReport report;
-  uint64_t now = WallClockMs();
-  for (const auto& envelope : envelopes) {
-    ESTELIK_ASSIGN_OR_RETURN(pb::Op op, log::ParseOpHeader(envelope.op()));
-    if (op.scope().circle_id() != circle_id) {
-      return ProtocolError("peer sent an op of another circle in a batch for circle " +
-                           store::internal::Hex(circle_id));
-    }
-    ESTELIK_ASSIGN_OR_RETURN(log::IngestOutcome outcome, log_->Ingest(envelope, now));
-    switch (outcome) {
-      case log::IngestOutcome::kAccepted:
-        ++report.accepted;
-        break;
-      case log::IngestOutcome::kDuplicate:
-        ++report.duplicates;
-        break;
-      case log::IngestOutcome::kPending:
-        ++report.pending;
-        break;
-      case log::IngestOutcome::kFork:
-        ++report.forks;
-        break;
-    }
-  }
-  return report;
-}
-
-Result<std::vector<std::string>> Archive::SharedCircles(const log::PublicKey& peer) {
-  (void)peer;
-  return std::vector<std::string>{};
-}
-
-Result<std::vector<pb::AttachmentInfo>> Archive::CircleAttachments(const std::string& circle_id) {
-  (void)circle_id;
-  return std::vector<pb::AttachmentInfo>{};
 }
 
 }  // namespace estelik::archive

@@ -100,6 +100,21 @@ class Archive {
                                               const std::string& out_path,
                                               const ProgressFn& progress);
 
+  // --- Contacts, circles and sharing (each change is a signed op) ---
+  Status AddContact(const log::PublicKey& key, const std::string& name);
+  Status RemoveContact(const log::PublicKey& key);
+  // Returns the new circle's id; we are its admin and only member.
+  Result<std::string> CreateCircle(const std::string& name);
+  // Admin only. The member must be a contact (we need their key to grant the circle key).
+  Status AddCircleMember(const std::string& circle_id, const log::PublicKey& member);
+  // Admin only. Starts a new epoch: later ops are sealed with a key the member never gets.
+  Status RemoveCircleMember(const std::string& circle_id, const log::PublicKey& member);
+  Result<std::vector<log::CircleInfo>> Circles();
+  // Shares our testimony into a circle: a new local version records the circle as its scope,
+  // and the testimony (fields, attachments, content key) is re-sealed in a circle op. Later
+  // edits and a withdrawal go to the circle too. kPermissionDenied if it is not ours.
+  Status Share(std::string_view testimony_id, const std::string& circle_id);
+
   // --- Sync-facing (used by sync/protocol; never by shells directly) ---
   struct ReceiveReport {
     size_t accepted = 0;    // verified, chained and applied to the store
@@ -129,6 +144,11 @@ class Archive {
   static Result<std::unique_ptr<Archive>> Assemble(std::unique_ptr<vault::Vault> vault);
   // Appends `body` as a private op and returns the op's HLC reading.
   Result<pb::Hlc> AppendPrivate(const pb::OpBody& body);
+  // Appends `body` where the testimony lives: its circle if shared, else the private log.
+  Result<pb::Hlc> AppendForTestimony(std::string_view testimony_id, const pb::OpBody& body);
+  // Applies one op that just joined its author's chain to the store (circle ops only; a relay
+  // without the circle key stores the op and applies nothing).
+  Status Materialize(const pb::Envelope& envelope);
 
   std::unique_ptr<vault::Vault> vault_;
   std::unique_ptr<store::Store> store_;

@@ -13,8 +13,9 @@
 // FTS rows and the content key, leaving a tombstone with a hash of what was there.
 //
 // Thread safety: a Store and the writers/readers it hands out are used from one thread at a
-// time (the caller serializes). Every mutation runs its own BEGIN IMMEDIATE transaction, so
-// the caller must not hold a transaction open on the connection while calling the Store.
+// time (the caller serializes). Every mutation runs its own BEGIN IMMEDIATE transaction, or a
+// SAVEPOINT inside a Store::Batch; the caller must not hold any other transaction open on the
+// connection while calling the Store.
 // The Store must outlive its writers and readers, and the sqlite3* must outlive the Store.
 //
 // Errors: kInvalidArgument for malformed arguments (nothing changes), kNotFound, kAlreadyExists,
@@ -58,16 +59,54 @@ struct NewTestimony {
   pb::TestimonyFields fields;
 };
 
+// Search ranks at most this many matches, the most recently stored (see Store::Search).
+inline constexpr uint32_t kMaxRankedCandidates = 1000;
+
+struct StoreOptions {
+  // FOR TESTS AND BENCHMARKS ONLY: the FTS5 tokenize= argument used when Open creates a new
+  // store ("estelik" by default; e.g. "unicode61 remove_diacritics 2" to compare against the
+  // stock tokenizer). Ignored for a store that already holds testimonies. A store created with
+  // another tokenizer loses cross-script search.
+  std::string fts_tokenizer = "estelik";
+  // How many of the most recent matches Search ranks at most (see Store::Search); >= 1.
+  uint32_t max_ranked_candidates = kMaxRankedCandidates;
+};
+
+namespace internal {
+class Transaction;
+}
+
 class Store {
  public:
   // Registers the 'estelik' FTS5 tokenizer on `db`, turns on secure_delete, migrates the
-  // schema to kSchemaVersion and sweeps attachment chunks left by interrupted local writes.
-  static Result<std::unique_ptr<Store>> Open(sqlite3* db);
+  // schema to kSchemaVersion, rebuilds the search index when it was built with other folding
+  // rules than kFoldVersion (seconds per 100,000 testimonies, once after an upgrade) and sweeps
+  // attachment chunks left by interrupted local writes.
+  static Result<std::unique_ptr<Store>> Open(sqlite3* db, const StoreOptions& options = {});
 
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
   // --- Mutations (deterministic) ---
+
+  // Groups many mutations into one transaction (bulk import: one fsync per batch instead of
+  // one per testimony). Each mutation inside still succeeds or fails as a unit (a SAVEPOINT);
+  // nothing is durable until Commit(). Destroying an uncommitted Batch rolls all of it back.
+  // At most one Batch at a time; no attachment writer may be open meanwhile.
+  class Batch {
+   public:
+    Batch(Batch&&) noexcept;
+    Batch& operator=(Batch&&) = delete;
+    ~Batch();
+    Status Commit();
+
+   private:
+    friend class Store;
+    Batch(Store* store, std::unique_ptr<internal::Transaction> tx);
+    Store* store_;
+    std::unique_ptr<internal::Transaction> tx_;
+  };
+  Result<Batch> BeginBatch();
 
   // Version 1 of a new testimony. kAlreadyExists if the id is taken (also by a tombstone).
   // `content_key` (kContentKeySize bytes) seals the testimony's attachments.
@@ -76,6 +115,9 @@ class Store {
   Result<uint32_t> EditTestimony(std::string_view id, std::string_view author, const pb::Hlc& hlc,
                                  const pb::TestimonyFields& fields);
   // Destroys the content and leaves a tombstone. Only the author may withdraw. Idempotent.
+  // In WAL mode the WAL is then checkpointed and truncated (after the Batch commits, inside a
+  // Batch), so no old copy of the destroyed pages stays in it; kIo if that checkpoint cannot
+  // complete (the withdrawal itself is committed: calling Withdraw again retries the purge).
   Status Withdraw(std::string_view id, std::string_view author, const pb::Hlc& hlc);
 
   // --- Reads ---
@@ -88,6 +130,10 @@ class Store {
   Result<pb::TestimonyPage> List(const pb::ListFilter& filter, const pb::PageRequest& page);
   // Ranked full-text search (title weighs more than body) combined with the list filters.
   // User text never causes an FTS5 syntax error: see query.h.
+  // Cost is bounded: when the query (with its filters) matches more than
+  // kMaxRankedCandidates testimonies, only the kMaxRankedCandidates most recently stored
+  // (on this device) matches are ranked (SearchPage.ranked_recent_only is set; further words or
+  // filters reach older ones). Fewer matches are all ranked by bm25.
   Result<pb::SearchPage> Search(const pb::SearchQuery& query);
   // BLAKE2b-256 over a canonical serialization of every record, ordered by id.
   Result<std::array<uint8_t, kHashSize>> StateHash();
@@ -114,16 +160,27 @@ class Store {
   // The sealed bytes of one chunk, as stored (for sending to a peer).
   Result<std::string> GetSealedChunk(std::string_view attachment_id, uint64_t index);
 
+  // --- Sharing (used by the Archive when a testimony is shared into a circle) ---
+
+  // The testimony's content key (it seals the attachment chunks); kNotFound once withdrawn.
+  Result<crypto::SecretBytes> TestimonyContentKey(std::string_view id);
+  // Attachments of the testimony announced by a peer whose chunks are still arriving.
+  Result<std::vector<pb::AttachmentInfo>> ReceivingAttachments(std::string_view testimony_id);
+
   sqlite3* db() const { return db_; }
 
  private:
-  explicit Store(sqlite3* db) : db_(db) {}
+  Store(sqlite3* db, uint32_t max_ranked) : db_(db), max_ranked_(max_ranked) {}
+  Status DestroyContent(std::string_view id, std::string_view author, const pb::Hlc& hlc);
+  Status PurgeWal();
   Result<int64_t> SeqOf(std::string_view id, bool* withdrawn = nullptr);
   Result<crypto::SecretBytes> ContentKey(int64_t seq);
   Status IndexCurrent(int64_t seq, const pb::TestimonyFields& fields, bool replace);
   Status VerifyAndComplete(std::string_view attachment_id);
 
   sqlite3* db_;
+  uint32_t max_ranked_;
+  bool wal_purge_pending_ = false;  // a withdrawal committed inside a Batch
 };
 
 }  // namespace estelik::store

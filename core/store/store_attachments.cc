@@ -265,4 +265,30 @@ Result<std::string> Store::GetSealedChunk(std::string_view attachment_id, uint64
   return s.Blob(0);
 }
 
+Result<crypto::SecretBytes> Store::TestimonyContentKey(std::string_view id) {
+  ESTELIK_ASSIGN_OR_RETURN(int64_t seq, SeqOf(id));
+  return ContentKey(seq);
+}
+
+Result<std::vector<pb::AttachmentInfo>> Store::ReceivingAttachments(
+    std::string_view testimony_id) {
+  ESTELIK_ASSIGN_OR_RETURN(int64_t seq, SeqOf(testimony_id));
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt s, Stmt::Prepare(db_, "SELECT id FROM attachments WHERE testimony_seq = ?1 AND "
+                                 "state = ?2 ORDER BY id"));
+  s.Bind(1, seq).Bind(2, static_cast<int64_t>(kReceiving));
+  std::vector<std::string> ids;
+  for (;;) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ids.push_back(s.Blob(0));
+  }
+  std::vector<pb::AttachmentInfo> out;
+  for (const auto& id : ids) {
+    ESTELIK_ASSIGN_OR_RETURN(Row r, LoadRow(db_, id));
+    out.push_back(std::move(r.info));
+  }
+  return out;
+}
+
 }  // namespace estelik::store
