@@ -170,6 +170,40 @@ const std::vector<Command>& Commands() {
        {},
        {},
        RunImport},
+      {"id",
+       "show this vault's identity: public key, fingerprint, QR payload",
+       "  Give the QR payload to people who should add you as a contact.\n"
+       "\nexample:\n  estelik id\n",
+       {},
+       {},
+       RunId},
+      {"contacts",
+       "add, list or remove the people you sync with",
+       "  add KEY [--name N]   KEY is their QR payload or public key (from `estelik id`)\n"
+       "  list                 with the safety number to compare aloud\n"
+       "  remove KEY\n"
+       "\nexample:\n  estelik contacts add ESTELIK:1:9F3A...:1C2D --name Bolat\n",
+       {"name"},
+       {},
+       RunContacts},
+      {"circles",
+       "create circles and manage who is in them",
+       "  create NAME            you become its admin\n"
+       "  add CIRCLE KEY         admin only; KEY must be a contact\n"
+       "  remove CIRCLE KEY      admin only; starts a new circle key (epoch)\n"
+       "  list\n"
+       "CIRCLE is a circle's name or a prefix of its id.\n"
+       "\nexample:\n  estelik circles create witnesses && estelik circles add witnesses 9f3a...\n",
+       {},
+       {},
+       RunCircles},
+      {"share",
+       "share one of your testimonies into a circle",
+       "  ID CIRCLE   the testimony (id or prefix) and the circle (name or id prefix)\n"
+       "\nexample:\n  estelik share 3fa4c1 witnesses\n",
+       {},
+       {},
+       RunShare},
       {"wipe",
        "destroy the vault for good, in a second, without the passphrase",
        "  --yes    do not ask for confirmation\n"

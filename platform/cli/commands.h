@@ -54,5 +54,9 @@ Status RunAttachment(const Context& ctx);
 Status RunImport(const Context& ctx);
 Status RunWipe(const Context& ctx);
 Status RunDuress(const Context& ctx);
+Status RunId(const Context& ctx);
+Status RunContacts(const Context& ctx);
+Status RunCircles(const Context& ctx);
+Status RunShare(const Context& ctx);
 
 }  // namespace estelik::cli
