@@ -160,19 +160,19 @@ Status Vault::OpenStore(bool create, bool wal) {
     ::chmod(StorePath().c_str(), 0600);
     ESTELIK_RETURN_IF_ERROR(ConfigureConnection(raw, wal));
   } else {
-    // An existing vault keeps the journal mode it was created with; read page 1 now so a
-    // wrong key or a tampered header is reported here rather than at the first query.
-    rc = sqlite3_exec(raw, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(raw, rc, "cannot read " + StorePath());
-    char* mode = nullptr;
+    // An existing vault keeps the journal mode it was created with. The exclusive lock must be
+    // taken before the first WAL access so the wal-index stays in memory (no -shm file with
+    // page numbers and checksums on disk); reading the mode then checks the key on page 1.
+    rc = sqlite3_exec(raw, "PRAGMA locking_mode=EXCLUSIVE", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(raw, rc, "cannot open " + StorePath());
     sqlite3_stmt* stmt = nullptr;
-    bool is_wal = false;
-    if (sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      mode = reinterpret_cast<char*>(const_cast<unsigned char*>(sqlite3_column_text(stmt, 0)));
-      is_wal = mode != nullptr && std::strcmp(mode, "wal") == 0;
-    }
+    rc = sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &stmt, nullptr);
+    if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+    bool is_wal =
+        rc == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr &&
+        std::strcmp(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal") == 0;
     sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW) return SqliteError(raw, rc, "cannot read " + StorePath());
     ESTELIK_RETURN_IF_ERROR(ConfigureConnection(raw, is_wal));
   }
   db_ = std::move(db);

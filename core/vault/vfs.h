@@ -4,7 +4,13 @@
 // A database opened through this VFS needs a key: either registered for its path with
 // AttachKey() before sqlite3_open_v2(), or supplied on demand by a KeyProvider (the loadable
 // sqlite3 extension uses one that reads ESTELIK_PASSPHRASE and the vault.key next to the
-// database). Opening a file with no key available fails with SQLITE_AUTH / SQLITE_CANTOPEN.
+// database). Opening a file with no key available fails with SQLITE_CANTOPEN (LastVfsError()
+// says why).
+//
+// Errors SQLite reports for a vault: SQLITE_IOERR_AUTH when a page, WAL frame or journal block
+// fails authentication or is truncated, SQLITE_NOTADB when page 1 does not open with the key
+// (wrong key), SQLITE_IOERR_WRITE when a page 1 without the VFS's geometry would be written.
+// Temp files SQLite asks the VFS for are kept in memory; super-journals are refused.
 //
 // Thread safety: every function here may be called from any thread.
 #pragma once
@@ -39,15 +45,21 @@ void DetachKey(const std::string& db_path);
 using KeyProvider = std::function<Result<crypto::SecretBytes>(const std::string& db_path)>;
 void SetKeyProvider(KeyProvider provider);
 
-// After sqlite3_open_v2(..., kVfsName) on a new, empty database: sets the page size and the
-// reserve bytes the VFS needs and the pragmas the threat model requires (temp_store=MEMORY,
-// mmap_size=0, ...). Safe to call on an existing database too. `wal` selects
-// journal_mode=WAL, otherwise DELETE.
+// Call right after sqlite3_open_v2(..., kVfsName), before any other statement. On a new, empty
+// database sets the page size (kPageSize) and the 40 reserve bytes the VFS needs (the VFS
+// refuses to write a page 1 laid out otherwise); on any database sets temp_store=MEMORY,
+// mmap_size=0 and synchronous=FULL, then reads page 1, so a wrong key (kCorrupt, "wrong key or
+// not an Estelik vault") or a tampered header is reported here. `wal` selects journal_mode=WAL,
+// otherwise DELETE. With `wal` it also sets locking_mode=EXCLUSIVE so the wal-index stays in
+// process memory and no -shm file reaches the disk: the connection then holds the database
+// for itself until closed (one connection per vault).
 Status ConfigureConnection(sqlite3* db, bool wal);
 
 // The last corruption the VFS detected on this thread, e.g. "vault is corrupt or tampered:
 // store.db page 412"; empty if none. SQLite reports such reads as SQLITE_IOERR_AUTH /
 // SQLITE_CORRUPT, which carries no detail; callers add this message to their Status.
 std::string LastVfsError();
+// Forgets this thread's LastVfsError().
+void ClearLastVfsError();
 
 }  // namespace estelik::vault

@@ -1,0 +1,87 @@
+// The stock sqlite3 shell (a plain C program) opens a vault through the loadable extension
+// given the passphrase, and sees nothing without it.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+
+#include "core/vault/key_file.h"
+#include "tests/unit/vault/vfs_test_util.h"
+
+namespace estelik::vault::vfstest {
+namespace {
+
+const std::string kExtension =
+    std::string(ESTELIK_BINARY_DIR) + "/platform/sqlite-ext/libestelikvfs.so";
+constexpr char kShell[] = "/usr/bin/sqlite3";
+
+// Runs `command` with /bin/sh and returns its stdout and stderr.
+std::string RunShell(const std::string& command) {
+  std::string output;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return "popen failed";
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+  pclose(pipe);
+  return output;
+}
+
+// Under ASan the extension needs the ASan runtime loaded first in the (uninstrumented) shell.
+std::string SanitizerPreload() {
+#if defined(__SANITIZE_ADDRESS__)
+  std::string lib = RunShell("gcc -print-file-name=libasan.so");
+  while (!lib.empty() && lib.back() == '\n') lib.pop_back();
+  return "ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD=" + lib + " ";
+#else
+  return "";
+#endif
+}
+
+class VfsExtension : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(access(kExtension.c_str(), R_OK), 0) << "build the estelikvfs target: " << kExtension;
+    ASSERT_EQ(access(kShell, X_OK), 0) << "the sqlite3 shell is needed: " << kShell;
+    auto created = KeyFile::Create(dir_.File("vault.key"), "correct horse", MinimalKdfParams());
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    crypto::SecretBytes page_key = DeriveSubkey(created->master_key, 1, "estlpage");
+    ASSERT_TRUE(AttachKey(path_, page_key).ok());
+    Db db = Open(path_, GetParam());
+    ASSERT_NE(db, nullptr);
+    MustExec(db.get(), "CREATE TABLE t(id INTEGER PRIMARY KEY, body TEXT)");
+    MustExec(db.get(), "INSERT INTO t(body) VALUES ('alpha testimony'), ('beta testimony')");
+  }
+  void TearDown() override { DetachKey(path_); }
+
+  std::string Shell(const std::string& passphrase_env) {
+    return RunShell(passphrase_env + " " + SanitizerPreload() + kShell +
+                    " -batch :memory: '.load " + kExtension + "' '.open file:" + path_ +
+                    "?vfs=estelik' 'SELECT body FROM t ORDER BY id;'");
+  }
+
+  estelik::testing::TempDir dir_;
+  std::string path_ = dir_.File("store.db");
+};
+
+TEST_P(VfsExtension, ShellWithExtensionAndPassphraseReadsTheRows) {
+  EXPECT_EQ(Shell("ESTELIK_PASSPHRASE='correct horse'"), "alpha testimony\nbeta testimony\n");
+}
+
+TEST_P(VfsExtension, ShellWithWrongPassphraseReadsNothing) {
+  std::string out = Shell("ESTELIK_PASSPHRASE='wrong horse'");
+  EXPECT_EQ(out.find("testimony"), std::string::npos) << out;
+  EXPECT_NE(out.find("Error"), std::string::npos) << out;
+}
+
+TEST_P(VfsExtension, ShellWithoutExtensionSaysFileIsNotADatabase) {
+  std::string out = RunShell(std::string(kShell) + " -batch " + path_ + " 'SELECT body FROM t;'");
+  EXPECT_NE(out.find("file is not a database"), std::string::npos) << out;
+  EXPECT_EQ(out.find("testimony"), std::string::npos) << out;
+}
+
+INSTANTIATE_TEST_SUITE_P(JournalModes, VfsExtension, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "Wal" : "Delete"; });
+
+}  // namespace
+}  // namespace estelik::vault::vfstest
