@@ -142,7 +142,15 @@ Result<pb::Testimony> Archive::AddTestimony(const pb::TestimonyFields& fields,
 }
 
 Result<pb::Testimony> Archive::EditTestimony(std::string_view id,
-                                             const pb::TestimonyFields& fields) {
+                                             const pb::TestimonyFields& new_fields) {
+  // Sharing is sticky: once a testimony is in a circle, every later version stays there, so
+  // later edits and a withdrawal always reach the members who hold copies.
+  ESTELIK_ASSIGN_OR_RETURN(pb::Testimony current, store_->Get(id));
+  pb::TestimonyFields fields = new_fields;
+  if (current.fields().consent_scope() == pb::CONSENT_SCOPE_CIRCLE) {
+    fields.set_consent_scope(pb::CONSENT_SCOPE_CIRCLE);
+    fields.set_circle_id(current.fields().circle_id());
+  }
   pb::OpBody body;
   auto* edit = body.mutable_testimony_edit();
   edit->set_testimony_id(std::string(id));

@@ -56,7 +56,8 @@ class Archive {
   // --- Testimonies (each a signed op, applied to the store) ---
   Result<pb::Testimony> AddTestimony(const pb::TestimonyFields& fields,
                                      uint64_t recorded_unix_ms = 0);
-  // A new version with `fields` as the whole new content; the earlier versions stay.
+  // A new version with `fields` as the whole new content; the earlier versions stay. A
+  // testimony shared into a circle stays in it whatever scope `fields` names.
   Result<pb::Testimony> EditTestimony(std::string_view id, const pb::TestimonyFields& fields);
   Status Withdraw(std::string_view id);
 

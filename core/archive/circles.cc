@@ -202,18 +202,19 @@ Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
       case log::IngestOutcome::kFork:
         ++report.forks;
         break;
-      case log::IngestOutcome::kAccepted: {
-        // Everything that joined a chain: this op and any pending ops it unblocked.
-        ESTELIK_ASSIGN_OR_RETURN(std::vector<pb::Envelope> joined,
-                                 log_->OpsAfter(seen, scope, SIZE_MAX));
-        for (const auto& j : joined) {
-          Status s = Materialize(j);
-          if (!s.ok()) return Status(s.code(), "rejected op from peer: " + s.message());
-        }
-        report.accepted += joined.size();
+      case log::IngestOutcome::kAccepted:
         break;
-      }
     }
+    // Everything that joined a chain: this op and any held ops it unblocked. Not only on
+    // kAccepted: a key grant to us that must itself wait for a gap (kPending) still lets the
+    // ops held for the then-unknown circle join their chains, and they must be applied too.
+    ESTELIK_ASSIGN_OR_RETURN(std::vector<pb::Envelope> joined,
+                             log_->OpsAfter(seen, scope, SIZE_MAX));
+    for (const auto& j : joined) {
+      Status s = Materialize(j);
+      if (!s.ok()) return Status(s.code(), "rejected op from peer: " + s.message());
+    }
+    report.accepted += joined.size();
     ESTELIK_RETURN_IF_ERROR(tx.Commit());
   }
   return report;
