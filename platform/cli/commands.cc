@@ -204,6 +204,32 @@ const std::vector<Command>& Commands() {
        {},
        {},
        RunShare},
+      {"serve",
+       "answer sync sessions from contacts until stopped (SIGINT/SIGTERM; SIGUSR1 panic-locks)",
+       "  --listen HOST:PORT        address to listen on (e.g. 127.0.0.1:7420, 0.0.0.0:7420;\n"
+       "                            port 0 picks a free port, printed on stdout)\n"
+       "  --network-key HEX         the community's 32-byte network key (64 hex digits)\n"
+       "  --network-key-file F      ... or read from a file (64 hex digits or 32 raw bytes)\n"
+       "  --discover                announce this server on the LAN (encrypted beacons)\n"
+       "Without a network key the public default is used: it separates Estelik from other\n"
+       "protocols only. Only contacts get past the handshake. SIGUSR1 stops networking, wipes\n"
+       "the vault keys from memory and exits at once (panic lock).\n"
+       "\nexample:\n  estelik serve --listen 0.0.0.0:7420 --network-key-file ~/circle.key\n",
+       {"listen", "network-key", "network-key-file"},
+       {"discover"},
+       RunServe},
+      {"sync",
+       "sync once (or continuously) with a contact's `estelik serve`",
+       "  HOST:PORT                 the contact's server\n"
+       "  --network-key HEX | --network-key-file F   as for serve\n"
+       "  --watch SECONDS           keep syncing every SECONDS, reconnecting with backoff,\n"
+       "                            until interrupted\n"
+       "Prints what was received and sent (ops, attachment chunks, bytes); --json for scripts.\n"
+       "Exits non-zero with the reason if the session fails.\n"
+       "\nexample:\n  estelik sync 192.168.1.20:7420 --network-key-file ~/circle.key\n",
+       {"network-key", "network-key-file", "watch"},
+       {},
+       RunSync},
       {"wipe",
        "destroy the vault for good, in a second, without the passphrase",
        "  --yes    do not ask for confirmation\n"

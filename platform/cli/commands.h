@@ -58,5 +58,7 @@ Status RunId(const Context& ctx);
 Status RunContacts(const Context& ctx);
 Status RunCircles(const Context& ctx);
 Status RunShare(const Context& ctx);
+Status RunServe(const Context& ctx);
+Status RunSync(const Context& ctx);
 
 }  // namespace estelik::cli

@@ -5,7 +5,8 @@
 //
 //   {"serve",
 //    "answer sync sessions from contacts until stopped (SIGINT/SIGTERM; SIGUSR1 panic-locks)",
-//    "  --listen HOST:PORT        address to listen on (e.g. 127.0.0.1:7420, 0.0.0.0:7420)\n"
+//    "  --listen HOST:PORT        address to listen on (e.g. 127.0.0.1:7420, 0.0.0.0:7420;\n"
+//    "                            port 0 picks a free port, printed on stdout)\n"
 //    "  --network-key HEX         the community's 32-byte network key (64 hex digits)\n"
 //    "  --network-key-file F      ... or read from a file (64 hex digits or 32 raw bytes)\n"
 //    "  --discover                announce this server on the LAN (encrypted beacons)\n"
@@ -57,7 +58,9 @@ namespace {
 
 using sync::ReplicationStats;
 
-Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) {
+// HOST:PORT (IPv6 as [::1]:PORT). Port 0 (an ephemeral port) only where `allow_zero`.
+Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text,
+                                                       bool allow_zero = false) {
   size_t colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
     return InvalidArgument("expected HOST:PORT, e.g. 127.0.0.1:7420; got '" + text + "'");
@@ -66,15 +69,17 @@ Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) 
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  unsigned long port = 0;
+  unsigned long port = 70000;
   try {
     size_t used = 0;
     port = std::stoul(text.substr(colon + 1), &used);
-    if (used != text.size() - colon - 1) port = 0;
+    if (used != text.size() - colon - 1) port = 70000;
   } catch (...) {
-    port = 0;
+    port = 70000;
   }
-  if (port == 0 || port > 65535) return InvalidArgument("bad port in '" + text + "'");
+  if ((port == 0 && !allow_zero) || port > 65535) {
+    return InvalidArgument("bad port in '" + text + "'");
+  }
   return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
@@ -179,23 +184,23 @@ class ServeLog : public sync::net::NetworkEvents {
 };
 
 std::string DescribeStats(const ReplicationStats& s) {
-  std::string out = "received " + std::to_string(s.ops_received) + " ops (" +
-                    std::to_string(s.ops_accepted) + " new), sent " +
-                    std::to_string(s.ops_sent) + " ops";
+  std::string out = s.peer ? "peer " + log::Fingerprint(*s.peer) + ": " : "";
+  out += "received " + std::to_string(s.ops_received) + " ops (" + std::to_string(s.ops_accepted) +
+         " new), sent " + std::to_string(s.ops_sent) + " ops";
   if (s.chunks_wanted + s.chunks_sent + s.chunks_received > 0) {
     out += "; received " + std::to_string(s.chunks_received) + "/" +
            std::to_string(s.chunks_wanted) + " wanted chunks (" +
            HumanBytes(s.chunk_bytes_received) + "), sent " + std::to_string(s.chunks_sent) +
            " chunks (" + HumanBytes(s.chunk_bytes_sent) + ")";
   }
-  out += "; " + HumanBytes(s.wire_bytes_received) + " in, " + HumanBytes(s.wire_bytes_sent) +
-         " out";
+  out +=
+      "; " + HumanBytes(s.wire_bytes_received) + " in, " + HumanBytes(s.wire_bytes_sent) + " out";
   return out;
 }
 
 // BLAKE2b-256 over (circle id, author, seq) of every head, in order: equal on converged peers.
-Result<std::string> VersionsHash(archive::Archive& archive,
-                                 const std::vector<std::string>& circles, uint64_t* ops) {
+Result<std::string> VersionsHash(archive::Archive& archive, const std::vector<std::string>& circles,
+                                 uint64_t* ops) {
   std::string input;
   *ops = 0;
   for (const std::string& circle : circles) {
@@ -217,7 +222,7 @@ Result<std::string> VersionsHash(archive::Archive& archive,
 Status RunServe(const Context& ctx) {
   auto listen_text = ctx.args.Get("listen");
   if (!listen_text) return InvalidArgument("serve needs --listen HOST:PORT, e.g. 127.0.0.1:7420");
-  ESTELIK_ASSIGN_OR_RETURN(auto listen, ParseHostPort(*listen_text));
+  ESTELIK_ASSIGN_OR_RETURN(auto listen, ParseHostPort(*listen_text, /*allow_zero=*/true));
   ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes network_key, NetworkKey(ctx));
   ESTELIK_ASSIGN_OR_RETURN(std::unique_ptr<archive::Archive> archive, ctx.OpenArchive());
   sync::ArchiveReplica replica(*archive);
@@ -345,8 +350,7 @@ Status RunSync(const Context& ctx) {
     const std::string reason =
         outcome->closed ? outcome->reason : (result->ok() ? "done" : result->message());
     uint64_t ops = 0;
-    ESTELIK_ASSIGN_OR_RETURN(std::string versions_hash,
-                             VersionsHash(*archive, s.circle_ids, &ops));
+    ESTELIK_ASSIGN_OR_RETURN(std::string versions_hash, VersionsHash(*archive, s.circle_ids, &ops));
     ESTELIK_ASSIGN_OR_RETURN(auto state_hash, archive->store().StateHash());
     if (ctx.json) {
       JsonWriter w;

@@ -250,9 +250,9 @@ TEST_F(CliTest, WipeDestroysTheVaultWithoutThePassphrase) {
 }
 
 TEST_F(CliTest, HelpExplainsEachCommandWithAnExample) {
-  for (const char* cmd :
-       {"init", "add", "edit", "show", "list", "history", "withdraw", "search", "attachment",
-        "import", "passwd", "wipe", "duress", "id", "contacts", "circles", "share"}) {
+  for (const char* cmd : {"init", "add", "edit", "show", "list", "history", "withdraw", "search",
+                          "attachment", "import", "passwd", "wipe", "duress", "id", "contacts",
+                          "circles", "share", "serve", "sync"}) {
     CliRun r = Estelik(std::string(cmd) + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("example:"), std::string::npos) << cmd << ": " << r.out;
