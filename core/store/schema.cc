@@ -82,6 +82,16 @@ CREATE INDEX testimonies_by_created ON testimonies(created_wall, created_counter
 CREATE INDEX testimonies_by_language ON testimonies(language);
 )sql";
 
+// Version 3: store_meta records facts about derived data, first the folding-rules version
+// the FTS index holds keys of (schema 1 and 2 were only ever written with fold version 1), so
+// Store::Open can rebuild an index built with other rules. The bm25 column weights become the
+// FTS5 table's configured rank.
+constexpr char kSchemaV3[] = R"sql(
+CREATE TABLE store_meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO store_meta(key, value) VALUES('fold_version', 1);
+INSERT INTO testimony_fts(testimony_fts, rank) VALUES('rank', 'bm25(10.0, 1.0, 4.0)');
+)sql";
+
 Status BackfillV2(sqlite3* db) {
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt read, Stmt::Prepare(db,
@@ -159,6 +169,14 @@ Result<int> SchemaVersion(sqlite3* db) {
   return static_cast<int>(s.Int(0));
 }
 
+Result<int> IndexedFoldVersion(sqlite3* db) {
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt s, Stmt::Prepare(db, "SELECT value FROM store_meta WHERE key = 'fold_version'"));
+  ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return Corrupt("store.db is corrupt: store_meta has no fold_version");
+  return static_cast<int>(s.Int(0));
+}
+
 Status Migrate(sqlite3* db, int target) {
   if (target < 1 || target > kSchemaVersion)
     return InvalidArgument("store: no schema version " + std::to_string(target));
@@ -175,6 +193,8 @@ Status Migrate(sqlite3* db, int target) {
     } else if (v == 2) {
       ESTELIK_RETURN_IF_ERROR(Exec(db, kSchemaV2));
       ESTELIK_RETURN_IF_ERROR(BackfillV2(db));
+    } else if (v == 3) {
+      ESTELIK_RETURN_IF_ERROR(Exec(db, kSchemaV3));
     }
     ESTELIK_RETURN_IF_ERROR(Exec(db, ("PRAGMA user_version = " + std::to_string(v)).c_str()));
     ESTELIK_RETURN_IF_ERROR(tx.Commit());

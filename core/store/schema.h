@@ -12,7 +12,7 @@
 namespace estelik::store {
 
 // The schema version this build writes.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Brings the database to `target` (1..kSchemaVersion) by applying every migration after its
 // current user_version, each in its own transaction. A fresh database starts at 0.
@@ -28,5 +28,9 @@ bool IsValidDate(std::string_view iso);
 
 // PRAGMA user_version of `db`.
 Result<int> SchemaVersion(sqlite3* db);
+
+// The folding-rules version (kFoldVersion of core/store/fold.h) the FTS index of `db` was
+// built with, as recorded in store_meta (schema 3 and later).
+Result<int> IndexedFoldVersion(sqlite3* db);
 
 }  // namespace estelik::store

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/store/fold.h"
 #include "core/store/query.h"
 #include "core/store/schema.h"
 #include "core/store/sqlite_util.h"
@@ -29,9 +30,51 @@ constexpr int kTermTag = 1;
 constexpr int kTermPlace = 2;
 constexpr int kTermPerson = 3;
 constexpr uint8_t kListCursorVersion = 1;
-constexpr uint8_t kSearchCursorVersion = 2;
+constexpr uint8_t kSearchCursorVersion = 3;
 // bm25 weights of the FTS columns (title, body, extra = tags/places/people).
 constexpr char kBm25[] = "bm25(testimony_fts, 10.0, 1.0, 4.0)";
+
+// A tokenize= argument: words of letters, digits and '_' separated by single spaces.
+bool IsPlainTokenizerSpec(std::string_view spec) {
+  if (spec.empty() || spec.size() > 100 || spec.front() == ' ' || spec.back() == ' ') return false;
+  for (char c : spec) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == ' ';
+    if (!ok) return false;
+  }
+  return spec.find("  ") == std::string_view::npos;
+}
+
+// Recreates the (empty) FTS table of a store that holds no testimony with another tokenizer.
+Status UseTokenizer(sqlite3* db, const std::string& spec) {
+  if (spec == kTokenizerName) return Status::Ok();
+  if (!IsPlainTokenizerSpec(spec))
+    return InvalidArgument("store: tokenizer \"" + spec + "\" is not a plain tokenize= argument");
+  ESTELIK_ASSIGN_OR_RETURN(Stmt any, Stmt::Prepare(db, "SELECT 1 FROM testimonies LIMIT 1"));
+  ESTELIK_ASSIGN_OR_RETURN(bool used, any.Step());
+  if (used) return Status::Ok();
+  ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
+  std::string sql =
+      "DROP TABLE testimony_fts;"
+      "CREATE VIRTUAL TABLE testimony_fts USING fts5(title, body, extra, tokenize='" +
+      spec +
+      "');"
+      "INSERT INTO testimony_fts(testimony_fts, rank) VALUES('rank', 'bm25(10.0, 1.0, 4.0)');";
+  ESTELIK_RETURN_IF_ERROR(Exec(db, sql.c_str()));
+  return tx.Commit();
+}
+
+// Rebuilds the FTS index from its stored text when it holds keys of other folding rules.
+Status RefoldIndex(sqlite3* db) {
+  ESTELIK_ASSIGN_OR_RETURN(int indexed, IndexedFoldVersion(db));
+  if (indexed == kFoldVersion) return Status::Ok();
+  ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
+  ESTELIK_RETURN_IF_ERROR(Exec(db, "INSERT INTO testimony_fts(testimony_fts) VALUES('rebuild')"));
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt up, Stmt::Prepare(db, "UPDATE store_meta SET value = ?1 WHERE key = 'fold_version'"));
+  ESTELIK_RETURN_IF_ERROR(up.Bind(1, kFoldVersion).Run());
+  return tx.Commit();
+}
 
 enum AttachmentState { kWriting = 0, kReceiving = 1, kComplete = 2 };
 
@@ -101,7 +144,6 @@ struct Param {
   std::string bytes;
 };
 Param Num(int64_t v) { return {Param::kNum, v, 0, {}}; }
-Param Real(double v) { return {Param::kReal, 0, v, {}}; }
 Param Text(std::string v) { return {Param::kText, 0, 0, std::move(v)}; }
 Param Blob(std::string v) { return {Param::kBlob, 0, 0, std::move(v)}; }
 
@@ -220,13 +262,15 @@ void ReadAttachment(const Stmt& s, pb::AttachmentInfo* a) {
 
 // --- Open ---
 
-Result<std::unique_ptr<Store>> Store::Open(sqlite3* db) {
+Result<std::unique_ptr<Store>> Store::Open(sqlite3* db, const StoreOptions& options) {
   if (db == nullptr) return InvalidArgument("store: no database connection");
   crypto::EnsureSodium();
   ESTELIK_RETURN_IF_ERROR(RegisterTokenizer(db));
   // Freed pages and cells are zeroed, so withdrawn content does not linger in the file.
   ESTELIK_RETURN_IF_ERROR(Exec(db, "PRAGMA secure_delete = ON"));
   ESTELIK_RETURN_IF_ERROR(Migrate(db));
+  ESTELIK_RETURN_IF_ERROR(UseTokenizer(db, options.fts_tokenizer));
+  ESTELIK_RETURN_IF_ERROR(RefoldIndex(db));
   // Sweep what interrupted local attachment writes staged (state 0). Attachments being
   // received from peers (state 1) are kept: their transfer resumes.
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
@@ -236,7 +280,56 @@ Result<std::unique_ptr<Store>> Store::Open(sqlite3* db) {
                                "IN (SELECT id FROM attachments);"
                                "DELETE FROM attachments WHERE state = 0;"));
   ESTELIK_RETURN_IF_ERROR(tx.Commit());
-  return std::unique_ptr<Store>(new Store(db));
+  return std::unique_ptr<Store>(
+      new Store(db, std::max<uint32_t>(1, options.max_ranked_candidates)));
+}
+
+// --- Batch ---
+
+Store::Batch::Batch(Store* store, std::unique_ptr<Transaction> tx)
+    : store_(store), tx_(std::move(tx)) {}
+Store::Batch::Batch(Batch&&) noexcept = default;
+Store::Batch::~Batch() = default;  // an uncommitted Transaction rolls back
+
+Status Store::Batch::Commit() {
+  if (!tx_) return InvalidArgument("store: this batch was already committed");
+  ESTELIK_RETURN_IF_ERROR(tx_->Commit());
+  tx_.reset();
+  if (store_->wal_purge_pending_) return store_->PurgeWal();
+  return Status::Ok();
+}
+
+Result<Store::Batch> Store::BeginBatch() {
+  if (sqlite3_get_autocommit(db_) == 0)
+    return InvalidArgument("store: a transaction is already open on this connection");
+  ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_));
+  return Batch(this, std::make_unique<Transaction>(std::move(tx)));
+}
+
+// Copies every committed WAL frame into the database and truncates the WAL to zero bytes, so
+// the frames that held a withdrawn testimony's pages are gone from it (secure_delete already
+// zeroed their current versions). Waits for an enclosing Batch to commit.
+Status Store::PurgeWal() {
+  if (sqlite3_get_autocommit(db_) == 0) {
+    wal_purge_pending_ = true;
+    return Status::Ok();
+  }
+  ESTELIK_ASSIGN_OR_RETURN(Stmt mode, Stmt::Prepare(db_, "PRAGMA journal_mode"));
+  ESTELIK_ASSIGN_OR_RETURN(bool row, mode.Step());
+  if (!row || mode.Text(0) != "wal") {
+    wal_purge_pending_ = false;
+    return Status::Ok();
+  }
+  ESTELIK_ASSIGN_OR_RETURN(Stmt cp, Stmt::Prepare(db_, "PRAGMA wal_checkpoint(TRUNCATE)"));
+  ESTELIK_ASSIGN_OR_RETURN(row, cp.Step());
+  if (!row || cp.Int(0) != 0) {
+    wal_purge_pending_ = true;
+    return IoError(
+        "testimony withdrawn, but old copies of its pages could not be purged from store.db-wal "
+        "yet (the database is busy); call Withdraw again to retry");
+  }
+  wal_purge_pending_ = false;
+  return Status::Ok();
 }
 
 Result<int64_t> Store::SeqOf(std::string_view id, bool* withdrawn) {
@@ -405,6 +498,14 @@ Result<uint32_t> Store::EditTestimony(std::string_view id, std::string_view auth
 }
 
 Status Store::Withdraw(std::string_view id, std::string_view author, const pb::Hlc& hlc) {
+  ESTELIK_RETURN_IF_ERROR(DestroyContent(id, author, hlc));
+  // After every statement of DestroyContent is finalized: a checkpoint cannot run while one
+  // is still open on the connection.
+  return PurgeWal();
+}
+
+// Withdraw() without the WAL purge.
+Status Store::DestroyContent(std::string_view id, std::string_view author, const pb::Hlc& hlc) {
   ESTELIK_RETURN_IF_ERROR(CheckId(id, kTestimonyIdSize, "testimony id"));
   ESTELIK_RETURN_IF_ERROR(CheckId(author, kAuthorSize, "author"));
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_));
@@ -415,7 +516,7 @@ Status Store::Withdraw(std::string_view id, std::string_view author, const pb::H
   if (!row) return NotFound("no testimony " + Hex(id));
   if (s.Blob(1) != author)
     return PermissionDenied("only the author may withdraw testimony " + Hex(id));
-  if (s.Int(2) != 0) return Status::Ok();  // already a tombstone
+  if (s.Int(2) != 0) return Status::Ok();  // already a tombstone (Withdraw retries the purge)
   int64_t seq = s.Int(0);
 
   // Tombstone: BLAKE2b-256("estelik-tombstone-v1" || id || each version's content hash in
@@ -582,66 +683,119 @@ Result<pb::TestimonyPage> Store::List(const pb::ListFilter& filter, const pb::Pa
   return out;
 }
 
+// Search runs in three steps so its cost is bounded by kMaxRankedCandidates, not by how many
+// testimonies a word occurs in (bm25 must read every scored row's position lists and size):
+//  1. Cut: the rowid of the (max_ranked_+1)-th most recent match (kMaxRankedCandidates). FTS5 walks
+//  a
+//     doclist in rowid order without scoring, so this costs O(cap). No such row: no cut.
+//  2. Rank the matches above the cut by bm25, page with the (rank, seq) cursor, LIMIT n+1.
+//  3. Snippets and display columns for the n hits only, one rowid lookup each (snippet()
+//     re-tokenizes the document, far too costly to run for every candidate).
+// With filters, FTS stays the outer loop (CROSS JOIN): the planner otherwise scans the filter
+// index and re-runs MATCH once per row, 10-100x slower.
 Result<pb::SearchPage> Store::Search(const pb::SearchQuery& query) {
   ESTELIK_ASSIGN_OR_RETURN(std::string match, BuildMatchExpression(query.text()));
   const pb::PageRequest& page = query.page();
   uint32_t limit = page.limit() == 0 ? kDefaultPageSize : std::min(page.limit(), kMaxPageSize);
-  std::vector<Param> params;
-  std::string sql = std::string("SELECT * FROM (SELECT t.id, ") + kBm25 +
-                    " AS r, snippet(testimony_fts, 0, ?, ?, '…', 12), "
-                    "snippet(testimony_fts, 1, ?, ?, '…', 24), t.language, testimony_fts.title, "
-                    "t.updated_wall, t.updated_counter, t.seq AS s FROM testimony_fts JOIN "
-                    "testimonies t ON t.seq = testimony_fts.rowid WHERE testimony_fts MATCH ? "
-                    "AND t.withdrawn = 0";
-  for (int i = 0; i < 2; ++i) {
-    params.push_back(Text(kHighlightOpen));
-    params.push_back(Text(kHighlightClose));
-  }
-  params.push_back(Text(match));
-  ESTELIK_RETURN_IF_ERROR(AppendFilter(query.filter(), &sql, &params));
-  sql += ") WHERE 1";
-  if (!page.cursor().empty()) {
+
+  std::string filter_sql;
+  std::vector<Param> filter_params;
+  ESTELIK_RETURN_IF_ERROR(AppendFilter(query.filter(), &filter_sql, &filter_params));
+  const std::string from = filter_sql.empty()
+                               ? std::string(" FROM testimony_fts WHERE testimony_fts MATCH ?")
+                               : " FROM testimony_fts CROSS JOIN testimonies t ON t.seq = "
+                                 "testimony_fts.rowid WHERE testimony_fts MATCH ?" +
+                                     filter_sql;
+  auto bind_where = [&](Stmt& s) {
+    std::vector<Param> all;
+    all.push_back(Text(match));
+    all.insert(all.end(), filter_params.begin(), filter_params.end());
+    BindAll(s, all);
+    return static_cast<int>(all.size());
+  };
+
+  bool have_cursor = !page.cursor().empty();
+  double cursor_rank = 0;
+  int64_t cursor_seq = 0, cut = 0;
+  if (have_cursor) {
     const std::string& c = page.cursor();
-    if (c.size() != 1 + 8 + 8 || static_cast<uint8_t>(c[0]) != kSearchCursorVersion)
+    if (c.size() != 1 + 8 + 8 + 8 || static_cast<uint8_t>(c[0]) != kSearchCursorVersion)
       return InvalidArgument("paging cursor is malformed; start again without a cursor");
     uint64_t bits = GetU64(c, 1);
-    double rank;
-    std::memcpy(&rank, &bits, sizeof rank);
-    sql += " AND (r > ? OR (r = ? AND s > ?))";
-    params.push_back(Real(rank));
-    params.push_back(Real(rank));
-    params.push_back(Num(static_cast<int64_t>(GetU64(c, 9))));
+    std::memcpy(&cursor_rank, &bits, sizeof cursor_rank);
+    cursor_seq = static_cast<int64_t>(GetU64(c, 9));
+    cut = static_cast<int64_t>(GetU64(c, 17));  // later pages rank the first page's candidates
+  } else {
+    ESTELIK_ASSIGN_OR_RETURN(
+        Stmt c, Stmt::Prepare(db_, "SELECT testimony_fts.rowid" + from +
+                                       " ORDER BY testimony_fts.rowid DESC LIMIT 1 OFFSET ?"));
+    int n = bind_where(c);
+    c.Bind(n + 1, static_cast<int64_t>(max_ranked_));
+    ESTELIK_ASSIGN_OR_RETURN(bool over, c.Step());
+    if (over) cut = c.Int(0);
   }
-  sql += " ORDER BY r, s LIMIT ?";
-  params.push_back(Num(limit + 1));
-  ESTELIK_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, sql));
-  BindAll(s, params);
-  pb::SearchPage out;
-  std::string last;
-  uint32_t n = 0;
+
+  std::string sql = std::string("SELECT testimony_fts.rowid, ") + kBm25 + " AS r" + from +
+                    " AND testimony_fts.rowid > ?";
+  if (have_cursor) sql += " AND (r > ? OR (r = ? AND testimony_fts.rowid > ?))";
+  sql += " ORDER BY r, testimony_fts.rowid LIMIT ?";
+  ESTELIK_ASSIGN_OR_RETURN(Stmt rank, Stmt::Prepare(db_, sql));
+  int n = bind_where(rank);
+  rank.Bind(++n, cut);
+  if (have_cursor) {
+    sqlite3_bind_double(rank.get(), ++n, cursor_rank);
+    sqlite3_bind_double(rank.get(), ++n, cursor_rank);
+    rank.Bind(++n, cursor_seq);
+  }
+  rank.Bind(++n, static_cast<int64_t>(limit) + 1);
+  struct Ranked {
+    int64_t seq;
+    double rank;
+  };
+  std::vector<Ranked> ranked;
   while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+    ESTELIK_ASSIGN_OR_RETURN(bool row, rank.Step());
     if (!row) break;
-    if (n == limit) {
-      out.set_next_cursor(last);
-      break;
-    }
-    ++n;
-    pb::SearchHit* h = out.add_hits();
-    h->set_testimony_id(s.Blob(0));
-    h->set_rank(s.Double(1));
-    h->set_title_snippet(s.Text(2));
-    h->set_body_snippet(s.Text(3));
-    h->set_language(s.Text(4));
-    h->set_title(s.Text(5));
-    ReadHlc(s, 6, h->mutable_updated());
-    // Cursor: version byte, the rank's IEEE-754 bits, the row's seq (ties broken by seq).
-    last.assign(1, static_cast<char>(kSearchCursorVersion));
-    double r = s.Double(1);
+    ranked.push_back({rank.Int(0), rank.Double(1)});
+  }
+
+  pb::SearchPage out;
+  if (ranked.size() > limit) {
+    ranked.pop_back();
+    // Cursor: version byte, the rank's IEEE-754 bits, the last hit's seq (ties broken by seq),
+    // the candidate cut.
+    std::string cursor(1, static_cast<char>(kSearchCursorVersion));
     uint64_t b;
-    std::memcpy(&b, &r, sizeof b);
-    PutU64(&last, b);
-    PutU64(&last, static_cast<uint64_t>(s.Int(8)));
+    std::memcpy(&b, &ranked.back().rank, sizeof b);
+    PutU64(&cursor, b);
+    PutU64(&cursor, static_cast<uint64_t>(ranked.back().seq));
+    PutU64(&cursor, static_cast<uint64_t>(cut));
+    out.set_next_cursor(cursor);
+  }
+  out.set_ranked_recent_only(cut > 0);
+
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt show,
+      Stmt::Prepare(db_,
+                    "SELECT t.id, snippet(testimony_fts, 0, ?1, ?2, '…', 12), "
+                    "snippet(testimony_fts, 1, ?1, ?2, '…', 24), t.language, testimony_fts.title, "
+                    "t.updated_wall, t.updated_counter FROM testimony_fts CROSS JOIN testimonies "
+                    "t ON t.seq = testimony_fts.rowid WHERE testimony_fts MATCH ?3 AND "
+                    "testimony_fts.rowid = ?4"));
+  for (const Ranked& r : ranked) {
+    show.Bind(1, std::string_view(kHighlightOpen)).Bind(2, std::string_view(kHighlightClose));
+    show.Bind(3, match).Bind(4, r.seq);
+    ESTELIK_ASSIGN_OR_RETURN(bool row, show.Step());
+    if (!row) return Internal("store: search hit " + std::to_string(r.seq) + " vanished");
+    pb::SearchHit* h = out.add_hits();
+    h->set_testimony_id(show.Blob(0));
+    h->set_rank(r.rank);
+    h->set_title_snippet(show.Text(1));
+    h->set_body_snippet(show.Text(2));
+    h->set_language(show.Text(3));
+    h->set_title(show.Text(4));
+    ReadHlc(show, 5, h->mutable_updated());
+    show.Reset();
   }
   out.set_highlight_open(kHighlightOpen);
   out.set_highlight_close(kHighlightClose);

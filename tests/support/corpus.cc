@@ -240,6 +240,64 @@ constexpr const char* kKkTags[] = {
     "ереуіл",   "алаң",      "атыс",  "ұстау", "азаптау", "сот",    "жұмыстан шығару",
     "аурухана", "кәсіподақ", "аштық", "дәлел", "отбасы",  "жалақы", "полиция"};
 
+// The long tail. Real testimonies name many people, villages, streets, companies and things
+// that occur in a handful of documents each; a template vocabulary alone (~650 words per
+// language) makes every word match thousands of documents. Each testimony therefore also gets
+// 1-3 sentences naming "rare" words: pseudo-names built from syllables, spelled in Cyrillic
+// (Latin voices transliterate them), drawn with P(k) ~ 1/k from kLexiconSize of them.
+constexpr const char* kSyllables[] = {"ба",  "бек", "да", "жан", "зар", "ка",  "кен", "қа",
+                                      "лы",  "ма",  "мұ", "на",  "нұр", "ор",  "пы",  "ра",
+                                      "сай", "сұл", "та", "тө",  "шы",  "ұл",  "ғы",  "ер",
+                                      "ай",  "ос",  "ес", "ти",  "құм", "бол", "сар", "тас"};
+constexpr size_t kLexiconBits = 15;  // 32768 words of 3 syllables (32^3)
+
+// Word k of the lexicon in Kazakh Cyrillic, capitalized.
+std::string LexiconWord(size_t k) {
+  std::string w;
+  for (int i = 0; i < 3; ++i) {
+    w += kSyllables[k % 32];
+    k /= 32;
+  }
+  // Capitalize the first letter (two UTF-8 bytes, Cyrillic): a name.
+  const auto b0 = static_cast<unsigned char>(w[0]);
+  const auto b1 = static_cast<unsigned char>(w[1]);
+  uint32_t cp = ((b0 & 0x1Fu) << 6) | (b1 & 0x3Fu);
+  if (cp >= 0x430 && cp <= 0x44F) {
+    cp -= 0x20;
+  } else if (cp >= 0x490 && cp <= 0x4FF) {
+    cp -= 1;  // Kazakh letters: upper case precedes lower case
+  }
+  w[0] = static_cast<char>(0xC0 | (cp >> 6));
+  w[1] = static_cast<char>(0x80 | (cp & 0x3F));
+  return w;
+}
+
+// Zipf-like rank: a power-of-two bucket uniformly, then a word uniformly inside it, so
+// P(k) ~ 1/k with integer arithmetic only (the corpus must be identical everywhere).
+size_t ZipfRank(Rng& rng);
+
+constexpr const char* kEnRare[] = {
+    "Later I learned that a man called {W} had been taken from the {W} district.",
+    "We hid for two nights in a house on {W} street that belonged to the {W} family.",
+    "My uncle drove a water truck for a contractor called {W}, and he saw it too.",
+    "A nurse named {W} stitched my arm in the corridor because every room was full.",
+    "The officer who questioned me wrote his name as {W} and said he came from {W}.",
+};
+constexpr const char* kRuRare[] = {
+    "Позже я узнал, что человека по фамилии {W} забрали из района {W}.",
+    "Две ночи мы прятались в доме на улице {W}, который принадлежал семье {W}.",
+    "Мой дядя возил воду для подрядчика {W}, и он тоже всё видел.",
+    "Медсестра по имени {W} зашила мне руку в коридоре, потому что все палаты были заняты.",
+    "Следователь, который меня допрашивал, назвался {W} и сказал, что он из посёлка {W}.",
+};
+constexpr const char* kKkRare[] = {
+    "Кейін {W} деген адамды {W} ауданынан алып кеткенін білдім.",
+    "Біз екі түн {W} көшесіндегі {W} отбасының үйінде жасырындық.",
+    "Ағам {W} деген мердігерге су тасыды, ол да бәрін көрді.",
+    "{W} есімді медбике барлық бөлме толы болғандықтан қолымды дәлізде тікті.",
+    "Мені тергеген тергеуші өзін {W} деп атады, {W} ауылынан екенін айтты.",
+};
+
 // Kazakh Cyrillic -> Kazakh Latin (2021 alphabet, і written ı as in the shared samples).
 struct Translit {
   uint32_t cp;
@@ -308,6 +366,11 @@ std::string Spell(const Name& n, Voice v, Rng& rng) {
       return ToKazakhLatin(n.kk);
   }
   return n.en;
+}
+
+size_t ZipfRank(Rng& rng) {
+  const size_t bucket = rng.Below(kLexiconBits);
+  return (size_t{1} << bucket) - 1 + rng.Below(size_t{1} << bucket);
 }
 
 template <typename T, size_t N>
@@ -388,6 +451,10 @@ class Filler {
         return std::to_string(2 + rng_.Below(14));
       case 'Y':
         return "2011";
+      case 'W': {
+        const std::string w = LexiconWord(ZipfRank(rng_));
+        return voice_ == kEn ? ToKazakhLatin(w) : w;  // kk-Latn transliterates the sentence
+      }
     }
     return std::string();
   }
@@ -478,6 +545,31 @@ SampleTestimony Generate(Rng& rng, size_t index) {
     if (!t.body.empty() && t.body.size() + 1 + sentence.size() > kMaxBody) break;
     if (!t.body.empty()) t.body += ' ';
     t.body += sentence;
+  }
+
+  // The long tail, inserted at random places so bodies keep their length distribution.
+  const size_t rare_count = 1 + rng.Below(3);
+  for (size_t i = 0; i < rare_count; ++i) {
+    std::string sentence;
+    switch (voice) {
+      case kEn:
+        sentence = Pick(kEnRare, rng);
+        break;
+      case kRu:
+        sentence = Pick(kRuRare, rng);
+        break;
+      default:
+        sentence = Pick(kKkRare, rng);
+        break;
+    }
+    sentence = translit(filler.Fill(sentence));
+    if (t.body.size() + 1 + sentence.size() > kMaxBody) break;
+    // Insert after a sentence end chosen at random (or at the end).
+    size_t at = t.body.size();
+    const size_t probe = rng.Below(t.body.size());
+    const size_t dot = t.body.find(". ", probe);
+    if (dot != std::string::npos) at = dot + 1;
+    t.body.insert(at, " " + sentence);
   }
 
   static_assert(std::size(kEnTags) == std::size(kRuTags) &&

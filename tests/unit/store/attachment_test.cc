@@ -203,7 +203,9 @@ TEST_F(AttachmentTest, ChunkSealingMatchesThePinnedVector) {
   const std::string text = "Testimony chunk";
   std::string sealed =
       SealChunk(key, id, 17, internal::AsBytes(text), std::span<const uint8_t, 24>(nonce));
-  EXPECT_EQ(internal::Hex(sealed), "404142434445464748494a4b4c4d4e4f5051525354555657805c7604b98d1678f6d4e4d6daf20ef78b371f17b1c908f7a979e445f8de97");
+  EXPECT_EQ(internal::Hex(sealed),
+            "404142434445464748494a4b4c4d4e4f5051525354555657805c7604b98d1678f6d4e4d6daf20ef78b371f"
+            "17b1c908f7a979e445f8de97");
   auto opened = OpenChunk(key, id, 17, internal::AsBytes(sealed));
   ASSERT_TRUE(opened.ok());
   EXPECT_EQ(std::string(opened->begin(), opened->end()), text);
@@ -335,7 +337,8 @@ TEST_F(AttachmentTest, KilledWriterLeavesNoHalfAttachmentAndTheTestimonyIntact) 
   close(fds[0]);
   ASSERT_TRUE(WIFSIGNALED(wstatus));
 
-  db_ = OpenTestDb(path);
+  // The tool opens plain SQLite (tests/tools is not encrypted yet), so its file is plain.
+  db_ = OpenPlainTestDb(path);
   auto s = Store::Open(db_.get());
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   store_ = std::move(s).value();

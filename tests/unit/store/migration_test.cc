@@ -1,9 +1,13 @@
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
-#include <filesystem>
+#include <string>
+#include <vector>
 
+#include "core/store/fold.h"
 #include "core/store/schema.h"
 #include "core/store/store.h"
+#include "core/store/tokenizer.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/store/schema_v1_fixture.h"
 #include "tests/unit/store/store_test_util.h"
@@ -17,11 +21,52 @@ using estelik::testing::TempDir;
 
 const std::string kFixture = std::string(ESTELIK_SOURCE_DIR) + "/tests/fixtures/store/schema_v1.db";
 
+void Run(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    ADD_FAILURE() << sql << ": " << (err ? err : "?");
+    sqlite3_free(err);
+  }
+}
+
+// The fixture is a plain SQLite file (schema 1 predates the encrypting VFS). It is copied row
+// by row, FTS5 shadow tables included, into an encrypted vault, so the migration runs on the
+// real encrypted store with exactly the fixture's records and index.
+void CopyFixtureIntoVault(sqlite3* vault_db) {
+  ASSERT_TRUE(RegisterTokenizer(vault_db).ok());
+  std::string plain_vfs = sqlite3_vfs_find(nullptr)->zName;
+  Run(vault_db, "ATTACH 'file:" + kFixture + "?vfs=" + plain_vfs + "&mode=ro' AS v1");
+  std::vector<std::string> tables;
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(vault_db,
+                               "SELECT type, name, sql FROM v1.sqlite_master WHERE sql NOT NULL "
+                               "AND name NOT LIKE 'sqlite_%' ORDER BY rowid",
+                               -1, &s, nullptr),
+            SQLITE_OK);
+  std::vector<std::string> creates;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    std::string type = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+    std::string name = reinterpret_cast<const char*>(sqlite3_column_text(s, 1));
+    std::string sql = reinterpret_cast<const char*>(sqlite3_column_text(s, 2));
+    bool shadow = name.rfind("testimony_fts_", 0) == 0;  // created by CREATE VIRTUAL TABLE
+    if (!shadow) creates.push_back(sql);
+    if (type == "table" && sql.rfind("CREATE VIRTUAL", 0) != 0) tables.push_back(name);
+  }
+  sqlite3_finalize(s);
+  Run(vault_db, "BEGIN");
+  for (const auto& sql : creates) Run(vault_db, sql);
+  for (const auto& t : tables)
+    Run(vault_db, "DELETE FROM main." + t + "; INSERT INTO main." + t + " SELECT * FROM v1." + t);
+  Run(vault_db, "PRAGMA user_version = 1");
+  Run(vault_db, "COMMIT");
+  Run(vault_db, "DETACH v1");
+}
+
 class MigrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::filesystem::copy_file(kFixture, dir_.File("store.db"));
     db_ = OpenTestDb(dir_.File("store.db"));
+    CopyFixtureIntoVault(db_.get());
   }
   TempDir dir_;
   DbHandle db_;
@@ -98,6 +143,21 @@ TEST_F(MigrationTest, UpgradedVaultFiltersOnTheBackfilledColumnsAndSearches) {
   EXPECT_EQ(hits->hits(0).testimony_id(), Id(1));
   q.set_text("Aktau");
   EXPECT_EQ(store.Search(q)->hits_size(), 1);
+}
+
+TEST_F(MigrationTest, VersionTwoVaultUpgradesToThreeRecordingTheFoldVersionItsIndexWasBuiltWith) {
+  ASSERT_TRUE(Migrate(db_.get(), 2).ok());
+  EXPECT_EQ(*SchemaVersion(db_.get()), 2);
+  auto opened = Store::Open(db_.get());
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(*SchemaVersion(db_.get()), 3);
+  EXPECT_EQ(*IndexedFoldVersion(db_.get()), kFoldVersion);
+  pb::SearchQuery q;
+  q.set_text("Жанаозен");
+  auto hits = (*opened)->Search(q);
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  ASSERT_EQ(hits->hits_size(), 1);
+  EXPECT_EQ(hits->hits(0).testimony_id(), Id(1));
 }
 
 // The strongest "intact" check: the upgraded fixture has the same StateHash as a fresh store

@@ -144,6 +144,51 @@ TEST_F(SearchTest, PagingReturnsEveryHitOnce) {
   EXPECT_EQ(seen.size(), 12u);
 }
 
+// Bounded cost: with a cap of 5, a word in 8 testimonies ranks only the 5 most recently
+// stored, says so, and pages through exactly those; a selective query ranks all its matches.
+TEST_F(SearchTest, AWordInMoreTestimoniesThanTheCapRanksTheMostRecentAndSaysSo) {
+  store_.reset();
+  StoreOptions options;
+  options.max_ranked_candidates = 5;
+  store_ = std::move(Store::Open(db_.get(), options)).value();
+  for (uint8_t n = 1; n <= 8; ++n) {
+    // Older testimonies mention the word more often: bm25 alone would rank them first.
+    std::string body;
+    for (int k = 0; k < 9 - n; ++k) body += "strike ";
+    Add(n, "title", body + (n <= 2 ? "rare" : ""), "en");
+  }
+  pb::SearchQuery q;
+  q.set_text("strike");
+  q.mutable_page()->set_limit(3);
+  std::set<std::string> seen;
+  auto page = store_->Search(q);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_TRUE(page->ranked_recent_only());
+  ASSERT_EQ(page->hits_size(), 3);
+  EXPECT_EQ(page->hits(0).testimony_id(), Id(4)) << "best of the 5 most recent (4..8)";
+  for (const auto& h : page->hits()) seen.insert(h.testimony_id());
+  ASSERT_FALSE(page->next_cursor().empty());
+  Add(9, "title", "strike strike strike strike strike strike strike strike strike", "en");
+  q.mutable_page()->set_cursor(page->next_cursor());
+  page = store_->Search(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->hits_size(), 2) << "later pages keep the first page's candidates";
+  for (const auto& h : page->hits()) seen.insert(h.testimony_id());
+  EXPECT_TRUE(page->next_cursor().empty());
+  EXPECT_EQ(seen, (std::set<std::string>{Id(4), Id(5), Id(6), Id(7), Id(8)}));
+
+  auto selective = Ids("strike rare");
+  EXPECT_EQ(std::set<std::string>(selective.begin(), selective.end()),
+            (std::set<std::string>{Id(1), Id(2)}))
+      << "older than the cap, but the query is selective";
+  EXPECT_FALSE(Find("strike rare")->ranked_recent_only());
+  // The cap counts matches that pass the filters: a filter reaches older testimonies.
+  Add(10, "title", "strike", "kk");
+  pb::ListFilter kk;
+  kk.add_languages("kk");
+  EXPECT_EQ(Ids("strike", kk), (std::vector<std::string>{Id(10)}));
+}
+
 TEST_F(SearchTest, EmptyOrOnlyNegatedSearchIsAClearInvalidArgument) {
   Add(1, "strike", "x");
   for (const char* q : {"", "   ", "NOT strike", "-strike", "***", "AND OR"}) {

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "core/store/fold.h"
 #include "core/store/schema.h"
+#include "core/store/tokenizer.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/store/store_test_util.h"
 
@@ -141,20 +143,157 @@ TEST_F(StoreTest, WithdrawalLeavesOnlyATombstone) {
             Code::kAlreadyExists);
 }
 
-TEST_F(StoreTest, WithdrawnContentIsZeroedInTheDatabaseFile) {
+// The honest check on an encrypted vault: decrypt every page of the closed file with the page
+// key and look for the words in the plaintext pages, free pages and slack included (a SELECT
+// would only show what SQL still links to).
+TEST_F(StoreTest, WithdrawnContentIsZeroedInTheDecryptedDatabaseFile) {
   const std::string marker = "UniqueMarkerWordQuxzorp";
   ASSERT_TRUE(
       store_->CreateTestimony(Testimony(1, Fields(marker + " title", marker + " body")), Key(1))
           .ok());
   ASSERT_TRUE(store_->EditTestimony(Id(1), Author(1), Hlc(2000), Fields(marker, marker)).ok());
+  ASSERT_TRUE(store_->CreateTestimony(Testimony(2, Fields("other", "kept words")), Key(2)).ok());
+  auto reopen = [&] {
+    store_.reset();
+    db_.reset();  // close: the WAL is checkpointed into store.db and deleted
+    std::string plain = DecryptedPages(dir_.File("store.db"));
+    db_ = OpenTestDb(dir_.File("store.db"));
+    store_ = std::move(Store::Open(db_.get())).value();
+    return plain;
+  };
+  const std::string key =
+      std::string(reinterpret_cast<const char*>(Key(1).data()), kContentKeySize);
+  std::string before = reopen();
+  ASSERT_FALSE(before.empty()) << "pages did not decrypt";
+  ASSERT_NE(before.find(marker), std::string::npos) << "the check must be able to see the words";
+  ASSERT_NE(before.find(key), std::string::npos);
+
   ASSERT_TRUE(store_->Withdraw(Id(1), Author(1), Hlc(3000)).ok());
+  std::string after = reopen();
+  ASSERT_FALSE(after.empty()) << "pages did not decrypt";
+  EXPECT_EQ(after.find(marker), std::string::npos);
+  EXPECT_EQ(after.find(key), std::string::npos);
+  EXPECT_NE(after.find("kept words"), std::string::npos);
+  auto check = store_->Search([] {
+    pb::SearchQuery q;
+    q.set_text("kept");
+    return q;
+  }());
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check->hits_size(), 1);
+}
+
+// On plain SQLite in WAL mode (no locking_mode=EXCLUSIVE, so the WAL stays on disk between
+// transactions): the WAL holds the words after they are written, and neither the WAL nor
+// store.db holds them after withdrawal.
+TEST(StoreWalTest, WithdrawalLeavesTheTextInNeitherTheDatabaseFileNorTheWal) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  DbHandle db = OpenPlainTestDb(path, /*wal=*/true);
+  auto store = Store::Open(db.get());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const std::string marker = "WalMarkerWordZyxtrop";
+  ASSERT_TRUE(
+      (*store)->CreateTestimony(Testimony(1, Fields(marker, marker + " body")), Key(1)).ok());
+  ASSERT_TRUE((*store)->CreateTestimony(Testimony(2, Fields("other", "kept")), Key(2)).ok());
+  std::string wal = estelik::testing::ReadFileBytes(path + "-wal");
+  ASSERT_NE(wal.find(marker), std::string::npos) << "the check must be able to see the words";
+
+  ASSERT_TRUE((*store)->Withdraw(Id(1), Author(1), Hlc(3000)).ok());
+  // Read while the connection is still open (closing would checkpoint and delete the WAL).
+  wal = estelik::testing::ReadFileBytes(path + "-wal");
+  EXPECT_EQ(wal.size(), 0u) << "the WAL is truncated";
+  EXPECT_EQ(wal.find(marker), std::string::npos);
+  EXPECT_EQ(estelik::testing::ReadFileBytes(path).find(marker), std::string::npos);
+}
+
+TEST(StoreWalTest, WithdrawalInsideABatchPurgesTheWalWhenTheBatchCommits) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  DbHandle db = OpenPlainTestDb(path, /*wal=*/true);
+  auto store = Store::Open(db.get());
+  ASSERT_TRUE(store.ok());
+  const std::string marker = "BatchMarkerWordQwopty";
+  ASSERT_TRUE((*store)->CreateTestimony(Testimony(1, Fields(marker, "body")), Key(1)).ok());
+  {
+    auto batch = (*store)->BeginBatch();
+    ASSERT_TRUE(batch.ok());
+    ASSERT_TRUE((*store)->CreateTestimony(Testimony(2, Fields("other", "kept")), Key(2)).ok());
+    ASSERT_TRUE((*store)->Withdraw(Id(1), Author(1), Hlc(3000)).ok());
+    EXPECT_NE(estelik::testing::ReadFileBytes(path + "-wal").find(marker), std::string::npos)
+        << "not yet: the batch is open";
+    ASSERT_TRUE(batch->Commit().ok());
+  }
+  EXPECT_EQ(estelik::testing::ReadFileBytes(path + "-wal").size(), 0u);
+  EXPECT_EQ(estelik::testing::ReadFileBytes(path).find(marker), std::string::npos);
+}
+
+TEST_F(StoreTest, ABatchCommitsItsMutationsTogetherAndADroppedBatchChangesNothing) {
+  {
+    auto batch = store_->BeginBatch();
+    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+    EXPECT_EQ(store_->BeginBatch().status().code(), Code::kInvalidArgument) << "one at a time";
+    ASSERT_TRUE(store_->CreateTestimony(Testimony(1, Fields("one", "1")), Key(1)).ok());
+    // A failing mutation inside the batch rolls back only itself.
+    EXPECT_EQ(store_->CreateTestimony(Testimony(1, Fields("dup", "d")), Key(1)).code(),
+              Code::kAlreadyExists);
+    ASSERT_TRUE(store_->CreateTestimony(Testimony(2, Fields("two", "2")), Key(2)).ok());
+    ASSERT_TRUE(batch->Commit().ok());
+    EXPECT_FALSE(batch->Commit().ok()) << "a batch commits once";
+  }
+  EXPECT_EQ(store_->Get(Id(1))->fields().title(), "one");
+  EXPECT_EQ(store_->Get(Id(2))->fields().title(), "two");
+  {
+    auto batch = store_->BeginBatch();
+    ASSERT_TRUE(batch.ok());
+    ASSERT_TRUE(store_->CreateTestimony(Testimony(3, Fields("three", "3")), Key(3)).ok());
+  }  // dropped without Commit
+  EXPECT_EQ(store_->Get(Id(3)).status().code(), Code::kNotFound);
+  ASSERT_TRUE(store_->CreateTestimony(Testimony(3, Fields("three", "3")), Key(3)).ok());
+}
+
+// Stands in for an index built by an older build with other folding rules: the stock unicode61
+// tokenizer registered under the name "estelik" on a connection the Store never opened.
+void RebuildIndexWithoutFolding(const std::string& path, int recorded_fold_version) {
+  DbHandle db = OpenTestDb(path);
+  auto api = GetFts5Api(db.get());
+  ASSERT_TRUE(api.ok());
+  void* user = nullptr;
+  fts5_tokenizer unicode61{};
+  ASSERT_EQ((*api)->xFindTokenizer(*api, "unicode61", &user, &unicode61), SQLITE_OK);
+  ASSERT_EQ((*api)->xCreateTokenizer(*api, kTokenizerName, user, &unicode61, nullptr), SQLITE_OK);
+  std::string sql =
+      "INSERT INTO testimony_fts(testimony_fts) VALUES('rebuild');"
+      "UPDATE store_meta SET value = " +
+      std::to_string(recorded_fold_version) + " WHERE key = 'fold_version';";
+  ASSERT_EQ(sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db.get());
+}
+
+TEST_F(StoreTest, AnIndexBuiltWithOlderFoldingRulesIsRebuiltOnOpen) {
+  ASSERT_TRUE(store_->CreateTestimony(Testimony(1, Fields("Жаңаөзен", "алаң")), Key(1)).ok());
   store_.reset();
-  db_.reset();  // close: the journal is gone and the file is complete
-  std::string bytes = estelik::testing::ReadFileBytes(dir_.File("store.db"));
-  ASSERT_FALSE(bytes.empty());
-  EXPECT_EQ(bytes.find(marker), std::string::npos);
-  std::string key = std::string(reinterpret_cast<const char*>(Key(1).data()), kContentKeySize);
-  EXPECT_EQ(bytes.find(key), std::string::npos);
+  db_.reset();
+  auto hits = [&](const char* text) {
+    db_ = OpenTestDb(dir_.File("store.db"));
+    store_ = std::move(Store::Open(db_.get())).value();
+    pb::SearchQuery q;
+    q.set_text(text);
+    auto page = store_->Search(q);
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    int n = page.ok() ? page->hits_size() : -1;
+    store_.reset();
+    db_.reset();
+    return n;
+  };
+  // Control: the stale index, recorded as current, is not rebuilt and cannot fold.
+  RebuildIndexWithoutFolding(dir_.File("store.db"), kFoldVersion);
+  EXPECT_EQ(hits("Zhanaozen"), 0);
+  // Recorded as built with older rules: Open rebuilds it and records the current version.
+  RebuildIndexWithoutFolding(dir_.File("store.db"), kFoldVersion - 1);
+  EXPECT_EQ(hits("Zhanaozen"), 1);
+  db_ = OpenTestDb(dir_.File("store.db"));
+  EXPECT_EQ(*IndexedFoldVersion(db_.get()), kFoldVersion);
 }
 
 TEST_F(StoreTest, SameMutationsInSameOrderGiveEqualStateHashes) {
