@@ -63,14 +63,14 @@ void SetError(std::string message) { t_last_error = std::move(message); }
 // ---------------------------------------------------------------------------------------------
 // Keys
 
-using KeyPtr = std::shared_ptr<const crypto::SecretBytes>;
+using KeyPtr = std::shared_ptr<const vfs_format::UnitKey>;
 
 struct KeyRegistry {
   std::mutex mu;
   std::map<std::string, KeyPtr> attached;
   // Keys in use by open main databases, so their WAL and journal find the same key even if
   // DetachKey ran meanwhile.
-  std::map<std::string, std::weak_ptr<const crypto::SecretBytes>> live;
+  std::map<std::string, std::weak_ptr<const vfs_format::UnitKey>> live;
   KeyProvider provider;
 };
 
@@ -99,7 +99,8 @@ KeyPtr FindKey(const std::string& canonical, bool include_live) {
   return nullptr;
 }
 
-// The key for the main database `canonical`: attached, else from the provider.
+// The key for the main database `canonical`: attached, else from the provider (with the
+// default cipher; RecognizeCipher finds the one an existing database uses).
 KeyPtr KeyForMainDb(const std::string& canonical) {
   KeyPtr key = FindKey(canonical, /*include_live=*/false);
   if (key == nullptr) {
@@ -121,11 +122,21 @@ KeyPtr KeyForMainDb(const std::string& canonical) {
       SetError("the key provider returned a key of the wrong size for " + canonical);
       return nullptr;
     }
-    key = std::make_shared<const crypto::SecretBytes>(std::move(provided).value());
+    Result<vfs_format::UnitKey> unit =
+        vfs_format::UnitKey::Create(*provided, PageCipher::kXChaCha20Poly1305);
+    if (!unit.ok()) {
+      SetError("no key for " + canonical + ": " + unit.status().message());
+      return nullptr;
+    }
+    key = std::make_shared<const vfs_format::UnitKey>(std::move(unit).value());
   }
+  return key;
+}
+
+// Makes `key` the key the WAL and journal of the open main database `canonical` use.
+void SetLiveKey(const std::string& canonical, const KeyPtr& key) {
   std::lock_guard<std::mutex> lock(Registry().mu);
   Registry().live[canonical] = key;
-  return key;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -747,6 +758,29 @@ int g_register_rc = SQLITE_OK;
 
 sqlite3_vfs* Base(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pAppData); }
 
+// An existing database keeps the cipher it was created with: page 1 opens under exactly one
+// (the cipher id is in the associated data). Tries `key`'s cipher first, then the other one;
+// if neither opens page 1 (wrong key, tampering, no page 1 yet) keeps `key`, and reads report
+// the failure as before.
+KeyPtr RecognizeCipher(EncryptedFile* enc, KeyPtr key) {
+  if (enc->rm()->xRead(enc->real, enc->io.get(), static_cast<int>(kPageBytes), 0) != SQLITE_OK) {
+    return key;
+  }
+  if (vfs_format::OpenUnit(*key, FileKind::kMain, 1, enc->io.get(), kPageContent,
+                           enc->plain.get())) {
+    return key;
+  }
+  PageCipher other = key->cipher() == PageCipher::kXChaCha20Poly1305
+                         ? PageCipher::kAes256Gcm
+                         : PageCipher::kXChaCha20Poly1305;
+  Result<vfs_format::UnitKey> alternative = vfs_format::UnitKey::Create(key->key(), other);
+  if (!alternative.ok() || !vfs_format::OpenUnit(*alternative, FileKind::kMain, 1, enc->io.get(),
+                                                 kPageContent, enc->plain.get())) {
+    return key;
+  }
+  return std::make_shared<const vfs_format::UnitKey>(std::move(alternative).value());
+}
+
 int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags,
             int* out_flags) {
   file->pMethods = nullptr;
@@ -791,6 +825,10 @@ int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fla
     if (enc->real->pMethods != nullptr) enc->real->pMethods->xClose(enc->real);
     enc->~EncryptedFile();
     return rc;
+  }
+  if (kind == FileKind::kMain) {
+    enc->key = RecognizeCipher(enc, std::move(enc->key));
+    SetLiveKey(canonical, enc->key);
   }
   file->pMethods = &kEncryptedMethods;
   return SQLITE_OK;
@@ -898,9 +936,16 @@ Status RegisterVfs() {
   return Status::Ok();
 }
 
-Status AttachKey(const std::string& db_path, const crypto::SecretBytes& page_key) {
-  if (page_key.size() != 32) return InvalidArgument("the page key must be 32 bytes");
-  auto key = std::make_shared<const crypto::SecretBytes>(page_key.Clone());
+PageCipher PreferredPageCipher() {
+  crypto::EnsureSodium();  // before sodium_init the CPU features read as absent
+  return crypto_aead_aes256gcm_is_available() != 0 ? PageCipher::kAes256Gcm
+                                                   : PageCipher::kXChaCha20Poly1305;
+}
+
+Status AttachKey(const std::string& db_path, const crypto::SecretBytes& page_key,
+                 PageCipher cipher) {
+  ESTELIK_ASSIGN_OR_RETURN(vfs_format::UnitKey unit, vfs_format::UnitKey::Create(page_key, cipher));
+  auto key = std::make_shared<const vfs_format::UnitKey>(std::move(unit));
   KeyRegistry& r = Registry();
   std::lock_guard<std::mutex> lock(r.mu);
   r.attached[Canonical(db_path)] = std::move(key);

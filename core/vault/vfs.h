@@ -15,6 +15,7 @@
 // Thread safety: every function here may be called from any thread.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -29,13 +30,26 @@ inline constexpr char kVfsName[] = "estelik";
 // Page size every Estelik database uses (set before the first table is created).
 inline constexpr int kPageSize = 4096;
 
+// The AEAD that seals a database's pages, WAL frames and journal blocks (docs/FORMAT.md,
+// "Pages"). Fixed for the life of a database: chosen when it is created, recognized from page 1
+// when it is opened. AES-256-GCM only where crypto_aead_aes256gcm_is_available().
+enum class PageCipher : uint8_t { kXChaCha20Poly1305 = 0, kAes256Gcm = 1 };
+
+// AES-256-GCM if this CPU has the instructions libsodium needs (AES-NI and PCLMUL), else
+// XChaCha20-Poly1305.
+PageCipher PreferredPageCipher();
+
 // Registers the "estelik" VFS with SQLite (not as the default). Idempotent.
 Status RegisterVfs();
 
 // Makes `page_key` (32 bytes, from DeriveSubkey(master, 1, "estlpage")) the key for the
 // database at `db_path` and its -wal and -journal files. `db_path` is the path as given to
-// sqlite3_open_v2; it is canonicalized. The key is copied into secure memory.
-Status AttachKey(const std::string& db_path, const crypto::SecretBytes& page_key);
+// sqlite3_open_v2; it is canonicalized. The key is copied into secure memory. `cipher` seals a
+// database created under this key; an existing database keeps the cipher it was created with
+// (recognized from page 1: its tag verifies under exactly one of the two ciphers). kUnsupported
+// if `cipher` is kAes256Gcm on a CPU without AES-NI.
+Status AttachKey(const std::string& db_path, const crypto::SecretBytes& page_key,
+                 PageCipher cipher = PageCipher::kXChaCha20Poly1305);
 
 // Forgets the key of `db_path` and wipes it. Connections already open keep working until
 // closed; callers close them first (panic-lock does).

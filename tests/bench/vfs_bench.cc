@@ -1,11 +1,14 @@
 // vfs_bench [DOCS] [CACHE_KIB]: the same workload on plain SQLite (default VFS, no reserve bytes)
-// and on the encrypting VFS, in one run. WAL mode, identical pragmas and page cache on both sides:
+// and on the encrypting VFS with each page cipher this CPU runs (XChaCha20-Poly1305 always,
+// AES-256-GCM with AES-NI), in one run. WAL mode, identical pragmas and page cache on both sides:
 //   ingest  DOCS 1 KB documents with an FTS5 index, 100 per transaction (synchronous=FULL)
 //   read    20000 point reads by id
 //   query   2000 FTS5 queries
 // The page cache is CACHE_KIB (default 16384, a realistic app cache) on both sides.
-// Each phase runs 3 times per side (alternating); the best time counts. The last line is JSON:
-// {"ingest_overhead": X, "read_overhead": Y, "query_overhead": Z} (encrypted / plain).
+// Each phase runs 3 times per configuration (alternating); the best time counts. One overhead
+// line (encrypted / plain) per cipher; the last line is JSON for the cipher a new vault gets on
+// this machine (PreferredPageCipher):
+// {"cipher": C, "ingest_overhead": X, "read_overhead": Y, "query_overhead": Z}.
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -14,6 +17,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "core/crypto/secret.h"
 #include "core/vault/vfs.h"
@@ -39,13 +43,16 @@ struct Times {
   double ingest = 1e30, read = 1e30, query = 1e30;
 };
 
-void RunOnce(bool encrypted, int docs, int cache_kib, Times* best) {
+// `cipher` null: plain SQLite.
+void RunOnce(const estelik::vault::PageCipher* cipher, int docs, int cache_kib, Times* best) {
+  const bool encrypted = cipher != nullptr;
   estelik::testing::TempDir dir;
   std::string path = dir.File("store.db");
   sqlite3* db = nullptr;
   if (encrypted) {
     auto key = estelik::crypto::SecretBytes::Random(32);
-    if (!estelik::vault::RegisterVfs().ok() || !estelik::vault::AttachKey(path, key).ok()) {
+    if (!estelik::vault::RegisterVfs().ok() ||
+        !estelik::vault::AttachKey(path, key, *cipher).ok()) {
       std::exit(1);
     }
   }
@@ -143,23 +150,44 @@ void RunOnce(bool encrypted, int docs, int cache_kib, Times* best) {
   if (total == 42) std::puts("");  // keep the reads observable
 }
 
+const char* Name(estelik::vault::PageCipher cipher) {
+  return cipher == estelik::vault::PageCipher::kAes256Gcm ? "aes256gcm" : "xchacha20poly1305";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  using estelik::vault::PageCipher;
   int docs = argc > 1 ? std::atoi(argv[1]) : 5000;
   int cache_kib = argc > 2 ? std::atoi(argv[2]) : 16384;
-  Times plain, encrypted;
+  estelik::crypto::EnsureSodium();
+  const PageCipher preferred = estelik::vault::PreferredPageCipher();
+  std::vector<PageCipher> ciphers{PageCipher::kXChaCha20Poly1305};
+  if (preferred == PageCipher::kAes256Gcm) ciphers.push_back(PageCipher::kAes256Gcm);
+  Times plain;
+  std::vector<Times> encrypted(ciphers.size());
   for (int round = 0; round < 3; ++round) {
-    RunOnce(false, docs, cache_kib, &plain);
-    RunOnce(true, docs, cache_kib, &encrypted);
+    RunOnce(nullptr, docs, cache_kib, &plain);
+    for (size_t c = 0; c < ciphers.size(); ++c) {
+      RunOnce(&ciphers[c], docs, cache_kib, &encrypted[c]);
+    }
   }
   std::printf("docs=%d cache=%d KiB\n", docs, cache_kib);
-  std::printf("plain:     ingest %.3f s  reads %.3f s  queries %.3f s\n", plain.ingest, plain.read,
-              plain.query);
-  std::printf("encrypted: ingest %.3f s  reads %.3f s  queries %.3f s\n", encrypted.ingest,
-              encrypted.read, encrypted.query);
-  std::printf("{\"ingest_overhead\": %.3f, \"read_overhead\": %.3f, \"query_overhead\": %.3f}\n",
-              encrypted.ingest / plain.ingest, encrypted.read / plain.read,
-              encrypted.query / plain.query);
+  std::printf("plain:             ingest %.3f s  reads %.3f s  queries %.3f s\n", plain.ingest,
+              plain.read, plain.query);
+  size_t chosen = 0;
+  for (size_t c = 0; c < ciphers.size(); ++c) {
+    const Times& e = encrypted[c];
+    if (ciphers[c] == preferred) chosen = c;
+    std::printf("%-18s ingest %.3f s  reads %.3f s  queries %.3f s\n", Name(ciphers[c]), e.ingest,
+                e.read, e.query);
+    std::printf("%-18s overhead: ingest %.3f  reads %.3f  queries %.3f\n", Name(ciphers[c]),
+                e.ingest / plain.ingest, e.read / plain.read, e.query / plain.query);
+  }
+  const Times& e = encrypted[chosen];
+  std::printf(
+      "{\"cipher\": \"%s\", \"ingest_overhead\": %.3f, \"read_overhead\": %.3f, "
+      "\"query_overhead\": %.3f}\n",
+      Name(preferred), e.ingest / plain.ingest, e.read / plain.read, e.query / plain.query);
   return 0;
 }

@@ -75,6 +75,98 @@ TEST(VfsFormat, SealingAKnownPageWithAFixedNonceGivesPinnedBytes) {
                                     opened.data()));
 }
 
+TEST(VfsFormat, AssociatedDataCarriesTheCipherId) {
+  uint8_t ad[vfs_format::kAdSize];
+  vfs_format::MakeAd(PageCipher::kAes256Gcm, FileKind::kMain, 7, ad);
+  EXPECT_EQ(Hex(ad, sizeof ad),
+            "6573746c766673310101000000000000"
+            "0700000000000000");
+}
+
+TEST(VfsFormat, AesGcmSealingAKnownPageWithAFixedNonceGivesPinnedBytes) {
+  if (PreferredPageCipher() != PageCipher::kAes256Gcm) {
+    GTEST_SKIP() << "this CPU has no AES-NI/PCLMUL: AES-256-GCM pages are not available here";
+  }
+  FixedNonceScope fixed;
+  auto key = vfs_format::UnitKey::Create(FixedKey(), PageCipher::kAes256Gcm);
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  std::vector<uint8_t> page(vfs_format::kPageBytes);
+  for (size_t i = 0; i < page.size(); ++i) page[i] = static_cast<uint8_t>(i % 251);
+  std::vector<uint8_t> sealed(vfs_format::kPageBytes, 0xee);
+  vfs_format::SealUnit(*key, FileKind::kMain, 7, page.data(), vfs_format::kPageContent,
+                       sealed.data());
+  uint8_t digest[32];
+  crypto_generichash(digest, sizeof digest, sealed.data(), sealed.size(), nullptr, 0);
+  // Layout: ciphertext (4056) | nonce (12) | tag (16) | zero (12). Cross-checked with Python's
+  // `cryptography` (OpenSSL AES-GCM), AD = "estlvfs1" 01 01 00*6 07 00*7 00*12 (36 bytes).
+  EXPECT_EQ(Hex(sealed.data() + 4056, 12), "404142434445464748494a4b");
+  EXPECT_EQ(Hex(sealed.data(), 16), "e2b8ac2022398104c5cd1d3d97691d54");
+  EXPECT_EQ(Hex(sealed.data() + 4068, 16), "12806c0e5ea296e2f902ed61891be8a6");
+  EXPECT_EQ(Hex(sealed.data() + 4084, 12), "000000000000000000000000");
+  EXPECT_EQ(Hex(digest, 32), "c423a41104d03ad9c15ab026cc6e167c27372afffa46964a7e592bd1c09faf58");
+  std::vector<uint8_t> opened(vfs_format::kPageContent);
+  ASSERT_TRUE(vfs_format::OpenUnit(*key, FileKind::kMain, 7, sealed.data(),
+                                   vfs_format::kPageContent, opened.data()));
+  EXPECT_TRUE(std::equal(opened.begin(), opened.end(), page.begin()));
+  EXPECT_FALSE(vfs_format::OpenUnit(*key, FileKind::kMain, 8, sealed.data(),
+                                    vfs_format::kPageContent, opened.data()));
+  EXPECT_FALSE(vfs_format::OpenUnit(*key, FileKind::kJournal, 7, sealed.data(),
+                                    vfs_format::kPageContent, opened.data()));
+}
+
+TEST(VfsFormat, AUnitNeverOpensUnderTheOtherCipher) {
+  if (PreferredPageCipher() != PageCipher::kAes256Gcm) {
+    GTEST_SKIP() << "this CPU has no AES-NI/PCLMUL: only XChaCha20-Poly1305 exists here";
+  }
+  auto aes = vfs_format::UnitKey::Create(FixedKey(), PageCipher::kAes256Gcm);
+  auto xchacha = vfs_format::UnitKey::Create(FixedKey(), PageCipher::kXChaCha20Poly1305);
+  ASSERT_TRUE(aes.ok() && xchacha.ok());
+  std::vector<uint8_t> page(vfs_format::kPageContent, 0x5a);
+  std::vector<uint8_t> a(vfs_format::kPageBytes), x(vfs_format::kPageBytes);
+  std::vector<uint8_t> opened(vfs_format::kPageContent);
+  vfs_format::SealUnit(*aes, FileKind::kMain, 1, page.data(), page.size(), a.data());
+  vfs_format::SealUnit(*xchacha, FileKind::kMain, 1, page.data(), page.size(), x.data());
+  EXPECT_TRUE(vfs_format::OpenUnit(*aes, FileKind::kMain, 1, a.data(), page.size(), opened.data()));
+  EXPECT_FALSE(
+      vfs_format::OpenUnit(*xchacha, FileKind::kMain, 1, a.data(), page.size(), opened.data()));
+  EXPECT_TRUE(
+      vfs_format::OpenUnit(*xchacha, FileKind::kMain, 1, x.data(), page.size(), opened.data()));
+  EXPECT_FALSE(
+      vfs_format::OpenUnit(*aes, FileKind::kMain, 1, x.data(), page.size(), opened.data()));
+}
+
+TEST(VfsFormat, AnExistingVaultKeepsTheCipherItWasCreatedWith) {
+  if (PreferredPageCipher() != PageCipher::kAes256Gcm) {
+    GTEST_SKIP() << "this CPU has no AES-NI/PCLMUL: only XChaCha20-Poly1305 exists here";
+  }
+  for (PageCipher created : {PageCipher::kAes256Gcm, PageCipher::kXChaCha20Poly1305}) {
+    const PageCipher other =
+        created == PageCipher::kAes256Gcm ? PageCipher::kXChaCha20Poly1305 : PageCipher::kAes256Gcm;
+    estelik::testing::TempDir dir;
+    std::string path = dir.File("store.db");
+    crypto::SecretBytes key = crypto::SecretBytes::Random(32);
+    ASSERT_TRUE(AttachKey(path, key, created).ok());
+    {
+      Db db = Open(path, true);
+      ASSERT_NE(db, nullptr);
+      MustExec(db.get(), "CREATE TABLE t(id INTEGER PRIMARY KEY, body TEXT)");
+      MustExec(db.get(), "INSERT INTO t(body) VALUES ('before')");
+    }
+    // Reopened with the other cipher attached (another machine, another default).
+    ASSERT_TRUE(AttachKey(path, key, other).ok());
+    {
+      Db db = Open(path, true);
+      ASSERT_NE(db, nullptr);
+      MustExec(db.get(), "INSERT INTO t(body) SELECT body || '+' FROM t");
+      EXPECT_EQ(One(db.get(), "SELECT count(*) FROM t"), "2");
+      EXPECT_EQ(One(db.get(), "PRAGMA integrity_check"), "ok");
+    }
+    DetachKey(path);
+    EXPECT_TRUE(Page1SealedWith(path, key, created)) << CipherName(created);
+    EXPECT_FALSE(Page1SealedWith(path, key, other)) << CipherName(created);
+  }
+}
+
 TEST(VfsFormat, EveryWriteUsesAFreshNonce) {
   crypto::SecretBytes key = FixedKey();
   std::vector<uint8_t> page(vfs_format::kPageContent, 0x5a);

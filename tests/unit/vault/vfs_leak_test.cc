@@ -64,12 +64,12 @@ class ScopedTempEnv {
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
 };
 
-class VfsLeak : public ::testing::TestWithParam<bool> {};
+class VfsLeak : public ::testing::TestWithParam<ModeAndCipher> {};
 
 TEST_P(VfsLeak, NoCanaryOrSqliteMagicInAnyFileInEitherJournalMode) {
-  const bool wal = GetParam();
+  const bool wal = GetParam().wal;
   estelik::testing::TempDir temp;
-  TestVault v;
+  TestVault v{GetParam().cipher};
   ScopedTempEnv env(temp.path());
   auto scan_all = [&](const char* when) {
     for (const auto& hit : Leaks(v.dir.path())) ADD_FAILURE() << when << ": " << hit;
@@ -126,8 +126,8 @@ TEST_P(VfsLeak, NoCanaryOrSqliteMagicInAnyFileInEitherJournalMode) {
   EXPECT_EQ(One(db.get(), "SELECT count(*) FROM f WHERE f MATCH 'word1499'"), "1");
 }
 
-INSTANTIATE_TEST_SUITE_P(JournalModes, VfsLeak, ::testing::Values(true, false),
-                         [](const auto& info) { return info.param ? "Wal" : "Delete"; });
+INSTANTIATE_TEST_SUITE_P(JournalModes, VfsLeak, ::testing::ValuesIn(AllModesAndCiphers()),
+                         ModeAndCipherName);
 
 }  // namespace
 }  // namespace estelik::vault::vfstest

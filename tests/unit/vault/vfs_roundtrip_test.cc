@@ -7,11 +7,11 @@
 namespace estelik::vault::vfstest {
 namespace {
 
-class VfsRoundTrip : public ::testing::TestWithParam<bool> {};
+class VfsRoundTrip : public ::testing::TestWithParam<ModeAndCipher> {};
 
 TEST_P(VfsRoundTrip, RowsWrittenThroughTheVfsReadBackAfterReopen) {
-  const bool wal = GetParam();
-  TestVault v;
+  const bool wal = GetParam().wal;
+  TestVault v{GetParam().cipher};
   {
     Db db = Open(v.path, wal);
     ASSERT_NE(db, nullptr);
@@ -32,11 +32,17 @@ TEST_P(VfsRoundTrip, RowsWrittenThroughTheVfsReadBackAfterReopen) {
   EXPECT_EQ(One(db.get(), "SELECT substr(body, 1, 8) FROM t WHERE id = 15"), "row 14 ");
   EXPECT_EQ(One(db.get(), "PRAGMA integrity_check"), "ok");
   EXPECT_EQ(One(db.get(), "PRAGMA journal_mode"), wal ? "wal" : "delete");
+  // Sealed with the cipher chosen at creation, and only with it.
+  const PageCipher other = GetParam().cipher == PageCipher::kAes256Gcm
+                               ? PageCipher::kXChaCha20Poly1305
+                               : PageCipher::kAes256Gcm;
+  EXPECT_TRUE(Page1SealedWith(v.path, v.key, GetParam().cipher));
+  EXPECT_FALSE(Page1SealedWith(v.path, v.key, other));
 }
 
 TEST_P(VfsRoundTrip, PlainSqliteSeesFileIsNotADatabase) {
-  const bool wal = GetParam();
-  TestVault v;
+  const bool wal = GetParam().wal;
+  TestVault v{GetParam().cipher};
   {
     Db db = Open(v.path, wal);
     ASSERT_NE(db, nullptr);
@@ -50,8 +56,8 @@ TEST_P(VfsRoundTrip, PlainSqliteSeesFileIsNotADatabase) {
   EXPECT_EQ(rc, SQLITE_NOTADB) << sqlite3_errmsg(plain.get());
 }
 
-INSTANTIATE_TEST_SUITE_P(JournalModes, VfsRoundTrip, ::testing::Values(true, false),
-                         [](const auto& info) { return info.param ? "Wal" : "Delete"; });
+INSTANTIATE_TEST_SUITE_P(JournalModes, VfsRoundTrip, ::testing::ValuesIn(AllModesAndCiphers()),
+                         ModeAndCipherName);
 
 TEST(Vfs, WrongKeyIsReportedAsWrongKeyNotAsData) {
   TestVault v;

@@ -41,27 +41,34 @@ std::string ReadEverything(const std::string& path, bool wal) {
   return "";
 }
 
-class VfsTamper : public ::testing::TestWithParam<bool> {};
+class VfsTamper : public ::testing::TestWithParam<ModeAndCipher> {};
 
 TEST_P(VfsTamper, UntouchedVaultReadsBackCompletely) {
-  TestVault v;
-  MakeVault(v.path, GetParam());
-  EXPECT_EQ(ReadEverything(v.path, GetParam()), "");
+  TestVault v{GetParam().cipher};
+  MakeVault(v.path, GetParam().wal);
+  EXPECT_EQ(ReadEverything(v.path, GetParam().wal), "");
 }
 
 TEST_P(VfsTamper, FlippedBitsInPageDataNonceAndTagNameTheFileAndPage) {
-  const bool wal = GetParam();
-  const struct {
+  const bool wal = GetParam().wal;
+  struct Case {
     const char* what;
     long offset;
-  } cases[] = {
-      {"data", 4 * kPage + 1000},
-      {"nonce", 4 * kPage + 4056 + 3},
-      {"tag", 4 * kPage + 4080 + 15},
   };
+  // Reserve bytes: XChaCha20-Poly1305 nonce (24) | tag (16); AES-256-GCM nonce (12) | tag (16)
+  // | zero pad (12, authenticated as associated data).
+  const std::vector<Case> cases = GetParam().cipher == PageCipher::kAes256Gcm
+                                      ? std::vector<Case>{{"data", 4 * kPage + 1000},
+                                                          {"nonce", 4 * kPage + 4056 + 3},
+                                                          {"tag", 4 * kPage + 4068 + 15},
+                                                          {"pad", 4 * kPage + 4084 + 11}}
+                                      : std::vector<Case>{{"data", 4 * kPage + 1000},
+                                                          {"nonce", 4 * kPage + 4056 + 3},
+                                                          {"tag", 4 * kPage + 4080 + 15}};
   for (const auto& c : cases) {
-    TestVault v;
+    TestVault v{GetParam().cipher};
     MakeVault(v.path, wal);
+    ASSERT_TRUE(Page1SealedWith(v.path, v.key, GetParam().cipher));
     FlipByte(v.path, c.offset);
     EXPECT_EQ(ReadEverything(v.path, wal), "vault is corrupt or tampered: store.db page 5")
         << c.what;
@@ -69,15 +76,16 @@ TEST_P(VfsTamper, FlippedBitsInPageDataNonceAndTagNameTheFileAndPage) {
 }
 
 TEST_P(VfsTamper, FlippedBitInPage1HeaderIsCorruptionNotWrongKey) {
-  TestVault v;
-  MakeVault(v.path, GetParam());
+  TestVault v{GetParam().cipher};
+  MakeVault(v.path, GetParam().wal);
   FlipByte(v.path, 18);
-  EXPECT_EQ(ReadEverything(v.path, GetParam()), "vault is corrupt or tampered: store.db page 1");
+  EXPECT_EQ(ReadEverything(v.path, GetParam().wal),
+            "vault is corrupt or tampered: store.db page 1");
 }
 
 TEST_P(VfsTamper, PagesCannotBeSwapped) {
-  TestVault v;
-  MakeVault(v.path, GetParam());
+  TestVault v{GetParam().cipher};
+  MakeVault(v.path, GetParam().wal);
   std::string bytes = estelik::testing::ReadFileBytes(v.path);
   {
     FILE* f = std::fopen(v.path.c_str(), "r+b");
@@ -86,26 +94,36 @@ TEST_P(VfsTamper, PagesCannotBeSwapped) {
     std::fwrite(bytes.data() + 5 * kPage, 1, kPage, f);  // page 6 -> position of page 7
     std::fclose(f);
   }
-  EXPECT_EQ(ReadEverything(v.path, GetParam()), "vault is corrupt or tampered: store.db page 7");
+  EXPECT_EQ(ReadEverything(v.path, GetParam().wal),
+            "vault is corrupt or tampered: store.db page 7");
 }
 
 TEST_P(VfsTamper, TruncationMidPageIsReportedNotZeroFilled) {
-  TestVault v;
-  MakeVault(v.path, GetParam());
+  TestVault v{GetParam().cipher};
+  MakeVault(v.path, GetParam().wal);
   std::filesystem::resize_file(v.path, 9 * kPage + 1234);
-  EXPECT_EQ(ReadEverything(v.path, GetParam()),
+  EXPECT_EQ(ReadEverything(v.path, GetParam().wal),
             "vault is truncated or tampered: store.db ends inside page 10");
 }
 
-INSTANTIATE_TEST_SUITE_P(JournalModes, VfsTamper, ::testing::Values(true, false),
-                         [](const auto& info) { return info.param ? "Wal" : "Delete"; });
+INSTANTIATE_TEST_SUITE_P(JournalModes, VfsTamper, ::testing::ValuesIn(AllModesAndCiphers()),
+                         ModeAndCipherName);
+
+class VfsTamperWal : public ::testing::TestWithParam<PageCipher> {};
+class VfsTamperJournal : public ::testing::TestWithParam<PageCipher> {};
+
+std::string CipherParamName(const ::testing::TestParamInfo<PageCipher>& info) {
+  return CipherName(info.param);
+}
 
 // Copies store.db and store.db-wal while three transactions sit in the WAL (a crash snapshot).
 struct WalSnapshot {
   TestVault source;
   estelik::testing::TempDir copy_dir;
   std::string copy = copy_dir.File("store.db");
-  WalSnapshot() {
+  // The copy's key is attached with the default cipher: opening it recognizes the cipher
+  // the source was created with.
+  explicit WalSnapshot(PageCipher cipher) : source(cipher) {
     EXPECT_TRUE(AttachKey(copy, source.key).ok());
     MakeVault(source.path, true);
     Db db = Open(source.path, true);
@@ -121,17 +139,17 @@ struct WalSnapshot {
   std::string Wal() const { return copy + "-wal"; }
 };
 
-TEST(VfsTamperWal, CrashSnapshotWithAWalRecoversEveryTransaction) {
-  WalSnapshot s;
+TEST_P(VfsTamperWal, CrashSnapshotWithAWalRecoversEveryTransaction) {
+  WalSnapshot s(GetParam());
   EXPECT_EQ(ReadEverything(s.copy, true), "");
   Db db = Open(s.copy, true);
   ASSERT_NE(db, nullptr);
   EXPECT_EQ(One(db.get(), "SELECT count(*) FROM t WHERE body LIKE '%x'"), "300");
 }
 
-TEST(VfsTamperWal, FlippedBitInWalFrameHeaderOrBodyNamesTheFrame) {
+TEST_P(VfsTamperWal, FlippedBitInWalFrameHeaderOrBodyNamesTheFrame) {
   for (long offset : {72L + 5, 72L + 24 + 700, 72L + 4120 + 4100}) {
-    WalSnapshot s;
+    WalSnapshot s(GetParam());
     FlipByte(s.Wal(), offset);
     long frame = (offset - 72) / 4120 + 1;
     EXPECT_EQ(ReadEverything(s.copy, true),
@@ -140,14 +158,14 @@ TEST(VfsTamperWal, FlippedBitInWalFrameHeaderOrBodyNamesTheFrame) {
   }
 }
 
-TEST(VfsTamperWal, FlippedBitInWalHeaderIsReported) {
-  WalSnapshot s;
+TEST_P(VfsTamperWal, FlippedBitInWalHeaderIsReported) {
+  WalSnapshot s(GetParam());
   FlipByte(s.Wal(), 20);
   EXPECT_EQ(ReadEverything(s.copy, true), "vault is corrupt or tampered: store.db-wal header");
 }
 
-TEST(VfsTamperWal, TornLastFrameLosesOnlyTheUncommittedTail) {
-  WalSnapshot s;
+TEST_P(VfsTamperWal, TornLastFrameLosesOnlyTheUncommittedTail) {
+  WalSnapshot s(GetParam());
   auto size = std::filesystem::file_size(s.Wal());
   std::filesystem::resize_file(s.Wal(), size - 1000);  // the last commit frame is torn
   EXPECT_EQ(ReadEverything(s.copy, true), "");
@@ -163,7 +181,9 @@ struct HotJournal {
   TestVault source;
   estelik::testing::TempDir copy_dir;
   std::string copy = copy_dir.File("store.db");
-  HotJournal() {
+  // The copy's key is attached with the default cipher: opening it recognizes the cipher
+  // the source was created with.
+  explicit HotJournal(PageCipher cipher) : source(cipher) {
     EXPECT_TRUE(AttachKey(copy, source.key).ok());
     MakeVault(source.path, false);
     Db db = Open(source.path, false);
@@ -181,20 +201,25 @@ struct HotJournal {
   std::string Journal() const { return copy + "-journal"; }
 };
 
-TEST(VfsTamperJournal, HotJournalRollsBackToTheLastCommit) {
-  HotJournal h;
+TEST_P(VfsTamperJournal, HotJournalRollsBackToTheLastCommit) {
+  HotJournal h(GetParam());
   EXPECT_EQ(ReadEverything(h.copy, false), "");
   Db db = Open(h.copy, false);
   ASSERT_NE(db, nullptr);
   EXPECT_EQ(One(db.get(), "SELECT count(*) FROM t WHERE body LIKE 'new%'"), "0");
 }
 
-TEST(VfsTamperJournal, FlippedBitInAJournalRecordNamesTheBlock) {
-  HotJournal h;
+TEST_P(VfsTamperJournal, FlippedBitInAJournalRecordNamesTheBlock) {
+  HotJournal h(GetParam());
   FlipByte(h.Journal(), 4136 + 2000);
   EXPECT_EQ(ReadEverything(h.copy, false),
             "vault is corrupt or tampered: store.db-journal block 1");
 }
+
+INSTANTIATE_TEST_SUITE_P(Ciphers, VfsTamperWal, ::testing::ValuesIn(AvailableCiphers()),
+                         CipherParamName);
+INSTANTIATE_TEST_SUITE_P(Ciphers, VfsTamperJournal, ::testing::ValuesIn(AvailableCiphers()),
+                         CipherParamName);
 
 }  // namespace
 }  // namespace estelik::vault::vfstest

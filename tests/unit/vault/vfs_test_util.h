@@ -13,6 +13,7 @@
 
 #include "core/crypto/secret.h"
 #include "core/vault/vfs.h"
+#include "core/vault/vfs_format.h"
 #include "tests/support/temp_dir.h"
 
 namespace estelik::vault::vfstest {
@@ -104,13 +105,64 @@ inline void CopyFile(const std::string& from, const std::string& to) {
   std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
 }
 
-// A vault-like folder with a random page key attached to its store.db.
+// A vault-like folder with a random page key attached to its store.db; a database created
+// there is sealed with `cipher`.
 struct TestVault {
   estelik::testing::TempDir dir;
   std::string path = dir.File("store.db");
   crypto::SecretBytes key = crypto::SecretBytes::Random(32);
-  TestVault() { EXPECT_TRUE(AttachKey(path, key).ok()); }
+  PageCipher cipher;
+  explicit TestVault(PageCipher c = PageCipher::kXChaCha20Poly1305) : cipher(c) {
+    EXPECT_TRUE(AttachKey(path, key, cipher).ok());
+  }
   ~TestVault() { DetachKey(path); }
 };
+
+inline const char* CipherName(PageCipher cipher) {
+  return cipher == PageCipher::kAes256Gcm ? "Aes256Gcm" : "XChaCha20Poly1305";
+}
+
+// The ciphers this machine can run: XChaCha20-Poly1305 always, AES-256-GCM with AES-NI.
+inline std::vector<PageCipher> AvailableCiphers() {
+  std::vector<PageCipher> ciphers{PageCipher::kXChaCha20Poly1305};
+  crypto::EnsureSodium();
+  if (PreferredPageCipher() == PageCipher::kAes256Gcm) {
+    ciphers.push_back(PageCipher::kAes256Gcm);
+  }
+  return ciphers;
+}
+
+// Parameter of the suites that run in both journal modes under every available cipher.
+struct ModeAndCipher {
+  bool wal;
+  PageCipher cipher;
+};
+
+inline std::vector<ModeAndCipher> AllModesAndCiphers() {
+  std::vector<ModeAndCipher> all;
+  for (PageCipher cipher : AvailableCiphers()) {
+    all.push_back({true, cipher});
+    all.push_back({false, cipher});
+  }
+  return all;
+}
+
+inline std::string ModeAndCipherName(const ::testing::TestParamInfo<ModeAndCipher>& info) {
+  return std::string(info.param.wal ? "Wal" : "Delete") + CipherName(info.param.cipher);
+}
+
+// True if page 1 of the database at `path` opens with `key` under `cipher` (and so was sealed
+// with it: the cipher id is in the associated data).
+inline bool Page1SealedWith(const std::string& path, const crypto::SecretBytes& key,
+                            PageCipher cipher) {
+  std::string bytes = estelik::testing::ReadFileBytes(path);
+  if (bytes.size() < vfs_format::kPageBytes) return false;
+  auto unit = vfs_format::UnitKey::Create(key, cipher);
+  if (!unit.ok()) return false;
+  std::vector<uint8_t> plain(vfs_format::kPageContent);
+  return vfs_format::OpenUnit(*unit, vfs_format::FileKind::kMain, 1,
+                              reinterpret_cast<const uint8_t*>(bytes.data()),
+                              vfs_format::kPageContent, plain.data());
+}
 
 }  // namespace estelik::vault::vfstest
