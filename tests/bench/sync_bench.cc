@@ -1,0 +1,318 @@
+// sync_bench: replication between two processes over loopback (tests/tools/sync_node serve and
+// sync), against the local ingest rate of the same ops measured in the same run.
+//
+//   sync_bench [--ops N] [--bytes B] [--attachment-mb M]
+//              (defaults: 100000 ops, ~300 bytes of text each, no attachment)
+//
+// Setup (not timed): vaults A, B and C; A creates a circle with B and C, records testimonies
+// and shares them into the circle, N circle ops in all (9 in 10 are a testimony shared with B
+// bytes of text, 1 in 10 a small edit of the last one, which goes to the circle too). Measured:
+//   1. local ingest: C applies A's ops through Archive::ReceiveOps in batches of 1024, in
+//      this process, with no network (ops/s);
+//   2. sync: `sync_node serve A` in one process, `sync_node sync B` in another; B's apply
+//      rate (ops/s over the whole session), bytes on the wire vs. envelope bytes, peak RSS of
+//      both processes;
+//   3. incremental: 10 new ops on A, then one more session: bytes both ways.
+// With --attachment-mb, A also shares a testimony with an M MiB attachment into the circle
+// before the sync; chunk throughput is chunk bytes over the whole session's time.
+// Prints a human summary and one JSON line.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/archive/archive.h"
+#include "core/log/op_codec.h"
+#include "core/vault/key_file.h"
+#include "tests/support/temp_dir.h"
+
+using namespace estelik;
+
+namespace {
+
+// tests/tools/sync_node, next to this program's directory (build/<dir>/tests/bench).
+std::string NodePath() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  std::string self = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  std::string dir = self.substr(0, self.rfind('/'));
+  return dir.substr(0, dir.rfind('/')) + "/tools/sync_node";
+}
+const std::string kNode = NodePath();
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "sync_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+std::string Hex(const std::string& s) {
+  return log::Hex({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
+}
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+std::string JsonField(const std::string& json, const std::string& key) {
+  size_t at = json.find("\"" + key + "\":");
+  if (at == std::string::npos) return "";
+  at += key.size() + 3;
+  size_t end = at;
+  while (end < json.size() && json[end] != ',' && json[end] != '}') ++end;
+  return json.substr(at, end - at);
+}
+double JsonNum(const std::string& json, const std::string& key) {
+  std::string v = JsonField(json, key);
+  return v.empty() ? -1 : std::stod(v);
+}
+
+struct Proc {
+  pid_t pid = -1;
+  int out = -1;  // stdout
+  int err = -1;  // stderr
+};
+
+Proc Spawn(const std::vector<std::string>& argv) {
+  int o[2], e[2];
+  if (pipe(o) != 0 || pipe(e) != 0) Die("pipe");
+  Proc p;
+  p.pid = fork();
+  if (p.pid == 0) {
+    dup2(o[1], STDOUT_FILENO);
+    dup2(e[1], STDERR_FILENO);
+    close(o[0]);
+    close(o[1]);
+    close(e[0]);
+    close(e[1]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(o[1]);
+  close(e[1]);
+  p.out = o[0];
+  p.err = e[0];
+  return p;
+}
+
+std::string ReadLine(int fd) {
+  std::string line;
+  char c;
+  while (read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
+  return line;
+}
+
+std::string ReadAll(int fd) {
+  std::string all;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) all.append(buf, static_cast<size_t>(n));
+  return all;
+}
+
+// Runs one `sync_node sync` against a fresh `sync_node serve`; returns the client's JSON and
+// the server's stderr.
+std::pair<std::string, std::string> SyncOnce(const std::string& server_dir,
+                                             const std::string& client_dir,
+                                             const std::string& circle_hex) {
+  Proc server = Spawn({kNode, "serve", server_dir, "--circle", circle_hex});
+  std::string port_line = ReadLine(server.out);
+  if (port_line.rfind("port ", 0) != 0) Die("server did not start: " + port_line);
+  Proc client = Spawn(
+      {kNode, "sync", client_dir, "127.0.0.1:" + port_line.substr(5), "--circle", circle_hex});
+  std::string json = ReadAll(client.out);
+  int status = 0;
+  waitpid(client.pid, &status, 0);
+  close(client.out);
+  close(client.err);
+  // Let the server log its session line, then stop it.
+  usleep(200 * 1000);
+  kill(server.pid, SIGTERM);
+  waitpid(server.pid, nullptr, 0);
+  fcntl(server.err, F_SETFL, O_NONBLOCK);
+  std::string server_log = ReadAll(server.err);
+  close(server.out);
+  close(server.err);
+  return {json, server_log};
+}
+
+uint64_t ServerRssKb(const std::string& log) {
+  size_t at = log.rfind("rss ");
+  return at == std::string::npos ? 0 : std::stoull(log.substr(at + 4));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  long ops = 100'000;
+  size_t text_bytes = 300;
+  long attachment_mb = 0;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--ops") == 0) ops = std::atol(argv[++i]);
+    if (std::strcmp(argv[i], "--bytes") == 0) text_bytes = std::strtoul(argv[++i], nullptr, 10);
+    if (std::strcmp(argv[i], "--attachment-mb") == 0) attachment_mb = std::atol(argv[++i]);
+  }
+  setenv("ESTELIK_PASSPHRASE", "bench passphrase", 1);
+  testing::TempDir tmp;
+  const std::string da = tmp.File("a"), db = tmp.File("b"), dc = tmp.File("c");
+  vault::VaultOptions options;
+  options.kdf = vault::MinimalKdfParams();
+  std::string circle;
+  uint64_t payload_bytes = 0;
+  double local_ops_per_s = 0;
+  {
+    auto a = archive::Archive::Create(da, "bench passphrase", options);
+    auto b = archive::Archive::Create(db, "bench passphrase", options);
+    auto c = archive::Archive::Create(dc, "bench passphrase", options);
+    if (!a.ok() || !b.ok() || !c.ok()) Die("cannot create vaults");
+    if (!(*a)->AddContact((*b)->identity().public_key(), "b").ok() ||
+        !(*a)->AddContact((*c)->identity().public_key(), "c").ok() ||
+        !(*b)->AddContact((*a)->identity().public_key(), "a").ok()) {
+      Die("cannot add contacts");
+    }
+    auto created = (*a)->CreateCircle("bench");
+    if (!created.ok()) Die(created.status().ToString());
+    circle = *created;
+    if (!(*a)->AddCircleMember(circle, (*b)->identity().public_key()).ok() ||
+        !(*a)->AddCircleMember(circle, (*c)->identity().public_key()).ok()) {
+      Die("cannot add circle members");
+    }
+    std::fprintf(stderr, "sharing testimonies: %ld circle ops ...\n", ops);
+    auto t0 = std::chrono::steady_clock::now();
+    std::string last_id;
+    for (long i = 0; i < ops; ++i) {
+      if (i % 10 == 9) {
+        pb::TestimonyFields fields;
+        fields.set_title("edited " + std::to_string(i));
+        fields.set_body("a small correction");
+        auto edited = (*a)->EditTestimony(last_id, fields);
+        if (!edited.ok()) Die("edit: " + edited.status().ToString());
+        continue;
+      }
+      pb::TestimonyFields fields;
+      fields.set_title("testimony " + std::to_string(i));
+      fields.set_body(std::string(text_bytes, 'a' + static_cast<char>(i % 26)));
+      auto t = (*a)->AddTestimony(fields);
+      if (!t.ok()) Die("add: " + t.status().ToString());
+      last_id = t->id();
+      Status shared = (*a)->Share(last_id, circle);
+      if (!shared.ok()) Die("share: " + shared.ToString());
+    }
+    std::fprintf(stderr, "  %.1f s\n", Seconds(t0));
+
+    // 1. Local ingest of the same ops (C), in batches like the session's.
+    log::VersionVector theirs;
+    double ingest_s = 0;
+    uint64_t ingested = 0;
+    for (;;) {
+      auto batch = (*a)->log().OpsAfter(theirs, log::Scope::Circle(circle), 1024);
+      if (!batch.ok()) Die(batch.status().ToString());
+      if (batch->empty()) break;
+      for (const auto& e : *batch) {
+        payload_bytes += e.ByteSizeLong();
+        auto header = log::ParseOpHeader(e.op());
+        theirs[header->author()] = header->seq();
+      }
+      auto t = std::chrono::steady_clock::now();
+      auto received = (*c)->ReceiveOps(circle, *batch);
+      ingest_s += Seconds(t);
+      if (!received.ok()) Die("local ingest: " + received.status().ToString());
+      ingested += batch->size();
+    }
+    local_ops_per_s = static_cast<double>(ingested) / ingest_s;
+    if (attachment_mb > 0) {
+      std::fprintf(stderr, "attaching %ld MiB ...\n", attachment_mb);
+      const std::string file = tmp.File("recording.mp4");
+      {
+        std::ofstream out(file, std::ios::binary);
+        std::string block(1 << 20, '\0');
+        uint32_t x = 12345;
+        for (long m = 0; m < attachment_mb; ++m) {
+          for (char& ch : block) {
+            x = x * 1664525u + 1013904223u;
+            ch = static_cast<char>(x >> 24);
+          }
+          out.write(block.data(), static_cast<std::streamsize>(block.size()));
+        }
+      }
+      pb::TestimonyFields fields;
+      fields.set_title("recording");
+      auto t = (*a)->AddTestimony(fields);
+      if (!t.ok()) Die(t.status().ToString());
+      auto attached = (*a)->AttachFile(t->id(), file, {"recording.mp4", "", {}}, {});
+      if (!attached.ok()) Die(attached.status().ToString());
+      Status shared = (*a)->Share(t->id(), circle);
+      if (!shared.ok()) Die(shared.ToString());
+      std::remove(file.c_str());
+    }
+    std::fprintf(stderr, "local ingest: %llu ops in %.2f s = %.0f ops/s\n",
+                 static_cast<unsigned long long>(ingested), ingest_s, local_ops_per_s);
+  }  // vaults closed: the processes below open them
+
+  // 2. Full sync between two processes.
+  auto [json, server_log] = SyncOnce(da, db, Hex(circle));
+  if (JsonField(json, "ok") != "true") Die("sync failed: " + json + server_log);
+  const double received = JsonNum(json, "ops_received");
+  const double seconds = JsonNum(json, "seconds");
+  const double wire = JsonNum(json, "bytes_in") + JsonNum(json, "bytes_out");
+  const double apply_rate = received / seconds;
+  // Payload: the envelopes and the sealed chunks themselves.
+  const double chunk_bytes = JsonNum(json, "chunk_bytes_received");
+  const double overhead = wire / (static_cast<double>(payload_bytes) + chunk_bytes) - 1.0;
+  const uint64_t client_rss = static_cast<uint64_t>(JsonNum(json, "rss_kb"));
+  const uint64_t server_rss = ServerRssKb(server_log);
+  const double chunk_mb_per_s = chunk_bytes / (1 << 20) / seconds;
+
+  // 3. Incremental: 10 new ops.
+  {
+    auto a = archive::Archive::Open(da, "bench passphrase");
+    if (!a.ok()) Die(a.status().ToString());
+    for (int i = 0; i < 10; ++i) {
+      pb::TestimonyFields fields;
+      fields.set_title("new " + std::to_string(i));
+      fields.set_body(std::string(text_bytes, 'n'));
+      auto t = (*a)->AddTestimony(fields);
+      if (!t.ok() || !(*a)->Share(t->id(), circle).ok()) Die("incremental share");
+    }
+  }
+  auto [json2, log2] = SyncOnce(da, db, Hex(circle));
+  if (JsonField(json2, "ok") != "true") Die("incremental sync failed: " + json2 + log2);
+  const double incremental_bytes = JsonNum(json2, "bytes_in") + JsonNum(json2, "bytes_out");
+
+  std::printf("sync of %.0f ops between two processes over 127.0.0.1:\n", received);
+  std::printf("  apply rate      %.0f ops/s  (local ingest %.0f ops/s; ratio %.2f, goal >= 0.7)\n",
+              apply_rate, local_ops_per_s, apply_rate / local_ops_per_s);
+  std::printf(
+      "  wire bytes      %.0f for %llu envelope + %.0f chunk bytes: overhead %.1f %% (goal < 10 "
+      "%%)\n",
+      wire, static_cast<unsigned long long>(payload_bytes), chunk_bytes, overhead * 100);
+  if (chunk_bytes > 0) {
+    std::printf("  chunks          %.0f sealed bytes, %.1f MiB/s over the whole session\n",
+                chunk_bytes, chunk_mb_per_s);
+  }
+  std::printf("  peak RSS        receiver %llu KB, sender %llu KB (goal < 128 MB)\n",
+              static_cast<unsigned long long>(client_rss),
+              static_cast<unsigned long long>(server_rss));
+  std::printf("  incremental     10 ops: %.0f bytes both ways (goal < 10 KB), %.0f ops sent\n",
+              incremental_bytes, JsonNum(json2, "ops_received"));
+  std::printf(
+      "{\"bench\":\"sync\",\"ops\":%.0f,\"apply_ops_per_s\":%.0f,\"local_ingest_ops_per_s\":%.0f,"
+      "\"ratio\":%.3f,\"wire_bytes\":%.0f,\"payload_bytes\":%llu,\"overhead\":%.4f,"
+      "\"chunk_bytes\":%.0f,\"chunk_mib_per_s\":%.1f,"
+      "\"receiver_rss_kb\":%llu,\"sender_rss_kb\":%llu,\"incremental_bytes\":%.0f}\n",
+      received, apply_rate, local_ops_per_s, apply_rate / local_ops_per_s, wire,
+      static_cast<unsigned long long>(payload_bytes), overhead, chunk_bytes, chunk_mb_per_s,
+      static_cast<unsigned long long>(client_rss), static_cast<unsigned long long>(server_rss),
+      incremental_bytes);
+  return 0;
+}
