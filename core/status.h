@@ -67,7 +67,7 @@ inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "a Result built from a Status must carry an error");
   }
@@ -99,9 +99,9 @@ class [[nodiscard]] Result {
 }  // namespace estelik
 
 // Returns early from the enclosing function with the status of `expr` if it failed.
-#define ESTELIK_RETURN_IF_ERROR(expr)          \
-  do {                                         \
-    ::estelik::Status estelik_status_ = (expr); \
+#define ESTELIK_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::estelik::Status estelik_status_ = (expr);        \
     if (!estelik_status_.ok()) return estelik_status_; \
   } while (0)
 

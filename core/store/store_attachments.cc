@@ -270,12 +270,12 @@ Result<crypto::SecretBytes> Store::TestimonyContentKey(std::string_view id) {
   return ContentKey(seq);
 }
 
-Result<std::vector<pb::AttachmentInfo>> Store::ReceivingAttachments(
-    std::string_view testimony_id) {
+Result<std::vector<pb::AttachmentInfo>> Store::ReceivingAttachments(std::string_view testimony_id) {
   ESTELIK_ASSIGN_OR_RETURN(int64_t seq, SeqOf(testimony_id));
-  ESTELIK_ASSIGN_OR_RETURN(
-      Stmt s, Stmt::Prepare(db_, "SELECT id FROM attachments WHERE testimony_seq = ?1 AND "
-                                 "state = ?2 ORDER BY id"));
+  ESTELIK_ASSIGN_OR_RETURN(Stmt s,
+                           Stmt::Prepare(db_,
+                                         "SELECT id FROM attachments WHERE testimony_seq = ?1 AND "
+                                         "state = ?2 ORDER BY id"));
   s.Bind(1, seq).Bind(2, static_cast<int64_t>(kReceiving));
   std::vector<std::string> ids;
   for (;;) {
