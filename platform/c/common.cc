@@ -1,0 +1,167 @@
+// Errors, buffers and argument helpers shared by every entry point of estelik.h.
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "core/log/identity.h"
+#include "core/store/store.h"
+#include "platform/c/handles.h"
+
+namespace estelik::capi {
+
+void VaultCore::DropArchive(Code why) {
+  // Writers and readers hold statements and keys that point into the Archive's connection:
+  // they go first.
+  for (WriterState* w : writers) {
+    w->writer.reset();
+    w->dropped = why;
+  }
+  writers.clear();
+  for (ReaderState* r : readers) {
+    r->reader.reset();
+    r->dropped = why;
+  }
+  readers.clear();
+  archive.reset();
+}
+
+Result<archive::Archive*> VaultCore::Get() {
+  if (closed) return Status(Code::kAborted, "the vault handle was closed");
+  if (!archive) {
+    return Status(Code::kLocked, "the vault is locked; unlock it with its passphrase");
+  }
+  return archive.get();
+}
+
+estelik_status Report(const Status& status, estelik_error* err) {
+  if (status.ok()) return ESTELIK_OK;
+  if (err != nullptr) {
+    estelik_error_clear(err);
+    err->domain = "estelik";
+    err->code = static_cast<int>(status.code());
+    // On allocation failure the code still says what happened; the message stays NULL.
+    err->message = static_cast<char*>(std::malloc(status.message().size() + 1));
+    if (err->message != nullptr) {
+      std::memcpy(err->message, status.message().c_str(), status.message().size() + 1);
+    }
+  }
+  return static_cast<estelik_status>(status.code());
+}
+
+Status ToBuffer(std::string_view bytes, estelik_buffer* out) {
+  // malloc(0) may return NULL; always allocate at least one byte so data is non-NULL.
+  auto* data = static_cast<uint8_t*>(std::malloc(bytes.empty() ? 1 : bytes.size()));
+  if (data == nullptr) return LimitExceeded("out of memory for a result buffer");
+  if (!bytes.empty()) std::memcpy(data, bytes.data(), bytes.size());
+  out->data = data;
+  out->size = bytes.size();
+  return Status::Ok();
+}
+
+Status ToBuffer(const google::protobuf::MessageLite& message, estelik_buffer* out) {
+  std::string bytes;
+  if (!message.SerializeToString(&bytes)) {
+    return Internal("could not serialize " + message.GetTypeName());
+  }
+  return ToBuffer(bytes, out);
+}
+
+Status ToString(std::string_view text, char** out) {
+  auto* data = static_cast<char*>(std::malloc(text.size() + 1));
+  if (data == nullptr) return LimitExceeded("out of memory for a result string");
+  std::memcpy(data, text.data(), text.size());
+  data[text.size()] = '\0';
+  *out = data;
+  return Status::Ok();
+}
+
+Status Parse(const uint8_t* data, size_t len, std::string_view what,
+             google::protobuf::MessageLite* message) {
+  message->Clear();
+  if (len == 0) return Status::Ok();
+  if (data == nullptr) {
+    return InvalidArgument(std::string(what) + " is NULL but its length is " + std::to_string(len));
+  }
+  if (len > static_cast<size_t>(INT_MAX)) {
+    return LimitExceeded(std::string(what) + " is larger than 2 GiB");
+  }
+  if (!message->ParseFromArray(data, static_cast<int>(len))) {
+    return InvalidArgument(std::string(what) + " is not a valid serialized " +
+                           message->GetTypeName() + " (" + std::to_string(len) +
+                           " bytes that do not parse as protobuf, or a string that is not UTF-8)");
+  }
+  return Status::Ok();
+}
+
+Result<std::string_view> Passphrase(const char* data, size_t len, std::string_view what) {
+  if (data == nullptr && len != 0) {
+    return InvalidArgument(std::string(what) + " is NULL but its length is " + std::to_string(len));
+  }
+  return std::string_view(data == nullptr ? "" : data, len);
+}
+
+Status Require(const void* pointer, std::string_view what) {
+  if (pointer == nullptr) return InvalidArgument(std::string(what) + " must not be NULL");
+  return Status::Ok();
+}
+
+namespace {
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+Result<std::string> TestimonyId(archive::Archive& archive, const char* text) {
+  ESTELIK_RETURN_IF_ERROR(Require(text, "testimony_id"));
+  std::string_view hex(text);
+  // A full id needs no lookup (ResolveId scans the list to prove a prefix unique).
+  if (hex.size() == store::kTestimonyIdSize * 2) {
+    std::string id(store::kTestimonyIdSize, '\0');
+    bool valid = true;
+    for (size_t i = 0; i < id.size() && valid; ++i) {
+      int hi = HexValue(hex[2 * i]);
+      int lo = HexValue(hex[2 * i + 1]);
+      valid = hi >= 0 && lo >= 0;
+      id[i] = static_cast<char>(hi * 16 + lo);
+    }
+    if (valid) return id;
+  }
+  return archive.ResolveId(hex);
+}
+
+}  // namespace estelik::capi
+
+using estelik::CodeName;
+
+extern "C" {
+
+const char* estelik_version(void) { return "0.1.0"; }
+
+void estelik_error_clear(estelik_error* err) {
+  if (err == nullptr) return;
+  std::free(err->message);
+  err->domain = nullptr;
+  err->code = 0;
+  err->message = nullptr;
+}
+
+const char* estelik_status_name(estelik_status status) {
+  if (status < ESTELIK_OK || status > ESTELIK_INTERNAL) return "unknown";
+  // CodeName returns views of string literals, so data() is NUL-terminated and static.
+  return CodeName(static_cast<estelik::Code>(status)).data();
+}
+
+void estelik_buffer_free(estelik_buffer* buf) {
+  if (buf == nullptr) return;
+  std::free(buf->data);
+  buf->data = nullptr;
+  buf->size = 0;
+}
+
+void estelik_string_free(char* str) { std::free(str); }
+
+}  // extern "C"

@@ -1,0 +1,406 @@
+/* estelik.h: the one stable C ABI of the Estelik engine.
+ *
+ * Phone and desktop shells (Kotlin/Java through JNI, Swift, Dart FFI, C) embed Estelik through
+ * this header and libestelik.so.0. Conventions, stated once here and followed by every call:
+ *
+ * - Naming: estelik_<noun>_<verb>. Opaque handles: estelik_vault, estelik_attachment_writer,
+ *   estelik_attachment_reader.
+ * - Errors: every call that can fail returns an estelik_status (ESTELIK_OK is 0) and, if `err`
+ *   is not NULL, fills *err with (domain, code, message). A failed call changes nothing.
+ *   Free the message with estelik_error_clear. `err` must be zeroed (ESTELIK_ERROR_INIT) before
+ *   its first use; a filled error may be reused: the next failure clears it first.
+ * - Ownership: whatever a call returns through an out-parameter belongs to the caller and
+ *   names its free function: estelik_buffer_free, estelik_string_free, estelik_vault_close,
+ *   estelik_attachment_finish / estelik_attachment_abort, estelik_attachment_close. Inputs
+ *   are borrowed for the duration of the call only.
+ * - Records cross the boundary as protobuf bytes of the messages in proto/record.proto and
+ *   proto/api.proto (package estelik.pb). Input bytes that do not parse are rejected with
+ *   ESTELIK_INVALID_ARGUMENT. NULL with length 0 means the empty message.
+ * - Strings are NUL-terminated UTF-8. Passphrases are (pointer, length) so a shell can pass the
+ *   bytes of a char array it wipes afterwards; Estelik never keeps a copy.
+ * - Testimony ids are passed as text: 32 hex digits, or a unique prefix of at least 6. Ids
+ *   inside records are the raw 16 bytes. Public keys are 32 raw bytes.
+ * - Threading: every function is safe to call from any thread. Calls on one vault handle
+ *   (including its attachment writers and readers) are serialized by the handle's mutex, so
+ *   they may come from any thread; different handles are independent. A handle must not be
+ *   used after (or during) the call that frees it.
+ */
+#ifndef ESTELIK_H_
+#define ESTELIK_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#if defined(ESTELIK_C_BUILDING)
+#define ESTELIK_API __declspec(dllexport)
+#else
+#define ESTELIK_API
+#endif
+#else
+#define ESTELIK_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ Version, errors, memory */
+
+#define ESTELIK_VERSION_MAJOR 0
+#define ESTELIK_VERSION_MINOR 1
+#define ESTELIK_VERSION_PATCH 0
+
+/* "0.1.0": the version of the library actually loaded (static string, never freed). */
+ESTELIK_API const char* estelik_version(void);
+
+/* Mirrors estelik::Code (core/status.h); values never change. */
+typedef enum estelik_status {
+  ESTELIK_OK = 0,
+  ESTELIK_INVALID_ARGUMENT = 1, /* the caller passed something malformed */
+  ESTELIK_NOT_FOUND = 2,        /* no such vault, testimony, attachment, contact... */
+  ESTELIK_ALREADY_EXISTS = 3,   /* refusing to overwrite */
+  ESTELIK_WRONG_PASSPHRASE = 4, /* no key slot opens with this passphrase */
+  ESTELIK_CORRUPT = 5,          /* authentication failed: corrupt or tampered */
+  ESTELIK_IO = 6,               /* the operating system refused (disk full, permission...) */
+  ESTELIK_LOCKED = 7,           /* the vault is locked; estelik_vault_unlock needs the passphrase */
+  ESTELIK_PERMISSION_DENIED = 8, /* not the author, not in the circle, not the admin */
+  ESTELIK_PROTOCOL = 9,          /* a peer broke the protocol */
+  ESTELIK_LIMIT_EXCEEDED = 10,   /* a size or rate limit was hit */
+  ESTELIK_UNSUPPORTED = 11,      /* a newer format or an unavailable feature */
+  ESTELIK_ABORTED = 12,          /* cancelled by the caller, or the handle was closed */
+  ESTELIK_INTERNAL = 13          /* a bug in Estelik */
+} estelik_status;
+
+/* domain: "estelik" (code is an estelik_status), "sqlite" (code is a SQLite result code) or
+ * "os" (code is an errno value); a static string, never freed. Today the engine reports every
+ * error in the "estelik" domain. message: what happened, for a person; owned by the error. */
+typedef struct estelik_error {
+  const char* domain;
+  int code;
+  char* message;
+} estelik_error;
+
+#define ESTELIK_ERROR_INIT \
+  { 0, 0, 0 }
+
+/* Frees err->message and zeroes *err. NULL and an already clear error are fine. */
+ESTELIK_API void estelik_error_clear(estelik_error* err);
+
+/* "wrong_passphrase": a stable lower-case name (static string, never freed). */
+ESTELIK_API const char* estelik_status_name(estelik_status status);
+
+/* Bytes returned by the library (serialized protobuf messages). Free with estelik_buffer_free. */
+typedef struct estelik_buffer {
+  uint8_t* data;
+  size_t size;
+} estelik_buffer;
+
+/* Frees buf->data and zeroes *buf. NULL and an empty buffer are fine. */
+ESTELIK_API void estelik_buffer_free(estelik_buffer* buf);
+/* Frees a string returned by the library. NULL is fine. */
+ESTELIK_API void estelik_string_free(char* str);
+
+/* ------------------------------------------------------------------ Vault lifecycle */
+
+typedef struct estelik_vault estelik_vault;
+
+/* Argon2id cost of a new vault (kept in its key file, so any device opens it). */
+typedef enum estelik_kdf {
+  ESTELIK_KDF_MODERATE = 0,    /* desktops: 256 MiB, about a second */
+  ESTELIK_KDF_INTERACTIVE = 1, /* phones: 64 MiB, a fraction of a second */
+  ESTELIK_KDF_TEST_ONLY = 2    /* the minimum: tests only, never for a real vault */
+} estelik_kdf;
+
+/* Creates a new vault in directory `dir` (created, mode 0700, if missing) and opens it.
+ * On success stores a handle the caller frees with estelik_vault_close in *out_vault;
+ * on error stores NULL. ESTELIK_ALREADY_EXISTS if `dir` already holds a vault. */
+ESTELIK_API estelik_status estelik_vault_create(const char* dir, const char* passphrase,
+                                                size_t passphrase_len, estelik_kdf kdf,
+                                                estelik_vault** out_vault, estelik_error* err);
+
+/* Opens the vault in `dir`. On success stores a handle (free with estelik_vault_close) in
+ * *out_vault; on error stores NULL. ESTELIK_NOT_FOUND if there is no vault,
+ * ESTELIK_WRONG_PASSPHRASE if the passphrase opens no key slot (nothing on disk changes).
+ * Opening with the duress passphrase silently destroys the real vault and opens a decoy. */
+ESTELIK_API estelik_status estelik_vault_open(const char* dir, const char* passphrase,
+                                              size_t passphrase_len, estelik_vault** out_vault,
+                                              estelik_error* err);
+
+/* Closes the store, wipes every key and frees the handle. Writers still open are discarded and
+ * readers stop working: their calls return ESTELIK_ABORTED, and they must still be freed.
+ * NULL is fine. */
+ESTELIK_API void estelik_vault_close(estelik_vault* vault);
+
+/* Panic-lock: closes the store and wipes every key now; the handle stays valid but every call
+ * on it returns ESTELIK_LOCKED until estelik_vault_unlock. Open attachment writers are
+ * aborted (nothing of them is kept) and open readers return ESTELIK_LOCKED. Idempotent. */
+ESTELIK_API void estelik_vault_lock(estelik_vault* vault);
+
+/* Reopens a locked handle with its passphrase. ESTELIK_WRONG_PASSPHRASE leaves it locked;
+ * on an unlocked handle it checks nothing and returns ESTELIK_OK. */
+ESTELIK_API estelik_status estelik_vault_unlock(estelik_vault* vault, const char* passphrase,
+                                                size_t passphrase_len, estelik_error* err);
+
+/* 1 if the handle is locked (or NULL), else 0. */
+ESTELIK_API int estelik_vault_is_locked(estelik_vault* vault);
+
+/* Re-seals the vault's master key under a new passphrase; the old one stops working.
+ * ESTELIK_WRONG_PASSPHRASE if `old_passphrase` is not this vault's. */
+ESTELIK_API estelik_status estelik_vault_change_passphrase(estelik_vault* vault,
+                                                           const char* old_passphrase,
+                                                           size_t old_len,
+                                                           const char* new_passphrase,
+                                                           size_t new_len, estelik_error* err);
+
+/* Makes `duress_passphrase` open a decoy: opening the vault with it destroys every real
+ * testimony and shows an empty working vault. ESTELIK_PERMISSION_DENIED unless this handle
+ * was opened with the real passphrase. */
+ESTELIK_API estelik_status estelik_vault_set_duress_passphrase(estelik_vault* vault,
+                                                               const char* duress_passphrase,
+                                                               size_t duress_len,
+                                                               estelik_error* err);
+/* Removes the duress passphrase. */
+ESTELIK_API estelik_status estelik_vault_clear_duress_passphrase(estelik_vault* vault,
+                                                                 estelik_error* err);
+
+/* Panic-wipe of the vault in `dir`, no passphrase needed: destroys both key slots (nothing in
+ * `dir` can be decrypted afterwards, by anyone holding a copy) and deletes the files. Lock or
+ * close every handle on `dir` first. ESTELIK_NOT_FOUND if there is no vault. */
+ESTELIK_API estelik_status estelik_vault_wipe(const char* dir, estelik_error* err);
+
+/* ------------------------------------------------------------------ Testimonies */
+
+/* Records a new testimony from `fields` (estelik.pb.TestimonyFields bytes). recorded_unix_ms:
+ * when the survivor spoke, 0 for now. If out_testimony is not NULL, stores the new
+ * estelik.pb.Testimony there (free with estelik_buffer_free). */
+ESTELIK_API estelik_status estelik_testimony_add(estelik_vault* vault, const uint8_t* fields,
+                                                 size_t fields_len, uint64_t recorded_unix_ms,
+                                                 estelik_buffer* out_testimony, estelik_error* err);
+
+/* Convenience for C: a private testimony with just a language (BCP 47, may be NULL or ""),
+ * title and body. If out_id is not NULL, stores the new id as 32 lower-case hex digits
+ * (free with estelik_string_free). */
+ESTELIK_API estelik_status estelik_testimony_add_simple(estelik_vault* vault, const char* language,
+                                                        const char* title, const char* body,
+                                                        char** out_id, estelik_error* err);
+
+/* A new version whose content is `fields` as a whole; earlier versions stay in the history.
+ * ESTELIK_PERMISSION_DENIED if this identity is not the author. Optional out_testimony as in
+ * estelik_testimony_add. */
+ESTELIK_API estelik_status estelik_testimony_edit(estelik_vault* vault, const char* testimony_id,
+                                                  const uint8_t* fields, size_t fields_len,
+                                                  estelik_buffer* out_testimony,
+                                                  estelik_error* err);
+
+/* Stores the estelik.pb.Testimony in *out_testimony (free with estelik_buffer_free).
+ * ESTELIK_NOT_FOUND if no testimony has that id; ESTELIK_INVALID_ARGUMENT if a prefix is
+ * ambiguous or not hex. */
+ESTELIK_API estelik_status estelik_testimony_get(estelik_vault* vault, const char* testimony_id,
+                                                 estelik_buffer* out_testimony, estelik_error* err);
+
+/* Stores every version (estelik.pb.History, oldest first) in *out_history (free with
+ * estelik_buffer_free). */
+ESTELIK_API estelik_status estelik_testimony_history(estelik_vault* vault, const char* testimony_id,
+                                                     estelik_buffer* out_history,
+                                                     estelik_error* err);
+
+/* Withdraws a testimony: its content is removed everywhere and a tombstone keeps its hash. */
+ESTELIK_API estelik_status estelik_testimony_withdraw(estelik_vault* vault,
+                                                      const char* testimony_id, estelik_error* err);
+
+/* Lists testimonies, newest first. filter: estelik.pb.ListFilter bytes, page:
+ * estelik.pb.PageRequest bytes (either NULL/0 for the default). Stores an
+ * estelik.pb.TestimonyPage in *out_page (free with estelik_buffer_free). */
+ESTELIK_API estelik_status estelik_testimony_list(estelik_vault* vault, const uint8_t* filter,
+                                                  size_t filter_len, const uint8_t* page,
+                                                  size_t page_len, estelik_buffer* out_page,
+                                                  estelik_error* err);
+
+/* Full-text search. query: estelik.pb.SearchQuery bytes. Stores an estelik.pb.SearchPage in
+ * *out_page (free with estelik_buffer_free). Any text is valid; it is never a syntax error. */
+ESTELIK_API estelik_status estelik_testimony_search(estelik_vault* vault, const uint8_t* query,
+                                                    size_t query_len, estelik_buffer* out_page,
+                                                    estelik_error* err);
+
+/* Resolves an id or unique prefix to the full 32 hex digits in *out_id (free with
+ * estelik_string_free). */
+ESTELIK_API estelik_status estelik_testimony_resolve_id(estelik_vault* vault,
+                                                        const char* testimony_id, char** out_id,
+                                                        estelik_error* err);
+
+/* ------------------------------------------------------------------ Attachments (streams) */
+
+typedef struct estelik_attachment_writer estelik_attachment_writer;
+typedef struct estelik_attachment_reader estelik_attachment_reader;
+
+/* Mirrors estelik.pb.AttachmentKind. */
+typedef enum estelik_attachment_kind {
+  ESTELIK_ATTACHMENT_GUESS = 0, /* from the media type or name */
+  ESTELIK_ATTACHMENT_AUDIO = 1,
+  ESTELIK_ATTACHMENT_VIDEO = 2,
+  ESTELIK_ATTACHMENT_PHOTO = 3,
+  ESTELIK_ATTACHMENT_DOCUMENT = 4
+} estelik_attachment_kind;
+
+/* Starts streaming a new attachment into a testimony. name: the file name as the user knows
+ * it; media_type: e.g. "audio/mp4", NULL or "" to guess from the name. The attachment becomes
+ * visible only when estelik_attachment_finish succeeds. Stores a writer in *out_writer that
+ * the caller must end with exactly one of estelik_attachment_finish or estelik_attachment_abort
+ * (both free it). */
+ESTELIK_API estelik_status estelik_attachment_begin(estelik_vault* vault, const char* testimony_id,
+                                                    const char* name, const char* media_type,
+                                                    estelik_attachment_kind kind,
+                                                    estelik_attachment_writer** out_writer,
+                                                    estelik_error* err);
+
+/* Appends bytes (sealed in 64 KiB chunks; memory stays bounded whatever the total size). */
+ESTELIK_API estelik_status estelik_attachment_write(estelik_attachment_writer* writer,
+                                                    const uint8_t* data, size_t len,
+                                                    estelik_error* err);
+
+/* Seals the last chunk and makes the attachment visible, then frees the writer whatever the
+ * outcome (on failure nothing becomes visible). If out_info is not NULL, stores the
+ * estelik.pb.AttachmentInfo there (free with estelik_buffer_free). */
+ESTELIK_API estelik_status estelik_attachment_finish(estelik_attachment_writer* writer,
+                                                     estelik_buffer* out_info, estelik_error* err);
+
+/* Discards everything written and frees the writer. NULL is fine. */
+ESTELIK_API void estelik_attachment_abort(estelik_attachment_writer* writer);
+
+/* Opens attachment `index` (0-based, in the order added) of a testimony for reading; every
+ * chunk is authenticated as it is read. Stores a reader in *out_reader (free with
+ * estelik_attachment_close). */
+ESTELIK_API estelik_status estelik_attachment_open(estelik_vault* vault, const char* testimony_id,
+                                                   size_t index,
+                                                   estelik_attachment_reader** out_reader,
+                                                   estelik_error* err);
+
+/* Stores the attachment's estelik.pb.AttachmentInfo in *out_info (free with
+ * estelik_buffer_free). */
+ESTELIK_API estelik_status estelik_attachment_info(estelik_attachment_reader* reader,
+                                                   estelik_buffer* out_info, estelik_error* err);
+
+/* Reads up to `capacity` bytes into `out` and stores how many in *out_read; 0 means the end,
+ * where the whole content hash has been checked. ESTELIK_CORRUPT if any byte was altered. */
+ESTELIK_API estelik_status estelik_attachment_read(estelik_attachment_reader* reader, uint8_t* out,
+                                                   size_t capacity, size_t* out_read,
+                                                   estelik_error* err);
+
+/* Reads the whole attachment (independently of estelik_attachment_read's position) and checks
+ * every chunk, the chunk count and the content hash. ESTELIK_CORRUPT on any mismatch. */
+ESTELIK_API estelik_status estelik_attachment_verify(estelik_attachment_reader* reader,
+                                                     estelik_error* err);
+
+/* Frees a reader. NULL is fine. */
+ESTELIK_API void estelik_attachment_close(estelik_attachment_reader* reader);
+
+/* ------------------------------------------------------------------ Identity */
+
+#define ESTELIK_PUBLIC_KEY_SIZE 32
+#define ESTELIK_CIRCLE_ID_SIZE 32
+
+/* Copies this vault's Ed25519 public key (ESTELIK_PUBLIC_KEY_SIZE bytes) into out_key. */
+ESTELIK_API estelik_status estelik_identity_public_key(estelik_vault* vault, uint8_t* out_key,
+                                                       estelik_error* err);
+
+/* Stores this identity's fingerprint ("12345 67890 ...", 30 digits) in *out (free with
+ * estelik_string_free). */
+ESTELIK_API estelik_status estelik_identity_fingerprint(estelik_vault* vault, char** out,
+                                                        estelik_error* err);
+
+/* Stores the 83-character QR payload ("ESTELIK:1:...") for this identity in *out (free with
+ * estelik_string_free). */
+ESTELIK_API estelik_status estelik_identity_qr_payload(estelik_vault* vault, char** out,
+                                                       estelik_error* err);
+
+/* Stores the 60-digit safety number of this identity and `peer_key` in *out (free with
+ * estelik_string_free); both people see the same number. */
+ESTELIK_API estelik_status estelik_identity_safety_number(estelik_vault* vault,
+                                                          const uint8_t* peer_key, char** out,
+                                                          estelik_error* err);
+
+/* Parses a scanned QR payload strictly into out_key (ESTELIK_PUBLIC_KEY_SIZE bytes).
+ * ESTELIK_INVALID_ARGUMENT for anything but the exact format. Needs no vault. */
+ESTELIK_API estelik_status estelik_identity_parse_qr(const char* payload, uint8_t* out_key,
+                                                     estelik_error* err);
+
+/* ------------------------------------------------------------------ Contacts */
+
+/* Adds (or renames) a contact by public key (ESTELIK_PUBLIC_KEY_SIZE bytes). */
+ESTELIK_API estelik_status estelik_contact_add(estelik_vault* vault, const uint8_t* public_key,
+                                               const char* name, estelik_error* err);
+/* Removes a contact. ESTELIK_NOT_FOUND if it is not one. */
+ESTELIK_API estelik_status estelik_contact_remove(estelik_vault* vault, const uint8_t* public_key,
+                                                  estelik_error* err);
+/* Stores every contact (estelik.pb.ContactList) in *out_list (free with estelik_buffer_free). */
+ESTELIK_API estelik_status estelik_contact_list(estelik_vault* vault, estelik_buffer* out_list,
+                                                estelik_error* err);
+
+/* ------------------------------------------------------------------ Circles */
+
+/* Creates a circle with this identity as admin and stores its id (ESTELIK_CIRCLE_ID_SIZE
+ * bytes) in out_circle_id. */
+ESTELIK_API estelik_status estelik_circle_create(estelik_vault* vault, const char* name,
+                                                 uint8_t* out_circle_id, estelik_error* err);
+/* Adds a member (admin only), who must already be a contact (ESTELIK_INVALID_ARGUMENT
+ * otherwise): they receive the current epoch key. */
+ESTELIK_API estelik_status estelik_circle_add_member(estelik_vault* vault, const uint8_t* circle_id,
+                                                     const uint8_t* member_key, estelik_error* err);
+/* Removes a member (admin only): a new epoch starts whose key the removed member never gets. */
+ESTELIK_API estelik_status estelik_circle_remove_member(estelik_vault* vault,
+                                                        const uint8_t* circle_id,
+                                                        const uint8_t* member_key,
+                                                        estelik_error* err);
+/* Stores the circle (estelik.pb.CircleInfo: name, admin, epoch, members) in *out_circle (free
+ * with estelik_buffer_free). ESTELIK_NOT_FOUND if this device does not know it. */
+ESTELIK_API estelik_status estelik_circle_get(estelik_vault* vault, const uint8_t* circle_id,
+                                              estelik_buffer* out_circle, estelik_error* err);
+
+/* Stores every circle this device knows (estelik.pb.CircleList) in *out_list (free with
+ * estelik_buffer_free). */
+ESTELIK_API estelik_status estelik_circle_list(estelik_vault* vault, estelik_buffer* out_list,
+                                               estelik_error* err);
+
+/* Shares our testimony into a circle we belong to: a new version records the circle as its
+ * scope and its members receive it (with its attachments) at the next sync; later edits and a
+ * withdrawal follow. ESTELIK_PERMISSION_DENIED if it is not ours or we are not a member. */
+ESTELIK_API estelik_status estelik_testimony_share(estelik_vault* vault, const char* testimony_id,
+                                                   const uint8_t* circle_id, estelik_error* err);
+
+/* ------------------------------------------------------------------ Pending sections
+ *
+ * Declared here so shells can plan for them; not exported yet (the engine side is still
+ * landing). Each will follow the conventions above.
+ *
+ * Sync, once sync/net exposes a server/dialer usable from a library:
+ *   typedef struct estelik_sync estelik_sync;            // a running listener or dial
+ *   typedef void (*estelik_sync_event_fn)(void* ctx, const uint8_t* event, size_t len);
+ *       // estelik.pb.SyncEvent bytes: progress, peer connected, session done, error;
+ *       // called on the sync thread, must not call back into the same vault.
+ *   estelik_status estelik_sync_listen(estelik_vault*, const char* host_port,
+ *                                      const uint8_t* network_key, size_t key_len,
+ *                                      estelik_sync_event_fn, void* ctx,
+ *                                      estelik_sync** out, estelik_error*);
+ *   estelik_status estelik_sync_dial(estelik_vault*, const char* host_port,
+ *                                    const uint8_t* peer_key, const uint8_t* network_key,
+ *                                    size_t key_len, estelik_sync_event_fn, void* ctx,
+ *                                    estelik_sync** out, estelik_error*);
+ *   estelik_status estelik_sync_once(estelik_vault*, const char* host_port,
+ *                                    const uint8_t* peer_key, const uint8_t* network_key,
+ *                                    size_t key_len, estelik_buffer* out_stats,
+ *                                    estelik_error*);       // blocking one-shot
+ *   void estelik_sync_stop(estelik_sync*);                  // stops and frees
+ *
+ * Evidence export and verification:
+ *   estelik_status estelik_evidence_export(estelik_vault*, const char* testimony_id,
+ *                                          const char* out_path, estelik_error*);
+ *   estelik_status estelik_evidence_verify(const char* bundle_path,
+ *                                          estelik_buffer* out_report, estelik_error*);
+ */
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ESTELIK_H_ */

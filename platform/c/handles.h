@@ -1,0 +1,112 @@
+// Internal to platform/c: what the opaque handles of estelik.h are, and the helpers every
+// entry point uses to turn a Status into (estelik_status, estelik_error) without letting an
+// exception cross the C boundary.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/archive/archive.h"
+#include "core/status.h"
+#include "platform/c/estelik.h"
+
+namespace estelik::capi {
+
+struct WriterState;
+struct ReaderState;
+
+// Shared by a vault handle and every writer/reader opened through it, so that a writer freed
+// after its vault was closed still finds a valid (closed) core. `mu` serializes every call.
+struct VaultCore {
+  std::mutex mu;
+  std::string dir;
+  std::unique_ptr<archive::Archive> archive;  // null while locked or after close
+  bool closed = false;
+  // Engine objects that point into `archive`: they are destroyed before it is (lock/close).
+  std::set<WriterState*> writers;
+  std::set<ReaderState*> readers;
+
+  // Destroys every open writer/reader's engine object, recording `why`, then the Archive
+  // (which closes the store and wipes every key). Caller holds `mu`.
+  void DropArchive(Code why);
+  // The archive, or LOCKED / ABORTED. Caller holds `mu`.
+  Result<archive::Archive*> Get();
+};
+
+struct WriterState {
+  std::shared_ptr<VaultCore> core;
+  std::unique_ptr<archive::Archive::AttachmentWriter> writer;  // null once dropped
+  Code dropped = Code::kOk;
+};
+
+struct ReaderState {
+  std::shared_ptr<VaultCore> core;
+  std::unique_ptr<store::AttachmentReader> reader;  // null once dropped
+  Code dropped = Code::kOk;
+};
+
+// Fills `err` (if any) from a non-OK status and returns its code; returns ESTELIK_OK otherwise.
+estelik_status Report(const Status& status, estelik_error* err);
+
+// Runs `body` (returning Status), converting exceptions (allocation failure, bugs) to
+// ESTELIK_INTERNAL so none crosses the C ABI.
+template <typename Fn>
+estelik_status Guard(estelik_error* err, Fn&& body) {
+  try {
+    return Report(body(), err);
+  } catch (const std::bad_alloc&) {
+    return Report(Status(Code::kLimitExceeded, "out of memory"), err);
+  } catch (const std::exception& e) {
+    return Report(Internal(std::string("unexpected exception: ") + e.what()), err);
+  } catch (...) {
+    return Report(Internal("unexpected exception"), err);
+  }
+}
+
+// Runs `fn(archive::Archive&)` under Guard with the handle's mutex held; LOCKED or ABORTED
+// without calling `fn` if the vault is locked or closed.
+template <typename Fn>
+estelik_status WithArchive(estelik_vault* vault, estelik_error* err, Fn&& fn);
+
+// Copies `bytes` into a malloc'd estelik_buffer; LimitExceeded if memory runs out.
+Status ToBuffer(std::string_view bytes, estelik_buffer* out);
+// Serializes a message into `out`.
+Status ToBuffer(const google::protobuf::MessageLite& message, estelik_buffer* out);
+// A malloc'd NUL-terminated copy of `text` in *out.
+Status ToString(std::string_view text, char** out);
+// Parses `len` bytes at `data` (NULL/0 = empty message) as `message`, naming `what` in errors.
+Status Parse(const uint8_t* data, size_t len, std::string_view what,
+             google::protobuf::MessageLite* message);
+// A passphrase view; InvalidArgument if `data` is NULL with a non-zero length.
+Result<std::string_view> Passphrase(const char* data, size_t len, std::string_view what);
+// A required, non-NULL pointer argument.
+Status Require(const void* pointer, std::string_view what);
+// The raw 16-byte id of a testimony given as 32 hex digits or a unique prefix.
+Result<std::string> TestimonyId(archive::Archive& archive, const char* text);
+
+}  // namespace estelik::capi
+
+// The opaque handles are the C names of these.
+struct estelik_vault {
+  std::shared_ptr<estelik::capi::VaultCore> core;
+};
+struct estelik_attachment_writer {
+  estelik::capi::WriterState state;
+};
+struct estelik_attachment_reader {
+  estelik::capi::ReaderState state;
+};
+
+template <typename Fn>
+estelik_status estelik::capi::WithArchive(estelik_vault* vault, estelik_error* err, Fn&& fn) {
+  return Guard(err, [&]() -> Status {
+    ESTELIK_RETURN_IF_ERROR(Require(vault, "vault"));
+    std::lock_guard lock(vault->core->mu);
+    ESTELIK_ASSIGN_OR_RETURN(archive::Archive * archive, vault->core->Get());
+    return fn(*archive);
+  });
+}

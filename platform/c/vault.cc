@@ -1,0 +1,142 @@
+// Vault lifecycle: create, open, close, panic-lock, unlock, passphrases, duress, wipe.
+#include "core/vault/vault.h"
+
+#include <memory>
+#include <new>
+
+#include "platform/c/handles.h"
+
+using estelik::Code;
+using estelik::InvalidArgument;
+using estelik::Result;
+using estelik::Status;
+using estelik::archive::Archive;
+using estelik::capi::Guard;
+using estelik::capi::Passphrase;
+using estelik::capi::Require;
+using estelik::capi::VaultCore;
+using estelik::capi::WithArchive;
+
+namespace {
+
+Result<estelik::vault::KdfParams> Kdf(estelik_kdf kdf) {
+  switch (kdf) {
+    case ESTELIK_KDF_MODERATE:
+      return estelik::vault::ModerateKdfParams();
+    case ESTELIK_KDF_INTERACTIVE:
+      return estelik::vault::InteractiveKdfParams();
+    case ESTELIK_KDF_TEST_ONLY:
+      return estelik::vault::MinimalKdfParams();
+  }
+  return InvalidArgument("kdf must be ESTELIK_KDF_MODERATE, _INTERACTIVE or _TEST_ONLY");
+}
+
+Status NewHandle(std::string dir, std::unique_ptr<Archive> archive, estelik_vault** out) {
+  auto core = std::make_shared<VaultCore>();
+  core->dir = std::move(dir);
+  core->archive = std::move(archive);
+  auto handle = std::make_unique<estelik_vault>();
+  handle->core = std::move(core);
+  *out = handle.release();  // owned by the caller until estelik_vault_close
+  return Status::Ok();
+}
+
+}  // namespace
+
+extern "C" {
+
+estelik_status estelik_vault_create(const char* dir, const char* passphrase, size_t passphrase_len,
+                                    estelik_kdf kdf, estelik_vault** out_vault,
+                                    estelik_error* err) {
+  return Guard(err, [&]() -> Status {
+    ESTELIK_RETURN_IF_ERROR(Require(out_vault, "out_vault"));
+    *out_vault = nullptr;
+    ESTELIK_RETURN_IF_ERROR(Require(dir, "dir"));
+    ESTELIK_ASSIGN_OR_RETURN(auto pass, Passphrase(passphrase, passphrase_len, "passphrase"));
+    estelik::vault::VaultOptions options;
+    ESTELIK_ASSIGN_OR_RETURN(options.kdf, Kdf(kdf));
+    ESTELIK_ASSIGN_OR_RETURN(auto archive, Archive::Create(dir, pass, options));
+    return NewHandle(dir, std::move(archive), out_vault);
+  });
+}
+
+estelik_status estelik_vault_open(const char* dir, const char* passphrase, size_t passphrase_len,
+                                  estelik_vault** out_vault, estelik_error* err) {
+  return Guard(err, [&]() -> Status {
+    ESTELIK_RETURN_IF_ERROR(Require(out_vault, "out_vault"));
+    *out_vault = nullptr;
+    ESTELIK_RETURN_IF_ERROR(Require(dir, "dir"));
+    ESTELIK_ASSIGN_OR_RETURN(auto pass, Passphrase(passphrase, passphrase_len, "passphrase"));
+    ESTELIK_ASSIGN_OR_RETURN(auto archive, Archive::Open(dir, pass));
+    return NewHandle(dir, std::move(archive), out_vault);
+  });
+}
+
+void estelik_vault_close(estelik_vault* vault) {
+  if (vault == nullptr) return;
+  std::unique_ptr<estelik_vault> handle(vault);
+  std::lock_guard lock(handle->core->mu);
+  handle->core->closed = true;
+  handle->core->DropArchive(Code::kAborted);
+}
+
+void estelik_vault_lock(estelik_vault* vault) {
+  if (vault == nullptr) return;
+  std::lock_guard lock(vault->core->mu);
+  vault->core->DropArchive(Code::kLocked);
+}
+
+estelik_status estelik_vault_unlock(estelik_vault* vault, const char* passphrase,
+                                    size_t passphrase_len, estelik_error* err) {
+  return Guard(err, [&]() -> Status {
+    ESTELIK_RETURN_IF_ERROR(Require(vault, "vault"));
+    ESTELIK_ASSIGN_OR_RETURN(auto pass, Passphrase(passphrase, passphrase_len, "passphrase"));
+    std::lock_guard lock(vault->core->mu);
+    if (vault->core->archive) return Status::Ok();
+    ESTELIK_ASSIGN_OR_RETURN(vault->core->archive, Archive::Open(vault->core->dir, pass));
+    return Status::Ok();
+  });
+}
+
+int estelik_vault_is_locked(estelik_vault* vault) {
+  if (vault == nullptr) return 1;
+  std::lock_guard lock(vault->core->mu);
+  return vault->core->archive ? 0 : 1;
+}
+
+estelik_status estelik_vault_change_passphrase(estelik_vault* vault, const char* old_passphrase,
+                                               size_t old_len, const char* new_passphrase,
+                                               size_t new_len, estelik_error* err) {
+  return WithArchive(vault, err, [&](Archive& archive) -> Status {
+    ESTELIK_ASSIGN_OR_RETURN(auto old_pass, Passphrase(old_passphrase, old_len, "old_passphrase"));
+    ESTELIK_ASSIGN_OR_RETURN(auto new_pass, Passphrase(new_passphrase, new_len, "new_passphrase"));
+    return archive.ChangePassphrase(old_pass, new_pass);
+  });
+}
+
+estelik_status estelik_vault_set_duress_passphrase(estelik_vault* vault,
+                                                   const char* duress_passphrase, size_t duress_len,
+                                                   estelik_error* err) {
+  return WithArchive(vault, err, [&](Archive& archive) -> Status {
+    ESTELIK_ASSIGN_OR_RETURN(auto pass,
+                             Passphrase(duress_passphrase, duress_len, "duress_passphrase"));
+    return archive.vault().SetDuressPassphrase(pass);
+  });
+}
+
+estelik_status estelik_vault_clear_duress_passphrase(estelik_vault* vault, estelik_error* err) {
+  return WithArchive(vault, err,
+                     [&](Archive& archive) { return archive.vault().ClearDuressPassphrase(); });
+}
+
+estelik_status estelik_vault_wipe(const char* dir, estelik_error* err) {
+  return Guard(err, [&]() -> Status {
+    ESTELIK_RETURN_IF_ERROR(Require(dir, "dir"));
+    if (!estelik::vault::Vault::Exists(dir)) {
+      return estelik::NotFound(std::string("no vault in ") + dir);
+    }
+    return estelik::vault::Vault::Wipe(dir);
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,444 @@
+/* The whole C API, end to end, from C (compiled as C99 against libestelik.so): what a shell
+ * written in C, Swift or Dart FFI relies on. Records are hand-encoded protobuf, as a shell
+ * without protobuf classes would do. Prints "N passed, M failed"; exits non-zero on failure. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "estelik.h"
+
+static int passed = 0;
+static int failed = 0;
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (cond) {                                                                \
+      ++passed;                                                                \
+    } else {                                                                   \
+      ++failed;                                                                \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                          \
+  } while (0)
+
+/* Checks that `call` returned `want`; prints the error message otherwise. */
+#define EXPECT_STATUS(want, call)                                                           \
+  do {                                                                                      \
+    estelik_status got_ = (call);                                                           \
+    if (got_ == (want)) {                                                                   \
+      ++passed;                                                                             \
+    } else {                                                                                \
+      ++failed;                                                                             \
+      fprintf(stderr, "%s:%d: %s returned %s (%s), wanted %s\n", __FILE__, __LINE__, #call, \
+              estelik_status_name(got_), err.message ? err.message : "",                    \
+              estelik_status_name(want));                                                   \
+    }                                                                                       \
+    estelik_error_clear(&err);                                                              \
+  } while (0)
+
+#define EXPECT_OK(call) EXPECT_STATUS(ESTELIK_OK, call)
+
+static const char kPass[] = "correct horse battery staple";
+static estelik_error err = ESTELIK_ERROR_INIT;
+
+/* --- a minimal protobuf encoder/decoder: enough for strings and nested messages --- */
+
+typedef struct {
+  uint8_t data[1024];
+  size_t size;
+} message;
+
+static void put_varint(message* m, uint64_t v) {
+  while (v >= 0x80) {
+    m->data[m->size++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  m->data[m->size++] = (uint8_t)v;
+}
+
+static void put_bytes(message* m, int field, const void* bytes, size_t len) {
+  put_varint(m, ((uint64_t)field << 3) | 2); /* wire type 2: length-delimited */
+  put_varint(m, len);
+  memcpy(m->data + m->size, bytes, len);
+  m->size += len;
+}
+
+static void put_string(message* m, int field, const char* s) { put_bytes(m, field, s, strlen(s)); }
+
+static int get_varint(const uint8_t** p, const uint8_t* end, uint64_t* v) {
+  int shift = 0;
+  *v = 0;
+  while (*p < end && shift < 64) {
+    uint8_t b = *(*p)++;
+    *v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) return 1;
+    shift += 7;
+  }
+  return 0;
+}
+
+/* Finds occurrence `nth` (0-based) of length-delimited `field`; returns 1 and its bytes. */
+static int find_field(const uint8_t* data, size_t size, int field, int nth, const uint8_t** out,
+                      size_t* out_len) {
+  const uint8_t* p = data;
+  const uint8_t* end = data + size;
+  while (p < end) {
+    uint64_t key, len = 0;
+    if (!get_varint(&p, end, &key)) return 0;
+    switch (key & 7) {
+      case 0: {
+        uint64_t ignored;
+        if (!get_varint(&p, end, &ignored)) return 0;
+        continue;
+      }
+      case 1:
+        p += 8;
+        continue;
+      case 5:
+        p += 4;
+        continue;
+      case 2:
+        if (!get_varint(&p, end, &len) || len > (uint64_t)(end - p)) return 0;
+        if ((int)(key >> 3) == field && nth-- == 0) {
+          *out = p;
+          *out_len = (size_t)len;
+          return 1;
+        }
+        p += len;
+        continue;
+      default:
+        return 0;
+    }
+  }
+  return 0;
+}
+
+static int count_field(const uint8_t* data, size_t size, int field) {
+  const uint8_t* ignored;
+  size_t len;
+  int n = 0;
+  while (find_field(data, size, field, n, &ignored, &len)) ++n;
+  return n;
+}
+
+/* 1 if string `field` of the message equals `want`. */
+static int field_equals(const uint8_t* data, size_t size, int field, const char* want) {
+  const uint8_t* value;
+  size_t len;
+  return find_field(data, size, field, 0, &value, &len) && len == strlen(want) &&
+         memcmp(value, want, len) == 0;
+}
+
+static void to_hex(const uint8_t* bytes, size_t len, char* out) {
+  static const char digits[] = "0123456789abcdef";
+  size_t i;
+  for (i = 0; i < len; ++i) {
+    out[2 * i] = digits[bytes[i] >> 4];
+    out[2 * i + 1] = digits[bytes[i] & 15];
+  }
+  out[2 * len] = '\0';
+}
+
+/* Title (field 2) of the current fields (field 6) of a serialized Testimony. */
+static int testimony_title_is(const estelik_buffer* t, const char* want) {
+  const uint8_t* fields;
+  size_t len;
+  return find_field(t->data, t->size, 6, 0, &fields, &len) && field_equals(fields, len, 2, want);
+}
+
+static int exists(const char* path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+int main(void) {
+  char root[] = "/tmp/estelik-c-api-XXXXXX";
+  char dir[64], dir_b[64];
+  estelik_vault* vault = NULL;
+  estelik_vault* other = NULL;
+  estelik_buffer buf = {NULL, 0};
+  char hex_id[33];
+  char* simple_id = NULL;
+  message fields = {{0}, 0};
+  size_t i;
+
+  if (mkdtemp(root) == NULL) return 2;
+  snprintf(dir, sizeof dir, "%s/vault", root);
+  snprintf(dir_b, sizeof dir_b, "%s/other", root);
+  CHECK(strcmp(estelik_version(), "0.1.0") == 0);
+  CHECK(strcmp(estelik_status_name(ESTELIK_WRONG_PASSPHRASE), "wrong_passphrase") == 0);
+
+  /* Create, and refuse to create over it. */
+  EXPECT_OK(estelik_vault_create(dir, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &vault, &err));
+  CHECK(vault != NULL && !estelik_vault_is_locked(vault));
+  {
+    estelik_vault* again = (estelik_vault*)1;
+    EXPECT_STATUS(
+        ESTELIK_ALREADY_EXISTS,
+        estelik_vault_create(dir, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &again, &err));
+    CHECK(again == NULL);
+  }
+
+  /* Add through the real API: TestimonyFields as protobuf bytes. */
+  put_string(&fields, 1, "en");
+  put_string(&fields, 2, "Checkpoint at the bridge");
+  put_string(&fields, 3, "They stopped the bus at the bridge and took our passports.");
+  EXPECT_OK(estelik_testimony_add(vault, fields.data, fields.size, 0, &buf, &err));
+  {
+    const uint8_t* id;
+    size_t id_len;
+    CHECK(find_field(buf.data, buf.size, 1, 0, &id, &id_len) && id_len == 16);
+    to_hex(id, 16, hex_id);
+    CHECK(testimony_title_is(&buf, "Checkpoint at the bridge"));
+  }
+  estelik_buffer_free(&buf);
+  CHECK(buf.data == NULL && buf.size == 0);
+
+  /* Malformed bytes are rejected with a message and change nothing. */
+  {
+    const uint8_t truncated[] = {0x12, 0x40, 'a'};
+    estelik_status s = estelik_testimony_add(vault, truncated, sizeof truncated, 0, &buf, &err);
+    CHECK(s == ESTELIK_INVALID_ARGUMENT);
+    CHECK(err.domain != NULL && strcmp(err.domain, "estelik") == 0);
+    CHECK(err.code == ESTELIK_INVALID_ARGUMENT);
+    CHECK(err.message != NULL && strstr(err.message, "TestimonyFields") != NULL);
+    CHECK(buf.data == NULL);
+    estelik_error_clear(&err);
+    CHECK(err.message == NULL);
+  }
+
+  /* The convenience path. */
+  EXPECT_OK(estelik_testimony_add_simple(vault, "ru", "Ночь в подвале", "Нас держали трое суток.",
+                                         &simple_id, &err));
+  CHECK(simple_id != NULL && strlen(simple_id) == 32);
+
+  /* Get by full id and by prefix; list sees both. */
+  EXPECT_OK(estelik_testimony_get(vault, hex_id, &buf, &err));
+  CHECK(testimony_title_is(&buf, "Checkpoint at the bridge"));
+  estelik_buffer_free(&buf);
+  {
+    char prefix[9];
+    char* resolved = NULL;
+    memcpy(prefix, simple_id, 8);
+    prefix[8] = '\0';
+    EXPECT_OK(estelik_testimony_get(vault, prefix, &buf, &err));
+    CHECK(testimony_title_is(&buf, "Ночь в подвале"));
+    estelik_buffer_free(&buf);
+    EXPECT_OK(estelik_testimony_resolve_id(vault, prefix, &resolved, &err));
+    CHECK(resolved != NULL && strcmp(resolved, simple_id) == 0);
+    estelik_string_free(resolved);
+  }
+  EXPECT_STATUS(ESTELIK_NOT_FOUND,
+                estelik_testimony_get(vault, "00000000000000000000000000000000", &buf, &err));
+  EXPECT_OK(estelik_testimony_list(vault, NULL, 0, NULL, 0, &buf, &err));
+  CHECK(count_field(buf.data, buf.size, 1) == 2);
+  estelik_buffer_free(&buf);
+
+  /* Edit makes version 2; history keeps both. */
+  fields.size = 0;
+  put_string(&fields, 1, "en");
+  put_string(&fields, 2, "Checkpoint at the river bridge");
+  put_string(&fields, 3, "They stopped the bus at the river bridge.");
+  EXPECT_OK(estelik_testimony_edit(vault, hex_id, fields.data, fields.size, NULL, &err));
+  EXPECT_OK(estelik_testimony_history(vault, hex_id, &buf, &err));
+  CHECK(count_field(buf.data, buf.size, 1) == 2);
+  estelik_buffer_free(&buf);
+
+  /* Search: SearchQuery{text: "river"}. */
+  {
+    message query = {{0}, 0};
+    const uint8_t* hit;
+    size_t hit_len;
+    put_string(&query, 1, "river");
+    EXPECT_OK(estelik_testimony_search(vault, query.data, query.size, &buf, &err));
+    CHECK(count_field(buf.data, buf.size, 1) == 1);
+    CHECK(find_field(buf.data, buf.size, 1, 0, &hit, &hit_len) &&
+          field_equals(hit, hit_len, 6, "Checkpoint at the river bridge"));
+    estelik_buffer_free(&buf);
+  }
+
+  /* Attachments as streams: 200 000 bytes in odd-sized pieces, read back and verified. */
+  {
+    enum { kSize = 200000 };
+    uint8_t* data = malloc(kSize);
+    uint8_t* back = malloc(kSize + 4096);
+    size_t got = 0, n = 0;
+    estelik_attachment_writer* writer = NULL;
+    estelik_attachment_reader* reader = NULL;
+    for (i = 0; i < kSize; ++i) data[i] = (uint8_t)(i * 7 + i / 251);
+    EXPECT_OK(estelik_attachment_begin(vault, hex_id, "interview.m4a", NULL,
+                                       ESTELIK_ATTACHMENT_GUESS, &writer, &err));
+    for (i = 0; i < kSize; i += 9973) {
+      size_t piece = kSize - i < 9973 ? kSize - i : 9973;
+      EXPECT_OK(estelik_attachment_write(writer, data + i, piece, &err));
+    }
+    EXPECT_OK(estelik_attachment_finish(writer, &buf, &err));
+    CHECK(field_equals(buf.data, buf.size, 4, "audio/mp4"));
+    estelik_buffer_free(&buf);
+
+    EXPECT_OK(estelik_attachment_open(vault, hex_id, 0, &reader, &err));
+    EXPECT_OK(estelik_attachment_info(reader, &buf, &err));
+    CHECK(field_equals(buf.data, buf.size, 3, "interview.m4a"));
+    estelik_buffer_free(&buf);
+    do {
+      EXPECT_OK(estelik_attachment_read(reader, back + got, 4096, &n, &err));
+      got += n;
+    } while (n > 0 && got <= kSize);
+    CHECK(got == kSize && memcmp(back, data, kSize) == 0);
+    EXPECT_OK(estelik_attachment_verify(reader, &err));
+    estelik_attachment_close(reader);
+
+    /* An aborted writer leaves nothing. */
+    EXPECT_OK(estelik_attachment_begin(vault, hex_id, "draft.txt", "text/plain",
+                                       ESTELIK_ATTACHMENT_DOCUMENT, &writer, &err));
+    EXPECT_OK(estelik_attachment_write(writer, data, 1000, &err));
+    estelik_attachment_abort(writer);
+    EXPECT_STATUS(ESTELIK_NOT_FOUND, estelik_attachment_open(vault, hex_id, 1, &reader, &err));
+    CHECK(reader == NULL);
+    free(data);
+    free(back);
+  }
+
+  /* Identity, contacts and circles between two vaults. */
+  EXPECT_OK(estelik_vault_create(dir_b, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &other, &err));
+  {
+    uint8_t key[ESTELIK_PUBLIC_KEY_SIZE], other_key[ESTELIK_PUBLIC_KEY_SIZE];
+    uint8_t parsed[ESTELIK_PUBLIC_KEY_SIZE], circle[ESTELIK_CIRCLE_ID_SIZE];
+    char *fingerprint = NULL, *qr = NULL, *safety = NULL, *safety_back = NULL;
+    EXPECT_OK(estelik_identity_public_key(vault, key, &err));
+    EXPECT_OK(estelik_identity_public_key(other, other_key, &err));
+    CHECK(memcmp(key, other_key, sizeof key) != 0);
+    EXPECT_OK(estelik_identity_fingerprint(vault, &fingerprint, &err));
+    CHECK(fingerprint != NULL && strlen(fingerprint) == 35);
+    EXPECT_OK(estelik_identity_qr_payload(other, &qr, &err));
+    CHECK(qr != NULL && strlen(qr) == 83 && strncmp(qr, "ESTELIK:1:", 10) == 0);
+    EXPECT_OK(estelik_identity_parse_qr(qr, parsed, &err));
+    CHECK(memcmp(parsed, other_key, sizeof parsed) == 0);
+    EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT,
+                  estelik_identity_parse_qr("ESTELIK:1:00", parsed, &err));
+    EXPECT_OK(estelik_identity_safety_number(vault, other_key, &safety, &err));
+    EXPECT_OK(estelik_identity_safety_number(other, key, &safety_back, &err));
+    CHECK(safety && safety_back && strcmp(safety, safety_back) == 0);
+
+    EXPECT_OK(estelik_contact_add(vault, parsed, "Aigerim", &err));
+    EXPECT_OK(estelik_contact_list(vault, &buf, &err));
+    CHECK(count_field(buf.data, buf.size, 1) == 1);
+    {
+      const uint8_t* contact;
+      size_t len;
+      CHECK(find_field(buf.data, buf.size, 1, 0, &contact, &len) &&
+            field_equals(contact, len, 2, "Aigerim"));
+    }
+    estelik_buffer_free(&buf);
+    EXPECT_OK(estelik_contact_remove(vault, parsed, &err));
+    EXPECT_STATUS(ESTELIK_NOT_FOUND, estelik_contact_remove(vault, parsed, &err));
+
+    EXPECT_OK(estelik_circle_create(vault, "Family", circle, &err));
+    EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT, /* a member must be a contact first */
+                  estelik_circle_add_member(vault, circle, other_key, &err));
+    EXPECT_OK(estelik_contact_add(vault, other_key, "Aigerim", &err));
+    EXPECT_OK(estelik_circle_add_member(vault, circle, other_key, &err));
+    EXPECT_OK(estelik_circle_list(vault, &buf, &err));
+    CHECK(count_field(buf.data, buf.size, 1) == 1);
+    estelik_buffer_free(&buf);
+    EXPECT_OK(estelik_testimony_share(vault, hex_id, circle, &err));
+    EXPECT_OK(estelik_testimony_get(vault, hex_id, &buf, &err));
+    {
+      const uint8_t* current;
+      const uint8_t* shared_into;
+      size_t len, id_len;
+      CHECK(find_field(buf.data, buf.size, 6, 0, &current, &len) &&
+            find_field(current, len, 9, 0, &shared_into, &id_len) &&
+            id_len == ESTELIK_CIRCLE_ID_SIZE && memcmp(shared_into, circle, id_len) == 0);
+    }
+    estelik_buffer_free(&buf);
+    EXPECT_OK(estelik_circle_get(vault, circle, &buf, &err));
+    CHECK(field_equals(buf.data, buf.size, 2, "Family"));
+    CHECK(count_field(buf.data, buf.size, 5) == 2);
+    estelik_buffer_free(&buf);
+    EXPECT_OK(estelik_circle_remove_member(vault, circle, other_key, &err));
+    EXPECT_OK(estelik_circle_get(vault, circle, &buf, &err));
+    CHECK(count_field(buf.data, buf.size, 5) == 1);
+    estelik_buffer_free(&buf);
+    /* Only the admin's device can change the circle. */
+    CHECK(estelik_circle_add_member(other, circle, key, &err) != ESTELIK_OK);
+    estelik_error_clear(&err);
+
+    estelik_string_free(fingerprint);
+    estelik_string_free(qr);
+    estelik_string_free(safety);
+    estelik_string_free(safety_back);
+  }
+
+  /* Withdraw. */
+  EXPECT_OK(estelik_testimony_withdraw(vault, simple_id, &err));
+  EXPECT_OK(estelik_testimony_get(vault, simple_id, &buf, &err));
+  CHECK(!testimony_title_is(&buf, "Ночь в подвале"));
+  estelik_buffer_free(&buf);
+
+  /* Wrong passphrase: code and message, and the vault still opens. */
+  {
+    estelik_vault* wrong = (estelik_vault*)1;
+    CHECK(estelik_vault_open(dir, "guess", 5, &wrong, &err) == ESTELIK_WRONG_PASSPHRASE);
+    CHECK(wrong == NULL && err.code == ESTELIK_WRONG_PASSPHRASE && err.message != NULL);
+    estelik_error_clear(&err);
+  }
+
+  /* Panic-lock: everything answers LOCKED, including an open reader, until unlock. */
+  {
+    estelik_attachment_reader* reader = NULL;
+    uint8_t byte;
+    size_t n = 0;
+    EXPECT_OK(estelik_attachment_open(vault, hex_id, 0, &reader, &err));
+    estelik_vault_lock(vault);
+    CHECK(estelik_vault_is_locked(vault));
+    EXPECT_STATUS(ESTELIK_LOCKED, estelik_testimony_get(vault, hex_id, &buf, &err));
+    EXPECT_STATUS(ESTELIK_LOCKED, estelik_attachment_read(reader, &byte, 1, &n, &err));
+    estelik_attachment_close(reader);
+    EXPECT_STATUS(ESTELIK_WRONG_PASSPHRASE, estelik_vault_unlock(vault, "guess", 5, &err));
+    CHECK(estelik_vault_is_locked(vault));
+    EXPECT_OK(estelik_vault_unlock(vault, kPass, strlen(kPass), &err));
+    EXPECT_OK(estelik_testimony_get(vault, hex_id, &buf, &err));
+    CHECK(testimony_title_is(&buf, "Checkpoint at the river bridge"));
+    estelik_buffer_free(&buf);
+  }
+
+  /* Change passphrase; duress set and clear; reopen with the new passphrase. */
+  EXPECT_STATUS(ESTELIK_WRONG_PASSPHRASE,
+                estelik_vault_change_passphrase(vault, "guess", 5, "new one", 7, &err));
+  EXPECT_OK(estelik_vault_change_passphrase(vault, kPass, strlen(kPass), "new one", 7, &err));
+  EXPECT_OK(estelik_vault_set_duress_passphrase(vault, "duress", 6, &err));
+  EXPECT_OK(estelik_vault_clear_duress_passphrase(vault, &err));
+  estelik_vault_close(vault);
+  vault = NULL;
+  EXPECT_STATUS(ESTELIK_WRONG_PASSPHRASE,
+                estelik_vault_open(dir, kPass, strlen(kPass), &vault, &err));
+  EXPECT_OK(estelik_vault_open(dir, "new one", 7, &vault, &err));
+  EXPECT_OK(estelik_testimony_get(vault, hex_id, &buf, &err));
+  estelik_buffer_free(&buf);
+  estelik_vault_close(vault);
+  estelik_vault_close(other);
+
+  /* Wipe, no passphrase: the vault is gone. */
+  EXPECT_OK(estelik_vault_wipe(dir, &err));
+  EXPECT_OK(estelik_vault_wipe(dir_b, &err));
+  CHECK(!exists(dir));
+  EXPECT_STATUS(ESTELIK_NOT_FOUND, estelik_vault_open(dir, "new one", 7, &vault, &err));
+  EXPECT_STATUS(ESTELIK_NOT_FOUND, estelik_vault_wipe(dir, &err));
+
+  /* NULL handles and frees are harmless. */
+  estelik_vault_close(NULL);
+  estelik_buffer_free(NULL);
+  estelik_error_clear(NULL);
+  EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT, estelik_testimony_get(NULL, hex_id, &buf, &err));
+
+  estelik_string_free(simple_id);
+  rmdir(dir);
+  rmdir(dir_b);
+  rmdir(root);
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,201 @@
+package org.estelik;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import com.google.protobuf.ByteString;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import org.estelik.proto.AttachmentKind;
+import org.estelik.proto.ListFilter;
+import org.estelik.proto.PageRequest;
+import org.estelik.proto.SearchPage;
+import org.estelik.proto.SearchQuery;
+import org.estelik.proto.Testimony;
+import org.estelik.proto.TestimonyFields;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+
+/** What an Android or desktop Java shell relies on, through the same JNI glue. */
+public class VaultTest {
+  private static final char[] PASS = "correct horse battery staple".toCharArray();
+  private File root;
+  private String dir;
+  private Vault vault;
+
+  @Before
+  public void setUp() throws Exception {
+    root = Files.createTempDirectory("estelik-jni").toFile();
+    dir = new File(root, "vault").getPath();
+    vault = Vault.create(dir, PASS, Vault.Kdf.TEST_ONLY);
+  }
+
+  @After
+  public void tearDown() throws Exception {
+    vault.close();
+    if (new File(dir, "vault.key").exists()) Vault.wipe(dir);
+    root.delete();
+  }
+
+  private static TestimonyFields fields(String title, String body) {
+    return TestimonyFields.newBuilder().setLanguage("kk").setTitle(title).setBody(body).build();
+  }
+
+  @Test
+  public void testimoniesRoundTripAsProtobufIncludingEmojiAndCyrillic() throws Exception {
+    Testimony added = vault.addTestimony(fields("Көпір маңындағы бекет 🌉", "Бізді тоқтатты."));
+    String id = Vault.idOf(added);
+    assertEquals(32, id.length());
+    Testimony got = vault.getTestimony(id.substring(0, 8));
+    assertEquals("Көпір маңындағы бекет 🌉", got.getFields().getTitle());
+
+    vault.editTestimony(id, fields("Бекет", "Өзгертілген мәтін."));
+    assertEquals(2, vault.history(id).getVersionsCount());
+    assertEquals(
+        1,
+        vault
+            .list(ListFilter.getDefaultInstance(), PageRequest.getDefaultInstance())
+            .getTestimoniesCount());
+    SearchPage hits = vault.search(SearchQuery.newBuilder().setText("Өзгертілген").build());
+    assertEquals(1, hits.getHitsCount());
+    vault.withdraw(id);
+    assertTrue(vault.getTestimony(id).getWithdrawn());
+  }
+
+  @Test
+  public void attachmentsStreamThroughJavaIoAndVerify() throws Exception {
+    String id = Vault.idOf(vault.addTestimony(fields("With audio", "")));
+    byte[] data = new byte[300_000];
+    for (int i = 0; i < data.length; i++) data[i] = (byte) (i * 31 + i / 97);
+    AttachmentOutputStream out =
+        vault.newAttachment(id, "interview.m4a", null, AttachmentKind.ATTACHMENT_KIND_AUDIO);
+    try (OutputStream o = out) {
+      o.write(data, 0, 1000);
+      o.write(data, 1000, data.length - 1000);
+    }
+    assertEquals(data.length, out.info().getSize());
+    assertEquals("audio/mp4", out.info().getMediaType());
+
+    ByteArrayOutputStream back = new ByteArrayOutputStream();
+    try (AttachmentInputStream in = vault.openAttachment(id, 0)) {
+      assertEquals("interview.m4a", in.info().getName());
+      in.verify();
+      byte[] buf = new byte[7000];
+      for (int n; (n = in.read(buf)) > 0; ) back.write(buf, 0, n);
+    }
+    assertArrayEquals(data, back.toByteArray());
+
+    AttachmentOutputStream aborted = vault.newAttachment(id, "draft.txt", "text/plain", null);
+    aborted.write(data, 0, 10);
+    aborted.abort();
+    assertEquals(1, vault.getTestimony(id).getAttachmentsCount());
+  }
+
+  @Test
+  public void errorsAreEstelikExceptionsWithCodeAndMessage() throws Exception {
+    vault.close();
+    try {
+      Vault.open(dir, "guess".toCharArray());
+      fail("a wrong passphrase must not open the vault");
+    } catch (EstelikException e) {
+      assertEquals(EstelikException.WRONG_PASSPHRASE, e.code());
+      assertEquals("estelik", e.domain());
+      assertTrue(e.getMessage(), e.getMessage().contains("passphrase"));
+    }
+    vault = Vault.open(dir, PASS);
+    try {
+      vault.getTestimony("zz");
+      fail("a malformed id must be rejected");
+    } catch (EstelikException e) {
+      assertEquals(EstelikException.INVALID_ARGUMENT, e.code());
+    }
+    try {
+      vault.addContact(new byte[5], "short key");
+      fail("a 5-byte key must be rejected");
+    } catch (EstelikException e) {
+      assertEquals(EstelikException.INVALID_ARGUMENT, e.code());
+    }
+  }
+
+  @Test
+  public void panicLockRefusesCallsUntilUnlockAndStreamsStop() throws Exception {
+    String id = Vault.idOf(vault.addTestimony(fields("Locked away", "")));
+    try (OutputStream o = vault.newAttachment(id, "a.bin", null, null)) {
+      o.write(new byte[100]);
+    }
+    InputStream in = vault.openAttachment(id, 0);
+    vault.lock();
+    assertTrue(vault.isLocked());
+    try {
+      vault.getTestimony(id);
+      fail("a locked vault must refuse");
+    } catch (EstelikException e) {
+      assertEquals(EstelikException.LOCKED, e.code());
+    }
+    try {
+      in.read();
+      fail("a reader of a locked vault must refuse");
+    } catch (EstelikException e) {
+      assertEquals(EstelikException.LOCKED, e.code());
+    }
+    in.close();
+    vault.unlock(PASS);
+    assertFalse(vault.isLocked());
+    assertEquals("Locked away", vault.getTestimony(id).getFields().getTitle());
+  }
+
+  @Test
+  public void identityContactsAndCirclesWorkAcrossTwoVaults() throws Exception {
+    String otherDir = new File(root, "other").getPath();
+    try (Vault other = Vault.create(otherDir, PASS, Vault.Kdf.TEST_ONLY)) {
+      byte[] theirs = Vault.parseQrPayload(other.qrPayload());
+      assertArrayEquals(other.publicKey(), theirs);
+      assertEquals(vault.safetyNumber(theirs), other.safetyNumber(vault.publicKey()));
+      assertEquals(35, vault.fingerprint().length());
+
+      vault.addContact(theirs, "Айгерім");
+      assertEquals("Айгерім", vault.contacts().getContacts(0).getName());
+      assertEquals(ByteString.copyFrom(theirs), vault.contacts().getContacts(0).getPublicKey());
+      vault.removeContact(theirs);
+      assertEquals(0, vault.contacts().getContactsCount());
+
+      byte[] circle = vault.createCircle("Family");
+      vault.addContact(theirs, "Айгерім");
+      vault.addCircleMember(circle, theirs);
+      assertEquals(2, vault.circle(circle).getMembersCount());
+      assertEquals(1, vault.circles().getCirclesCount());
+      String id = Vault.idOf(vault.addTestimony(fields("Shared", "")));
+      vault.share(id, circle);
+      assertEquals(
+          ByteString.copyFrom(circle), vault.getTestimony(id).getFields().getCircleId());
+      vault.removeCircleMember(circle, theirs);
+      assertEquals(1, vault.circle(circle).getMembersCount());
+    }
+    Vault.wipe(otherDir);
+  }
+
+  @Test
+  public void passphraseChangeAndWipe() throws Exception {
+    vault.changePassphrase(PASS, "new passphrase".toCharArray());
+    vault.setDuressPassphrase("duress".toCharArray());
+    vault.clearDuressPassphrase();
+    vault.close();
+    vault = Vault.open(dir, "new passphrase".toCharArray());
+    vault.close();
+    Vault.wipe(dir);
+    assertFalse(new File(dir, "vault.key").exists());
+    try {
+      Vault.open(dir, PASS);
+      fail("a wiped vault must be gone");
+    } catch (EstelikException e) {
+      assertEquals(EstelikException.NOT_FOUND, e.code());
+    }
+  }
+}

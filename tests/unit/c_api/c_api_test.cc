@@ -1,0 +1,287 @@
+// The C API's promises that a C program cannot easily check: one handle shared by many
+// threads loses and corrupts nothing, and every error path reports a code and a message
+// without changing the vault.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "platform/c/estelik.h"
+#include "proto/record.pb.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+constexpr char kPass[] = "correct horse battery staple";
+
+// Owns an estelik_error and clears it.
+struct Error {
+  estelik_error e = ESTELIK_ERROR_INIT;
+  ~Error() { estelik_error_clear(&e); }
+  std::string message() const { return e.message ? e.message : ""; }
+};
+
+// Owns an estelik_buffer.
+struct Buffer {
+  estelik_buffer b{nullptr, 0};
+  ~Buffer() { estelik_buffer_free(&b); }
+  template <typename Message>
+  Message As() const {
+    Message m;
+    EXPECT_TRUE(m.ParseFromArray(b.data, static_cast<int>(b.size)));
+    return m;
+  }
+};
+
+std::string Hex(const std::string& bytes) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+class CApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = dir.File("vault");
+    Error err;
+    ASSERT_EQ(estelik_vault_create(dir_.c_str(), kPass, sizeof kPass - 1, ESTELIK_KDF_TEST_ONLY,
+                                   &vault, &err.e),
+              ESTELIK_OK)
+        << err.message();
+  }
+  void TearDown() override { estelik_vault_close(vault); }
+
+  std::string Add(const std::string& title) {
+    char* id = nullptr;
+    Error err;
+    EXPECT_EQ(estelik_testimony_add_simple(vault, "en", title.c_str(), "body", &id, &err.e),
+              ESTELIK_OK)
+        << err.message();
+    std::string out = id ? id : "";
+    estelik_string_free(id);
+    return out;
+  }
+
+  // Every testimony (withdrawn included), following the cursors.
+  std::vector<estelik::pb::Testimony> ListAll() {
+    std::vector<estelik::pb::Testimony> all;
+    estelik::pb::PageRequest page;
+    page.set_limit(37);
+    estelik::pb::ListFilter filter;
+    filter.set_include_withdrawn(true);
+    std::string filter_bytes = filter.SerializeAsString();
+    for (;;) {
+      std::string page_bytes = page.SerializeAsString();
+      Buffer out;
+      Error err;
+      EXPECT_EQ(estelik_testimony_list(vault, reinterpret_cast<const uint8_t*>(filter_bytes.data()),
+                                       filter_bytes.size(),
+                                       reinterpret_cast<const uint8_t*>(page_bytes.data()),
+                                       page_bytes.size(), &out.b, &err.e),
+                ESTELIK_OK)
+          << err.message();
+      auto result = out.As<estelik::pb::TestimonyPage>();
+      for (const auto& t : result.testimonies()) all.push_back(t);
+      if (result.next_cursor().empty()) return all;
+      page.set_cursor(result.next_cursor());
+    }
+  }
+
+  estelik::testing::TempDir dir;
+  std::string dir_;
+  estelik_vault* vault = nullptr;
+};
+
+TEST_F(CApiTest, ConcurrentCallsOnOneHandleLoseAndCorruptNothing) {
+  constexpr int kWriters = 4;
+  constexpr int kPerWriter = 25;
+  std::atomic<bool> writing{true};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kPerWriter; ++i) {
+        std::string id = Add("writer " + std::to_string(w) + " item " + std::to_string(i));
+        Buffer got;
+        if (id.size() != 32 ||
+            estelik_testimony_get(vault, id.c_str(), &got.b, nullptr) != ESTELIK_OK) {
+          ++failures;
+        }
+      }
+    });
+  }
+  // Readers search, list and stream an attachment while the writers add.
+  std::string with_attachment = Add("attachment holder");
+  {
+    estelik_attachment_writer* writer = nullptr;
+    ASSERT_EQ(estelik_attachment_begin(vault, with_attachment.c_str(), "a.bin", nullptr,
+                                       ESTELIK_ATTACHMENT_DOCUMENT, &writer, nullptr),
+              ESTELIK_OK);
+    std::vector<uint8_t> bytes(150'000);
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i % 251);
+    ASSERT_EQ(estelik_attachment_write(writer, bytes.data(), bytes.size(), nullptr), ESTELIK_OK);
+    ASSERT_EQ(estelik_attachment_finish(writer, nullptr, nullptr), ESTELIK_OK);
+  }
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&] {
+      estelik::pb::SearchQuery query;
+      query.set_text("writer");
+      std::string q = query.SerializeAsString();
+      while (writing) {
+        Buffer page;
+        if (estelik_testimony_search(vault, reinterpret_cast<const uint8_t*>(q.data()), q.size(),
+                                     &page.b, nullptr) != ESTELIK_OK) {
+          ++failures;
+        }
+        estelik_attachment_reader* reader = nullptr;
+        if (estelik_attachment_open(vault, with_attachment.c_str(), 0, &reader, nullptr) !=
+            ESTELIK_OK) {
+          ++failures;
+          continue;
+        }
+        uint8_t chunk[8192];
+        size_t n = 0, total = 0;
+        do {
+          if (estelik_attachment_read(reader, chunk, sizeof chunk, &n, nullptr) != ESTELIK_OK) {
+            ++failures;
+            break;
+          }
+          for (size_t i = 0; i < n; ++i) {
+            if (chunk[i] != static_cast<uint8_t>((total + i) % 251)) ++failures;
+          }
+          total += n;
+        } while (n > 0);
+        if (total != 150'000) ++failures;
+        estelik_attachment_close(reader);
+      }
+    });
+  }
+  for (int w = 0; w < kWriters; ++w) threads[w].join();
+  writing = false;
+  for (size_t t = kWriters; t < threads.size(); ++t) threads[t].join();
+
+  EXPECT_EQ(failures.load(), 0);
+  std::set<std::string> titles;
+  for (const auto& t : ListAll()) titles.insert(t.fields().title());
+  EXPECT_EQ(titles.size(), size_t{kWriters * kPerWriter + 1});
+  for (int w = 0; w < kWriters; ++w) {
+    for (int i = 0; i < kPerWriter; ++i) {
+      EXPECT_TRUE(titles.count("writer " + std::to_string(w) + " item " + std::to_string(i)));
+    }
+  }
+}
+
+TEST_F(CApiTest, WrongPassphraseIsRejectedWithCodeAndMessageAndTheVaultStillOpens) {
+  Add("kept");
+  estelik_vault_close(vault);
+  vault = nullptr;
+  Error err;
+  estelik_vault* wrong = reinterpret_cast<estelik_vault*>(1);
+  EXPECT_EQ(estelik_vault_open(dir_.c_str(), "guess", 5, &wrong, &err.e), ESTELIK_WRONG_PASSPHRASE);
+  EXPECT_EQ(wrong, nullptr);
+  EXPECT_STREQ(err.e.domain, "estelik");
+  EXPECT_EQ(err.e.code, ESTELIK_WRONG_PASSPHRASE);
+  EXPECT_NE(err.message().find("passphrase"), std::string::npos) << err.message();
+
+  ASSERT_EQ(estelik_vault_open(dir_.c_str(), kPass, sizeof kPass - 1, &vault, &err.e), ESTELIK_OK);
+  EXPECT_EQ(ListAll().size(), 1u);
+}
+
+TEST_F(CApiTest, LockedHandleRefusesEveryCallUntilUnlockedAndDropsUnfinishedWriters) {
+  std::string id = Add("before the lock");
+  estelik_attachment_writer* writer = nullptr;
+  ASSERT_EQ(estelik_attachment_begin(vault, id.c_str(), "rec.m4a", nullptr,
+                                     ESTELIK_ATTACHMENT_AUDIO, &writer, nullptr),
+            ESTELIK_OK);
+  uint8_t bytes[100] = {1, 2, 3};
+  ASSERT_EQ(estelik_attachment_write(writer, bytes, sizeof bytes, nullptr), ESTELIK_OK);
+
+  estelik_vault_lock(vault);
+  EXPECT_TRUE(estelik_vault_is_locked(vault));
+  Error err;
+  Buffer out;
+  EXPECT_EQ(estelik_testimony_get(vault, id.c_str(), &out.b, &err.e), ESTELIK_LOCKED);
+  EXPECT_EQ(err.e.code, ESTELIK_LOCKED);
+  EXPECT_NE(err.message().find("locked"), std::string::npos);
+  char* text = nullptr;
+  EXPECT_EQ(estelik_identity_fingerprint(vault, &text, nullptr), ESTELIK_LOCKED);
+  EXPECT_EQ(text, nullptr);
+  EXPECT_EQ(estelik_testimony_add_simple(vault, "en", "t", "b", nullptr, nullptr), ESTELIK_LOCKED);
+  EXPECT_EQ(estelik_attachment_write(writer, bytes, sizeof bytes, nullptr), ESTELIK_LOCKED);
+  EXPECT_EQ(estelik_attachment_finish(writer, nullptr, &err.e), ESTELIK_LOCKED);
+
+  EXPECT_EQ(estelik_vault_unlock(vault, "guess", 5, &err.e), ESTELIK_WRONG_PASSPHRASE);
+  EXPECT_TRUE(estelik_vault_is_locked(vault));
+  ASSERT_EQ(estelik_vault_unlock(vault, kPass, sizeof kPass - 1, &err.e), ESTELIK_OK);
+  EXPECT_FALSE(estelik_vault_is_locked(vault));
+  auto all = ListAll();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].attachments_size(), 0) << "an unfinished attachment must leave nothing";
+}
+
+TEST_F(CApiTest, MalformedProtobufIsInvalidArgumentWithAClearMessageAndChangesNothing) {
+  Add("only one");
+  const uint8_t truncated[] = {0x12, 0x40, 'a', 'b'};  // title claims 64 bytes, has 2
+  Error err;
+  Buffer out;
+  EXPECT_EQ(estelik_testimony_add(vault, truncated, sizeof truncated, 0, &out.b, &err.e),
+            ESTELIK_INVALID_ARGUMENT);
+  EXPECT_EQ(out.b.data, nullptr);
+  EXPECT_NE(err.message().find("estelik.pb.TestimonyFields"), std::string::npos) << err.message();
+
+  estelik::pb::TestimonyFields bad_utf8;
+  bad_utf8.set_title("ok");
+  std::string bytes = bad_utf8.SerializeAsString();
+  bytes.back() = '\xff';  // "o\xff": not UTF-8
+  EXPECT_EQ(estelik_testimony_add(vault, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                  bytes.size(), 0, nullptr, &err.e),
+            ESTELIK_INVALID_ARGUMENT);
+  EXPECT_EQ(estelik_testimony_add_simple(vault, "en", "o\xff", "b", nullptr, &err.e),
+            ESTELIK_INVALID_ARGUMENT);
+  EXPECT_EQ(estelik_testimony_search(vault, truncated, sizeof truncated, &out.b, &err.e),
+            ESTELIK_INVALID_ARGUMENT);
+  EXPECT_NE(err.message().find("estelik.pb.SearchQuery"), std::string::npos) << err.message();
+  EXPECT_EQ(estelik_testimony_add(vault, nullptr, 5, 0, nullptr, &err.e), ESTELIK_INVALID_ARGUMENT);
+  EXPECT_EQ(estelik_testimony_get(vault, "not-hex!", &out.b, &err.e), ESTELIK_INVALID_ARGUMENT);
+
+  auto all = ListAll();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].fields().title(), "only one");
+}
+
+TEST_F(CApiTest, ClosingTheVaultAbortsOpenStreamsThatMayStillBeFreedSafely) {
+  std::string id = Add("streams");
+  estelik_attachment_writer* writer = nullptr;
+  ASSERT_EQ(estelik_attachment_begin(vault, id.c_str(), "x.bin", nullptr, ESTELIK_ATTACHMENT_GUESS,
+                                     &writer, nullptr),
+            ESTELIK_OK);
+  estelik_vault_close(vault);
+  vault = nullptr;
+  uint8_t byte = 7;
+  Error err;
+  EXPECT_EQ(estelik_attachment_write(writer, &byte, 1, &err.e), ESTELIK_ABORTED);
+  EXPECT_NE(err.message().find("closed"), std::string::npos) << err.message();
+  estelik_attachment_abort(writer);  // frees; must not touch the closed vault
+}
+
+TEST_F(CApiTest, TestimonyIdsAreAcceptedAsFullHexOrUniquePrefix) {
+  std::string id = Add("by prefix");
+  Buffer out;
+  ASSERT_EQ(estelik_testimony_get(vault, id.substr(0, 6).c_str(), &out.b, nullptr), ESTELIK_OK);
+  auto t = out.As<estelik::pb::Testimony>();
+  EXPECT_EQ(Hex(t.id()), id);
+  estelik_buffer_free(&out.b);
+  Error err;
+  EXPECT_EQ(estelik_testimony_get(vault, id.substr(0, 5).c_str(), &out.b, &err.e),
+            ESTELIK_INVALID_ARGUMENT);
+  EXPECT_NE(err.message().find("6 to 32 hex digits"), std::string::npos) << err.message();
+}
+
+}  // namespace
