@@ -152,18 +152,9 @@ Result<pb::AttachmentInfo> AttachmentWriter::Finish() {
   info_.set_chunk_count(next_index_);
   info_.set_content_hash(std::string(digest.begin(), digest.end()));
 
+  // The last chunks and the visibility flip commit together (FlushBatch nests as a savepoint).
   ESTELIK_ASSIGN_OR_RETURN(auto tx, internal::Transaction::Begin(db_));
-  ESTELIK_ASSIGN_OR_RETURN(
-      Stmt ins,
-      Stmt::Prepare(db_, "INSERT INTO chunks(attachment_id, idx, sealed) VALUES(?1,?2,?3)"));
-  uint64_t first = next_index_ - batch_.size();
-  for (size_t i = 0; i < batch_.size(); ++i) {
-    ins.BindBlob(1, info_.attachment_id())
-        .Bind(2, static_cast<int64_t>(first + i))
-        .BindBlob(3, batch_[i]);
-    ESTELIK_RETURN_IF_ERROR(ins.Run());
-    ins.Reset();
-  }
+  ESTELIK_RETURN_IF_ERROR(FlushBatch());
   // Visible only now, and only if the testimony was not withdrawn meanwhile.
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt up,
