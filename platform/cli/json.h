@@ -1,38 +1,4 @@
-// A small streaming JSON writer for the CLI's --json output (one object per line).
+// The CLI's JSON output uses the shared writer in core/json.h.
 #pragma once
 
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace estelik::cli {
-
-class JsonWriter {
- public:
-  JsonWriter& BeginObject();
-  JsonWriter& EndObject();
-  JsonWriter& BeginArray();
-  JsonWriter& EndArray();
-  JsonWriter& Key(std::string_view key);
-  JsonWriter& String(std::string_view value);
-  JsonWriter& Int(int64_t value);
-  JsonWriter& Uint(uint64_t value);
-  JsonWriter& Double(double value);
-  JsonWriter& Bool(bool value);
-  JsonWriter& Null();
-  JsonWriter& StringArray(const std::vector<std::string>& values);
-
-  const std::string& str() const { return out_; }
-
- private:
-  void Separate();
-  std::string out_;
-  std::vector<bool> first_;  // per open container: no element written yet
-  bool after_key_ = false;
-};
-
-// `s` as a JSON string literal, quotes included; invalid UTF-8 bytes become U+FFFD.
-std::string JsonQuote(std::string_view s);
-
-}  // namespace estelik::cli
+#include "core/json.h"

@@ -6,6 +6,8 @@
 #include <iterator>
 #include <string_view>
 
+#include "core/json.h"
+
 namespace estelik::testing {
 namespace {
 
@@ -602,39 +604,7 @@ std::vector<SampleTestimony> GenerateCorpus(uint64_t seed, size_t count) {
   return corpus;
 }
 
-void AppendJsonString(std::string& out, const std::string& s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
+void AppendJsonString(std::string& out, const std::string& s) { out += JsonQuote(s); }
 
 std::string ToJsonLine(const SampleTestimony& t) {
   std::string out;

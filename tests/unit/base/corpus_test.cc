@@ -143,8 +143,9 @@ TEST(CorpusTest, FieldsAreWellFormed) {
 
 TEST(CorpusTest, JsonStringsAreEscaped) {
   std::string out;
-  AppendJsonString(out, "a\"b\\c\nd\te\x01\x1f\x7f Жаңа");
-  EXPECT_EQ(out, "\"a\\\"b\\\\c\\nd\\te\\u0001\\u001f\\u007f Жаңа\"");
+  AppendJsonString(out, "a\"b\\c\nd\te\x01\x1f Жаңа \xff");
+  // Control characters escaped, Cyrillic kept, an invalid UTF-8 byte replaced by U+FFFD.
+  EXPECT_EQ(out, "\"a\\\"b\\\\c\\nd\\te\\u0001\\u001f Жаңа \xEF\xBF\xBD\"");
 }
 
 TEST(CorpusTest, JsonLineHasTheSharedCorpusFieldsAndPeople) {

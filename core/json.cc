@@ -1,9 +1,9 @@
-#include "platform/cli/json.h"
+#include "core/json.h"
 
 #include <cmath>
 #include <cstdio>
 
-namespace estelik::cli {
+namespace estelik {
 
 std::string JsonQuote(std::string_view s) {
   std::string out = "\"";
@@ -148,4 +148,4 @@ JsonWriter& JsonWriter::StringArray(const std::vector<std::string>& values) {
   return EndArray();
 }
 
-}  // namespace estelik::cli
+}  // namespace estelik
