@@ -80,6 +80,9 @@ Result<pb::Op> ParseOpHeader(std::string_view op_bytes) {
     return Corrupt("private op has a circle epoch");
   }
   if (op.sealed_body().size() < kNonceSize + kTagSize) return Corrupt("op body is truncated");
+  if (!op.body_hash().empty() && op.body_hash().size() != kHashSize) {
+    return Corrupt("op body_hash is not a 32-byte hash");
+  }
   if (op.key_grants_size() > static_cast<int>(kMaxKeyGrants)) {
     return LimitExceeded("op carries more than 1024 key grants");
   }
@@ -145,8 +148,35 @@ Result<std::string> OpenSealed(std::span<const uint8_t> key, std::span<const uin
   return out;
 }
 
+OpHash BodyCommitment(std::string_view body_bytes) {
+  crypto::EnsureSodium();
+  OpHash h{};
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, nullptr, 0, h.size());
+  crypto_generichash_update(&st, Bytes(kBodyCommitContext).data(), kBodyCommitContext.size());
+  crypto_generichash_update(&st, Bytes(body_bytes).data(), body_bytes.size());
+  crypto_generichash_final(&st, h.data(), h.size());
+  return h;
+}
+
+Status CheckBodyCommitment(const pb::Op& op, std::string_view body_bytes) {
+  if (op.body_hash().empty()) return Status::Ok();
+  OpHash h = BodyCommitment(body_bytes);
+  if (op.body_hash().size() == kHashSize && crypto::ConstantTimeEquals(Bytes(op.body_hash()), h)) {
+    return Status::Ok();
+  }
+  PublicKey author{};
+  std::memcpy(author.data(), op.author().data(), std::min(op.author().size(), author.size()));
+  return Corrupt("op " + Fingerprint(author) + " seq " + std::to_string(op.seq()) +
+                 ": body does not match its signed commitment");
+}
+
 pb::Envelope SealAndSign(const Identity& author, pb::Op header, std::string_view body,
                          std::span<const uint8_t> key, std::span<const uint8_t> nonce) {
+  // The commitment is signed with the header, so a verifier who is shown the plaintext body
+  // (evidence export) can check it without the sealing key.
+  OpHash commitment = BodyCommitment(body);
+  header.set_body_hash(commitment.data(), commitment.size());
   auto ad = BodyAssociatedData(header);
   header.set_sealed_body(SealBody(key, nonce, ad, body));
   pb::Envelope env;

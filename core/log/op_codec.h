@@ -7,6 +7,8 @@
 // - sealed_body: nonce(24) || XChaCha20-Poly1305-IETF ciphertext || tag(16), with the
 //   81-byte associated data of BodyAssociatedData().
 // - key grant: crypto_box_seal(recipient X25519, circle_id(32) || epoch(u32 LE) || key(32)).
+// - body commitment (Op.body_hash): BLAKE2b-256("estelik-body-v1\0" || plaintext OpBody bytes);
+//   OpBody.salt (16 random bytes) makes it hiding.
 //
 // Thread safety: all functions are thread-safe.
 #pragma once
@@ -38,14 +40,16 @@ inline constexpr size_t kGrantSize = kGrantPlainSize + 48;                   // 
 inline constexpr size_t kMaxOpBytes = 1 << 20;  // larger content travels as attachment chunks
 inline constexpr size_t kMaxKeyGrants = 1024;   // members per circle epoch
 inline constexpr std::string_view kSignContext{"estelik-op-v1\0", 14};
+inline constexpr std::string_view kBodyCommitContext{"estelik-body-v1\0", 16};
+inline constexpr size_t kBodySaltSize = 16;
 
 using OpHash = std::array<uint8_t, kHashSize>;
 
 OpHash HashOpBytes(std::string_view op_bytes);
 
 // Parses Envelope.op and checks the header's shape (version, sizes, seq >= 1, prev all
-// zeros iff seq == 1, scope, body and grant sizes). Does NOT check the signature. Corrupt on
-// any malformation, Unsupported for a newer op version.
+// zeros iff seq == 1, scope, body and grant sizes, body_hash empty or 32 bytes). Does NOT check the
+// signature. Corrupt on any malformation, Unsupported for a newer op version.
 Result<pb::Op> ParseOpHeader(std::string_view op_bytes);
 
 // Checks the envelope's signature over its exact op bytes by `op.author` (op parsed from
@@ -65,8 +69,17 @@ std::string SealBody(std::span<const uint8_t> key, std::span<const uint8_t> nonc
 Result<std::string> OpenSealed(std::span<const uint8_t> key, std::span<const uint8_t> ad,
                                std::string_view sealed);
 
-// Completes `header` (every field but sealed_body set) into a signed envelope: seals `body`
-// and signs the serialized op once. `header.author` must be `author`'s public key.
+// The commitment an op carries to its plaintext body: BLAKE2b-256 of kBodyCommitContext
+// followed by `body_bytes` (the exact serialized OpBody, salt included).
+OpHash BodyCommitment(std::string_view body_bytes);
+
+// OK if `op` carries no body_hash (a legacy op) or `body_bytes` match it; otherwise
+// Corrupt("op <author fingerprint> seq N: body does not match its signed commitment").
+Status CheckBodyCommitment(const pb::Op& op, std::string_view body_bytes);
+
+// Completes `header` (every field but sealed_body and body_hash set) into a signed envelope:
+// commits to `body` (body_hash), seals it and signs the serialized op once. `header.author`
+// must be `author`'s public key.
 pb::Envelope SealAndSign(const Identity& author, pb::Op header, std::string_view body,
                          std::span<const uint8_t> key, std::span<const uint8_t> nonce);
 

@@ -10,6 +10,10 @@
 #include "core/log/log_db.h"
 
 namespace estelik::log {
+namespace internal {
+// Adds log_ops.redacted to a log created before redaction existed (end of this file).
+Status AddRedactionColumn(sqlite3* db);
+}  // namespace internal
 namespace {
 
 using internal::Exec;
@@ -329,12 +333,19 @@ struct OpLog::Impl {
     }
   }
 
-  Result<pb::OpBody> DecryptBody(const pb::Op& op, std::span<const uint8_t> key) {
+  // Every body opened anywhere (Ingest, OpenBody) is checked against the commitment its
+  // author signed: an op whose sealed body differs from what it commits to would show members
+  // one thing and an investigator another.
+  Result<pb::OpBody> DecryptBody(const pb::Op& op, std::span<const uint8_t> key,
+                                 std::string* plaintext_out = nullptr) {
     auto ad = BodyAssociatedData(op);
     ESTELIK_ASSIGN_OR_RETURN(std::string plain, OpenSealed(key, ad, op.sealed_body()));
+    Status committed = CheckBodyCommitment(op, plain);
     pb::OpBody body;
-    bool ok = body.ParseFromString(plain);
+    bool ok = committed.ok() && body.ParseFromString(plain);
+    if (ok && plaintext_out != nullptr) *plaintext_out = plain;
     sodium_memzero(plain.data(), plain.size());
+    if (!committed.ok()) return committed;
     if (!ok) return Corrupt("op body is not a valid OpBody");
     return body;
   }
@@ -373,6 +384,7 @@ Result<std::unique_ptr<OpLog>> OpLog::Open(sqlite3* db, crypto::SecretBytes priv
   Savepoint sp(db);
   ESTELIK_RETURN_IF_ERROR(sp.begin_status());
   ESTELIK_RETURN_IF_ERROR(Exec(db, kSchema));
+  ESTELIK_RETURN_IF_ERROR(internal::AddRedactionColumn(db));
   auto q_h = stmts.Get("SELECT seed, hlc_wall, hlc_counter FROM log_identity WHERE id = 1");
   Stmt& q = *q_h;
   ESTELIK_ASSIGN_OR_RETURN(bool row, q.Step());
@@ -433,7 +445,13 @@ static Result<pb::Envelope> AppendLocked(OpLog::Impl& impl, const Identity& me, 
   op.mutable_scope()->set_circle_id(spec.circle_id);
   op.mutable_scope()->set_epoch(spec.epoch);
   for (const auto& g : spec.grants) op.add_key_grants(g);
-  std::string plain = spec.body->SerializeAsString();
+  // A fresh salt per op makes the signed body commitment hiding (from the nonce source, so
+  // vector tests stay deterministic).
+  pb::OpBody salted = *spec.body;
+  std::array<uint8_t, kBodySaltSize> salt{};
+  impl.FillNonce(salt);
+  salted.set_salt(salt.data(), salt.size());
+  std::string plain = salted.SerializeAsString();
   if (plain.size() + 1024 + spec.grants.size() * (kGrantSize + 3) > kMaxOpBytes) {
     return LimitExceeded("op body is larger than 1 MiB; store large content as an attachment");
   }
@@ -979,6 +997,10 @@ Result<std::vector<pb::Envelope>> OpLog::OpsAfter(const VersionVector& theirs, c
 }
 
 Result<pb::OpBody> OpLog::OpenBody(const pb::Envelope& envelope) {
+  return OpenBody(envelope, nullptr);
+}
+
+Result<pb::OpBody> OpLog::OpenBody(const pb::Envelope& envelope, std::string* plaintext) {
   ESTELIK_ASSIGN_OR_RETURN(pb::Op op, ParseOpHeader(envelope.op()));
   ESTELIK_RETURN_IF_ERROR(VerifyEnvelopeSignature(envelope, op));
   const std::string& scope = op.scope().circle_id();
@@ -986,7 +1008,7 @@ Result<pb::OpBody> OpLog::OpenBody(const pb::Envelope& envelope) {
     if (op.author() != ToString(identity_.public_key())) {
       return PermissionDenied("private op of another identity");
     }
-    return impl_->DecryptBody(op, impl_->private_key.span());
+    return impl_->DecryptBody(op, impl_->private_key.span(), plaintext);
   }
   const std::string no_key =
       "no key for circle " + Short(scope) + " epoch " + std::to_string(op.scope().epoch());
@@ -994,7 +1016,7 @@ Result<pb::OpBody> OpLog::OpenBody(const pb::Envelope& envelope) {
   if (!circle) return PermissionDenied(no_key);
   ESTELIK_ASSIGN_OR_RETURN(auto key, impl_->CircleKey(identity_, scope, op.scope().epoch()));
   if (key == nullptr) return PermissionDenied(no_key);
-  ESTELIK_ASSIGN_OR_RETURN(pb::OpBody body, impl_->DecryptBody(op, key->span()));
+  ESTELIK_ASSIGN_OR_RETURN(pb::OpBody body, impl_->DecryptBody(op, key->span(), plaintext));
   ESTELIK_RETURN_IF_ERROR(impl_->Authorize(op, body, *circle));
   return body;
 }
@@ -1030,7 +1052,8 @@ Result<std::vector<pb::Envelope>> OpLog::OpsAt(const PublicKey& author, const Sc
 }
 
 Result<size_t> OpLog::VerifyStoredSignatures() {
-  auto s_h = impl_->stmts.Get("SELECT id, envelope FROM log_ops WHERE sig_checked = 0");
+  auto s_h = impl_->stmts.Get(
+      "SELECT id, envelope FROM log_ops WHERE sig_checked = 0 AND redacted IS NULL");
   Stmt& s = *s_h;
   std::vector<int64_t> good;
   size_t bad = 0;
@@ -1055,6 +1078,70 @@ Result<size_t> OpLog::VerifyStoredSignatures() {
       ESTELIK_RETURN_IF_ERROR(u.Run());
     }
     return bad;
+  });
+}
+
+// ---- Rebuild and redaction ----
+//
+// log_ops.redacted (added idempotently, below) is NULL for an op whose envelope is held, and the
+// testimony id whose withdrawal redacted it otherwise. A redacted row keeps scope, author, seq,
+// hash, prev and HLC (no content): the chain stays verifiable through the next op's prev, and
+// a rebuild still knows when the testimony was created. Its envelope is an empty blob, deleted
+// under secure_delete, so the sealed body is gone even for someone who later learns the
+// private log key.
+
+Status internal::AddRedactionColumn(sqlite3* db) {
+  Stmt info(db, "SELECT 1 FROM pragma_table_info('log_ops') WHERE name = 'redacted'");
+  ESTELIK_RETURN_IF_ERROR(info.prepare_status());
+  ESTELIK_ASSIGN_OR_RETURN(bool present, info.Step());
+  if (present) return Status::Ok();
+  return Exec(db, "ALTER TABLE log_ops ADD COLUMN redacted BLOB");
+}
+
+Status OpLog::ForEachOp(const std::function<Status(const StoredOp&)>& fn) {
+  // Sorted by SQLite before the first row is returned, so `fn` may write other tables.
+  Stmt s(impl_->db,
+         "SELECT envelope, hash, author, scope, seq, hlc_wall, hlc_counter, redacted FROM log_ops "
+         "WHERE canonical = 1 ORDER BY hlc_wall, hlc_counter, author, scope, seq");
+  ESTELIK_RETURN_IF_ERROR(s.prepare_status());
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    StoredOp op;
+    std::string hash = s.Blob(1);
+    if (hash.size() != kHashSize) return Corrupt("log_ops holds an op hash of the wrong size");
+    std::memcpy(op.hash.data(), hash.data(), kHashSize);
+    op.author = s.Blob(2);
+    op.scope = s.Blob(3);
+    op.seq = static_cast<uint64_t>(s.Int(4));
+    op.hlc.set_wall_ms(static_cast<uint64_t>(s.Int(5)));
+    op.hlc.set_counter(static_cast<uint32_t>(s.Int(6)));
+    op.redacted_for = s.Blob(7);
+    if (op.redacted_for.empty() && !op.envelope.ParseFromString(s.Blob(0))) {
+      return Corrupt("stored envelope of seq " + std::to_string(op.seq) + " by " +
+                     Short(op.author) + " is unreadable");
+    }
+    ESTELIK_RETURN_IF_ERROR(fn(op));
+  }
+  return Status::Ok();
+}
+
+Result<size_t> OpLog::RedactPrivateOps(const std::vector<OpHash>& hashes,
+                                       const std::string& testimony_id) {
+  if (testimony_id.empty()) return InvalidArgument("redaction needs the testimony id");
+  return Transact(impl_->db, clock_, [&]() -> Result<size_t> {
+    auto u_h = impl_->stmts.Get(
+        "UPDATE log_ops SET envelope = X'', redacted = ? WHERE scope = X'' AND author = ? AND "
+        "hash = ? AND redacted IS NULL");
+    Stmt& u = *u_h;
+    size_t redacted = 0;
+    for (const OpHash& h : hashes) {
+      u.Reset();
+      u.BindBlob(1, testimony_id).Bind(2, identity_.public_key()).Bind(3, h);
+      ESTELIK_RETURN_IF_ERROR(u.Run());
+      redacted += static_cast<size_t>(sqlite3_changes(impl_->db));
+    }
+    return redacted;
   });
 }
 

@@ -127,6 +127,11 @@ class OpLog {
   // The plaintext body, if we hold the scope key and the op's author was authorized.
   // PermissionDenied("no key for circle X epoch N") for a relay or a removed member.
   Result<pb::OpBody> OpenBody(const pb::Envelope& envelope);
+  // The same, also storing the exact plaintext body bytes in `*plaintext` (when not null):
+  // the bytes Op.body_hash commits to, which evidence export reveals. Every opened body is
+  // checked against a present body_hash (Corrupt "... body does not match its signed
+  // commitment").
+  Result<pb::OpBody> OpenBody(const pb::Envelope& envelope, std::string* plaintext);
 
   // Circles.
   struct CreatedCircle {
@@ -158,6 +163,27 @@ class OpLog {
   // Checks the per-op signature of every op accepted on chain authority only. Returns how
   // many failed (they stay authentic through the chain, but cannot be exported alone).
   Result<size_t> VerifyStoredSignatures();
+
+  // --- Rebuild and redaction (docs/FORMAT.md "Ops and envelopes") ---
+  struct StoredOp {
+    pb::Envelope envelope;  // empty when redacted
+    OpHash hash{};
+    std::string author;  // 32 bytes
+    std::string scope;   // circle id, empty for the private log
+    uint64_t seq = 0;
+    pb::Hlc hlc;
+    std::string redacted_for;  // the testimony whose withdrawal redacted the op; else empty
+  };
+  // Calls `fn` for every op on a chain (fork evidence excluded), ours and others', private
+  // and circle, in (HLC, author, scope, seq) order: HLC order respects causality. Stops at
+  // the first error `fn` returns. Reads the whole ordered list before the first call.
+  Status ForEachOp(const std::function<Status(const StoredOp&)>& fn);
+  // Deletes the envelope bytes (signature and sealed body) of our private ops with these
+  // hashes, keeping (scope, author, seq, hash, prev, HLC) so the chain stays verifiable.
+  // Circle ops are never redacted (peers need them). Returns how many were redacted; unknown
+  // or already redacted hashes are skipped.
+  Result<size_t> RedactPrivateOps(const std::vector<OpHash>& hashes,
+                                  const std::string& testimony_id);
 
   // Testing hook: fills each sealing nonce instead of the CSPRNG (vector tests only).
   void SetNonceSourceForTesting(std::function<void(std::span<uint8_t>)> source);

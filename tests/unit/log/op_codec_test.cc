@@ -21,6 +21,8 @@ pb::OpBody VectorBody() {
   c->mutable_fields()->set_title("Zhanaozen 2011");
   c->mutable_fields()->set_body("test");
   c->set_recorded_unix_ms(1323561600000);
+  // OpLog::Append draws the salt from the nonce source before the nonce: 16 x 0x24 here.
+  body.set_salt(std::string(kBodySaltSize, '\x24'));
   return body;
 }
 
@@ -42,15 +44,18 @@ std::vector<uint8_t> VectorNonce() { return std::vector<uint8_t>(kNonceSize, 0x2
 // Pinned: a change to any of these is a format change (bump Op.version).
 constexpr char kVectorOpHex[] =
     "0801122079b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad0496641801222000000000"
-    "000000000000000000000000000000000000000000000000000000002a070880d095ffbc3132003a5f242424"
+    "000000000000000000000000000000000000000000000000000000002a070880d095ffbc3132003a72242424"
     "2424242424242424242424242424242424242424242935f6908cfb400b0748f4197125bb51d04c3a5300813e"
-    "fccfa82300fb9691cc28315abe7f8453d335658f9fdfe0c6204f36aff705c5f57321c432fe15727d0cc5e329"
-    "b0d193da";
+    "fccfa82300fb9691cc28315abe7f8453d335658f9fdfe0c6204f36aff705c5f5ac22f3c31587b5b59e41686f"
+    "2685998031842e1793e067d5fa2f399e924ea75fa0836a4a205481b3ba9de1bc8467095bbcbba3f6b29aeb6c"
+    "972524922ec6299fa33354ba42";
+constexpr char kVectorBodyCommitmentHex[] =
+    "70d03801002a90635821df6bfc7b2bd33f0d2db37ddcc8bd8fbcc58cb311393d";
 constexpr char kVectorHashHex[] =
-    "40dffbc621f0e55ee6b1db1d4f726ddc68964c40d2533881976eefc2d2fb3403";
+    "40dc8e0f5b5573f3363d107e3f6ccf37761394036977b1127f722358bdaa4934";
 constexpr char kVectorSignatureHex[] =
-    "06329d7544f075c63acddd8dbcf4719d77ab078444b139ce36b29ad9f294acc10e3c09b24be360d444aa7e5ce568f0"
-    "72cdaddf2fd53fef9d18c476fd394ea207";
+    "f59637646c1d90dc8ffb267e10cab8df71603af41e99c908ef1dfe82a9a78358000d5bf564f50e102ec5ee9b02207f"
+    "1bb8a595091f7ec460e87b5a28e145f40e";
 
 TEST(OpVectorTest, FixedInputsGiveTheCheckedInOpBytesHashAndSignature) {
   Identity id = std::move(Identity::FromSeed(Seed(1))).value();
@@ -69,6 +74,57 @@ TEST(OpVectorTest, AppendThroughTheOpLogProducesTheVectorBytes) {
   ASSERT_TRUE(env.ok()) << env.status().ToString();
   EXPECT_EQ(Hex(Bytes(env->op())), kVectorOpHex);
   EXPECT_EQ(Hex(Bytes(env->signature())), kVectorSignatureHex);
+}
+
+TEST(OpVectorTest, BodyCommitmentIsBlake2bOfTheContextAndTheExactBodyBytes) {
+  // Pinned: BLAKE2b-256("estelik-body-v1\0" || "test").
+  EXPECT_EQ(Hex(BodyCommitment("test")), kVectorBodyCommitmentHex);
+  Identity id = std::move(Identity::FromSeed(Seed(1))).value();
+  pb::Envelope env = SealAndSign(id, VectorHeader(id), VectorBody().SerializeAsString(),
+                                 VectorKey(), VectorNonce());
+  auto op = ParseOpHeader(env.op());
+  ASSERT_TRUE(op.ok());
+  EXPECT_EQ(op->body_hash(),
+            std::string(reinterpret_cast<const char*>(
+                            BodyCommitment(VectorBody().SerializeAsString()).data()),
+                        kHashSize));
+  EXPECT_TRUE(CheckBodyCommitment(*op, VectorBody().SerializeAsString()).ok());
+  pb::OpBody other = VectorBody();
+  other.set_salt(std::string(kBodySaltSize, '\x25'));  // same content, other salt
+  Status st = CheckBodyCommitment(*op, other.SerializeAsString());
+  EXPECT_EQ(st.code(), Code::kCorrupt);
+  EXPECT_NE(st.message().find("seq 1: body does not match its signed commitment"),
+            std::string::npos)
+      << st.message();
+  pb::Op bad = *op;
+  bad.set_body_hash(std::string(31, 'x'));
+  EXPECT_EQ(ParseOpHeader(bad.SerializeAsString()).status().code(), Code::kCorrupt);
+  pb::Op legacy = *op;
+  legacy.clear_body_hash();  // ops written before commitments still parse and open
+  EXPECT_TRUE(ParseOpHeader(legacy.SerializeAsString()).ok());
+  EXPECT_TRUE(CheckBodyCommitment(legacy, "anything").ok());
+}
+
+TEST(OpVectorTest, OpenBodyRejectsASealedBodyThatDiffersFromItsCommitment) {
+  testing::Peer peer(1);
+  Identity id = std::move(Identity::FromSeed(Seed(1))).value();
+  // The author commits to one body and seals another (showing members X, investigators Y).
+  pb::Op header = VectorHeader(id);
+  OpHash claimed = BodyCommitment("what the investigator would be shown");
+  header.set_body_hash(claimed.data(), claimed.size());
+  std::string sealed_plain = VectorBody().SerializeAsString();
+  header.set_sealed_body(SealBody(std::vector<uint8_t>(kBodyKeySize, 0xA1), VectorNonce(),
+                                  BodyAssociatedData(header), sealed_plain));
+  pb::Envelope env;
+  env.set_op(header.SerializeAsString());
+  std::string input(kSignContext);
+  input += env.op();
+  Signature sig = id.Sign(Bytes(input));
+  env.set_signature(sig.data(), sig.size());
+  auto body = peer->OpenBody(env);
+  EXPECT_EQ(body.status().code(), Code::kCorrupt);
+  EXPECT_NE(body.status().message().find("does not match its signed commitment"),
+            std::string::npos);
 }
 
 class OpCodecTest : public ::testing::Test {
