@@ -1,9 +1,14 @@
 #include "core/archive/archive.h"
 
+#include <sodium.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <vector>
 
 #include "core/archive/archive_internal.h"
@@ -112,33 +117,72 @@ Result<std::unique_ptr<Archive>> Archive::Assemble(std::unique_ptr<vault::Vault>
   return std::unique_ptr<Archive>(new Archive(std::move(vault), std::move(store), std::move(log)));
 }
 
-Result<pb::Hlc> Archive::AppendPrivate(const pb::OpBody& body) {
-  ESTELIK_ASSIGN_OR_RETURN(pb::Envelope envelope,
-                           log_->Append(body, log::Scope::Private(), WallClockMs()));
-  ESTELIK_ASSIGN_OR_RETURN(pb::Op op, log::ParseOpHeader(envelope.op()));
-  return op.hlc();
+Result<Archive::Applied> Archive::AppendAndApply(const pb::OpBody& body, const log::Scope& scope) {
+  ESTELIK_ASSIGN_OR_RETURN(pb::Envelope envelope, log_->Append(body, scope, WallClockMs()));
+  Applied applied;
+  ESTELIK_ASSIGN_OR_RETURN(applied.op, log::ParseOpHeader(envelope.op()));
+  const log::OpHash hash = log::HashOpBytes(envelope.op());
+  applied.hash.assign(reinterpret_cast<const char*>(hash.data()), hash.size());
+  ESTELIK_RETURN_IF_ERROR(Apply(applied.op, applied.hash, body, nullptr));
+  return applied;
 }
 
 Result<pb::Testimony> Archive::AddTestimony(const pb::TestimonyFields& fields,
                                             uint64_t recorded_unix_ms) {
-  store::NewTestimony t;
-  t.id = RandomId(store::kTestimonyIdSize);
-  t.author = AuthorBytes(identity());
-  t.recorded_unix_ms = recorded_unix_ms != 0 ? recorded_unix_ms : WallClockMs();
-  t.fields = fields;
+  const std::string id = RandomId(store::kTestimonyIdSize);
   crypto::SecretBytes content_key = crypto::SecretBytes::Random(store::kContentKeySize);
-
+  if (fields.consent_scope() == pb::CONSENT_SCOPE_CIRCLE) {
+    return AddIntoCircle(id, fields, recorded_unix_ms, content_key);
+  }
   pb::OpBody body;
   auto* create = body.mutable_testimony_create();
-  create->set_testimony_id(t.id);
+  create->set_testimony_id(id);
   *create->mutable_fields() = fields;
-  create->set_recorded_unix_ms(t.recorded_unix_ms);
+  create->set_recorded_unix_ms(recorded_unix_ms != 0 ? recorded_unix_ms : WallClockMs());
+  // The key travels only in this private op (sealed with the private log key), so a rebuild
+  // can reopen the attachment chunks it seals.
+  create->set_content_key(reinterpret_cast<const char*>(content_key.data()), content_key.size());
 
-  ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
-  ESTELIK_ASSIGN_OR_RETURN(t.created, AppendPrivate(body));
-  ESTELIK_RETURN_IF_ERROR(store_->CreateTestimony(t, content_key));
-  ESTELIK_RETURN_IF_ERROR(tx.Commit());
-  return store_->Get(t.id);
+  Status status = [&]() -> Status {
+    ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
+    ESTELIK_RETURN_IF_ERROR(AppendAndApply(body, log::Scope::Private()).status());
+    return tx.Commit();
+  }();
+  sodium_memzero(create->mutable_content_key()->data(), create->content_key().size());
+  ESTELIK_RETURN_IF_ERROR(status);
+  return store_->Get(id);
+}
+
+// A testimony recorded straight into a circle never has a private copy: its creation is the
+// share op itself, so the author's store holds exactly what every member's does.
+Result<pb::Testimony> Archive::AddIntoCircle(const std::string& id,
+                                             const pb::TestimonyFields& fields,
+                                             uint64_t recorded_unix_ms,
+                                             const crypto::SecretBytes& content_key) {
+  if (fields.circle_id().empty()) {
+    return InvalidArgument("a testimony in circle scope needs the circle's id");
+  }
+  ESTELIK_ASSIGN_OR_RETURN(log::CircleInfo circle, log_->GetCircle(fields.circle_id()));
+  const log::PublicKey& me = identity().public_key();
+  if (circle.carrier_only ||
+      std::find(circle.members.begin(), circle.members.end(), me) == circle.members.end()) {
+    return PermissionDenied("we are not a member of circle " +
+                            store::internal::Hex(fields.circle_id()).substr(0, 8));
+  }
+  pb::OpBody body;
+  auto* s = body.mutable_share_into_circle();
+  s->set_testimony_id(id);
+  *s->mutable_fields() = fields;
+  s->set_recorded_unix_ms(recorded_unix_ms != 0 ? recorded_unix_ms : WallClockMs());
+  s->set_content_key(reinterpret_cast<const char*>(content_key.data()), content_key.size());
+  Status status = [&]() -> Status {
+    ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
+    ESTELIK_RETURN_IF_ERROR(AppendAndApply(body, log::Scope::Circle(fields.circle_id())).status());
+    return tx.Commit();
+  }();
+  sodium_memzero(s->mutable_content_key()->data(), s->content_key().size());
+  ESTELIK_RETURN_IF_ERROR(status);
+  return store_->Get(id);
 }
 
 Result<pb::Testimony> Archive::EditTestimony(std::string_view id,
@@ -146,6 +190,10 @@ Result<pb::Testimony> Archive::EditTestimony(std::string_view id,
   // Sharing is sticky: once a testimony is in a circle, every later version stays there, so
   // later edits and a withdrawal always reach the members who hold copies.
   ESTELIK_ASSIGN_OR_RETURN(pb::Testimony current, store_->Get(id));
+  if (current.withdrawn()) {
+    return InvalidArgument("testimony " + store::internal::Hex(id) +
+                           " was withdrawn; it cannot be edited");
+  }
   pb::TestimonyFields fields = new_fields;
   if (current.fields().consent_scope() == pb::CONSENT_SCOPE_CIRCLE) {
     fields.set_consent_scope(pb::CONSENT_SCOPE_CIRCLE);
@@ -154,23 +202,121 @@ Result<pb::Testimony> Archive::EditTestimony(std::string_view id,
   pb::OpBody body;
   auto* edit = body.mutable_testimony_edit();
   edit->set_testimony_id(std::string(id));
+  // The op whose version this edit replaces, so a verifier can tell a version is missing.
+  Result<std::string> base = store_->VersionOp(id, current.current_version());
+  if (base.ok()) edit->set_base_op(*base);
   *edit->mutable_fields() = fields;
 
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
-  ESTELIK_ASSIGN_OR_RETURN(pb::Hlc hlc, AppendForTestimony(id, body));
-  ESTELIK_RETURN_IF_ERROR(store_->EditTestimony(id, AuthorBytes(identity()), hlc, fields).status());
+  ESTELIK_ASSIGN_OR_RETURN(log::Scope scope, ScopeFor(id));
+  ESTELIK_RETURN_IF_ERROR(AppendAndApply(body, scope).status());
   ESTELIK_RETURN_IF_ERROR(tx.Commit());
   return store_->Get(id);
 }
 
 Status Archive::Withdraw(std::string_view id) {
+  ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, store_->Get(id));
+  if (t.withdrawn()) return Status::Ok();
+  if (t.author() != AuthorBytes(identity())) {
+    return PermissionDenied("only the author may withdraw testimony " + store::internal::Hex(id));
+  }
   pb::OpBody body;
   body.mutable_testimony_withdraw()->set_testimony_id(std::string(id));
+  // What this device held; every replica records this hash, whatever versions it held.
+  ESTELIK_ASSIGN_OR_RETURN(std::string tombstone, store_->TombstoneHash(id));
+  body.mutable_testimony_withdraw()->set_tombstone_hash(tombstone);
+  {
+    ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
+    ESTELIK_ASSIGN_OR_RETURN(log::Scope scope, ScopeFor(id));
+    ESTELIK_RETURN_IF_ERROR(AppendAndApply(body, scope).status());
+    ESTELIK_RETURN_IF_ERROR(tx.Commit());
+  }
+  // Inside the transaction the store could not purge the WAL of the destroyed pages; a
+  // repeated Withdraw of a tombstone does exactly that purge (and nothing else).
+  if (sqlite3_get_autocommit(vault_->db()) == 0) return Status::Ok();
+  return store_->Withdraw(id, t.author(), t.updated(), tombstone);
+}
 
+Status Archive::RedactContentOf(const std::string& testimony_id) {
+  ESTELIK_ASSIGN_OR_RETURN(std::vector<std::string> subjects, store_->OpSubjects(testimony_id));
+  if (subjects.empty()) return Status::Ok();
+  std::vector<log::OpHash> hashes;
+  for (const std::string& s : subjects) {
+    if (s.size() != log::kHashSize) return Corrupt("store.db: op_subjects holds a bad op hash");
+    log::OpHash h{};
+    std::memcpy(h.data(), s.data(), h.size());
+    hashes.push_back(h);
+  }
+  ESTELIK_RETURN_IF_ERROR(log_->RedactPrivateOps(hashes, testimony_id).status());
+  return store_->ForgetOpSubjects(testimony_id);
+}
+
+namespace {
+Status CheckTestimonyOpen(const pb::Testimony& t) {
+  if (t.withdrawn()) {
+    return InvalidArgument("testimony " + store::internal::Hex(t.id()) + " was withdrawn");
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+Status Archive::AddTag(std::string_view id, const std::string& tag) {
+  ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, store_->Get(id));
+  ESTELIK_RETURN_IF_ERROR(CheckTestimonyOpen(t));
+  if (tag.empty() || tag.size() > store::Store::kMaxTagBytes) {
+    return InvalidArgument("a tag is 1 to 256 bytes");
+  }
+  pb::OpBody body;
+  body.mutable_tag_add()->set_testimony_id(t.id());
+  body.mutable_tag_add()->set_tag(tag);
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
-  ESTELIK_ASSIGN_OR_RETURN(pb::Hlc hlc, AppendForTestimony(id, body));
-  ESTELIK_RETURN_IF_ERROR(store_->Withdraw(id, AuthorBytes(identity()), hlc));
+  ESTELIK_ASSIGN_OR_RETURN(log::Scope scope, ScopeFor(id));
+  ESTELIK_RETURN_IF_ERROR(AppendAndApply(body, scope).status());
   return tx.Commit();
+}
+
+Status Archive::RemoveTag(std::string_view id, const std::string& tag) {
+  ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, store_->Get(id));
+  ESTELIK_RETURN_IF_ERROR(CheckTestimonyOpen(t));
+  ESTELIK_ASSIGN_OR_RETURN(log::Scope scope, ScopeFor(id));
+  ESTELIK_ASSIGN_OR_RETURN(std::vector<std::string> observed, store_->LiveTagAdds(id, tag));
+  if (observed.empty()) {
+    const auto& own = t.fields().tags();
+    if (std::find(own.begin(), own.end(), tag) != own.end()) {
+      return InvalidArgument("\"" + tag +
+                             "\" is one of the author's own tags; only an edit of the testimony "
+                             "removes it");
+    }
+    return NotFound("testimony " + store::internal::Hex(id) + " has no tag \"" + tag + "\"");
+  }
+  pb::OpBody body;
+  auto* remove = body.mutable_tag_remove();
+  remove->set_testimony_id(t.id());
+  remove->set_tag(tag);
+  for (const auto& h : observed) remove->add_observed_adds(h);
+  ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
+  ESTELIK_RETURN_IF_ERROR(AppendAndApply(body, scope).status());
+  return tx.Commit();
+}
+
+Result<std::string> Archive::Annotate(std::string_view id, const std::string& text,
+                                      const std::string& language) {
+  ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, store_->Get(id));
+  ESTELIK_RETURN_IF_ERROR(CheckTestimonyOpen(t));
+  if (text.empty() || text.size() > store::Store::kMaxAnnotationBytes) {
+    return InvalidArgument("an annotation is 1 byte to 64 KiB of text");
+  }
+  pb::OpBody body;
+  auto* a = body.mutable_annotation_add();
+  a->set_testimony_id(t.id());
+  a->set_annotation_id(RandomId(16));
+  a->set_text(text);
+  a->set_language(language);
+  ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
+  ESTELIK_ASSIGN_OR_RETURN(log::Scope scope, ScopeFor(id));
+  ESTELIK_RETURN_IF_ERROR(AppendAndApply(body, scope).status());
+  ESTELIK_RETURN_IF_ERROR(tx.Commit());
+  return a->annotation_id();
 }
 
 Result<std::string> Archive::ResolveId(std::string_view hex_or_prefix) {
@@ -220,10 +366,13 @@ Result<std::unique_ptr<Archive::AttachmentWriter>> Archive::BeginAttachment(
 
 Result<pb::AttachmentInfo> Archive::AttachmentWriter::Finish() {
   ESTELIK_ASSIGN_OR_RETURN(pb::AttachmentInfo finished, writer_->Finish());
-  // The attachment's metadata is an op too, so peers and the evidence export see it.
+  // The attachment's metadata is an op too, so peers, the evidence export and a rebuild see it.
   pb::OpBody body;
   *body.mutable_attachment_add()->mutable_info() = finished;
-  ESTELIK_RETURN_IF_ERROR(archive_->AppendForTestimony(finished.testimony_id(), body).status());
+  ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(archive_->vault_->db()));
+  ESTELIK_ASSIGN_OR_RETURN(log::Scope scope, archive_->ScopeFor(finished.testimony_id()));
+  ESTELIK_RETURN_IF_ERROR(archive_->AppendAndApply(body, scope).status());
+  ESTELIK_RETURN_IF_ERROR(tx.Commit());
   return finished;
 }
 
@@ -297,6 +446,54 @@ Result<pb::AttachmentInfo> Archive::ExportAttachment(std::string_view testimony_
   fs::rename(tmp, out_path, ec);
   if (ec) return IoError("cannot rename " + tmp + " to " + out_path + ": " + ec.message());
   return info;
+}
+
+// --- Rebuild ---
+
+Result<Archive::RebuildReport> Archive::Rebuild() {
+  RebuildReport report;
+  ESTELIK_ASSIGN_OR_RETURN(report.before, store_->StateHash());
+  ESTELIK_ASSIGN_OR_RETURN(store::Store::Batch batch, store_->BeginBatch());
+  RebuildState state;
+  {
+    ESTELIK_ASSIGN_OR_RETURN(auto keys, store_->LiveContentKeys());
+    for (auto& [id, key] : keys) state.legacy_keys.emplace(id, std::move(key));
+  }
+  ESTELIK_RETURN_IF_ERROR(store_->ClearMaterialized());
+  ESTELIK_RETURN_IF_ERROR(log_->ForEachOp([&](const log::OpLog::StoredOp& stored) -> Status {
+    if (!stored.redacted_for.empty()) {
+      state.redacted.emplace(stored.redacted_for, std::make_pair(stored.author, stored.hlc));
+      ++report.redacted;
+      return Status::Ok();
+    }
+    Result<pb::OpBody> body = log_->OpenBody(stored.envelope);
+    if (!body.ok()) {
+      if (body.status().code() != Code::kPermissionDenied) return body.status();
+      ++report.unreadable;  // carried for a circle we hold no key of
+      return Status::Ok();
+    }
+    ESTELIK_ASSIGN_OR_RETURN(pb::Op op, log::ParseOpHeader(stored.envelope.op()));
+    std::string hash(reinterpret_cast<const char*>(stored.hash.data()), stored.hash.size());
+    Status applied = Apply(op, hash, *body, &state);
+    if (!applied.ok()) {
+      return Status(applied.code(), "rebuild: op seq " + std::to_string(op.seq()) + " of " +
+                                        store::internal::Hex(op.author()).substr(0, 16) + ": " +
+                                        applied.message());
+    }
+    ++report.applied;
+    return Status::Ok();
+  }));
+  ESTELIK_ASSIGN_OR_RETURN(report.after, store_->StateHash());
+  if (report.after != report.before) {
+    return Corrupt("rebuilding from the op log gives state " +
+                   store::internal::Hex({report.after.data(), report.after.size()}) +
+                   " but the store holds " +
+                   store::internal::Hex({report.before.data(), report.before.size()}) +
+                   ": the store was changed outside the log or the log lost ops; nothing was "
+                   "changed");
+  }
+  ESTELIK_RETURN_IF_ERROR(batch.Commit());
+  return report;
 }
 
 }  // namespace estelik::archive

@@ -10,8 +10,10 @@
 // Errors: Status codes from core/status.h; a failed call changes nothing.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -54,12 +56,48 @@ class Archive {
   log::OpLog& log() { return *log_; }
 
   // --- Testimonies (each a signed op, applied to the store) ---
+  // A testimony whose fields name a circle (consent_scope CIRCLE and circle_id) is recorded
+  // straight into it: its creation is the circle op, with no private copy. Otherwise it is
+  // private until Share().
   Result<pb::Testimony> AddTestimony(const pb::TestimonyFields& fields,
                                      uint64_t recorded_unix_ms = 0);
   // A new version with `fields` as the whole new content; the earlier versions stay. A
   // testimony shared into a circle stays in it whatever scope `fields` names.
   Result<pb::Testimony> EditTestimony(std::string_view id, const pb::TestimonyFields& fields);
+  // Tombstones win: the withdrawal op carries the tombstone hash every replica records, later
+  // edits, tags and annotations of the testimony are ignored wherever they arrive, and our
+  // private ops that carried its content are redacted from the log (docs/FORMAT.md "Ops and
+  // envelopes", Redaction). Ops already sent to a circle cannot be redacted.
   Status Withdraw(std::string_view id);
+
+  // --- Tags and annotations (add-wins; each a signed op) ---
+  // On a shared testimony any member of its circle may tag, untag and annotate (the op goes to
+  // the circle); on a private one only we may (the op stays private). kPermissionDenied
+  // otherwise; kInvalidArgument for an empty or oversized tag or text, or a withdrawn testimony.
+  Status AddTag(std::string_view id, const std::string& tag);
+  // Removes every add of `tag` we have seen; an add made concurrently elsewhere survives.
+  // kNotFound if no member added it; kInvalidArgument if the tag is in the author's own fields
+  // (only an edit changes those).
+  Status RemoveTag(std::string_view id, const std::string& tag);
+  // Returns the new annotation's id (16 bytes).
+  Result<std::string> Annotate(std::string_view id, const std::string& text,
+                               const std::string& language = "");
+
+  // --- Maintenance ---
+  struct RebuildReport {
+    std::array<uint8_t, 32> before{};  // Store::StateHash() before
+    std::array<uint8_t, 32> after{};   // and re-derived from the log
+    size_t applied = 0;                // ops replayed
+    size_t redacted = 0;               // redacted ops (content destroyed by a withdrawal)
+    size_t unreadable = 0;             // ops we carry without their circle key
+  };
+  // Re-derives every materialized table (testimonies, versions, search index, attachment
+  // metadata, tags, annotations) from the op log, keeping the sealed attachment chunks, in one
+  // transaction. Replays every op on a chain sorted by (HLC, author, scope, seq). If the result's
+  // state hash differs from the store's, nothing changes and kCorrupt says so (the store was
+  // changed outside the log, or the log lost ops). Repairs derived data the hash does not cover
+  // (stored fields, search rows, filter terms). Cost: O(ops + attachment bytes).
+  Result<RebuildReport> Rebuild();
 
   Result<pb::Testimony> GetTestimony(std::string_view id) { return store_->Get(id); }
   Result<pb::History> History(std::string_view id) { return store_->History(id); }
@@ -140,16 +178,39 @@ class Archive {
   }
 
  private:
+  Result<pb::Testimony> AddIntoCircle(const std::string& id, const pb::TestimonyFields& fields,
+                                      uint64_t recorded_unix_ms,
+                                      const crypto::SecretBytes& content_key);
   Archive(std::unique_ptr<vault::Vault> vault, std::unique_ptr<store::Store> store,
           std::unique_ptr<log::OpLog> log);
   static Result<std::unique_ptr<Archive>> Assemble(std::unique_ptr<vault::Vault> vault);
-  // Appends `body` as a private op and returns the op's HLC reading.
-  Result<pb::Hlc> AppendPrivate(const pb::OpBody& body);
-  // Appends `body` where the testimony lives: its circle if shared, else the private log.
-  Result<pb::Hlc> AppendForTestimony(std::string_view testimony_id, const pb::OpBody& body);
-  // Applies one op that just joined its author's chain to the store (circle ops only; a relay
-  // without the circle key stores the op and applies nothing).
+  struct Applied {
+    pb::Op op;         // header
+    std::string hash;  // BLAKE2b-256 of the op bytes
+  };
+  // What a rebuild knows beyond the ops it replays.
+  struct RebuildState {
+    // Content keys of live testimonies, for creates written before TestimonyCreate carried one.
+    std::map<std::string, crypto::SecretBytes> legacy_keys;
+    // Testimonies whose private ops were redacted by their withdrawal: author and the HLC of
+    // the earliest such op (the create), for the tombstone when no circle copy recreates it.
+    std::map<std::string, std::pair<std::string, pb::Hlc>> redacted;
+  };
+  // Where ops about the testimony go: its circle if shared, else the private log.
+  Result<log::Scope> ScopeFor(std::string_view testimony_id);
+  // Appends `body` as our op in `scope` and applies it to the store (the caller holds the
+  // transaction): local changes and received ones take the same path, so a rebuild from the
+  // log reproduces both.
+  Result<Applied> AppendAndApply(const pb::OpBody& body, const log::Scope& scope);
+  // Applies one op that just joined its author's chain to the store (a relay without the
+  // circle key stores the op and applies nothing). A rejected op returns its reason.
   Status Materialize(const pb::Envelope& envelope);
+  // The merge rules (docs/FORMAT.md "Ops and envelopes", Merge) for one opened op.
+  Status Apply(const pb::Op& op, const std::string& hash, const pb::OpBody& body,
+               RebuildState* rebuild);
+  Status ApplyShare(const pb::Op& op, const std::string& hash, const pb::ShareIntoCircle& s);
+  // Deletes the envelopes of our private ops that carried the testimony's content.
+  Status RedactContentOf(const std::string& testimony_id);
 
   std::unique_ptr<vault::Vault> vault_;
   std::unique_ptr<store::Store> store_;

@@ -1,11 +1,16 @@
 // The Archive's circle side: contacts, circles, sharing, and applying ops received from peers.
 //
-// Materialization rules (docs/FORMAT.md "Ops and envelopes"): only the author of a testimony
-// may create, edit or withdraw it, and within one author's chain ops are applied in seq
-// order, so every replica applies the same edits in the same order whatever order the
-// *authors'* runs arrived in. An op the store refuses (an edit of someone else's testimony)
-// is rejected as a whole: the log does not keep it either.
+// Materialization rules (docs/FORMAT.md "Ops and envelopes", Merge): only the author of a
+// testimony may create, edit or withdraw it, and within one author's chain ops are applied in
+// seq order, so every replica applies the same edits in the same order whatever order the
+// *authors'* runs arrived in; withdrawals win; tags and annotations are add-wins sets. An op
+// the store refuses (an edit of someone else's testimony) is rejected as a whole: the log does
+// not keep it either. Local changes take the same path (Archive::AppendAndApply), which is
+// what lets Archive::Rebuild re-derive the store from the log alone.
+#include <sodium.h>
+
 #include <algorithm>
+#include <map>
 
 #include "core/archive/archive.h"
 #include "core/archive/archive_internal.h"
@@ -59,16 +64,12 @@ Result<std::vector<log::CircleInfo>> Archive::Circles() {
   return circles;
 }
 
-Result<pb::Hlc> Archive::AppendForTestimony(std::string_view testimony_id, const pb::OpBody& body) {
+Result<log::Scope> Archive::ScopeFor(std::string_view testimony_id) {
   ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, store_->Get(testimony_id));
   if (t.fields().consent_scope() != pb::CONSENT_SCOPE_CIRCLE || t.fields().circle_id().empty()) {
-    return AppendPrivate(body);
+    return log::Scope::Private();
   }
-  ESTELIK_ASSIGN_OR_RETURN(
-      pb::Envelope envelope,
-      log_->Append(body, log::Scope::Circle(t.fields().circle_id()), WallClockMs()));
-  ESTELIK_ASSIGN_OR_RETURN(pb::Op op, log::ParseOpHeader(envelope.op()));
-  return op.hlc();
+  return log::Scope::Circle(t.fields().circle_id());
 }
 
 Status Archive::Share(std::string_view testimony_id, const std::string& circle_id) {
@@ -97,9 +98,10 @@ Status Archive::Share(std::string_view testimony_id, const std::string& circle_i
   // The local history records the decision to share as a version of its own.
   pb::OpBody edit;
   edit.mutable_testimony_edit()->set_testimony_id(t.id());
+  Result<std::string> base = store_->VersionOp(t.id(), t.current_version());
+  if (base.ok()) edit.mutable_testimony_edit()->set_base_op(*base);
   *edit.mutable_testimony_edit()->mutable_fields() = fields;
-  ESTELIK_ASSIGN_OR_RETURN(pb::Hlc hlc, AppendPrivate(edit));
-  ESTELIK_RETURN_IF_ERROR(store_->EditTestimony(t.id(), t.author(), hlc, fields).status());
+  ESTELIK_RETURN_IF_ERROR(AppendAndApply(edit, log::Scope::Private()).status());
 
   pb::OpBody share;
   auto* s = share.mutable_share_into_circle();
@@ -109,8 +111,9 @@ Status Archive::Share(std::string_view testimony_id, const std::string& circle_i
   s->set_recorded_unix_ms(t.recorded_unix_ms());
   s->set_content_key(std::string(reinterpret_cast<const char*>(key.data()), key.size()));
   *s->mutable_created() = t.created();
-  ESTELIK_RETURN_IF_ERROR(
-      log_->Append(share, log::Scope::Circle(circle_id), WallClockMs()).status());
+  Status appended = AppendAndApply(share, log::Scope::Circle(circle_id)).status();
+  sodium_memzero(s->mutable_content_key()->data(), s->content_key().size());
+  ESTELIK_RETURN_IF_ERROR(appended);
   return tx.Commit();
 }
 
@@ -121,103 +124,186 @@ Status Archive::Materialize(const pb::Envelope& envelope) {
     if (opened.status().code() == Code::kPermissionDenied) return Status::Ok();
     return opened.status();
   }
-  const pb::OpBody& body = *opened;
   ESTELIK_ASSIGN_OR_RETURN(pb::Op op, log::ParseOpHeader(envelope.op()));
-  switch (body.mutation_case()) {
-    case pb::OpBody::kShareIntoCircle: {
-      const auto& s = body.share_into_circle();
-      if (s.content_key().size() != store::kContentKeySize) {
-        return Corrupt("shared testimony " + Hex(s.testimony_id()) + " has no valid content key");
-      }
-      store::NewTestimony t;
-      t.id = s.testimony_id();
-      t.author = op.author();
-      t.created = s.has_created() ? s.created() : op.hlc();
-      t.recorded_unix_ms = s.recorded_unix_ms();
-      t.fields = s.fields();
-      Result<pb::Testimony> existing = store_->Get(t.id);
-      if (existing.ok()) {
-        if (existing->author() != op.author()) {
-          return PermissionDenied("op shares testimony " + Hex(t.id) + " of another author");
-        }
-        if (existing->fields().SerializeAsString() != t.fields.SerializeAsString()) {
-          ESTELIK_RETURN_IF_ERROR(
-              store_->EditTestimony(t.id, op.author(), op.hlc(), t.fields).status());
-        }
-      } else if (existing.status().code() == Code::kNotFound) {
-        ESTELIK_RETURN_IF_ERROR(
-            store_->CreateTestimony(t, crypto::SecretBytes::CopyOf(log::Bytes(s.content_key()))));
-      } else {
-        return existing.status();
-      }
-      for (const auto& info : s.attachments()) {
-        ESTELIK_RETURN_IF_ERROR(store_->ExpectAttachment(info));
-      }
-      return Status::Ok();
-    }
-    case pb::OpBody::kTestimonyEdit:
-      return store_
-          ->EditTestimony(body.testimony_edit().testimony_id(), op.author(), op.hlc(),
-                          body.testimony_edit().fields())
-          .status();
-    case pb::OpBody::kTestimonyWithdraw:
-      return store_->Withdraw(body.testimony_withdraw().testimony_id(), op.author(), op.hlc());
-    case pb::OpBody::kAttachmentAdd: {
-      const auto& info = body.attachment_add().info();
-      ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, store_->Get(info.testimony_id()));
-      if (t.author() != op.author()) {
-        return PermissionDenied("only the author may add attachments to a testimony");
-      }
-      return store_->ExpectAttachment(info);
-    }
-    default:
-      // Membership ops are the log's own business; tags and annotations are not materialized
-      // yet (they stay in the log, signed, for export).
-      return Status::Ok();
-  }
+  const log::OpHash hash = log::HashOpBytes(envelope.op());
+  return Apply(op, std::string(reinterpret_cast<const char*>(hash.data()), hash.size()), *opened,
+               nullptr);
 }
 
-Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
-                                                   const std::vector<pb::Envelope>& envelopes) {
-  ReceiveReport report;
-  const log::Scope scope = log::Scope::Circle(circle_id);
-  for (const auto& envelope : envelopes) {
-    ESTELIK_ASSIGN_OR_RETURN(pb::Op op, log::ParseOpHeader(envelope.op()));
-    if (op.scope().circle_id() != circle_id) {
-      return ProtocolError("peer sent an op of another circle in a batch for circle " +
-                           Hex(circle_id).substr(0, 8));
-    }
-    // One transaction per op: the op and everything it unblocks are applied, or nothing is.
-    ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
-    Result<log::VersionVector> before = log_->GetVersionVector(scope);
-    log::VersionVector seen = before.ok() ? *before : log::VersionVector{};
-    ESTELIK_ASSIGN_OR_RETURN(log::IngestOutcome outcome, log_->Ingest(envelope, WallClockMs()));
-    switch (outcome) {
-      case log::IngestOutcome::kDuplicate:
-        ++report.duplicates;
-        break;
-      case log::IngestOutcome::kPending:
-        ++report.pending;
-        break;
-      case log::IngestOutcome::kFork:
-        ++report.forks;
-        break;
-      case log::IngestOutcome::kAccepted:
-        break;
-    }
-    // Everything that joined a chain: this op and any held ops it unblocked. Not only on
-    // kAccepted: a key grant to us that must itself wait for a gap (kPending) still lets the
-    // ops held for the then-unknown circle join their chains, and they must be applied too.
-    ESTELIK_ASSIGN_OR_RETURN(std::vector<pb::Envelope> joined,
-                             log_->OpsAfter(seen, scope, SIZE_MAX));
-    for (const auto& j : joined) {
-      Status s = Materialize(j);
-      if (!s.ok()) return Status(s.code(), "rejected op from peer: " + s.message());
-    }
-    report.accepted += joined.size();
-    ESTELIK_RETURN_IF_ERROR(tx.Commit());
+Status Archive::ApplyShare(const pb::Op& op, const std::string& hash,
+                           const pb::ShareIntoCircle& s) {
+  if (op.scope().circle_id().empty()) {
+    return InvalidArgument("sharing into a circle needs the circle's scope");
   }
-  return report;
+  if (s.content_key().size() != store::kContentKeySize) {
+    return Corrupt("shared testimony " + Hex(s.testimony_id()) + " has no valid content key");
+  }
+  store::NewTestimony t;
+  t.id = s.testimony_id();
+  t.author = op.author();
+  t.created = s.has_created() ? s.created() : op.hlc();
+  t.recorded_unix_ms = s.recorded_unix_ms();
+  t.fields = s.fields();
+  Result<pb::Testimony> existing = store_->Get(t.id);
+  if (existing.ok()) {
+    if (existing->author() != op.author()) {
+      return PermissionDenied("op shares testimony " + Hex(t.id) + " of another author");
+    }
+    if (existing->withdrawn()) return Status::Ok();  // tombstones win
+    if (existing->fields().SerializeAsString() != t.fields.SerializeAsString()) {
+      ESTELIK_ASSIGN_OR_RETURN(uint32_t version,
+                               store_->EditTestimony(t.id, op.author(), op.hlc(), t.fields));
+      ESTELIK_RETURN_IF_ERROR(store_->SetVersionOp(t.id, version, hash));
+    } else {
+      // The author's own share: its current version is now known to the circle by this op,
+      // so the next edit names it as its base (peers never see the private edit).
+      ESTELIK_RETURN_IF_ERROR(store_->SetVersionOp(t.id, existing->current_version(), hash));
+    }
+  } else if (existing.status().code() == Code::kNotFound) {
+    ESTELIK_RETURN_IF_ERROR(
+        store_->CreateTestimony(t, crypto::SecretBytes::CopyOf(log::Bytes(s.content_key()))));
+    ESTELIK_RETURN_IF_ERROR(store_->SetVersionOp(t.id, 1, hash));
+  } else {
+    return existing.status();
+  }
+  for (const auto& info : s.attachments()) {
+    if (info.testimony_id() != t.id) {
+      return PermissionDenied("shared testimony " + Hex(t.id) + " lists another's attachment");
+    }
+    ESTELIK_RETURN_IF_ERROR(store_->RestoreAttachment(info));
+  }
+  // Tags members added before the share reached us count from now on.
+  return store_->RefreshTagTerms(t.id);
+}
+
+// The merge rules. Within one author's chain ops arrive in seq order; across authors in any
+// order, so every rule here gives the same state whatever the interleaving:
+// - only a testimony's author creates, edits, withdraws it or adds its attachments;
+// - a withdrawal wins: anything about a withdrawn testimony arriving later is ignored;
+// - tags and annotations are recorded whatever arrives first (see store_tags.cc).
+Status Archive::Apply(const pb::Op& op, const std::string& hash, const pb::OpBody& body,
+                      RebuildState* rebuild) {
+  const bool is_private = op.scope().circle_id().empty();
+  // Private ops that carry a testimony's content, for redaction at its withdrawal.
+  auto carries = [&](const std::string& id) -> Status {
+    return is_private ? store_->RecordOpSubject(hash, id) : Status::Ok();
+  };
+  // The testimony an op is about; ok(false) when it is withdrawn (the op is ignored).
+  auto live = [&](const std::string& id, bool author_only) -> Result<bool> {
+    ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, store_->Get(id));
+    if (author_only && t.author() != op.author()) {
+      return PermissionDenied("only the author may change testimony " + Hex(id));
+    }
+    return !t.withdrawn();
+  };
+  switch (body.mutation_case()) {
+    case pb::OpBody::kTestimonyCreate: {
+      const auto& c = body.testimony_create();
+      if (!is_private) {
+        return PermissionDenied("testimonies are created in the private log, then shared");
+      }
+      store::NewTestimony t;
+      t.id = c.testimony_id();
+      t.author = op.author();
+      t.created = op.hlc();
+      t.recorded_unix_ms = c.recorded_unix_ms();
+      t.fields = c.fields();
+      crypto::SecretBytes key;
+      if (c.content_key().size() == store::kContentKeySize) {
+        key = crypto::SecretBytes::CopyOf(log::Bytes(c.content_key()));
+      } else if (auto it = rebuild ? rebuild->legacy_keys.find(t.id)
+                                   : std::map<std::string, crypto::SecretBytes>::iterator();
+                 rebuild && it != rebuild->legacy_keys.end()) {
+        key = std::move(it->second);
+      } else {
+        // A create written before creates carried the key, of a testimony since withdrawn:
+        // its attachments are gone, any key will do.
+        key = crypto::SecretBytes::Random(store::kContentKeySize);
+      }
+      ESTELIK_RETURN_IF_ERROR(store_->CreateTestimony(t, key));
+      ESTELIK_RETURN_IF_ERROR(store_->SetVersionOp(t.id, 1, hash));
+      return carries(t.id);
+    }
+    case pb::OpBody::kTestimonyEdit: {
+      const auto& e = body.testimony_edit();
+      ESTELIK_ASSIGN_OR_RETURN(bool open, live(e.testimony_id(), true));
+      if (!open) return Status::Ok();
+      ESTELIK_ASSIGN_OR_RETURN(
+          uint32_t version,
+          store_->EditTestimony(e.testimony_id(), op.author(), op.hlc(), e.fields()));
+      ESTELIK_RETURN_IF_ERROR(store_->SetVersionOp(e.testimony_id(), version, hash));
+      ESTELIK_RETURN_IF_ERROR(store_->RefreshTagTerms(e.testimony_id()));
+      return carries(e.testimony_id());
+    }
+    case pb::OpBody::kTestimonyWithdraw: {
+      const auto& w = body.testimony_withdraw();
+      if (!w.tombstone_hash().empty() && w.tombstone_hash().size() != store::kHashSize) {
+        return Corrupt("withdrawal of " + Hex(w.testimony_id()) + " has a malformed tombstone");
+      }
+      Result<pb::Testimony> t = store_->Get(w.testimony_id());
+      if (!t.ok()) {
+        auto redacted = rebuild
+                            ? rebuild->redacted.find(w.testimony_id())
+                            : std::map<std::string, std::pair<std::string, pb::Hlc>>::iterator();
+        if (t.status().code() == Code::kNotFound && rebuild &&
+            redacted != rebuild->redacted.end() && redacted->second.first == op.author() &&
+            w.tombstone_hash().size() == store::kHashSize) {
+          // Its content ops were redacted: only the tombstone remains to rebuild.
+          return store_->PutTombstone(w.testimony_id(), op.author(), redacted->second.second,
+                                      op.hlc(), w.tombstone_hash());
+        }
+        return t.status();
+      }
+      if (t->author() != op.author()) {
+        return PermissionDenied("only the author may withdraw testimony " + Hex(w.testimony_id()));
+      }
+      if (t->withdrawn()) return Status::Ok();
+      ESTELIK_RETURN_IF_ERROR(
+          store_->Withdraw(w.testimony_id(), op.author(), op.hlc(), w.tombstone_hash()));
+      return RedactContentOf(w.testimony_id());
+    }
+    case pb::OpBody::kAttachmentAdd: {
+      const auto& info = body.attachment_add().info();
+      ESTELIK_ASSIGN_OR_RETURN(bool open, live(info.testimony_id(), true));
+      if (!open) return Status::Ok();
+      ESTELIK_RETURN_IF_ERROR(store_->RestoreAttachment(info));
+      return carries(info.testimony_id());
+    }
+    case pb::OpBody::kShareIntoCircle:
+      return ApplyShare(op, hash, body.share_into_circle());
+    case pb::OpBody::kTagAdd: {
+      // The log checked that a circle op's author is a member of the circle's epoch; a tag
+      // posted in another circle than the testimony's is kept but never counts.
+      const auto& a = body.tag_add();
+      store::Store::TagAddRecord record{hash,        a.testimony_id(), op.scope().circle_id(),
+                                        op.author(), a.tag(),          op.hlc()};
+      ESTELIK_RETURN_IF_ERROR(store_->AddTag(record));
+      return carries(a.testimony_id());
+    }
+    case pb::OpBody::kTagRemove: {
+      const auto& r = body.tag_remove();
+      std::vector<std::string> observed(r.observed_adds().begin(), r.observed_adds().end());
+      ESTELIK_RETURN_IF_ERROR(store_->RemoveTagAdds(r.testimony_id(), observed));
+      return carries(r.testimony_id());
+    }
+    case pb::OpBody::kAnnotationAdd: {
+      const auto& a = body.annotation_add();
+      store::Store::AnnotationRecord record;
+      record.op_hash = hash;
+      record.testimony_id = a.testimony_id();
+      record.scope = op.scope().circle_id();
+      record.annotation.set_annotation_id(a.annotation_id());
+      record.annotation.set_author(op.author());
+      record.annotation.set_text(a.text());
+      record.annotation.set_language(a.language());
+      *record.annotation.mutable_added() = op.hlc();
+      ESTELIK_RETURN_IF_ERROR(store_->AddAnnotation(record));
+      return carries(a.testimony_id());
+    }
+    default:
+      // Membership and contact ops are the log's own business.
+      return Status::Ok();
+  }
 }
 
 Result<std::vector<std::string>> Archive::SharedCircles(const log::PublicKey& peer) {

@@ -223,6 +223,23 @@ class Parser {
 
 }  // namespace
 
+std::string PhraseUnion(std::string_view match) {
+  std::string out;
+  for (size_t i = 0; i < match.size(); ++i) {
+    if (match[i] != '"') continue;
+    size_t end = i + 1;
+    while (end < match.size()) {
+      if (match[end] == '"' && (end + 1 >= match.size() || match[end + 1] != '"')) break;
+      end += match[end] == '"' ? 2 : 1;  // "" is an escaped quote inside the phrase
+    }
+    if (!out.empty()) out += " OR ";
+    out.append(match.substr(i, end + 1 - i));
+    if (match.substr(end + 1, 2) == " *") out += " *";
+    i = end;
+  }
+  return out;
+}
+
 Result<std::string> BuildMatchExpression(std::string_view user_text) {
   if (user_text.size() > kMaxInputBytes)
     return InvalidArgument("search text is longer than 4096 bytes");

@@ -22,4 +22,8 @@ namespace estelik::store {
 // (longer than 4096 bytes, nested deeper than 16 parentheses, more than 64 words).
 Result<std::string> BuildMatchExpression(std::string_view user_text);
 
+// The phrases of a BuildMatchExpression result, in order, joined by OR: a row matches it when
+// any phrase of `match` occurs in it, and FTS5 numbers its phrases as in `match`.
+std::string PhraseUnion(std::string_view match);
+
 }  // namespace estelik::store

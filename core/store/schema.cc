@@ -2,7 +2,9 @@
 
 #include <string>
 
+#include "core/store/rank.h"
 #include "core/store/sqlite_util.h"
+#include "core/store/tokenizer.h"
 #include "proto/record.pb.h"
 
 namespace estelik::store {
@@ -92,6 +94,79 @@ INSERT INTO store_meta(key, value) VALUES('fold_version', 1);
 INSERT INTO testimony_fts(testimony_fts, rank) VALUES('rank', 'bm25(10.0, 1.0, 4.0)');
 )sql";
 
+// Version 4: the full-text index becomes kFtsShards FTS5 tables testimony_fts_s0 .. _s15 (a
+// testimony's row lives in shard seq % kFtsShards), each with prefix indexes of 2 and 3
+// characters. A withdrawal then rewrites one shard ('optimize', so no word of the testimony
+// stays in an old segment) instead of the whole index, and prefix queries read a prefix
+// doclist instead of merging every key with the prefix. The rows are copied from the version
+// 3 table, which is dropped (secure_delete zeroes its pages).
+Status MigrateV4(sqlite3* db) {
+  for (int k = 0; k < kFtsShards; ++k) {
+    const std::string table = FtsShardName(k);
+    ESTELIK_RETURN_IF_ERROR(Exec(db, CreateFtsShardSql(table, kTokenizerName).c_str()));
+    ESTELIK_ASSIGN_OR_RETURN(
+        Stmt copy, Stmt::Prepare(db, "INSERT INTO " + table +
+                                         "(rowid, title, body, extra) SELECT rowid, title, body, "
+                                         "extra FROM testimony_fts WHERE rowid % ?1 = ?2"));
+    ESTELIK_RETURN_IF_ERROR(copy.Bind(1, kFtsShards).Bind(2, k).Run());
+  }
+  return Exec(db, "DROP TABLE testimony_fts");
+}
+
+// Version 5: merge bookkeeping (core/store/store_tags.cc). Add-wins tags and annotations
+// keyed by the hash of the op that added them (tag_removed: adds some remove observed, kept
+// even before the add arrives; tag_terms: the live added tags, for the list filter), the op
+// that produced each version (TestimonyEdit.base_op) and which private ops carry a
+// testimony's content (redacted when it is withdrawn). All derived from the op log. A tombstone
+// no longer counts versions (current_version 0): replicas that held different versions agree.
+constexpr char kSchemaV5[] = R"sql(
+CREATE TABLE tag_adds(
+  op_hash BLOB PRIMARY KEY,
+  testimony_id BLOB NOT NULL,
+  scope BLOB NOT NULL,
+  author BLOB NOT NULL,
+  tag TEXT NOT NULL,
+  hlc_wall INTEGER NOT NULL,
+  hlc_counter INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX tag_adds_by_testimony ON tag_adds(testimony_id, tag);
+CREATE TABLE tag_removed(
+  add_hash BLOB PRIMARY KEY,
+  testimony_id BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX tag_removed_by_testimony ON tag_removed(testimony_id);
+CREATE TABLE tag_terms(
+  testimony_seq INTEGER NOT NULL,
+  tag TEXT NOT NULL COLLATE NOCASE,
+  PRIMARY KEY(tag, testimony_seq)
+) WITHOUT ROWID;
+CREATE INDEX tag_terms_by_testimony ON tag_terms(testimony_seq);
+CREATE TABLE annotations(
+  op_hash BLOB PRIMARY KEY,
+  annotation_id BLOB NOT NULL,
+  testimony_id BLOB NOT NULL,
+  scope BLOB NOT NULL,
+  author BLOB NOT NULL,
+  text TEXT NOT NULL,
+  language TEXT NOT NULL,
+  hlc_wall INTEGER NOT NULL,
+  hlc_counter INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX annotations_by_testimony ON annotations(testimony_id);
+CREATE TABLE version_ops(
+  testimony_id BLOB NOT NULL,
+  version INTEGER NOT NULL,
+  op_hash BLOB NOT NULL,
+  PRIMARY KEY(testimony_id, version)
+) WITHOUT ROWID;
+CREATE TABLE op_subjects(
+  op_hash BLOB PRIMARY KEY,
+  testimony_id BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX op_subjects_by_testimony ON op_subjects(testimony_id);
+UPDATE testimonies SET current_version = 0 WHERE withdrawn = 1;
+)sql";
+
 Status BackfillV2(sqlite3* db) {
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt read, Stmt::Prepare(db,
@@ -130,6 +205,29 @@ Status BackfillV2(sqlite3* db) {
 }
 
 }  // namespace
+
+std::string FtsShardName(int shard) { return "testimony_fts_s" + std::to_string(shard); }
+
+int FtsShardOf(int64_t seq) { return static_cast<int>(seq % kFtsShards); }
+
+std::string CreateFtsShardSql(const std::string& table, const std::string& tokenizer) {
+  return "CREATE VIRTUAL TABLE " + table + " USING fts5(title, body, extra, tokenize='" +
+         tokenizer + "', prefix='2 3');" + "INSERT INTO " + table + "(" + table +
+         ", rank) VALUES('rank', 'bm25(10.0, 1.0, 4.0)');";
+}
+
+Status DeleteFromFtsIndex(sqlite3* db, int64_t seq) {
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt d,
+      Stmt::Prepare(db, "DELETE FROM " + FtsShardName(FtsShardOf(seq)) + " WHERE rowid = ?1"));
+  return d.Bind(1, seq).Run();
+}
+
+Status ClearFtsIndex(sqlite3* db) {
+  for (int k = 0; k < kFtsShards; ++k)
+    ESTELIK_RETURN_IF_ERROR(Exec(db, ("DELETE FROM " + FtsShardName(k)).c_str()));
+  return Status::Ok();
+}
 
 std::string NormalizeDate(std::string_view iso, bool end) {
   if (iso.empty()) return {};
@@ -195,6 +293,10 @@ Status Migrate(sqlite3* db, int target) {
       ESTELIK_RETURN_IF_ERROR(BackfillV2(db));
     } else if (v == 3) {
       ESTELIK_RETURN_IF_ERROR(Exec(db, kSchemaV3));
+    } else if (v == 4) {
+      ESTELIK_RETURN_IF_ERROR(MigrateV4(db));
+    } else if (v == 5) {
+      ESTELIK_RETURN_IF_ERROR(Exec(db, kSchemaV5));  // merge bookkeeping (store_tags.cc)
     }
     ESTELIK_RETURN_IF_ERROR(Exec(db, ("PRAGMA user_version = " + std::to_string(v)).c_str()));
     ESTELIK_RETURN_IF_ERROR(tx.Commit());

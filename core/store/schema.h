@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,13 +13,26 @@
 namespace estelik::store {
 
 // The schema version this build writes.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 5;
 
 // Brings the database to `target` (1..kSchemaVersion) by applying every migration after its
 // current user_version, each in its own transaction. A fresh database starts at 0.
 // kUnsupported when the database is newer than this build. `db` is not owned.
 // Migrating to a version below kSchemaVersion exists only to produce test fixtures.
 Status Migrate(sqlite3* db, int target = kSchemaVersion);
+
+// The full-text index (schema 4 and later) is kFtsShards (core/store/rank.h) FTS5 tables;
+// FtsShardName(k) is the k-th, and testimony `seq` is indexed in FtsShardOf(seq).
+std::string FtsShardName(int shard);
+int FtsShardOf(int64_t seq);
+// CREATE VIRTUAL TABLE for one shard with the given tokenize= argument, and its rank config.
+std::string CreateFtsShardSql(const std::string& table, const std::string& tokenizer);
+
+// Removes testimony `seq` from the full-text index (its shard keeps the words in old segments
+// until an 'optimize': see Store::Withdraw).
+Status DeleteFromFtsIndex(sqlite3* db, int64_t seq);
+// Empties every shard of the full-text index.
+Status ClearFtsIndex(sqlite3* db);
 
 // "2011", "2011-12", "2011-12-16" widened to a full date: the first day when !end, else a
 // day-31 upper bound (used only for comparison). Empty stays empty.

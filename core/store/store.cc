@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "core/store/fold.h"
 #include "core/store/query.h"
+#include "core/store/rank.h"
 #include "core/store/schema.h"
 #include "core/store/sqlite_util.h"
 #include "core/store/tokenizer.h"
@@ -31,8 +33,6 @@ constexpr int kTermPlace = 2;
 constexpr int kTermPerson = 3;
 constexpr uint8_t kListCursorVersion = 1;
 constexpr uint8_t kSearchCursorVersion = 3;
-// bm25 weights of the FTS columns (title, body, extra = tags/places/people).
-constexpr char kBm25[] = "bm25(testimony_fts, 10.0, 1.0, 4.0)";
 
 // A tokenize= argument: words of letters, digits and '_' separated by single spaces.
 bool IsPlainTokenizerSpec(std::string_view spec) {
@@ -45,7 +45,7 @@ bool IsPlainTokenizerSpec(std::string_view spec) {
   return spec.find("  ") == std::string_view::npos;
 }
 
-// Recreates the (empty) FTS table of a store that holds no testimony with another tokenizer.
+// Recreates the (empty) FTS shards of a store that holds no testimony with another tokenizer.
 Status UseTokenizer(sqlite3* db, const std::string& spec) {
   if (spec == kTokenizerName) return Status::Ok();
   if (!IsPlainTokenizerSpec(spec))
@@ -54,13 +54,11 @@ Status UseTokenizer(sqlite3* db, const std::string& spec) {
   ESTELIK_ASSIGN_OR_RETURN(bool used, any.Step());
   if (used) return Status::Ok();
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
-  std::string sql =
-      "DROP TABLE testimony_fts;"
-      "CREATE VIRTUAL TABLE testimony_fts USING fts5(title, body, extra, tokenize='" +
-      spec +
-      "');"
-      "INSERT INTO testimony_fts(testimony_fts, rank) VALUES('rank', 'bm25(10.0, 1.0, 4.0)');";
-  ESTELIK_RETURN_IF_ERROR(Exec(db, sql.c_str()));
+  for (int k = 0; k < kFtsShards; ++k) {
+    const std::string table = FtsShardName(k);
+    const std::string sql = "DROP TABLE " + table + ";" + CreateFtsShardSql(table, spec);
+    ESTELIK_RETURN_IF_ERROR(Exec(db, sql.c_str()));
+  }
   return tx.Commit();
 }
 
@@ -69,7 +67,11 @@ Status RefoldIndex(sqlite3* db) {
   ESTELIK_ASSIGN_OR_RETURN(int indexed, IndexedFoldVersion(db));
   if (indexed == kFoldVersion) return Status::Ok();
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
-  ESTELIK_RETURN_IF_ERROR(Exec(db, "INSERT INTO testimony_fts(testimony_fts) VALUES('rebuild')"));
+  for (int k = 0; k < kFtsShards; ++k) {
+    const std::string table = FtsShardName(k);
+    const std::string sql = "INSERT INTO " + table + "(" + table + ") VALUES('rebuild')";
+    ESTELIK_RETURN_IF_ERROR(Exec(db, sql.c_str()));
+  }
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt up, Stmt::Prepare(db, "UPDATE store_meta SET value = ?1 WHERE key = 'fold_version'"));
   ESTELIK_RETURN_IF_ERROR(up.Bind(1, kFoldVersion).Run());
@@ -197,7 +199,17 @@ Status AppendFilter(const pb::ListFilter& f, std::string* sql, std::vector<Param
     }
     *sql += "))";
   };
-  terms(f.tags(), kTermTag);
+  if (!f.tags().empty()) {
+    // The author's tags (terms) or tags circle members added (tag_terms, store_tags.cc).
+    std::string in;
+    for (int i = 0; i < f.tags().size(); ++i) in += i ? ",?" : "?";
+    *sql += " AND (EXISTS (SELECT 1 FROM terms m WHERE m.testimony_seq = t.seq AND m.kind = " +
+            std::to_string(kTermTag) + " AND m.value IN (" + in +
+            ")) OR EXISTS (SELECT 1 FROM tag_terms g WHERE g.testimony_seq = t.seq AND g.tag IN (" +
+            in + ")))";
+    for (int pass = 0; pass < 2; ++pass)
+      for (const std::string& tag : f.tags()) params->push_back(Text(tag));
+  }
   terms(f.places(), kTermPlace);
   if (!f.languages().empty()) {
     *sql += " AND t.language IN (";
@@ -266,6 +278,7 @@ Result<std::unique_ptr<Store>> Store::Open(sqlite3* db, const StoreOptions& opti
   if (db == nullptr) return InvalidArgument("store: no database connection");
   crypto::EnsureSodium();
   ESTELIK_RETURN_IF_ERROR(RegisterTokenizer(db));
+  ESTELIK_RETURN_IF_ERROR(RegisterRankFunctions(db));
   // Freed pages and cells are zeroed, so withdrawn content does not linger in the file.
   ESTELIK_RETURN_IF_ERROR(Exec(db, "PRAGMA secure_delete = ON"));
   ESTELIK_RETURN_IF_ERROR(Migrate(db));
@@ -377,9 +390,7 @@ Status Store::IndexCurrent(int64_t seq, const pb::TestimonyFields& f, bool repla
     ESTELIK_ASSIGN_OR_RETURN(Stmt del,
                              Stmt::Prepare(db_, "DELETE FROM terms WHERE testimony_seq = ?1"));
     ESTELIK_RETURN_IF_ERROR(del.Bind(1, seq).Run());
-    ESTELIK_ASSIGN_OR_RETURN(Stmt fdel,
-                             Stmt::Prepare(db_, "DELETE FROM testimony_fts WHERE rowid = ?1"));
-    ESTELIK_RETURN_IF_ERROR(fdel.Bind(1, seq).Run());
+    ESTELIK_RETURN_IF_ERROR(DeleteFromFtsIndex(db_, seq));
   }
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt term,
@@ -402,9 +413,8 @@ Status Store::IndexCurrent(int64_t seq, const pb::TestimonyFields& f, bool repla
   ESTELIK_RETURN_IF_ERROR(add(f.places(), kTermPlace));
   ESTELIK_RETURN_IF_ERROR(add(f.people(), kTermPerson));
   ESTELIK_ASSIGN_OR_RETURN(
-      Stmt fts,
-      Stmt::Prepare(db_,
-                    "INSERT INTO testimony_fts(rowid, title, body, extra) VALUES(?1,?2,?3,?4)"));
+      Stmt fts, Stmt::Prepare(db_, "INSERT INTO " + FtsShardName(FtsShardOf(seq)) +
+                                       "(rowid, title, body, extra) VALUES(?1,?2,?3,?4)"));
   fts.Bind(1, seq).Bind(2, f.title()).Bind(3, f.body()).Bind(4, extra);
   return fts.Run();
 }
@@ -497,15 +507,19 @@ Result<uint32_t> Store::EditTestimony(std::string_view id, std::string_view auth
   return version;
 }
 
-Status Store::Withdraw(std::string_view id, std::string_view author, const pb::Hlc& hlc) {
-  ESTELIK_RETURN_IF_ERROR(DestroyContent(id, author, hlc));
+Status Store::Withdraw(std::string_view id, std::string_view author, const pb::Hlc& hlc,
+                       std::string_view tombstone_hash) {
+  if (!tombstone_hash.empty() && tombstone_hash.size() != kHashSize)
+    return InvalidArgument("tombstone hash must be 32 bytes");
+  ESTELIK_RETURN_IF_ERROR(DestroyContent(id, author, hlc, tombstone_hash));
   // After every statement of DestroyContent is finalized: a checkpoint cannot run while one
   // is still open on the connection.
   return PurgeWal();
 }
 
 // Withdraw() without the WAL purge.
-Status Store::DestroyContent(std::string_view id, std::string_view author, const pb::Hlc& hlc) {
+Status Store::DestroyContent(std::string_view id, std::string_view author, const pb::Hlc& hlc,
+                             std::string_view tombstone_hash) {
   ESTELIK_RETURN_IF_ERROR(CheckId(id, kTestimonyIdSize, "testimony id"));
   ESTELIK_RETURN_IF_ERROR(CheckId(author, kAuthorSize, "author"));
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_));
@@ -519,9 +533,64 @@ Status Store::DestroyContent(std::string_view id, std::string_view author, const
   if (s.Int(2) != 0) return Status::Ok();  // already a tombstone (Withdraw retries the purge)
   int64_t seq = s.Int(0);
 
-  // Tombstone: BLAKE2b-256("estelik-tombstone-v1" || id || each version's content hash in
-  // version order || each complete attachment's content hash in id order).
-  std::string material = "estelik-tombstone-v1";
+  std::string tombstone(tombstone_hash);
+  if (tombstone.empty()) {
+    std::string material;
+    ESTELIK_RETURN_IF_ERROR(TombstoneMaterial(seq, id, &material));
+    tombstone = HashBytes(material);
+  }
+  ESTELIK_RETURN_IF_ERROR(DestroyTagsAndAnnotations(id));
+
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt erase, Stmt::Prepare(db_,
+                                "DELETE FROM chunks WHERE attachment_id IN (SELECT id FROM "
+                                "attachments WHERE testimony_seq = ?1)"));
+  ESTELIK_RETURN_IF_ERROR(erase.Bind(1, seq).Run());
+  for (const char* sql : {"DELETE FROM attachments WHERE testimony_seq = ?1",
+                          "DELETE FROM versions WHERE testimony_seq = ?1",
+                          "DELETE FROM terms WHERE testimony_seq = ?1"}) {
+    ESTELIK_ASSIGN_OR_RETURN(Stmt d, Stmt::Prepare(db_, sql));
+    ESTELIK_RETURN_IF_ERROR(d.Bind(1, seq).Run());
+  }
+  // current_version = 0: no version is left, and every replica (and a rebuild that no longer
+  // holds the redacted private versions) agrees on the tombstone.
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt up, Stmt::Prepare(db_,
+                             "UPDATE testimonies SET withdrawn = 1, tombstone_hash = ?2, "
+                             "content_key = NULL, recorded_ms = 0, language = '', "
+                             "consent_scope = 0, event_from = NULL, event_to = NULL, "
+                             "current_version = 0, updated_wall = ?3, updated_counter = ?4 "
+                             "WHERE seq = ?1"));
+  up.Bind(1, seq)
+      .BindBlob(2, tombstone)
+      .Bind(3, static_cast<int64_t>(hlc.wall_ms()))
+      .Bind(4, static_cast<int64_t>(hlc.counter()));
+  ESTELIK_RETURN_IF_ERROR(up.Run());
+  // FTS5 keeps deleted tokens in its index segments until they are merged: rewrite the
+  // testimony's shard so no word of it stays behind (secure_delete zeroes the old pages). One
+  // shard of kFtsShards: the cost is 1/kFtsShards of rewriting the whole index (SQLite 3.40's
+  // FTS5 has no secure-delete option).
+  ESTELIK_RETURN_IF_ERROR(DeleteFromFtsIndex(db_, seq));
+  const std::string shard = FtsShardName(FtsShardOf(seq));
+  ESTELIK_RETURN_IF_ERROR(
+      Exec(db_, ("INSERT INTO " + shard + "(" + shard + ") VALUES('optimize')").c_str()));
+  return tx.Commit();
+}
+
+Result<std::string> Store::TombstoneHash(std::string_view id) {
+  bool withdrawn = false;
+  ESTELIK_ASSIGN_OR_RETURN(int64_t seq, SeqOf(id, &withdrawn));
+  if (withdrawn) return NotFound("testimony " + Hex(id) + " is already withdrawn");
+  std::string material;
+  ESTELIK_RETURN_IF_ERROR(TombstoneMaterial(seq, id, &material));
+  return HashBytes(material);
+}
+
+// Tombstone: BLAKE2b-256("estelik-tombstone-v1" || id || each version's content hash in
+// version order || each complete attachment's content hash in id order).
+Status Store::TombstoneMaterial(int64_t seq, std::string_view id, std::string* out) {
+  std::string& material = *out;
+  material = "estelik-tombstone-v1";
   material += id;
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt vh, Stmt::Prepare(db_,
@@ -543,35 +612,7 @@ Status Store::DestroyContent(std::string_view id, std::string_view author, const
     if (!more) break;
     material += ah.Blob(0);
   }
-  std::string tombstone = HashBytes(material);
-
-  ESTELIK_ASSIGN_OR_RETURN(
-      Stmt erase, Stmt::Prepare(db_,
-                                "DELETE FROM chunks WHERE attachment_id IN (SELECT id FROM "
-                                "attachments WHERE testimony_seq = ?1)"));
-  ESTELIK_RETURN_IF_ERROR(erase.Bind(1, seq).Run());
-  for (const char* sql : {"DELETE FROM attachments WHERE testimony_seq = ?1",
-                          "DELETE FROM versions WHERE testimony_seq = ?1",
-                          "DELETE FROM terms WHERE testimony_seq = ?1",
-                          "DELETE FROM testimony_fts WHERE rowid = ?1"}) {
-    ESTELIK_ASSIGN_OR_RETURN(Stmt d, Stmt::Prepare(db_, sql));
-    ESTELIK_RETURN_IF_ERROR(d.Bind(1, seq).Run());
-  }
-  ESTELIK_ASSIGN_OR_RETURN(
-      Stmt up, Stmt::Prepare(db_,
-                             "UPDATE testimonies SET withdrawn = 1, tombstone_hash = ?2, "
-                             "content_key = NULL, recorded_ms = 0, language = '', "
-                             "consent_scope = 0, event_from = NULL, event_to = NULL, "
-                             "updated_wall = ?3, updated_counter = ?4 WHERE seq = ?1"));
-  up.Bind(1, seq)
-      .BindBlob(2, tombstone)
-      .Bind(3, static_cast<int64_t>(hlc.wall_ms()))
-      .Bind(4, static_cast<int64_t>(hlc.counter()));
-  ESTELIK_RETURN_IF_ERROR(up.Run());
-  // FTS5 keeps deleted tokens in its index segments until they are merged: rewrite the index
-  // so no word of the withdrawn testimony stays behind (secure_delete zeroes the old pages).
-  ESTELIK_RETURN_IF_ERROR(Exec(db_, "INSERT INTO testimony_fts(testimony_fts) VALUES('optimize')"));
-  return tx.Commit();
+  return Status::Ok();
 }
 
 // --- Reads ---
@@ -613,6 +654,7 @@ Result<pb::Testimony> Store::Get(std::string_view id) {
     if (!more) break;
     ReadAttachment(a, t.add_attachments());
   }
+  ESTELIK_RETURN_IF_ERROR(FillTagsAndAnnotations(&t));
   return t;
 }
 
@@ -683,14 +725,19 @@ Result<pb::TestimonyPage> Store::List(const pb::ListFilter& filter, const pb::Pa
   return out;
 }
 
-// Search runs in three steps so its cost is bounded by kMaxRankedCandidates, not by how many
-// testimonies a word occurs in (bm25 must read every scored row's position lists and size):
-//  1. Cut: the rowid of the (max_ranked_+1)-th most recent match (kMaxRankedCandidates). FTS5 walks
-//  a
-//     doclist in rowid order without scoring, so this costs O(cap). No such row: no cut.
-//  2. Rank the matches above the cut by bm25, page with the (rank, seq) cursor, LIMIT n+1.
-//  3. Snippets and display columns for the n hits only, one rowid lookup each (snippet()
-//     re-tokenizes the document, far too costly to run for every candidate).
+// Search runs in four steps so its cost is bounded by kMaxRankedCandidates, not by how many
+// testimonies a word occurs in. The index is kFtsShards FTS5 tables (a testimony is in exactly
+// one), so each step is one compound SELECT with an arm per shard:
+//  1. Statistics: in every shard with a match, estelik_match_stats (rows, tokens, rows per
+//     phrase: a walk of each phrase's doclist, the pass bm25() makes for its IDF), summed so
+//     that scores from different shards are comparable (core/store/rank.h).
+//  2. Cut: the rowid of the (max_ranked_+1)-th most recent match. Each arm walks a doclist in
+//     rowid order without scoring and SQLite merges the ordered arms, so this costs O(cap).
+//     No such row: no cut.
+//  3. Rank the matches above the cut with estelik_rank (bm25 on the summed statistics), page
+//     with the (rank, seq) cursor, LIMIT n+1.
+//  4. Snippets and display columns for the n hits only, one rowid lookup each in its shard
+//     (snippet() re-tokenizes the document, far too costly to run for every candidate).
 // With filters, FTS stays the outer loop (CROSS JOIN): the planner otherwise scans the filter
 // index and re-runs MATCH once per row, 10-100x slower.
 Result<pb::SearchPage> Store::Search(const pb::SearchQuery& query) {
@@ -701,18 +748,69 @@ Result<pb::SearchPage> Store::Search(const pb::SearchQuery& query) {
   std::string filter_sql;
   std::vector<Param> filter_params;
   ESTELIK_RETURN_IF_ERROR(AppendFilter(query.filter(), &filter_sql, &filter_params));
-  const std::string from = filter_sql.empty()
-                               ? std::string(" FROM testimony_fts WHERE testimony_fts MATCH ?")
-                               : " FROM testimony_fts CROSS JOIN testimonies t ON t.seq = "
-                                 "testimony_fts.rowid WHERE testimony_fts MATCH ?" +
-                                     filter_sql;
-  auto bind_where = [&](Stmt& s) {
-    std::vector<Param> all;
-    all.push_back(Text(match));
-    all.insert(all.end(), filter_params.begin(), filter_params.end());
-    BindAll(s, all);
-    return static_cast<int>(all.size());
+
+  // "SELECT <columns> FROM <shard> ... WHERE <shard> MATCH ? <filters> <tail>" for every shard,
+  // joined by UNION ALL; '$' in `columns` and `tail` stands for the shard's table. `params`
+  // receives each arm's parameters in order (the match, the filters', then `tail_params`).
+  auto compound = [&](const std::string& columns, bool filtered, const std::string& tail,
+                      const std::vector<Param>& tail_params, std::vector<Param>* params) {
+    std::string sql;
+    for (int k = 0; k < kFtsShards; ++k) {
+      const std::string fts = FtsShardName(k);
+      auto sub = [&](std::string s) {
+        for (size_t at = s.find('$'); at != std::string::npos; at = s.find('$', at + fts.size()))
+          s.replace(at, 1, fts);
+        return s;
+      };
+      if (k > 0) sql += " UNION ALL ";
+      sql += "SELECT " + sub(columns) + " FROM " + fts;
+      if (filtered && !filter_sql.empty())
+        sql += " CROSS JOIN testimonies t ON t.seq = " + fts + ".rowid";
+      sql += " WHERE " + fts + " MATCH ?";
+      params->push_back(Text(match));
+      if (filtered) {
+        sql += filter_sql;
+        params->insert(params->end(), filter_params.begin(), filter_params.end());
+      }
+      sql += sub(tail);
+      params->insert(params->end(), tail_params.begin(), tail_params.end());
+    }
+    return sql;
   };
+
+  // 1. Statistics over the whole index, as bm25() takes them (filters do not change them):
+  // every shard's totals, and the rows per phrase of every shard where any phrase occurs.
+  RankStats stats;
+  {
+    std::string sql;
+    for (int k = 0; k < kFtsShards; ++k) {
+      if (k > 0) sql += " UNION ALL ";
+      sql += "SELECT block FROM " + FtsShardName(k) + "_data WHERE id = 1";
+    }
+    ESTELIK_ASSIGN_OR_RETURN(Stmt totals, Stmt::Prepare(db_, sql));
+    while (true) {
+      ESTELIK_ASSIGN_OR_RETURN(bool row, totals.Step());
+      if (!row) break;
+      ESTELIK_RETURN_IF_ERROR(stats.AddTotals(totals.Blob(0)));
+    }
+    std::vector<Param> params;
+    sql.clear();
+    for (int k = 0; k < kFtsShards; ++k) {  // every arm needs its own LIMIT 1: a subquery each
+      const std::string fts = FtsShardName(k);
+      if (k > 0) sql += " UNION ALL ";
+      sql += "SELECT * FROM (SELECT estelik_match_stats(" + fts + ") FROM " + fts + " WHERE " +
+             fts + " MATCH ? LIMIT 1)";
+      params.push_back(Text(PhraseUnion(match)));
+    }
+    ESTELIK_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, sql));
+    BindAll(s, params);
+    while (true) {
+      ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      ESTELIK_RETURN_IF_ERROR(stats.AddPhraseRows(s.Blob(0)));
+    }
+    stats.Finish();
+  }
 
   bool have_cursor = !page.cursor().empty();
   double cursor_rank = 0;
@@ -725,38 +823,45 @@ Result<pb::SearchPage> Store::Search(const pb::SearchQuery& query) {
     std::memcpy(&cursor_rank, &bits, sizeof cursor_rank);
     cursor_seq = static_cast<int64_t>(GetU64(c, 9));
     cut = static_cast<int64_t>(GetU64(c, 17));  // later pages rank the first page's candidates
-  } else {
-    ESTELIK_ASSIGN_OR_RETURN(
-        Stmt c, Stmt::Prepare(db_, "SELECT testimony_fts.rowid" + from +
-                                       " ORDER BY testimony_fts.rowid DESC LIMIT 1 OFFSET ?"));
-    int n = bind_where(c);
-    c.Bind(n + 1, static_cast<int64_t>(max_ranked_));
+  } else if (!stats.phrase_rows.empty()) {
+    // 2. The cut.
+    std::vector<Param> params;
+    std::string sql =
+        compound("$.rowid", true, "", {}, &params) + " ORDER BY 1 DESC LIMIT 1 OFFSET ?";
+    params.push_back(Num(static_cast<int64_t>(max_ranked_)));
+    ESTELIK_ASSIGN_OR_RETURN(Stmt c, Stmt::Prepare(db_, sql));
+    BindAll(c, params);
     ESTELIK_ASSIGN_OR_RETURN(bool over, c.Step());
     if (over) cut = c.Int(0);
   }
 
-  std::string sql = std::string("SELECT testimony_fts.rowid, ") + kBm25 + " AS r" + from +
-                    " AND testimony_fts.rowid > ?";
-  if (have_cursor) sql += " AND (r > ? OR (r = ? AND testimony_fts.rowid > ?))";
-  sql += " ORDER BY r, testimony_fts.rowid LIMIT ?";
-  ESTELIK_ASSIGN_OR_RETURN(Stmt rank, Stmt::Prepare(db_, sql));
-  int n = bind_where(rank);
-  rank.Bind(++n, cut);
-  if (have_cursor) {
-    sqlite3_bind_double(rank.get(), ++n, cursor_rank);
-    sqlite3_bind_double(rank.get(), ++n, cursor_rank);
-    rank.Bind(++n, cursor_seq);
-  }
-  rank.Bind(++n, static_cast<int64_t>(limit) + 1);
+  // 3. Rank. Parameter 1 is the statistics pointer, shared by every arm.
   struct Ranked {
     int64_t seq;
     double rank;
   };
   std::vector<Ranked> ranked;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, rank.Step());
-    if (!row) break;
-    ranked.push_back({rank.Int(0), rank.Double(1)});
+  if (!stats.phrase_rows.empty()) {
+    std::vector<Param> tail_params = {Num(cut)};
+    std::string tail = " AND $.rowid > ?";
+    if (have_cursor) {
+      tail += " AND (r > ? OR (r = ? AND $.rowid > ?))";
+      Param r{Param::kReal, 0, cursor_rank, {}};
+      tail_params.insert(tail_params.end(), {r, r, Num(cursor_seq)});
+    }
+    std::vector<Param> params = {Num(0)};  // ?1: replaced by the pointer below
+    std::string sql =
+        compound("$.rowid, estelik_rank($, ?1) AS r", true, tail, tail_params, &params) +
+        " ORDER BY 2, 1 LIMIT ?";
+    params.push_back(Num(static_cast<int64_t>(limit) + 1));
+    ESTELIK_ASSIGN_OR_RETURN(Stmt rank, Stmt::Prepare(db_, sql));
+    BindAll(rank, params);
+    sqlite3_bind_pointer(rank.get(), 1, &stats, kRankStatsPointerType, nullptr);
+    while (true) {
+      ESTELIK_ASSIGN_OR_RETURN(bool row, rank.Step());
+      if (!row) break;
+      ranked.push_back({rank.Int(0), rank.Double(1)});
+    }
   }
 
   pb::SearchPage out;
@@ -774,15 +879,23 @@ Result<pb::SearchPage> Store::Search(const pb::SearchQuery& query) {
   }
   out.set_ranked_recent_only(cut > 0);
 
-  ESTELIK_ASSIGN_OR_RETURN(
-      Stmt show,
-      Stmt::Prepare(db_,
-                    "SELECT t.id, snippet(testimony_fts, 0, ?1, ?2, '…', 12), "
-                    "snippet(testimony_fts, 1, ?1, ?2, '…', 24), t.language, testimony_fts.title, "
-                    "t.updated_wall, t.updated_counter FROM testimony_fts CROSS JOIN testimonies "
-                    "t ON t.seq = testimony_fts.rowid WHERE testimony_fts MATCH ?3 AND "
-                    "testimony_fts.rowid = ?4"));
+  // 4. Snippets, one prepared statement per shard that has a hit.
+  std::map<int, Stmt> shows;
   for (const Ranked& r : ranked) {
+    const int k = FtsShardOf(r.seq);
+    auto it = shows.find(k);
+    if (it == shows.end()) {
+      const std::string fts = FtsShardName(k);
+      ESTELIK_ASSIGN_OR_RETURN(
+          Stmt show,
+          Stmt::Prepare(db_, "SELECT t.id, snippet(" + fts + ", 0, ?1, ?2, '…', 12), snippet(" +
+                                 fts + ", 1, ?1, ?2, '…', 24), t.language, " + fts +
+                                 ".title, t.updated_wall, t.updated_counter FROM " + fts +
+                                 " CROSS JOIN testimonies t ON t.seq = " + fts + ".rowid WHERE " +
+                                 fts + " MATCH ?3 AND " + fts + ".rowid = ?4"));
+      it = shows.emplace(k, std::move(show)).first;
+    }
+    Stmt& show = it->second;
     show.Bind(1, std::string_view(kHighlightOpen)).Bind(2, std::string_view(kHighlightClose));
     show.Bind(3, match).Bind(4, r.seq);
     ESTELIK_ASSIGN_OR_RETURN(bool row, show.Step());
@@ -862,6 +975,7 @@ Result<std::array<uint8_t, kHashSize>> Store::StateHash() {
       PutBytes(&buf, info.author());
     }
     a.Reset();
+    ESTELIK_RETURN_IF_ERROR(AppendTagState(t.Blob(1), &buf));
     flush();
   }
   flush();

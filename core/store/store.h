@@ -118,7 +118,19 @@ class Store {
   // In WAL mode the WAL is then checkpointed and truncated (after the Batch commits, inside a
   // Batch), so no old copy of the destroyed pages stays in it; kIo if that checkpoint cannot
   // complete (the withdrawal itself is committed: calling Withdraw again retries the purge).
-  Status Withdraw(std::string_view id, std::string_view author, const pb::Hlc& hlc);
+  // `tombstone_hash` (kHashSize bytes) is the hash the withdrawing author computed
+  // (TestimonyWithdraw.tombstone_hash), recorded as is so every replica holds the same
+  // tombstone whatever versions it held; empty: computed here (TombstoneHash).
+  Status Withdraw(std::string_view id, std::string_view author, const pb::Hlc& hlc,
+                  std::string_view tombstone_hash = {});
+  // The tombstone hash Withdraw would compute now: BLAKE2b-256("estelik-tombstone-v1" || id ||
+  // each version's content hash in version order || each complete attachment's content hash
+  // in id order). kNotFound for an unknown or already withdrawn testimony.
+  Result<std::string> TombstoneHash(std::string_view id);
+  // A tombstone for a testimony whose content this replica no longer holds at all (rebuild
+  // after redaction). No-op if the id exists. Cannot fail half-way.
+  Status PutTombstone(std::string_view id, std::string_view author, const pb::Hlc& created,
+                      const pb::Hlc& withdrawn, std::string_view tombstone_hash);
 
   // --- Reads ---
 
@@ -167,11 +179,65 @@ class Store {
   // Attachments of the testimony announced by a peer whose chunks are still arriving.
   Result<std::vector<pb::AttachmentInfo>> ReceivingAttachments(std::string_view testimony_id);
 
+  // --- Tags and annotations (store_tags.cc; docs/FORMAT.md "Ops and envelopes", Merge) ---
+  // Add-wins: an add is identified by the hash of its op; a remove removes the adds it names.
+  // Adds and removes are recorded whatever order they arrive in (a remove before the add it
+  // observed, an add before the testimony): the live set is computed, not accumulated. Only
+  // adds whose scope is the private log or the testimony's circle count. Nothing is recorded
+  // for a withdrawn testimony; Withdraw deletes what was.
+  struct TagAddRecord {
+    std::string op_hash;       // kHashSize
+    std::string testimony_id;  // kTestimonyIdSize
+    std::string scope;         // empty (private) or the circle id the op was posted in
+    std::string author;        // kAuthorSize
+    std::string tag;           // 1..kMaxTagBytes of UTF-8
+    pb::Hlc hlc;
+  };
+  static constexpr size_t kMaxTagBytes = 256;
+  static constexpr size_t kMaxAnnotationBytes = 64 * 1024;
+  Status AddTag(const TagAddRecord& add);
+  Status RemoveTagAdds(std::string_view testimony_id, const std::vector<std::string>& add_hashes);
+  struct AnnotationRecord {
+    std::string op_hash;
+    std::string testimony_id;
+    std::string scope;
+    pb::Annotation annotation;  // annotation_id (16 bytes), author, text, language, added
+  };
+  Status AddAnnotation(const AnnotationRecord& annotation);
+  // Hashes of the live adds of `tag` (exact, case-sensitive) on the testimony, sorted.
+  Result<std::vector<std::string>> LiveTagAdds(std::string_view testimony_id, std::string_view tag);
+  // Recomputes the list filter's copy of the live added tags (after a scope change).
+  Status RefreshTagTerms(std::string_view testimony_id);
+
+  // --- Op bookkeeping for the Archive (store_tags.cc) ---
+  // The op whose content is `version` of the testimony (TestimonyEdit.base_op).
+  Status SetVersionOp(std::string_view testimony_id, uint32_t version, std::string_view op_hash);
+  Result<std::string> VersionOp(std::string_view testimony_id, uint32_t version);
+  // Private ops that carry a testimony's content (redacted when it is withdrawn).
+  Status RecordOpSubject(std::string_view op_hash, std::string_view testimony_id);
+  Result<std::vector<std::string>> OpSubjects(std::string_view testimony_id);
+  Status ForgetOpSubjects(std::string_view testimony_id);
+
+  // --- Rebuild support (store_tags.cc) ---
+  // Deletes every materialized row (testimonies, versions, terms, FTS, attachment metadata,
+  // tags, annotations, bookkeeping) but keeps the sealed attachment chunks. Inside a Batch.
+  Status ClearMaterialized();
+  // ExpectAttachment, then completes (verifying the content hash) an attachment whose chunks
+  // are all present already (kept by a rebuild, or written locally).
+  Status RestoreAttachment(const pb::AttachmentInfo& info);
+  // Content keys of the live testimonies (rebuilding a log written before creates carried them).
+  Result<std::vector<std::pair<std::string, crypto::SecretBytes>>> LiveContentKeys();
+
   sqlite3* db() const { return db_; }
 
  private:
   Store(sqlite3* db, uint32_t max_ranked) : db_(db), max_ranked_(max_ranked) {}
-  Status DestroyContent(std::string_view id, std::string_view author, const pb::Hlc& hlc);
+  Status DestroyContent(std::string_view id, std::string_view author, const pb::Hlc& hlc,
+                        std::string_view tombstone_hash);
+  Status TombstoneMaterial(int64_t seq, std::string_view id, std::string* material);
+  Status DestroyTagsAndAnnotations(std::string_view id);
+  Status FillTagsAndAnnotations(pb::Testimony* t);
+  Status AppendTagState(std::string_view id, std::string* buf);
   Status PurgeWal();
   Result<int64_t> SeqOf(std::string_view id, bool* withdrawn = nullptr);
   Result<crypto::SecretBytes> ContentKey(int64_t seq);

@@ -348,8 +348,8 @@ void RunSide(Side& side, const std::string& path, const std::vector<SampleTestim
   MeasureTokenizer(db.get(), side, corpus);
   std::printf("  tokenizer %.1f MB/s\n", side.tokenizer_mb_per_s);
   if (!reuse && side.name == "estelik") {
-    // Withdrawal rewrites the FTS index ('optimize') and checkpoints the WAL: its cost grows
-    // with the store. Three withdrawals, mean.
+    // Withdrawal rewrites the testimony's FTS shard ('optimize', 1/16 of the index) and
+    // checkpoints the WAL: its cost grows with the store. Three withdrawals, mean.
     const auto start = Clock::now();
     for (size_t k = 0; k < 3; ++k) {
       estelik::pb::Hlc hlc;

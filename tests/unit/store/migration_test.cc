@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/store/fold.h"
+#include "core/store/rank.h"
 #include "core/store/schema.h"
 #include "core/store/store.h"
 #include "core/store/tokenizer.h"
@@ -145,12 +146,12 @@ TEST_F(MigrationTest, UpgradedVaultFiltersOnTheBackfilledColumnsAndSearches) {
   EXPECT_EQ(store.Search(q)->hits_size(), 1);
 }
 
-TEST_F(MigrationTest, VersionTwoVaultUpgradesToThreeRecordingTheFoldVersionItsIndexWasBuiltWith) {
+TEST_F(MigrationTest, VersionTwoVaultUpgradesRecordingTheFoldVersionItsIndexWasBuiltWith) {
   ASSERT_TRUE(Migrate(db_.get(), 2).ok());
   EXPECT_EQ(*SchemaVersion(db_.get()), 2);
   auto opened = Store::Open(db_.get());
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  EXPECT_EQ(*SchemaVersion(db_.get()), 3);
+  EXPECT_EQ(*SchemaVersion(db_.get()), kSchemaVersion);
   EXPECT_EQ(*IndexedFoldVersion(db_.get()), kFoldVersion);
   pb::SearchQuery q;
   q.set_text("Жанаозен");
@@ -159,6 +160,50 @@ TEST_F(MigrationTest, VersionTwoVaultUpgradesToThreeRecordingTheFoldVersionItsIn
   ASSERT_EQ(hits->hits_size(), 1);
   EXPECT_EQ(hits->hits(0).testimony_id(), Id(1));
 }
+
+// Schema 4 moved the full-text index into sharded tables with prefix indexes: a vault written
+// by schema 1, 2 or 3 upgrades with every live record findable by a whole word and by a
+// prefix, in title, body and places, and the withdrawn one by nothing.
+class MigrationFromVersionTest : public MigrationTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(MigrationFromVersionTest, EveryRecordIsFindableByWordAndPrefixAfterTheUpgrade) {
+  ASSERT_TRUE(Migrate(db_.get(), GetParam()).ok());
+  ASSERT_EQ(*SchemaVersion(db_.get()), GetParam());
+  auto opened = Store::Open(db_.get());
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(*SchemaVersion(db_.get()), kSchemaVersion);
+  auto found = [&](const std::string& text) {
+    pb::SearchQuery q;
+    q.set_text(text);
+    auto page = (*opened)->Search(q);
+    EXPECT_TRUE(page.ok()) << text << ": " << page.status().ToString();
+    std::vector<std::string> ids;
+    if (page.ok())
+      for (const auto& h : page->hits()) ids.push_back(h.testimony_id());
+    return ids;
+  };
+  const std::vector<std::string> t1 = {Id(1)}, t2 = {Id(2)}, none = {};
+  for (const char* text :
+       {"желтоқсан", "желт*", "же*", "атыс", "ат*", "Роза", "strike", "str*", "Zhanaozen", "Zhan*"})
+    EXPECT_EQ(found(text), t1) << text;
+  for (const char* text : {"январь", "янв*", "акимата", "аким*", "arrest", "arr*", "Aktau", "Ak*"})
+    EXPECT_EQ(found(text), t2) << text;
+  for (const char* text : {"withdrawn", "withd*", "wi*"}) EXPECT_EQ(found(text), none) << text;
+  // The old single table is gone; every shard is there.
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db_.get(),
+                               "SELECT count(*) FROM sqlite_master WHERE name = 'testimony_fts' OR "
+                               "(name LIKE 'testimony_fts_s%' AND sql LIKE 'CREATE VIRTUAL%' AND "
+                               "sql LIKE '%prefix=''2 3''%')",
+                               -1, &s, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(s, 0), kFtsShards);
+  sqlite3_finalize(s);
+}
+
+INSTANTIATE_TEST_SUITE_P(SchemaVersions, MigrationFromVersionTest, ::testing::Values(1, 2, 3),
+                         [](const auto& info) { return "V" + std::to_string(info.param); });
 
 // The strongest "intact" check: the upgraded fixture has the same StateHash as a fresh store
 // given the same records through today's API.

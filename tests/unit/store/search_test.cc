@@ -1,9 +1,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
+#include "core/store/query.h"
 #include "core/store/store.h"
+#include "core/store/tokenizer.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/store/store_test_util.h"
 
@@ -51,6 +54,59 @@ TEST_F(SearchTest, TitleMatchesRankAboveBodyMatches) {
   Add(1, "Market day", "We spoke about the strike at length, the strike went on.");
   Add(2, "The strike", "We went to the market.");
   EXPECT_EQ(Ids("strike"), (std::vector<std::string>{Id(2), Id(1)}));
+}
+
+// The index is split into shards (so a withdrawal rewrites only one); scores must still be
+// bm25 over the whole index, exactly what one FTS5 table holding every row would give.
+TEST_F(SearchTest, RanksAreBm25OverTheWholeIndexWhicheverShardATestimonyIsIn) {
+  const char* words[] = {"strike", "square", "Zhanaozen", "oil", "police", "night"};
+  DbHandle one = OpenPlainTestDb(":memory:");
+  ASSERT_TRUE(RegisterTokenizer(one.get()).ok());
+  ASSERT_EQ(sqlite3_exec(one.get(),
+                         "CREATE VIRTUAL TABLE f USING fts5(title, body, extra, "
+                         "tokenize='estelik')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  for (uint8_t n = 1; n <= 40; ++n) {
+    std::string title = words[n % 6], body;
+    for (int i = 0; i < n % 7 + 1; ++i) body += std::string(words[(n * (i + 3)) % 6]) + " talk ";
+    Add(n, title, body);
+    sqlite3_stmt* ins = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(one.get(),
+                                 "INSERT INTO f(rowid, title, body, extra) "
+                                 "VALUES(?1, ?2, ?3, '')",
+                                 -1, &ins, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_int(ins, 1, n);  // the store's seq: testimonies are created in order
+    sqlite3_bind_text(ins, 2, title.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(ins, 3, body.c_str(), -1, SQLITE_TRANSIENT);
+    ASSERT_EQ(sqlite3_step(ins), SQLITE_DONE);
+    sqlite3_finalize(ins);
+  }
+  for (const char* text : {"strike", "police OR night", "Жанаозен square", "\"oil talk\"", "po*"}) {
+    auto match = BuildMatchExpression(text);
+    ASSERT_TRUE(match.ok());
+    std::map<std::string, double> expected;
+    sqlite3_stmt* q = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(one.get(),
+                                 "SELECT rowid, bm25(f, 10.0, 1.0, 4.0) FROM f WHERE f MATCH ?1",
+                                 -1, &q, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_text(q, 1, match->c_str(), -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(q) == SQLITE_ROW)
+      expected[Id(static_cast<uint8_t>(sqlite3_column_int(q, 0)))] = sqlite3_column_double(q, 1);
+    sqlite3_finalize(q);
+    ASSERT_GT(expected.size(), 3u) << text;
+
+    pb::SearchQuery sq;
+    sq.set_text(text);
+    sq.mutable_page()->set_limit(100);
+    auto page = store_->Search(sq);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    ASSERT_EQ(static_cast<size_t>(page->hits_size()), expected.size()) << text;
+    for (const auto& h : page->hits())
+      EXPECT_NEAR(h.rank(), expected[h.testimony_id()], 1e-9) << text;
+  }
 }
 
 TEST_F(SearchTest, PhrasePrefixAndBooleanOperatorsWork) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/store/fold.h"
+#include "core/store/rank.h"
 #include "core/store/schema.h"
 #include "core/store/tokenizer.h"
 #include "tests/support/temp_dir.h"
@@ -167,11 +168,16 @@ TEST_F(StoreTest, WithdrawnContentIsZeroedInTheDecryptedDatabaseFile) {
   ASSERT_FALSE(before.empty()) << "pages did not decrypt";
   ASSERT_NE(before.find(marker), std::string::npos) << "the check must be able to see the words";
   ASSERT_NE(before.find(key), std::string::npos);
+  // The full-text index holds the folded key, not the spelling: look for that too.
+  const std::string folded = TokenizeForSearch(marker).at(0).key;
+  ASSERT_NE(folded, marker);
+  ASSERT_NE(before.find(folded), std::string::npos) << "the index must be visible to the check";
 
   ASSERT_TRUE(store_->Withdraw(Id(1), Author(1), Hlc(3000)).ok());
   std::string after = reopen();
   ASSERT_FALSE(after.empty()) << "pages did not decrypt";
   EXPECT_EQ(after.find(marker), std::string::npos);
+  EXPECT_EQ(after.find(folded), std::string::npos) << "a word stayed in the search index";
   EXPECT_EQ(after.find(key), std::string::npos);
   EXPECT_NE(after.find("kept words"), std::string::npos);
   auto check = store_->Search([] {
@@ -262,10 +268,11 @@ void RebuildIndexWithoutFolding(const std::string& path, int recorded_fold_versi
   fts5_tokenizer unicode61{};
   ASSERT_EQ((*api)->xFindTokenizer(*api, "unicode61", &user, &unicode61), SQLITE_OK);
   ASSERT_EQ((*api)->xCreateTokenizer(*api, kTokenizerName, user, &unicode61, nullptr), SQLITE_OK);
-  std::string sql =
-      "INSERT INTO testimony_fts(testimony_fts) VALUES('rebuild');"
-      "UPDATE store_meta SET value = " +
-      std::to_string(recorded_fold_version) + " WHERE key = 'fold_version';";
+  std::string sql;
+  for (int k = 0; k < kFtsShards; ++k)
+    sql += "INSERT INTO " + FtsShardName(k) + "(" + FtsShardName(k) + ") VALUES('rebuild');";
+  sql += "UPDATE store_meta SET value = " + std::to_string(recorded_fold_version) +
+         " WHERE key = 'fold_version';";
   ASSERT_EQ(sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
       << sqlite3_errmsg(db.get());
 }

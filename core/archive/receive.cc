@@ -1,0 +1,127 @@
+// Archive::ReceiveOps: applying a batch of ops received from a peer.
+//
+// A batch is one transaction (Store::Batch): every op is verified, chained and materialized,
+// then the whole batch commits, or the first rejected op rolls all of it back and its reason
+// is returned. One fsync per batch instead of one per op is what lets sync apply ops at close
+// to the rate the vault can verify them (docs/BENCHMARKS.md "## Sync").
+//
+// Runs of one author's consecutive ops that extend the chain we hold go through
+// OpLog::IngestRun, which authenticates the run by the newest op's signature and the hash
+// chain; everything else (gaps, duplicates, forks, unknown circles) through OpLog::Ingest, op
+// by op. Materialization (Archive::Materialize) then applies every op that joined a chain in
+// this batch, in author order then seq order: only an author edits its own testimonies, so
+// only the order within one author's chain matters.
+#include "core/archive/archive.h"
+#include "core/log/op_codec.h"
+#include "core/store/sqlite_util.h"
+
+namespace estelik::archive {
+namespace {
+
+using store::internal::Hex;
+
+void Count(log::IngestOutcome outcome, size_t n, Archive::ReceiveReport* report) {
+  switch (outcome) {
+    case log::IngestOutcome::kDuplicate:
+      report->duplicates += n;
+      break;
+    case log::IngestOutcome::kPending:
+      report->pending += n;
+      break;
+    case log::IngestOutcome::kFork:
+      report->forks += n;
+      break;
+    case log::IngestOutcome::kAccepted:
+      break;  // counted from what joined the chains
+  }
+}
+
+// Names one op of a batch in an error, so a user (or a test) can find it.
+std::string OpName(size_t index, size_t count, const pb::Op& op) {
+  return "op " + std::to_string(index + 1) + " of " + std::to_string(count) + " (author " +
+         Hex(op.author()).substr(0, 16) + ", seq " + std::to_string(op.seq()) + ")";
+}
+
+}  // namespace
+
+Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
+                                                   const std::vector<pb::Envelope>& envelopes) {
+  ReceiveReport report;
+  const log::Scope scope = log::Scope::Circle(circle_id);
+  // Headers first: a batch that mixes circles is refused before any work.
+  std::vector<pb::Op> headers;
+  headers.reserve(envelopes.size());
+  for (size_t i = 0; i < envelopes.size(); ++i) {
+    Result<pb::Op> op = log::ParseOpHeader(envelopes[i].op());
+    if (!op.ok()) {
+      return Status(op.status().code(), "op " + std::to_string(i + 1) + " of " +
+                                            std::to_string(envelopes.size()) + ": " +
+                                            op.status().message());
+    }
+    if (op->scope().circle_id() != circle_id) {
+      return ProtocolError("peer sent an op of another circle in a batch for circle " +
+                           Hex(circle_id).substr(0, 8));
+    }
+    headers.push_back(*std::move(op));
+  }
+  if (envelopes.empty()) return report;
+
+  ESTELIK_ASSIGN_OR_RETURN(store::Store::Batch batch, store_->BeginBatch());
+  ESTELIK_ASSIGN_OR_RETURN(log::VersionVector seen, log_->GetVersionVector(scope));
+  // The fast path needs the circle known (a run of an unknown circle is held, op by op).
+  const bool circle_known = log_->GetCircle(circle_id).ok();
+  log::VersionVector heads = seen;  // a hint for choosing the path; IngestRun re-checks
+  const uint64_t now_ms = WallClockMs();
+
+  size_t i = 0;
+  while (i < envelopes.size()) {
+    // A maximal run: one author, consecutive seqs.
+    size_t end = i + 1;
+    while (end < envelopes.size() && headers[end].author() == headers[i].author() &&
+           headers[end].seq() == headers[end - 1].seq() + 1) {
+      ++end;
+    }
+    const std::string& author = headers[i].author();
+    auto head = heads.find(author);
+    const uint64_t held = head == heads.end() ? 0 : head->second;
+    if (circle_known && end - i > 1 && headers[i].seq() == held + 1) {
+      std::vector<pb::Envelope> run(envelopes.begin() + static_cast<ptrdiff_t>(i),
+                                    envelopes.begin() + static_cast<ptrdiff_t>(end));
+      Result<log::IngestOutcome> outcome = log_->IngestRun(run, now_ms);
+      if (!outcome.ok()) {
+        return Status(outcome.status().code(),
+                      "ops " + std::to_string(i + 1) + " to " + std::to_string(end) + " of " +
+                          std::to_string(envelopes.size()) + ": " + outcome.status().message());
+      }
+      Count(*outcome, end - i, &report);
+      if (*outcome == log::IngestOutcome::kAccepted) heads[author] = headers[end - 1].seq();
+    } else {
+      for (size_t k = i; k < end; ++k) {
+        Result<log::IngestOutcome> outcome = log_->Ingest(envelopes[k], now_ms);
+        if (!outcome.ok()) {
+          return Status(outcome.status().code(), OpName(k, envelopes.size(), headers[k]) + ": " +
+                                                     outcome.status().message());
+        }
+        Count(*outcome, 1, &report);
+        if (*outcome == log::IngestOutcome::kAccepted) {
+          heads[author] = std::max(heads[author], headers[k].seq());
+        }
+      }
+    }
+    i = end;
+  }
+
+  // Everything that joined a chain in this batch: its ops and any held ops they unblocked.
+  // Not only kAccepted ones: a key grant to us that must itself wait for a gap (kPending)
+  // still lets the ops held for the then-unknown circle join their chains.
+  ESTELIK_ASSIGN_OR_RETURN(std::vector<pb::Envelope> joined, log_->OpsAfter(seen, scope, SIZE_MAX));
+  for (const auto& j : joined) {
+    Status s = Materialize(j);
+    if (!s.ok()) return Status(s.code(), "rejected op from peer: " + s.message());
+  }
+  report.accepted = joined.size();
+  ESTELIK_RETURN_IF_ERROR(batch.Commit());
+  return report;
+}
+
+}  // namespace estelik::archive
