@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/vault/unlock_guard.h"
 #include "core/vault/vfs.h"
 
 namespace estelik::vault {
@@ -78,12 +79,16 @@ Result<std::unique_ptr<Vault>> Vault::Create(const std::string& dir, std::string
   ESTELIK_ASSIGN_OR_RETURN(UnlockedKey key, KeyFile::Create((fs::path(dir) / kKeyFileName).string(),
                                                             passphrase, options.kdf));
   std::unique_ptr<Vault> vault(new Vault(dir, std::move(key.master_key), key.slot));
-  Status s = vault->OpenStore(/*create=*/true, options.wal);
+  // Every vault has a guard file from the start, so one with a limit set looks like one without.
+  Status s = UnlockGuard::Create(dir);
+  if (s.code() == Code::kAlreadyExists) s = UnlockGuard::SetLimit(dir, 0);  // a leftover
+  if (s.ok()) s = vault->OpenStore(/*create=*/true, options.wal);
   if (!s.ok()) {
     // Leave no half-made vault behind: without the store the key file protects nothing.
     vault->Lock();
     fs::remove(fs::path(dir) / kKeyFileName, ec);
     fs::remove(fs::path(dir) / kStoreFileName, ec);
+    fs::remove(fs::path(dir) / kGuardFileName, ec);
     return s;
   }
   return vault;
@@ -91,8 +96,7 @@ Result<std::unique_ptr<Vault>> Vault::Create(const std::string& dir, std::string
 
 Result<std::unique_ptr<Vault>> Vault::Open(const std::string& dir, std::string_view passphrase) {
   if (!Exists(dir)) return NotFound("no vault in " + dir + " (run `estelik init` first)");
-  ESTELIK_ASSIGN_OR_RETURN(UnlockedKey key,
-                           KeyFile::Unlock((fs::path(dir) / kKeyFileName).string(), passphrase));
+  ESTELIK_ASSIGN_OR_RETURN(UnlockedKey key, UnlockKey(dir, passphrase));
   if (key.role == SlotRole::kDuress) {
     ESTELIK_RETURN_IF_ERROR(TriggerDuress(dir, key, passphrase));
     std::unique_ptr<Vault> vault(new Vault(dir, std::move(key.master_key), key.slot));
@@ -103,6 +107,30 @@ Result<std::unique_ptr<Vault>> Vault::Open(const std::string& dir, std::string_v
   std::unique_ptr<Vault> vault(new Vault(dir, std::move(key.master_key), key.slot));
   ESTELIK_RETURN_IF_ERROR(vault->OpenStore(/*create=*/false, /*wal=*/true));
   return vault;
+}
+
+Result<UnlockedKey> Vault::UnlockKey(const std::string& dir, std::string_view passphrase) {
+  // Checked first so that no guard file is ever written into a folder that holds no vault.
+  if (!Exists(dir)) return NotFound("no vault in " + dir);
+  ESTELIK_ASSIGN_OR_RETURN(UnlockGuard guard, UnlockGuard::Begin(dir));
+  // Counted and on disk before Argon2id starts (see unlock_guard.cc on crash safety).
+  ESTELIK_RETURN_IF_ERROR(guard.RecordAttempt());
+  Result<UnlockedKey> key = KeyFile::Unlock((fs::path(dir) / kKeyFileName).string(), passphrase);
+  if (key.ok()) {
+    // Owner and duress passphrases alike: a duress unlock must look like any other.
+    ESTELIK_RETURN_IF_ERROR(guard.RecordSuccess());
+    return key;
+  }
+  if (key.status().code() != Code::kWrongPassphrase) {
+    guard.ForgetAttempt();  // not a guess: damaged file, no memory, I/O
+    return key.status();
+  }
+  if (guard.LimitReached()) {
+    // Same answer as any wrong passphrase: a coercer watching the screen learns nothing more.
+    // If the wipe itself fails, the attempt stays counted and the next one tries again.
+    (void)Wipe(dir);
+  }
+  return key.status();
 }
 
 // Order matters for a crash half-way: the real key goes first (after that, nothing real can
@@ -122,11 +150,17 @@ Status Vault::Wipe(const std::string& dir) {
   // Crypto-shred first: once both slots are random, the rest is undecryptable noise, so a
   // failure to delete below loses nothing a seizer could use.
   ESTELIK_RETURN_IF_ERROR(KeyFile::DestroyAll(key_path));
+  // A passphrase change interrupted by a crash can leave a complete older key file beside it.
+  const std::string tmp_path = key_path + ".tmp";
+  std::error_code tmp_ec;
+  if (fs::exists(tmp_path, tmp_ec)) (void)KeyFile::DestroyAll(tmp_path);
   ESTELIK_RETURN_IF_ERROR(RemoveStoreFiles(dir));
   std::error_code ec;
   fs::remove(key_path, ec);
   if (ec)
     return IoError("key slots destroyed, but cannot delete " + key_path + ": " + ec.message());
+  fs::remove(fs::path(dir) / kGuardFileName, ec);
+  fs::remove(tmp_path, ec);
   fs::remove(dir, ec);  // only if empty; anything else in it is not ours
   return Status::Ok();
 }
@@ -143,6 +177,13 @@ Status Vault::ClearDuressPassphrase() {
   if (locked()) return Status(Code::kLocked, "the vault is locked; enter the passphrase again");
   return KeyFile::DestroySlot(KeyFilePath(), 1 - slot_);
 }
+
+Status Vault::SetUnlockGuard(uint32_t max_failures) {
+  if (locked()) return Status(Code::kLocked, "the vault is locked; enter the passphrase again");
+  return UnlockGuard::SetLimit(dir_, max_failures);
+}
+
+uint32_t Vault::UnlockGuardLimit() const { return UnlockGuard::Read(dir_).limit; }
 
 Status Vault::OpenStore(bool create, bool wal) {
   ESTELIK_RETURN_IF_ERROR(RegisterVfs());

@@ -30,6 +30,9 @@ struct VaultOptions {
   bool wal = true;  // journal_mode=WAL (default) or DELETE
 };
 
+// Longest auto-lock delay a vault accepts: one week.
+inline constexpr uint32_t kMaxAutoLockSeconds = 7 * 24 * 3600;
+
 // File names inside a vault directory.
 inline constexpr char kKeyFileName[] = "vault.key";
 inline constexpr char kStoreFileName[] = "store.db";
@@ -54,7 +57,18 @@ class Vault {
   // Panic-wipe, no passphrase needed: overwrites both key slots with random bytes and fsyncs
   // (from then on nothing in `dir` can be decrypted, whoever copied it), then deletes the
   // vault's files and the directory if it is left empty. Same cost for any vault size.
+  // Processes that hold the vault open keep their keys in memory: shells lock them first
+  // (the CLI signals the holders registered by holder.h).
   static Status Wipe(const std::string& dir);
+
+  // The one way to turn a passphrase into the master key of the vault in `dir`, for every
+  // opener (Open uses it; so must any tool that reads vault.key itself). It enforces the
+  // failed-unlock guard (unlock_guard.h): the attempt is counted and fsync'ed before Argon2id
+  // runs; a correct passphrase (owner or duress) resets the count; a wrong one that reaches
+  // the limit panic-wipes the vault and still returns kWrongPassphrase ("wrong passphrase"),
+  // so the screen shows nothing new. Errors as KeyFile::Unlock, plus kIo if a set limit cannot
+  // be counted.
+  static Result<UnlockedKey> UnlockKey(const std::string& dir, std::string_view passphrase);
 
   ~Vault();
   Vault(const Vault&) = delete;
@@ -81,6 +95,22 @@ class Vault {
   Status ClearDuressPassphrase();
   // True if this Open() was made with a duress passphrase and destroyed the real vault.
   bool opened_under_duress() const { return opened_under_duress_; }
+
+  // Failed-unlock guard: from now on the `max_failures`-th consecutive wrong passphrase given
+  // to any opener panic-wipes the vault (0 turns it off; at most kMaxUnlockGuardLimit). Resets
+  // the count. Stored outside the encryption, in vault.guard, because it must act before the
+  // key is known; docs/THREAT_MODEL.md says what that reveals. kLocked after Lock().
+  Status SetUnlockGuard(uint32_t max_failures);
+  // The limit currently set (0 = off). Needs no key; reads vault.guard.
+  uint32_t UnlockGuardLimit() const;
+
+  // Auto-lock: the shells lock a vault left idle this many seconds (0 = never, the default;
+  // at most kMaxAutoLockSeconds). Stored encrypted in store.db (table vault_settings, created
+  // on first use). What "idle" means is the shell's: the C API counts seconds without a call,
+  // `estelik serve` seconds without a sync session. kLocked after Lock(); kInvalidArgument
+  // beyond the maximum; kIo/kCorrupt from SQLite.
+  Status SetAutoLockSeconds(uint32_t seconds);
+  Result<uint32_t> AutoLockSeconds() const;
 
   // Panic-lock: closes the connection and wipes every key this Vault holds. Idempotent.
   void Lock();
