@@ -6,7 +6,7 @@
 // with an exclusive lock, so a second Archive on the same directory cannot be opened while
 // an app has it open. To sync in the background while the app keeps writing, share the one
 // Archive and pass a mutex that the app also holds around each of its own Archive calls: every
-// Replica call takes it for the duration of that call only (one batch of ops, one chunk), so
+// Replica call takes it for the duration of that call only (one batch of ops or chunks), so
 // the app waits at most one batch and the sync at most one app call.
 #pragma once
 
@@ -37,6 +37,8 @@ class ArchiveReplica : public Replica {
   Status ExpectAttachment(const pb::AttachmentInfo& info) override;
   Status PutChunk(const std::string& attachment_id, uint64_t index,
                   const std::string& sealed) override;
+  Status PutChunks(const std::string& attachment_id,
+                   const std::vector<ReceivedChunk>& chunks) override;
   Result<std::string> GetSealedChunk(const std::string& attachment_id, uint64_t index) override;
 
   archive::Archive& archive() { return archive_; }

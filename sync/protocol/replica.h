@@ -4,10 +4,14 @@
 //
 // Contracts every implementation keeps:
 //   - Only circle scopes are ever returned or accepted; the private scope never leaves.
-//   - ReceiveOps is all-or-nothing per op and stops at the first rejected op with its reason
-//     (forged signature, broken chain, unauthorized author); a rejected op changes nothing.
-//   - Attachment chunks are the sealed bytes as stored; PutChunk verifies them before keeping
-//     them, and an attachment becomes visible only once every chunk is there and verified.
+//   - ReceiveOps is all-or-nothing per batch: every op is verified (signature, chain,
+//     authorization) and applied, or the first rejected op's reason is returned and nothing of
+//     the batch is kept (forged signature, broken chain, unauthorized author).
+//   - Attachment chunks are the sealed bytes as stored; PutChunk(s) verifies each before
+//     keeping it, and an attachment becomes visible only once every chunk is there and
+//     verified. PutChunks stores a run of chunks in one transaction, stopping at the first
+//     rejected chunk: the ones before it (each authentic on its own) are kept, the rejected
+//     one changes nothing.
 //
 // Thread safety: called by one session at a time, from the thread driving it.
 #pragma once
@@ -23,6 +27,12 @@
 #include "proto/record.pb.h"
 
 namespace estelik::sync {
+
+// One sealed attachment chunk received from a peer, not yet stored.
+struct ReceivedChunk {
+  uint64_t index = 0;
+  std::string sealed;
+};
 
 struct ReceiveOutcome {
   size_t accepted = 0;    // now part of an author's chain (and applied)
@@ -66,6 +76,15 @@ class Replica {
   virtual Status ExpectAttachment(const pb::AttachmentInfo& info) = 0;
   virtual Status PutChunk(const std::string& attachment_id, uint64_t index,
                           const std::string& sealed) = 0;
+  // Stores `chunks` of one attachment, in order, in one transaction (see the contract above).
+  // The default stores them one by one.
+  virtual Status PutChunks(const std::string& attachment_id,
+                           const std::vector<ReceivedChunk>& chunks) {
+    for (const ReceivedChunk& chunk : chunks) {
+      ESTELIK_RETURN_IF_ERROR(PutChunk(attachment_id, chunk.index, chunk.sealed));
+    }
+    return Status::Ok();
+  }
   virtual Result<std::string> GetSealedChunk(const std::string& attachment_id, uint64_t index) = 0;
 };
 

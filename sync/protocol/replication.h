@@ -44,13 +44,14 @@ inline constexpr uint32_t kReplicationVersion = 1;
 // Bounds on what a peer may make this side do, and how this side paces what it sends. The
 // receive limits are advertised in Hello; a sender paces itself to the peer's.
 struct ReplicationLimits {
-  size_t max_message_size = size_t{2} << 20;       // one application message (channel limit)
-  uint32_t max_ops_per_batch = 1024;               // ops in one OpBatch
-  size_t batch_target_bytes = 256 * 1024;          // a sender closes a batch past this size
-  uint32_t max_ops_per_second = 200'000;           // received ops, token bucket
-  uint32_t max_batches_per_second = 2'000;         // received OpBatch messages, token bucket
-  uint32_t max_wanted_chunks = 256;                // chunk indexes a peer may have pending with us
-  uint32_t chunks_in_flight = 64;                  // indexes we ask for at once (<= peer's limit)
+  size_t max_message_size = size_t{2} << 20;  // one application message (channel limit)
+  uint32_t max_ops_per_batch = 1024;          // ops in one OpBatch
+  size_t batch_target_bytes = 256 * 1024;     // a sender closes a batch past this size
+  uint32_t max_ops_per_second = 200'000;      // received ops, token bucket
+  uint32_t max_batches_per_second = 2'000;    // received OpBatch messages, token bucket
+  uint32_t max_wanted_chunks = 256;           // chunk indexes a peer may have pending with us
+  uint32_t chunks_in_flight = 64;             // indexes we ask for at once (<= peer's limit)
+  uint32_t chunks_per_commit = 32;  // received chunks stored per transaction (memory: x 64 KiB)
   uint64_t max_session_bytes = uint64_t{4} << 30;  // application bytes received per session
   size_t max_circles = 4096;                       // circles in one Hello
   size_t max_authors = 100'000;                    // heads per circle in one Hello
@@ -157,6 +158,8 @@ class ReplicationSession : public Session {
   Status OnWant(const pb::Want& want);
   Status OnChunk(const pb::Chunk& chunk);
   Status OnDone();
+  // Stores the received chunks held in memory, in one transaction.
+  Status FlushChunks();
   Status PlanWants();
   Status Produce();
   Status ProduceOpBatch(bool* produced);
@@ -200,6 +203,9 @@ class ReplicationSession : public Session {
   // Our wants.
   std::deque<WantedAttachment> wanted_;
   std::set<std::pair<std::string, uint64_t>> outstanding_;
+  // Received, not yet stored (<= chunks_per_commit, one attachment).
+  std::string received_attachment_;
+  std::vector<ReceivedChunk> received_;
   // The peer's wants.
   std::deque<ChunkRequest> requests_;
   std::optional<std::map<std::string, uint64_t>> offerable_;  // attachment -> chunk_count

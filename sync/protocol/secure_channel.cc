@@ -57,23 +57,6 @@ void Wipe(std::vector<uint8_t>& bytes) {
   bytes.clear();
 }
 
-uint8_t CloseCodeFor(const Status& status) {
-  switch (status.code()) {
-    case Code::kAborted:
-      return kCloseNormal;
-    case Code::kProtocol:
-    case Code::kCorrupt:
-    case Code::kUnsupported:
-      return kCloseProtocol;
-    case Code::kLimitExceeded:
-      return kCloseLimit;
-    case Code::kPermissionDenied:
-      return kCloseRefused;
-    default:
-      return kCloseInternal;
-  }
-}
-
 Status StatusForPeerClose(uint8_t code, const std::string& text) {
   switch (code) {
     case kCloseNormal:
@@ -84,9 +67,18 @@ Status StatusForPeerClose(uint8_t code, const std::string& text) {
       return PermissionDenied("peer refused the connection: " + text);
     case kCloseInternal:
       return Status(Code::kAborted, "peer closed the channel after an internal error: " + text);
-    default:
+    case kCloseProtocol:
+    default:  // unknown codes too: the peer reports something went wrong
       return ProtocolError("peer closed the channel, reporting a protocol violation: " + text);
   }
+}
+
+// The first kMaxCloseReason bytes of `reason`, without cutting a UTF-8 sequence in two.
+std::string_view Truncated(std::string_view reason) {
+  if (reason.size() <= kMaxCloseReason) return reason;
+  size_t lead = kMaxCloseReason;  // the sequence that straddles the cut starts at or before it
+  while (lead > 0 && (static_cast<uint8_t>(reason[lead]) & 0xc0) == 0x80) --lead;
+  return reason.substr(0, lead);
 }
 
 // Framed size of a message of `size` bytes once fragmented, encrypted and length-prefixed.
@@ -392,7 +384,7 @@ Status SecureChannel::ProcessRecord(std::span<const uint8_t> record) {
     if (body.empty()) return ProtocolError("peer sent a close notice without a code");
     const size_t text_size = std::min(body.size() - 1, kMaxCloseReason);
     const std::string text(reinterpret_cast<const char*>(body.data() + 1), text_size);
-    Finish(StatusForPeerClose(body[0], text));
+    Finish(StatusForPeerClose(body[0], text), body[0]);
     return close_reason_;
   }
   return ProtocolError("peer sent an unknown record type " + std::to_string(type));
@@ -462,15 +454,35 @@ Status SecureChannel::EncryptRecord(uint8_t type, std::span<const uint8_t> body1
   return Status::Ok();
 }
 
-void SecureChannel::Close(std::string_view reason) {
+CloseCode CloseCodeFor(const Status& status) {
+  switch (status.code()) {
+    case Code::kAborted:
+      return CloseCode::kNormal;
+    case Code::kProtocol:
+    case Code::kCorrupt:
+    case Code::kUnsupported:
+      return CloseCode::kProtocol;
+    case Code::kLimitExceeded:
+      return CloseCode::kLimit;
+    case Code::kPermissionDenied:
+      return CloseCode::kRefused;
+    default:
+      return CloseCode::kInternal;
+  }
+}
+
+void SecureChannel::Close(CloseCode code, std::string_view reason) {
   if (state_ == State::kClosed) return;
   if (state_ == State::kOpen) {
-    const uint8_t code = kCloseNormal;
-    const std::string_view text = reason.substr(0, kMaxCloseReason);
-    (void)EncryptRecord(kRecordClose, std::span(&code, 1),
+    const uint8_t byte = static_cast<uint8_t>(code);
+    const std::string_view text = Truncated(reason);
+    (void)EncryptRecord(kRecordClose, std::span(&byte, 1),
                         std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
   }
-  Finish(Status(Code::kAborted, "closed locally: " + std::string(reason)));
+  const std::string local = "closed locally: " + std::string(reason);
+  Finish(code == CloseCode::kNormal
+             ? Status(Code::kAborted, local)
+             : Status(StatusForPeerClose(static_cast<uint8_t>(code), "").code(), local));
 }
 
 // Closes with `reason`, telling the peer why if the channel is encrypted by now. Strangers
@@ -478,15 +490,15 @@ void SecureChannel::Close(std::string_view reason) {
 void SecureChannel::Fail(Status reason) {
   if (state_ == State::kClosed) return;
   if (state_ == State::kOpen) {
-    std::string text = reason.message().substr(0, kMaxCloseReason);
-    const uint8_t code = CloseCodeFor(reason);
+    const std::string_view text = Truncated(reason.message());
+    const uint8_t code = static_cast<uint8_t>(CloseCodeFor(reason));
     (void)EncryptRecord(kRecordClose, std::span(&code, 1),
                         std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
   }
   Finish(std::move(reason));
 }
 
-void SecureChannel::Finish(Status reason) {
+void SecureChannel::Finish(Status reason, std::optional<uint8_t> peer_close_code) {
   state_ = State::kClosed;
   handshake_.reset();
   send_ = noise::CipherState();
@@ -499,6 +511,7 @@ void SecureChannel::Finish(Status reason) {
   ChannelEvent event;
   event.kind = ChannelEvent::Kind::kClosed;
   event.reason = std::move(reason);
+  event.peer_close_code = peer_close_code;
   events_.push_back(std::move(event));
 }
 

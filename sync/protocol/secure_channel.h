@@ -79,6 +79,17 @@ struct SecureChannelConfig {
   ChannelLimits limits;
 };
 
+// The code of a close notice (docs/PROTOCOL.md "Close codes"): why the sender closed.
+enum class CloseCode : uint8_t {
+  kNormal = 0,    // finished or cancelled
+  kProtocol = 1,  // the receiver broke the protocol (bad record, failed authentication, ...)
+  kLimit = 2,     // the receiver exceeded one of the sender's limits (sizes, rates, time)
+  kRefused = 3,   // the sender refuses the receiver (not a contact, wrong identity)
+  kInternal = 4,  // an error on the sender's own side (disk, bug)
+};
+// The close code that tells a peer about a failure with this status (kAborted: kNormal).
+CloseCode CloseCodeFor(const Status& status);
+
 struct ChannelEvent {
   enum class Kind { kHandshakeComplete, kMessage, kClosed };
   Kind kind = Kind::kClosed;
@@ -86,8 +97,12 @@ struct ChannelEvent {
   std::vector<std::string> peer_capabilities;  // kHandshakeComplete
   std::vector<uint8_t> message;                // kMessage: one whole application message
   // kClosed: why. kAborted for an orderly close by either side; otherwise the violation
-  // (kProtocol, kCorrupt, kLimitExceeded, kPermissionDenied, kUnsupported).
+  // (kProtocol, kCorrupt, kLimitExceeded, kPermissionDenied, kUnsupported). When the peer
+  // closed, the Status code follows its close code and the message ends with its reason.
   Status reason;
+  // kClosed by the peer's close notice: the code it sent (any byte; unknown ones read as
+  // kProtocol in `reason`). Empty when we closed, or the carrier just ended.
+  std::optional<uint8_t> peer_close_code;
 };
 
 class SecureChannel {
@@ -115,9 +130,12 @@ class SecureChannel {
   // it does. Fails with kLimitExceeded (message larger than the peer accepts, or output
   // queue full: take output first) or kAborted (closed); the channel stays as it was.
   Status Send(std::span<const uint8_t> message);
-  // Closes the channel: if open, queues an encrypted close notice carrying `reason`.
-  // Emits a kClosed event (kAborted). No effect if already closed.
-  void Close(std::string_view reason);
+  // Closes the channel: if open, queues an encrypted close notice carrying `code` and
+  // `reason` (UTF-8; at most 256 bytes are sent). Emits a kClosed event: kAborted for kNormal,
+  // otherwise the Status code the peer would report for `code`. No effect if already closed.
+  // Before the handshake completes nothing is sent (strangers learn nothing).
+  void Close(CloseCode code, std::string_view reason);
+  void Close(std::string_view reason) { Close(CloseCode::kNormal, reason); }
 
   // Bytes to write to the peer, in order; the channel forgets them.
   std::vector<uint8_t> TakeOutput();
@@ -149,7 +167,7 @@ class SecureChannel {
   Status SendNow(std::span<const uint8_t> message);
   size_t FrameLimitForState() const;
   void Fail(Status reason);
-  void Finish(Status reason);
+  void Finish(Status reason, std::optional<uint8_t> peer_close_code = std::nullopt);
 
   State state_ = State::kClosed;
   bool initiator_ = false;

@@ -1,22 +1,26 @@
 // sync_bench: replication between two processes over loopback (tests/tools/sync_node serve and
 // sync), against the local ingest rate of the same ops measured in the same run.
 //
-//   sync_bench [--ops N] [--bytes B] [--attachment-mb M]
-//              (defaults: 100000 ops, ~300 bytes of text each, no attachment)
+//   sync_bench [--creates N] [--edits M] [--attachment-mb S]
+//              (defaults: 70000 creates + 30000 edits = 100,000 circle ops, a 200 MiB attachment)
 //
-// Setup (not timed): vaults A, B and C; A creates a circle with B and C, records testimonies
-// and shares them into the circle, N circle ops in all (9 in 10 are a testimony shared with B
-// bytes of text, 1 in 10 a small edit of the last one, which goes to the circle too). Measured:
-//   1. local ingest: C applies A's ops through Archive::ReceiveOps in batches of 1024, in
-//      this process, with no network (ops/s);
-//   2. sync: `sync_node serve A` in one process, `sync_node sync B` in another; B's apply
-//      rate (ops/s over the whole session), bytes on the wire vs. envelope bytes, peak RSS of
-//      both processes;
+// Setup (not timed): vaults A, B and C; A creates a circle with B and C. A records N
+// testimonies from the deterministic corpus (tests/support/corpus.h: four scripts, bodies of
+// 300..3000 bytes, mostly ~1 KB) and shares each into the circle (one circle op each), and
+// makes M small edits (a sentence appended to one of its 64 most recent testimonies; one circle
+// op each), interleaved evenly; then one testimony with an S MiB attachment, shared too. Setup
+// runs in transactions of 500 testimonies so it takes minutes, not hours.
+// Measured:
+//   1. local ingest: C applies A's N + M circle ops through Archive::ReceiveOps in batches of
+//      1024, in this process, with no network (ops/s);
+//   2. sync: `sync_node serve A` in one process, `sync_node sync B` in another, one session:
+//      B's apply rate (ops received / time until the last op batch was applied), chunk MiB/s
+//      (sealed chunk bytes / the rest of the session), bytes on the wire vs. payload bytes
+//      (envelopes + sealed chunks), peak RSS (VmHWM) of both processes;
 //   3. incremental: 10 new ops on A, then one more session: bytes both ways.
-// With --attachment-mb, A also shares a testimony with an M MiB attachment into the circle
-// before the sync; chunk throughput is chunk bytes over the whole session's time.
 // Prints a human summary and one JSON line.
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +36,7 @@
 #include "core/archive/archive.h"
 #include "core/log/op_codec.h"
 #include "core/vault/key_file.h"
+#include "tests/support/corpus.h"
 #include "tests/support/temp_dir.h"
 
 using namespace estelik;
@@ -151,15 +156,35 @@ uint64_t ServerRssKb(const std::string& log) {
   return at == std::string::npos ? 0 : std::stoull(log.substr(at + 4));
 }
 
+void Exec(sqlite3* db, const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string what = error != nullptr ? error : "?";
+    sqlite3_free(error);
+    Die(std::string(sql) + ": " + what);
+  }
+}
+
+pb::TestimonyFields FieldsOf(const testing::SampleTestimony& t) {
+  pb::TestimonyFields fields;
+  fields.set_language(t.language);
+  fields.set_title(t.title);
+  fields.set_body(t.body);
+  for (const auto& tag : t.tags) fields.add_tags(tag);
+  for (const auto& place : t.places) fields.add_places(place);
+  for (const auto& person : t.people) fields.add_people(person);
+  return fields;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  long ops = 100'000;
-  size_t text_bytes = 300;
-  long attachment_mb = 0;
+  long creates = 70'000;
+  long edits = 30'000;
+  long attachment_mb = 200;
   for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--ops") == 0) ops = std::atol(argv[++i]);
-    if (std::strcmp(argv[i], "--bytes") == 0) text_bytes = std::strtoul(argv[++i], nullptr, 10);
+    if (std::strcmp(argv[i], "--creates") == 0) creates = std::atol(argv[++i]);
+    if (std::strcmp(argv[i], "--edits") == 0) edits = std::atol(argv[++i]);
     if (std::strcmp(argv[i], "--attachment-mb") == 0) attachment_mb = std::atol(argv[++i]);
   }
   setenv("ESTELIK_PASSPHRASE", "bench passphrase", 1);
@@ -187,30 +212,42 @@ int main(int argc, char** argv) {
         !(*a)->AddCircleMember(circle, (*c)->identity().public_key()).ok()) {
       Die("cannot add circle members");
     }
-    std::fprintf(stderr, "sharing testimonies: %ld circle ops ...\n", ops);
+    std::fprintf(stderr, "setup: %ld shared testimonies + %ld edits ...\n", creates, edits);
     auto t0 = std::chrono::steady_clock::now();
-    std::string last_id;
-    for (long i = 0; i < ops; ++i) {
-      if (i % 10 == 9) {
-        pb::TestimonyFields fields;
-        fields.set_title("edited " + std::to_string(i));
-        fields.set_body("a small correction");
-        auto edited = (*a)->EditTestimony(last_id, fields);
-        if (!edited.ok()) Die("edit: " + edited.status().ToString());
-        continue;
+    sqlite3* adb = (*a)->vault().db();
+    std::vector<std::pair<std::string, pb::TestimonyFields>> recent;  // the last 64 created
+    constexpr size_t kBlock = 500;
+    long made = 0, edited = 0;
+    Exec(adb, "BEGIN IMMEDIATE");
+    for (long first = 0; first < creates; first += kBlock) {
+      // Seeded per block: bounded memory, and the same corpus on every run.
+      const size_t n = std::min<size_t>(kBlock, static_cast<size_t>(creates - first));
+      for (const auto& sample : testing::GenerateCorpus(static_cast<uint64_t>(first) + 1, n)) {
+        pb::TestimonyFields fields = FieldsOf(sample);
+        auto t = (*a)->AddTestimony(fields);
+        if (!t.ok()) Die("add: " + t.status().ToString());
+        Status shared = (*a)->Share(t->id(), circle);
+        if (!shared.ok()) Die("share: " + shared.ToString());
+        recent.emplace_back(t->id(), std::move(fields));
+        if (recent.size() > 64) recent.erase(recent.begin());
+        ++made;
+        // Edits spread evenly between creates: after create k, edits * k / creates in all.
+        while (edited < edits * made / creates) {
+          auto& [id, current] = recent[static_cast<size_t>(edited * 7919) % recent.size()];
+          current.set_body(current.body() + " Correction " + std::to_string(edited) +
+                           ": the date was the 16th, not the 17th.");
+          auto e = (*a)->EditTestimony(id, current);
+          if (!e.ok()) Die("edit: " + e.status().ToString());
+          ++edited;
+        }
       }
-      pb::TestimonyFields fields;
-      fields.set_title("testimony " + std::to_string(i));
-      fields.set_body(std::string(text_bytes, 'a' + static_cast<char>(i % 26)));
-      auto t = (*a)->AddTestimony(fields);
-      if (!t.ok()) Die("add: " + t.status().ToString());
-      last_id = t->id();
-      Status shared = (*a)->Share(last_id, circle);
-      if (!shared.ok()) Die("share: " + shared.ToString());
+      Exec(adb, "COMMIT");
+      Exec(adb, "BEGIN IMMEDIATE");
     }
+    Exec(adb, "COMMIT");
     std::fprintf(stderr, "  %.1f s\n", Seconds(t0));
 
-    // 1. Local ingest of the same ops (C), in batches like the session's.
+    // 1. Local ingest of the same ops (C), in batches of 1024, no network.
     log::VersionVector theirs;
     double ingest_s = 0;
     uint64_t ingested = 0;
@@ -230,6 +267,8 @@ int main(int argc, char** argv) {
       ingested += batch->size();
     }
     local_ops_per_s = static_cast<double>(ingested) / ingest_s;
+    std::fprintf(stderr, "local ingest: %llu ops in %.2f s = %.0f ops/s\n",
+                 static_cast<unsigned long long>(ingested), ingest_s, local_ops_per_s);
     if (attachment_mb > 0) {
       std::fprintf(stderr, "attaching %ld MiB ...\n", attachment_mb);
       const std::string file = tmp.File("recording.mp4");
@@ -254,9 +293,11 @@ int main(int argc, char** argv) {
       Status shared = (*a)->Share(t->id(), circle);
       if (!shared.ok()) Die(shared.ToString());
       std::remove(file.c_str());
+      // The share op travels too: count its envelope in the payload.
+      auto last = (*a)->log().OpsAfter(theirs, log::Scope::Circle(circle), 16);
+      if (!last.ok()) Die(last.status().ToString());
+      for (const auto& e : *last) payload_bytes += e.ByteSizeLong();
     }
-    std::fprintf(stderr, "local ingest: %llu ops in %.2f s = %.0f ops/s\n",
-                 static_cast<unsigned long long>(ingested), ingest_s, local_ops_per_s);
   }  // vaults closed: the processes below open them
 
   // 2. Full sync between two processes.
@@ -265,31 +306,40 @@ int main(int argc, char** argv) {
   const double received = JsonNum(json, "ops_received");
   const double seconds = JsonNum(json, "seconds");
   const double wire = JsonNum(json, "bytes_in") + JsonNum(json, "bytes_out");
-  const double apply_rate = received / seconds;
+  // The session sends every op before any chunk (text before media): the op phase ends with
+  // the last batch applied, the chunk phase is the rest.
+  const double ops_seconds = JsonNum(json, "ops_seconds");
+  const double apply_rate = received / ops_seconds;
   // Payload: the envelopes and the sealed chunks themselves.
   const double chunk_bytes = JsonNum(json, "chunk_bytes_received");
   const double overhead = wire / (static_cast<double>(payload_bytes) + chunk_bytes) - 1.0;
   const uint64_t client_rss = static_cast<uint64_t>(JsonNum(json, "rss_kb"));
   const uint64_t server_rss = ServerRssKb(server_log);
-  const double chunk_mb_per_s = chunk_bytes / (1 << 20) / seconds;
+  const double chunk_mb_per_s = chunk_bytes / (1 << 20) / (seconds - ops_seconds);
 
   // 3. Incremental: 10 new ops.
+  uint64_t incremental_payload = 0;  // their envelopes
   {
     auto a = archive::Archive::Open(da, "bench passphrase");
     if (!a.ok()) Die(a.status().ToString());
-    for (int i = 0; i < 10; ++i) {
-      pb::TestimonyFields fields;
-      fields.set_title("new " + std::to_string(i));
-      fields.set_body(std::string(text_bytes, 'n'));
-      auto t = (*a)->AddTestimony(fields);
+    const log::Scope scope = log::Scope::Circle(circle);
+    auto before = (*a)->log().GetVersionVector(scope);
+    if (!before.ok()) Die(before.status().ToString());
+    for (const auto& sample : testing::GenerateCorpus(999'999, 10)) {
+      auto t = (*a)->AddTestimony(FieldsOf(sample));
       if (!t.ok() || !(*a)->Share(t->id(), circle).ok()) Die("incremental share");
     }
+    auto fresh = (*a)->log().OpsAfter(*before, scope, 100);
+    if (!fresh.ok()) Die(fresh.status().ToString());
+    for (const auto& e : *fresh) incremental_payload += e.ByteSizeLong();
   }
   auto [json2, log2] = SyncOnce(da, db, Hex(circle));
   if (JsonField(json2, "ok") != "true") Die("incremental sync failed: " + json2 + log2);
   const double incremental_bytes = JsonNum(json2, "bytes_in") + JsonNum(json2, "bytes_out");
 
-  std::printf("sync of %.0f ops between two processes over 127.0.0.1:\n", received);
+  std::printf(
+      "sync of %.0f ops between two processes over 127.0.0.1 (session %.1f s, ops %.1f s):\n",
+      received, seconds, ops_seconds);
   std::printf("  apply rate      %.0f ops/s  (local ingest %.0f ops/s; ratio %.2f, goal >= 0.7)\n",
               apply_rate, local_ops_per_s, apply_rate / local_ops_per_s);
   std::printf(
@@ -297,22 +347,28 @@ int main(int argc, char** argv) {
       "%%)\n",
       wire, static_cast<unsigned long long>(payload_bytes), chunk_bytes, overhead * 100);
   if (chunk_bytes > 0) {
-    std::printf("  chunks          %.0f sealed bytes, %.1f MiB/s over the whole session\n",
-                chunk_bytes, chunk_mb_per_s);
+    std::printf("  chunks          %.0f sealed bytes in %.1f s after the ops: %.1f MiB/s\n",
+                chunk_bytes, seconds - ops_seconds, chunk_mb_per_s);
   }
   std::printf("  peak RSS        receiver %llu KB, sender %llu KB (goal < 128 MB)\n",
               static_cast<unsigned long long>(client_rss),
               static_cast<unsigned long long>(server_rss));
-  std::printf("  incremental     10 ops: %.0f bytes both ways (goal < 10 KB), %.0f ops sent\n",
-              incremental_bytes, JsonNum(json2, "ops_received"));
+  std::printf(
+      "  incremental     %.0f ops: %.0f bytes both ways (goal < 10 KB): %llu bytes of envelopes + "
+      "%.0f of handshake, vectors and framing\n",
+      JsonNum(json2, "ops_received"), incremental_bytes,
+      static_cast<unsigned long long>(incremental_payload),
+      incremental_bytes - static_cast<double>(incremental_payload));
   std::printf(
       "{\"bench\":\"sync\",\"ops\":%.0f,\"apply_ops_per_s\":%.0f,\"local_ingest_ops_per_s\":%.0f,"
-      "\"ratio\":%.3f,\"wire_bytes\":%.0f,\"payload_bytes\":%llu,\"overhead\":%.4f,"
+      "\"ratio\":%.3f,\"session_s\":%.1f,\"ops_s\":%.1f,\"wire_bytes\":%.0f,\"payload_bytes\":%llu,"
+      "\"overhead\":%.4f,"
       "\"chunk_bytes\":%.0f,\"chunk_mib_per_s\":%.1f,"
-      "\"receiver_rss_kb\":%llu,\"sender_rss_kb\":%llu,\"incremental_bytes\":%.0f}\n",
-      received, apply_rate, local_ops_per_s, apply_rate / local_ops_per_s, wire,
-      static_cast<unsigned long long>(payload_bytes), overhead, chunk_bytes, chunk_mb_per_s,
+      "\"receiver_rss_kb\":%llu,\"sender_rss_kb\":%llu,\"incremental_bytes\":%.0f,"
+      "\"incremental_payload_bytes\":%llu}\n",
+      received, apply_rate, local_ops_per_s, apply_rate / local_ops_per_s, seconds, ops_seconds,
+      wire, static_cast<unsigned long long>(payload_bytes), overhead, chunk_bytes, chunk_mb_per_s,
       static_cast<unsigned long long>(client_rss), static_cast<unsigned long long>(server_rss),
-      incremental_bytes);
+      incremental_bytes, static_cast<unsigned long long>(incremental_payload));
   return 0;
 }

@@ -8,7 +8,8 @@
 //   sync_node befriend DIR KEYHEX NAME      adds a contact
 //   sync_node circle DIR NAME [KEYHEX...]   creates a circle with members; prints its id hex
 //   sync_node post DIR CIRCLEHEX COUNT [BYTES] [EDIT_EVERY]
-//                                           appends COUNT circle testimony ops (BYTES of text;
+//                                           COUNT circle ops as the app makes them: testimonies
+//                                           shared into the circle (BYTES of text;
 //                                           every EDIT_EVERY-th op is a small edit)
 //   sync_node serve DIR [--port P] [--circle HEX]... [--max-ops-per-second N]
 //                                           prints "port N" then serves until killed
@@ -24,7 +25,7 @@
 // The passphrase is ESTELIK_PASSPHRASE (default "sync node"). --circle names circles to
 // replicate in addition to Archive::SharedCircles (which may not list circles yet); a named
 // circle is replicated only with members of its current epoch.
-#include <sys/resource.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <cstdio>
@@ -82,10 +83,21 @@ T Check(Result<T> r, const char* what) {
   return std::move(*r);
 }
 
+// Peak resident set size of this process: VmHWM in /proc/self/status, in KiB.
+double Since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
 uint64_t PeakRssKb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<uint64_t>(usage.ru_maxrss);
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  uint64_t kb = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::strncmp(line, "VmHWM:", 6) == 0) kb = std::strtoull(line + 6, nullptr, 10);
+  }
+  std::fclose(f);
+  return kb;
 }
 
 class NodeReplica : public sync::ArchiveReplica {
@@ -197,18 +209,28 @@ int SyncOnce(const std::string& dir, const std::string& target, const Flags& fla
   bool ok = false;
   std::string reason = "no session";
   auto started = std::chrono::steady_clock::now();
+  uint64_t last_ops = 0;
+  double ops_done_at = 0;
+  double first_chunk_at = -1;
   auto factory = [&](const sync::net::SessionInfo&) -> std::unique_ptr<sync::Session> {
     sync::ReplicationConfig config;
     config.initiator = true;
     config.network_key = sync::DefaultNetworkKey();
     config.limits = Limits(flags);
-    if (flags.progress) {
-      config.on_progress = [](const sync::ReplicationStats& s) {
+    config.on_progress = [&, progress = flags.progress](const sync::ReplicationStats& s) {
+      // Phases for the benchmark: ops end when the last batch is applied; chunks follow.
+      const double at = Since(started);
+      if (s.ops_received != last_ops) {
+        last_ops = s.ops_received;
+        ops_done_at = at;
+      }
+      if (s.chunks_received > 0 && first_chunk_at < 0) first_chunk_at = at;
+      if (progress) {
         std::fprintf(stderr, "progress ops %llu chunks %llu\n",
                      static_cast<unsigned long long>(s.ops_received),
                      static_cast<unsigned long long>(s.chunks_received));
-      };
-    }
+      }
+    };
     config.on_closed = [&](const sync::ReplicationStats& s, bool success, const std::string& why) {
       stats = s;
       ok = success;
@@ -219,14 +241,14 @@ int SyncOnce(const std::string& dir, const std::string& target, const Flags& fla
     return std::move(*session);
   };
   Status dialed = service.Dial(host, port, factory).Wait();
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double seconds = Since(started);
   service.Stop();
   std::printf(
       "{\"ok\":%s,\"result\":\"%s\",\"ops_received\":%llu,\"ops_accepted\":%llu,"
       "\"ops_sent\":%llu,\"chunks_wanted\":%llu,\"chunks_received\":%llu,\"chunks_sent\":%llu,"
       "\"chunk_bytes_received\":%llu,\"bytes_in\":%llu,"
-      "\"bytes_out\":%llu,\"message_bytes_in\":%llu,\"seconds\":%.3f,\"rss_kb\":%llu}\n",
+      "\"bytes_out\":%llu,\"message_bytes_in\":%llu,\"seconds\":%.3f,\"ops_seconds\":%.3f,"
+      "\"first_chunk_seconds\":%.3f,\"rss_kb\":%llu}\n",
       ok ? "true" : "false", ok ? "done" : (reason + " / " + dialed.message()).c_str(),
       static_cast<unsigned long long>(stats.ops_received),
       static_cast<unsigned long long>(stats.ops_accepted),
@@ -237,8 +259,8 @@ int SyncOnce(const std::string& dir, const std::string& target, const Flags& fla
       static_cast<unsigned long long>(stats.chunk_bytes_received),
       static_cast<unsigned long long>(stats.wire_bytes_received),
       static_cast<unsigned long long>(stats.wire_bytes_sent),
-      static_cast<unsigned long long>(stats.message_bytes_received), seconds,
-      static_cast<unsigned long long>(PeakRssKb()));
+      static_cast<unsigned long long>(stats.message_bytes_received), seconds, ops_done_at,
+      first_chunk_at, static_cast<unsigned long long>(PeakRssKb()));
   return ok ? 0 : 2;
 }
 
@@ -273,25 +295,26 @@ int main(int argc, char** argv) {
     long count = std::atol(argv[4]);
     size_t bytes = argc >= 6 ? static_cast<size_t>(std::atol(argv[5])) : 64;
     long edit_every = argc >= 7 ? std::atol(argv[6]) : 0;
+    // Each op as the app makes it: a testimony recorded privately and shared into the circle
+    // (one circle op), or an edit of the last shared one (one circle op). One transaction.
     std::string last_id;
+    sqlite3* db = archive->vault().db();
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) Die("begin");
     for (long i = 0; i < count; ++i) {
-      pb::OpBody body;
+      pb::TestimonyFields fields;
       if (edit_every > 0 && i % edit_every == edit_every - 1 && !last_id.empty()) {
-        auto* edit = body.mutable_testimony_edit();
-        edit->set_testimony_id(last_id);
-        edit->set_base_op(std::string(32, '\0'));
-        edit->mutable_fields()->set_title("edited " + std::to_string(i));
-        edit->mutable_fields()->set_body(std::string(bytes / 4, 'e'));
-      } else {
-        auto* create = body.mutable_testimony_create();
-        last_id = Unhex(log::Hex(crypto::Blake2b256(std::to_string(now) + "/" + std::to_string(i)))
-                            .substr(0, 32));
-        create->set_testimony_id(last_id);
-        create->mutable_fields()->set_title("testimony " + std::to_string(i));
-        create->mutable_fields()->set_body(std::string(bytes, 'a' + static_cast<char>(i % 26)));
+        fields.set_title("edited " + std::to_string(i));
+        fields.set_body(std::string(bytes / 4, 'e'));
+        Check(archive->EditTestimony(last_id, fields), "edit");
+        continue;
       }
-      Check(archive->log().Append(body, log::Scope::Circle(circle), now), "append");
+      fields.set_title("testimony " + std::to_string(i));
+      fields.set_body(std::string(bytes, 'a' + static_cast<char>(i % 26)));
+      last_id = Check(archive->AddTestimony(fields), "add").id();
+      Status shared = archive->Share(last_id, circle);
+      if (!shared.ok()) Die("share: " + shared.ToString());
     }
+    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) Die("commit");
   } else if (verb == "share" && argc >= 5) {
     pb::TestimonyFields fields;
     fields.set_title("shared testimony");

@@ -191,6 +191,70 @@ TEST_F(ReplicationHostile, AForgedOpClosesTheSessionWithTheRejectionReason) {
   EXPECT_EQ(Snap(), before_);
 }
 
+TEST_F(ReplicationHostile, ABatchWithOneBadOpInTheMiddleIsRolledBackWhole) {
+  Connect();
+  // Ops 1..10 of one author: a run the receiver authenticates by its newest signature and the
+  // hash chain. Op 6's signature is forged; the rest are genuine.
+  std::vector<pb::Envelope> batch = Fresh(0, 10);
+  std::string signature = batch[5].signature();
+  signature[9] = static_cast<char>(signature[9] ^ 0x01);
+  batch[5].set_signature(signature);
+  Send(Batch(ours_, batch));
+  ExpectClosedWith("peer sent an op we rejected");
+  EXPECT_EQ(Snap(), before_) << "the five good ops before the forged one were kept";
+}
+
+TEST_F(ReplicationHostile, ABatchWithABrokenChainInTheMiddleIsRolledBackWhole) {
+  Connect();
+  std::vector<pb::Envelope> batch = Fresh(0, 10);
+  std::string op = batch[6].op();
+  // Op 7's bytes altered: its hash no longer matches op 8's prev, nor its own signature.
+  op[op.size() - 3] = static_cast<char>(op[op.size() - 3] ^ 0x10);
+  batch[6].set_op(op);
+  Send(Batch(ours_, batch));
+  ExpectClosedWith("peer sent an op we rejected");
+  EXPECT_EQ(Snap(), before_);
+}
+
+TEST_F(ReplicationHostile, TheVictimTellsThePeerWhyWithACloseCode) {
+  sync::ReplicationLimits limits;
+  limits.max_ops_per_batch = 16;
+  Connect(limits);
+  Send(Batch(ours_, Fresh(0, 17)));
+  ASSERT_TRUE(channel_->is_closed());
+  // Mallory's channel reports the victim's code (2: she exceeded a limit) and reason.
+  EXPECT_EQ(channel_->close_reason().code(), Code::kLimitExceeded);
+  EXPECT_EQ(channel_->close_reason().message(),
+            "peer closed the channel because we exceeded its limits: peer sent a batch of 17 ops; "
+            "the limit is 16");
+}
+
+TEST_F(ReplicationHostile, AForgedOpIsReportedToThePeerAsAProtocolViolation) {
+  Connect();
+  std::vector<pb::Envelope> forged = Fresh(0, 1);
+  std::string signature = forged[0].signature();
+  signature[0] = static_cast<char>(signature[0] ^ 0x01);
+  forged[0].set_signature(signature);
+  Send(Batch(ours_, forged));
+  ASSERT_TRUE(channel_->is_closed());
+  EXPECT_EQ(channel_->close_reason().code(), Code::kProtocol);
+  EXPECT_NE(channel_->close_reason().message().find(
+                "peer closed the channel, reporting a protocol violation: peer sent an op we "
+                "rejected"),
+            std::string::npos)
+      << channel_->close_reason().ToString();
+}
+
+TEST_F(ReplicationHostile, OpsOfACircleNotSharedAreReportedToThePeerAsARefusal) {
+  Connect();
+  auto theirs = carol_->archive->log().OpsAfter({}, log::Scope::Circle(others_), 1);
+  ASSERT_TRUE(theirs.ok() && !theirs->empty());
+  Send(Batch(others_, *theirs));
+  ASSERT_TRUE(channel_->is_closed());
+  EXPECT_EQ(channel_->close_reason().code(), Code::kPermissionDenied)
+      << channel_->close_reason().ToString();
+}
+
 TEST_F(ReplicationHostile, ReorderedOpsWaitForTheGapInsteadOfFailing) {
   Connect();
   Send(Batch(ours_, Fresh(2, 3)));  // seq gap: held pending

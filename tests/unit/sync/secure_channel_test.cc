@@ -209,6 +209,72 @@ TEST(SecureChannel, CloseNoticeTellsThePeerWhy) {
   EXPECT_EQ(link.a->Send(Bytes("late")).code(), Code::kAborted);
 }
 
+TEST(SecureChannel, CloseCarriesACodeAndReasonThatThePeerReports) {
+  struct Case {
+    CloseCode code;
+    Code peer_sees;
+    std::string prefix;
+  };
+  const Case cases[] = {
+      {CloseCode::kNormal, Code::kAborted, "peer closed the channel: "},
+      {CloseCode::kProtocol, Code::kProtocol,
+       "peer closed the channel, reporting a protocol violation: "},
+      {CloseCode::kLimit, Code::kLimitExceeded,
+       "peer closed the channel because we exceeded its limits: "},
+      {CloseCode::kRefused, Code::kPermissionDenied, "peer refused the connection: "},
+      {CloseCode::kInternal, Code::kAborted, "peer closed the channel after an internal error: "},
+  };
+  for (const Case& c : cases) {
+    Link link;
+    link.Pump();
+    link.a->Close(c.code, "reason " + std::to_string(static_cast<int>(c.code)));
+    link.Pump();
+    const ChannelEvent* closed = Closed(link.b_events);
+    ASSERT_NE(closed, nullptr);
+    EXPECT_EQ(closed->reason.code(), c.peer_sees);
+    EXPECT_EQ(closed->reason.message(),
+              c.prefix + "reason " + std::to_string(static_cast<int>(c.code)));
+    ASSERT_TRUE(closed->peer_close_code.has_value());
+    EXPECT_EQ(*closed->peer_close_code, static_cast<uint8_t>(c.code));
+    // The closing side's own event has the same meaning, and no peer code.
+    ASSERT_NE(Closed(link.a_events), nullptr);
+    EXPECT_EQ(Closed(link.a_events)->reason.code(), c.peer_sees);
+    EXPECT_FALSE(Closed(link.a_events)->peer_close_code.has_value());
+  }
+}
+
+TEST(SecureChannel, AnUnknownCloseCodeReadsAsAProtocolViolation) {
+  Link link;
+  link.Pump();
+  link.a->Close(static_cast<CloseCode>(200), "from a newer version");
+  link.Pump();
+  const ChannelEvent* closed = Closed(link.b_events);
+  ASSERT_NE(closed, nullptr);
+  EXPECT_EQ(closed->reason.code(), Code::kProtocol);
+  EXPECT_EQ(*closed->peer_close_code, 200);
+  EXPECT_NE(closed->reason.message().find("from a newer version"), std::string::npos);
+}
+
+TEST(SecureChannel, ALongCloseReasonIsCutAt256BytesOnACharacterBoundary) {
+  Link link;
+  link.Pump();
+  std::string reason(255, 'x');
+  reason += "\xd0\x96\xd0\x96";  // "ЖЖ": the first straddles byte 256
+  link.a->Close(CloseCode::kLimit, reason);
+  link.Pump();
+  const ChannelEvent* closed = Closed(link.b_events);
+  ASSERT_NE(closed, nullptr);
+  EXPECT_EQ(closed->reason.message(),
+            "peer closed the channel because we exceeded its limits: " + std::string(255, 'x'));
+}
+
+TEST(SecureChannel, CloseBeforeTheHandshakeSendsNothing) {
+  Link link;  // a's first handshake message is queued, b has seen nothing
+  link.b->Close(CloseCode::kRefused, "not now");
+  EXPECT_FALSE(link.b->HasOutput());
+  EXPECT_TRUE(link.b->is_closed());
+}
+
 TEST(SecureChannel, WireBytesAreReproducibleFromFixedKeys) {
   // Pins the whole format: framing, prologue, pattern, handshake payload encoding, records.
   noise::testing::ScopedEphemeralKeySource ephemerals(noise::testing::SeededKeys(42));

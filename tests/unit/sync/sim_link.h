@@ -168,22 +168,18 @@ inline std::string MakeCircle(SimPeer& admin, const std::vector<SimPeer*>& membe
   return created->circle_id;
 }
 
-// Appends `count` testimony ops in `circle` as `peer` (circle-scope ops replicate).
+// `count` testimonies recorded by `peer` and shared into `circle`, as the app does it: one
+// circle op each (the private ops that record them never replicate).
 inline Status Post(SimPeer& peer, const std::string& circle, size_t count,
                    const std::string& text = "what I saw") {
   for (size_t i = 0; i < count; ++i) {
-    pb::OpBody body;
-    auto* create = body.mutable_testimony_create();
-    std::string id(16, '\0');
-    for (size_t k = 0; k < id.size(); ++k) id[k] = static_cast<char>((i * 131 + k * 7) & 0xff);
-    id[0] = static_cast<char>(peer.name[0]);
-    id[1] = static_cast<char>(i >> 8);
-    id[2] = static_cast<char>(i);
-    create->set_testimony_id(id);
-    create->mutable_fields()->set_title(peer.name + " #" + std::to_string(i));
-    create->mutable_fields()->set_body(text);
-    auto appended = peer.archive->log().Append(body, log::Scope::Circle(circle), SimClockMs());
-    if (!appended.ok()) return appended.status();
+    pb::TestimonyFields fields;
+    fields.set_title(peer.name + " #" + std::to_string(i));
+    fields.set_body(text);
+    // Recorded straight into the circle, so the author's store holds what members will.
+    fields.set_consent_scope(pb::CONSENT_SCOPE_CIRCLE);
+    fields.set_circle_id(circle);
+    ESTELIK_RETURN_IF_ERROR(peer.archive->AddTestimony(fields).status());
   }
   return Status::Ok();
 }
