@@ -10,6 +10,7 @@ using estelik::Code;
 using estelik::Result;
 using estelik::Status;
 using estelik::archive::Archive;
+using estelik::capi::ApplyAutoLock;
 using estelik::capi::Guard;
 using estelik::capi::ReaderState;
 using estelik::capi::Require;
@@ -68,8 +69,10 @@ estelik_status estelik_attachment_write(estelik_attachment_writer* writer, const
     ESTELIK_RETURN_IF_ERROR(Require(writer, "writer"));
     if (data == nullptr && len != 0) return estelik::InvalidArgument("data is NULL");
     WriterState& state = writer->state;
+    ApplyAutoLock(*state.core);
     std::lock_guard lock(state.core->mu);
     if (!state.writer) return Dropped(state.dropped, "attachment writer");
+    state.core->last_use = std::chrono::steady_clock::now();
     return state.writer->Append(std::span(data, len));
   });
 }
@@ -81,8 +84,10 @@ estelik_status estelik_attachment_finish(estelik_attachment_writer* writer,
   return Guard(err, [&]() -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(writer, "writer"));
     WriterState& state = owned->state;
+    ApplyAutoLock(*state.core);
     std::lock_guard lock(state.core->mu);
     if (!state.writer) return Dropped(state.dropped, "attachment writer");
+    state.core->last_use = std::chrono::steady_clock::now();
     state.core->writers.erase(&state);
     Result<pb::AttachmentInfo> info = state.writer->Finish();
     state.writer.reset();  // before the lock is released and the handle freed
@@ -122,8 +127,10 @@ estelik_status estelik_attachment_info(estelik_attachment_reader* reader, esteli
     ESTELIK_RETURN_IF_ERROR(Require(reader, "reader"));
     ESTELIK_RETURN_IF_ERROR(Require(out_info, "out_info"));
     ReaderState& state = reader->state;
+    ApplyAutoLock(*state.core);
     std::lock_guard lock(state.core->mu);
     if (!state.reader) return Dropped(state.dropped, "attachment reader");
+    state.core->last_use = std::chrono::steady_clock::now();
     return ToBuffer(state.reader->info(), out_info);
   });
 }
@@ -136,8 +143,10 @@ estelik_status estelik_attachment_read(estelik_attachment_reader* reader, uint8_
     ESTELIK_RETURN_IF_ERROR(Require(out_read, "out_read"));
     if (out == nullptr && capacity != 0) return estelik::InvalidArgument("out is NULL");
     ReaderState& state = reader->state;
+    ApplyAutoLock(*state.core);
     std::lock_guard lock(state.core->mu);
     if (!state.reader) return Dropped(state.dropped, "attachment reader");
+    state.core->last_use = std::chrono::steady_clock::now();
     ESTELIK_ASSIGN_OR_RETURN(*out_read, state.reader->Read(std::span(out, capacity)));
     return Status::Ok();
   });
@@ -147,8 +156,10 @@ estelik_status estelik_attachment_verify(estelik_attachment_reader* reader, este
   return Guard(err, [&]() -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(reader, "reader"));
     ReaderState& state = reader->state;
+    ApplyAutoLock(*state.core);
     std::lock_guard lock(state.core->mu);
     if (!state.reader) return Dropped(state.dropped, "attachment reader");
+    state.core->last_use = std::chrono::steady_clock::now();
     return state.reader->Verify();
   });
 }

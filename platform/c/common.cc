@@ -24,14 +24,51 @@ void VaultCore::DropArchive(Code why) {
   }
   readers.clear();
   archive.reset();
+  // Whoever locked, a sync of this handle never serves again (the caller stops the networks
+  // after releasing `mu`, see StopSyncs).
+  MarkSyncsShut(*this);
+}
+
+bool VaultCore::AutoLockDue() const {
+  return archive != nullptr && auto_lock_seconds > 0 &&
+         std::chrono::steady_clock::now() - last_use >= std::chrono::seconds(auto_lock_seconds);
 }
 
 Result<archive::Archive*> VaultCore::Get() {
   if (closed) return Status(Code::kAborted, "the vault handle was closed");
+  // The cheap check at every call entry: keys of an idle vault are wiped before anything runs.
+  if (AutoLockDue()) DropArchive(Code::kLocked);
   if (!archive) {
     return Status(Code::kLocked, "the vault is locked; unlock it with its passphrase");
   }
   return archive.get();
+}
+
+Result<archive::Archive*> VaultCore::Use() {
+  ESTELIK_ASSIGN_OR_RETURN(archive::Archive * a, Get());
+  last_use = std::chrono::steady_clock::now();
+  return a;
+}
+
+std::vector<std::shared_ptr<SyncState>> VaultCore::TakeSyncs() {
+  std::vector<std::shared_ptr<SyncState>> out;
+  for (auto& [raw, weak] : syncs) {
+    if (auto sync = weak.lock()) out.push_back(std::move(sync));
+  }
+  return out;
+}
+
+void ApplyAutoLock(VaultCore& core) {
+  std::vector<std::shared_ptr<SyncState>> running;
+  {
+    std::lock_guard lock(core.mu);
+    if (core.AutoLockDue()) core.DropArchive(Code::kLocked);
+    // Also after a lock that a sync's own vault access applied on the network thread, which
+    // could not stop the networks there: this call does.
+    if (core.archive || core.syncs.empty()) return;
+    running = core.TakeSyncs();
+  }
+  StopSyncs(running);
 }
 
 estelik_status Report(const Status& status, estelik_error* err) {

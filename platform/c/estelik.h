@@ -4,15 +4,15 @@
  * this header and libestelik.so.0. Conventions, stated once here and followed by every call:
  *
  * - Naming: estelik_<noun>_<verb>. Opaque handles: estelik_vault, estelik_attachment_writer,
- *   estelik_attachment_reader.
+ *   estelik_attachment_reader, estelik_sync.
  * - Errors: every call that can fail returns an estelik_status (ESTELIK_OK is 0) and, if `err`
  *   is not NULL, fills *err with (domain, code, message). A failed call changes nothing.
  *   Free the message with estelik_error_clear. `err` must be zeroed (ESTELIK_ERROR_INIT) before
  *   its first use; a filled error may be reused: the next failure clears it first.
  * - Ownership: whatever a call returns through an out-parameter belongs to the caller and
  *   names its free function: estelik_buffer_free, estelik_string_free, estelik_vault_close,
- *   estelik_attachment_finish / estelik_attachment_abort, estelik_attachment_close. Inputs
- *   are borrowed for the duration of the call only.
+ *   estelik_attachment_finish / estelik_attachment_abort, estelik_attachment_close,
+ *   estelik_sync_free. Inputs are borrowed for the duration of the call only.
  * - Records cross the boundary as protobuf bytes of the messages in proto/record.proto and
  *   proto/api.proto (package estelik.pb). Input bytes that do not parse are rejected with
  *   ESTELIK_INVALID_ARGUMENT. NULL with length 0 means the empty message.
@@ -368,36 +368,176 @@ ESTELIK_API estelik_status estelik_circle_list(estelik_vault* vault, estelik_buf
 ESTELIK_API estelik_status estelik_testimony_share(estelik_vault* vault, const char* testimony_id,
                                                    const uint8_t* circle_id, estelik_error* err);
 
-/* ------------------------------------------------------------------ Pending sections
+/* ------------------------------------------------------------------ Auto-lock */
+
+/* Locks the vault by itself once no call was made on the handle (or its attachment streams)
+ * for `seconds`; 0 (the default) turns it off. The check is made at the entry of every call, so
+ * the first call after the deadline finds the vault locked (ESTELIK_LOCKED; the keys were
+ * wiped before anything ran) exactly as after estelik_vault_lock, running syncs included.
+ * Sync traffic is not activity: an idle device locks even while a server answers peers.
+ * Shells should also call estelik_vault_tick from a timer so that the keys go even if the app
+ * makes no call at all. The setting is stored (encrypted) in the vault, so every later opening
+ * applies it too. At most one week (604 800 s): ESTELIK_INVALID_ARGUMENT beyond.
+ * ESTELIK_LOCKED on a locked handle. */
+ESTELIK_API estelik_status estelik_vault_set_auto_lock(estelik_vault* vault, uint32_t seconds,
+                                                       estelik_error* err);
+/* Stores the auto-lock setting (seconds, 0 = off) in *out_seconds; on a locked handle, the
+ * setting read at its last unlock. */
+ESTELIK_API estelik_status estelik_vault_get_auto_lock(estelik_vault* vault, uint32_t* out_seconds,
+                                                       estelik_error* err);
+/* Applies auto-lock now if it is due (cheap; for a timer, e.g. every few seconds) and returns
+ * 1 if the handle is locked afterwards (or NULL), else 0. Does not count as activity. */
+ESTELIK_API int estelik_vault_tick(estelik_vault* vault);
+
+/* ------------------------------------------------------------------ Sync
  *
- * Declared here so shells can plan for them; not exported yet (the engine side is still
- * landing). Each will follow the conventions above.
+ * Replication with contacts over TCP: a listener answers them, a dial calls one. Only contacts
+ * get past the handshake (both sides must have added each other); circles both share
+ * converge, private testimonies never leave. Wire format: docs/PROTOCOL.md.
  *
- * Sync, once sync/net exposes a server/dialer usable from a library:
- *   typedef struct estelik_sync estelik_sync;            // a running listener or dial
- *   typedef void (*estelik_sync_event_fn)(void* ctx, const uint8_t* event, size_t len);
- *       // estelik.pb.SyncEvent bytes: progress, peer connected, session done, error;
- *       // called on the sync thread, must not call back into the same vault.
- *   estelik_status estelik_sync_listen(estelik_vault*, const char* host_port,
- *                                      const uint8_t* network_key, size_t key_len,
- *                                      estelik_sync_event_fn, void* ctx,
- *                                      estelik_sync** out, estelik_error*);
- *   estelik_status estelik_sync_dial(estelik_vault*, const char* host_port,
- *                                    const uint8_t* peer_key, const uint8_t* network_key,
- *                                    size_t key_len, estelik_sync_event_fn, void* ctx,
- *                                    estelik_sync** out, estelik_error*);
- *   estelik_status estelik_sync_once(estelik_vault*, const char* host_port,
- *                                    const uint8_t* peer_key, const uint8_t* network_key,
- *                                    size_t key_len, estelik_buffer* out_stats,
- *                                    estelik_error*);       // blocking one-shot
- *   void estelik_sync_stop(estelik_sync*);                  // stops and frees
+ * Threads: each listener, dial or one-shot sync has its own network thread. The vault handle's
+ * mutex is taken by that thread for one step at a time (one batch of ops, one attachment
+ * chunk), so app calls on the same handle keep working during a sync and wait at most one
+ * step. estelik_vault_lock (and auto-lock, and estelik_vault_close) wipes the keys at once and
+ * stops every sync of the handle: sessions end, their keys are wiped, listeners close; the
+ * sync handle stays valid (to be freed) but never serves again.
  *
- * Evidence export and verification:
- *   estelik_status estelik_evidence_export(estelik_vault*, const char* testimony_id,
- *                                          const char* out_path, estelik_error*);
- *   estelik_status estelik_evidence_verify(const char* bundle_path,
- *                                          estelik_buffer* out_report, estelik_error*);
- */
+ * Callbacks run on the network thread, never with the vault mutex held, one at a time per
+ * sync. They may call any function of this header on any vault, including estelik_sync_stop,
+ * estelik_sync_free and estelik_vault_lock on their own sync or vault (those then stop the
+ * network just after the callback returns); they should return quickly, since the sync's
+ * sessions wait for them. Stopping or freeing a different sync from a callback waits for that
+ * sync's thread: never let two syncs' callbacks stop each other. Every pointer in an event is
+ * valid only during the callback. */
+
+typedef struct estelik_sync estelik_sync;
+
+typedef enum estelik_sync_event_kind {
+  ESTELIK_SYNC_SESSION_STARTED = 0,    /* a connection is up; the handshake starts */
+  ESTELIK_SYNC_PROGRESS = 1,           /* a batch of ops or an attachment chunk went through */
+  ESTELIK_SYNC_SESSION_ENDED = 2,      /* succeeded / reason / stats say how */
+  ESTELIK_SYNC_CONNECTION_REFUSED = 3, /* an inbound connection over a limit was closed */
+  ESTELIK_SYNC_DIAL_RETRY = 4          /* a dial failed (reason) and will be retried */
+} estelik_sync_event_kind;
+
+/* What one session did so far. Counts are of that session only. */
+typedef struct estelik_sync_stats {
+  uint64_t ops_received; /* ops in batches from the peer */
+  uint64_t ops_accepted; /* of those, new here and applied */
+  uint64_t ops_sent;
+  uint64_t chunks_wanted; /* attachment chunks we lacked and asked for */
+  uint64_t chunks_received;
+  uint64_t chunks_sent;
+  uint64_t attachment_bytes_received; /* sealed attachment bytes */
+  uint64_t attachment_bytes_sent;
+  uint64_t bytes_in; /* on the wire */
+  uint64_t bytes_out;
+  uint32_t circles; /* circles replicated with this peer */
+  int has_peer;     /* 1 once the handshake authenticated the peer */
+  uint8_t peer_key[ESTELIK_PUBLIC_KEY_SIZE];
+} estelik_sync_stats;
+
+typedef struct estelik_sync_event {
+  estelik_sync_event_kind kind;
+  uint64_t session_id;      /* unique within one sync handle; 0 for CONNECTION_REFUSED */
+  const char* peer_address; /* "127.0.0.1:53211" (DIAL_RETRY: the host dialled) */
+  int inbound;              /* 1 if the peer connected to us */
+  int succeeded;            /* SESSION_ENDED: 1 if the session completed */
+  const char* reason;       /* SESSION_ENDED ("done" or why it failed), REFUSED, RETRY; else "" */
+  estelik_sync_stats stats; /* PROGRESS and SESSION_ENDED */
+} estelik_sync_event;
+
+typedef void (*estelik_sync_event_fn)(void* user_data, const estelik_sync_event* event);
+
+/* on_event may be NULL; user_data is passed back untouched and must stay valid until the sync
+ * is freed (for estelik_sync_once: until it returns). */
+typedef struct estelik_sync_callbacks {
+  estelik_sync_event_fn on_event;
+  void* user_data;
+} estelik_sync_callbacks;
+
+/* Zero-initialize (ESTELIK_SYNC_OPTIONS_INIT) and set what you need; NULL options = defaults. */
+typedef struct estelik_sync_options {
+  /* The community's 32-byte network key (copied; the caller may wipe it after the call), or
+   * NULL for the public default, which only separates Estelik from other protocols. Both
+   * peers must use the same key. */
+  const uint8_t* network_key;
+  uint32_t idle_timeout_ms; /* cut a session when nothing moved this long; 0 = 60 000 */
+  uint32_t max_sessions;    /* open sessions at once; 0 = 64 */
+  uint32_t interval_ms;     /* estelik_sync_dial: pause between rounds; 0 = 60 000 */
+} estelik_sync_options;
+
+#define ESTELIK_SYNC_OPTIONS_INIT \
+  { 0, 0, 0, 0 }
+
+/* Listens on host_port ("127.0.0.1:7420", "0.0.0.0:7420", "[::]:7420"; host an IP literal; port
+ * 0 picks a free port, see estelik_sync_port) and answers every contact that connects until
+ * stopped. Stores a handle in *out_sync (free with estelik_sync_free); NULL on error.
+ * ESTELIK_INVALID_ARGUMENT for a malformed address, ESTELIK_IO if it cannot be bound,
+ * ESTELIK_LOCKED if the vault is locked. */
+ESTELIK_API estelik_status estelik_sync_listen(estelik_vault* vault, const char* host_port,
+                                               const estelik_sync_options* options,
+                                               const estelik_sync_callbacks* callbacks,
+                                               estelik_sync** out_sync, estelik_error* err);
+
+/* The port a listener is bound to (0 for a dial or NULL). Thread-safe. */
+ESTELIK_API uint16_t estelik_sync_port(const estelik_sync* sync);
+
+/* Syncs once with the listener at host_port (a name or an IP literal) and returns when the
+ * session is over (blocking the calling thread; callbacks run on another thread meanwhile).
+ * If out_summary is not NULL, stores what the session did there (even on failure).
+ * ESTELIK_IO if it cannot connect, ESTELIK_PROTOCOL with the reason if the session failed
+ * (e.g. the peer is not a contact, a different network key), ESTELIK_LOCKED if the vault was
+ * locked or closed before or during it. */
+ESTELIK_API estelik_status estelik_sync_once(estelik_vault* vault, const char* host_port,
+                                             const estelik_sync_options* options,
+                                             const estelik_sync_callbacks* callbacks,
+                                             estelik_sync_stats* out_summary, estelik_error* err);
+
+/* Continuous sync in the background: dials host_port, retrying with backoff until a session
+ * completes, waits options->interval_ms, and again, until stopped. Every round reports
+ * through the callbacks. Stores a handle in *out_sync (free with estelik_sync_free). */
+ESTELIK_API estelik_status estelik_sync_dial(estelik_vault* vault, const char* host_port,
+                                             const estelik_sync_options* options,
+                                             const estelik_sync_callbacks* callbacks,
+                                             estelik_sync** out_sync, estelik_error* err);
+
+/* Stops a listener or dial: no new connections, open sessions end (given up to a second to
+ * flush), its keys are wiped. Returns once its network thread is gone (from inside its own
+ * callback: at once; the network stops just after the callback returns). Idempotent;
+ * thread-safe. The handle must still be freed. */
+ESTELIK_API estelik_status estelik_sync_stop(estelik_sync* sync, estelik_error* err);
+
+/* Stops (as estelik_sync_stop) and frees a sync. NULL is fine. The vault handle may be closed
+ * before or after. Once it returns, no callback of this sync runs any more (called from its own
+ * callback: none after that callback), so the callbacks' user_data may be freed. */
+ESTELIK_API void estelik_sync_free(estelik_sync* sync);
+
+/* ------------------------------------------------------------------ Evidence
+ *
+ * An evidence bundle is a directory that proves, with no vault and no network, who recorded
+ * what and when and that no byte changed since (format: docs/FORMAT.md "Evidence bundle").
+ * The export report and the verdict are UTF-8 JSON objects; docs/C_API.md lists their keys. */
+
+/* Exports the `count` testimonies (ids as text, see above; at least one) into a new directory
+ * `out_path`, which must not exist. Holds the vault for the whole export (other calls on the
+ * handle wait). If out_report is not NULL, stores the JSON report there (free with
+ * estelik_buffer_free). ESTELIK_ALREADY_EXISTS if out_path exists, ESTELIK_NOT_FOUND for an
+ * unknown testimony or an attachment not complete on this device, ESTELIK_IO; on error the
+ * partial bundle is removed. A withdrawn testimony is exported as its tombstone only. */
+ESTELIK_API estelik_status estelik_export(estelik_vault* vault, const char* const* testimony_ids,
+                                          size_t count, const char* out_path,
+                                          estelik_buffer* out_report, estelik_error* err);
+
+/* Verifies the bundle at bundle_path; needs no vault. expected_exporter: the public key
+ * (ESTELIK_PUBLIC_KEY_SIZE bytes) that must have signed the bundle, or NULL to require an
+ * author of a testimony in it. ESTELIK_OK if every check passed; ESTELIK_CORRUPT if any
+ * failed (the message names the first problem). In both cases, if out_verdict is not NULL,
+ * the JSON verdict is stored there ("ok", every problem, the facts that could be read; free
+ * with estelik_buffer_free). ESTELIK_NOT_FOUND / ESTELIK_IO if bundle_path is not a readable
+ * directory (out_verdict stays empty). Thread-safe. */
+ESTELIK_API estelik_status estelik_verify(const char* bundle_path, const uint8_t* expected_exporter,
+                                          estelik_buffer* out_verdict, estelik_error* err);
 
 #ifdef __cplusplus
 } /* extern "C" */

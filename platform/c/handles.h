@@ -3,12 +3,15 @@
 // exception cross the C boundary.
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/archive/archive.h"
 #include "core/status.h"
@@ -18,6 +21,7 @@ namespace estelik::capi {
 
 struct WriterState;
 struct ReaderState;
+struct SyncState;  // platform/c/sync.cc
 
 // Shared by a vault handle and every writer/reader opened through it, so that a writer freed
 // after its vault was closed still finds a valid (closed) core. `mu` serializes every call.
@@ -29,13 +33,40 @@ struct VaultCore {
   // Engine objects that point into `archive`: they are destroyed before it is (lock/close).
   std::set<WriterState*> writers;
   std::set<ReaderState*> readers;
+  // Running listeners, dials and one-shot syncs on this vault. Weak: a sync owns its core,
+  // not the other way round; lock/close stop them (StopSyncs) after dropping the archive.
+  std::map<SyncState*, std::weak_ptr<SyncState>> syncs;
+
+  // Auto-lock: 0 = never. `last_use` is the steady-clock time of the last call made by the
+  // app (sync traffic does not count: an idle device must lock even while a server runs).
+  uint32_t auto_lock_seconds = 0;
+  std::chrono::steady_clock::time_point last_use = std::chrono::steady_clock::now();
 
   // Destroys every open writer/reader's engine object, recording `why`, then the Archive
   // (which closes the store and wipes every key). Caller holds `mu`.
   void DropArchive(Code why);
-  // The archive, or LOCKED / ABORTED. Caller holds `mu`.
+  // The archive, or LOCKED / ABORTED. Caller holds `mu`. Applies auto-lock first: a vault idle
+  // longer than `auto_lock_seconds` is locked here and the call finds it LOCKED.
   Result<archive::Archive*> Get();
+  // Like Get(), and records the call as app activity (resets the auto-lock clock).
+  Result<archive::Archive*> Use();
+  // True if auto-lock is due now. Caller holds `mu`.
+  bool AutoLockDue() const;
+  // The syncs to stop after a lock or close (caller holds `mu`; stop them after releasing it).
+  std::vector<std::shared_ptr<SyncState>> TakeSyncs();
 };
+
+// Stops every sync in `syncs` (they end their sessions and wipe their keys) and marks them so
+// they never serve again. Call without holding any vault mutex. A sync whose network thread
+// is the calling thread (a callback called estelik_vault_lock) is only marked: its sessions
+// fail at their next vault access, as the archive is already gone.
+void StopSyncs(const std::vector<std::shared_ptr<SyncState>>& syncs);
+// Marks every sync of `core` so that it never serves again (new connections refused, every
+// vault access of its sessions fails). Caller holds `core.mu`; cheap, never blocks.
+void MarkSyncsShut(VaultCore& core);
+// Locks `core` now if auto-lock is due, and stops the syncs of a locked `core`. Takes
+// `core->mu` itself; call without holding it.
+void ApplyAutoLock(VaultCore& core);
 
 struct WriterState {
   std::shared_ptr<VaultCore> core;
@@ -105,8 +136,10 @@ template <typename Fn>
 estelik_status estelik::capi::WithArchive(estelik_vault* vault, estelik_error* err, Fn&& fn) {
   return Guard(err, [&]() -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(vault, "vault"));
+    // Auto-lock first, outside the mutex held below, since it may stop syncs.
+    ApplyAutoLock(*vault->core);
     std::lock_guard lock(vault->core->mu);
-    ESTELIK_ASSIGN_OR_RETURN(archive::Archive * archive, vault->core->Get());
+    ESTELIK_ASSIGN_OR_RETURN(archive::Archive * archive, vault->core->Use());
     return fn(*archive);
   });
 }

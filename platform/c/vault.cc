@@ -31,8 +31,14 @@ Result<estelik::vault::KdfParams> Kdf(estelik_kdf kdf) {
   return InvalidArgument("kdf must be ESTELIK_KDF_MODERATE, _INTERACTIVE or _TEST_ONLY");
 }
 
+// The vault's stored auto-lock setting (kept in the encrypted store, so it is known only
+// once unlocked).
+Result<uint32_t> StoredAutoLock(Archive& archive) { return archive.vault().AutoLockSeconds(); }
+
 Status NewHandle(std::string dir, std::unique_ptr<Archive> archive, estelik_vault** out) {
+  ESTELIK_ASSIGN_OR_RETURN(uint32_t auto_lock, StoredAutoLock(*archive));
   auto core = std::make_shared<VaultCore>();
+  core->auto_lock_seconds = auto_lock;
   core->dir = std::move(dir);
   core->archive = std::move(archive);
   auto handle = std::make_unique<estelik_vault>();
@@ -75,15 +81,28 @@ estelik_status estelik_vault_open(const char* dir, const char* passphrase, size_
 void estelik_vault_close(estelik_vault* vault) {
   if (vault == nullptr) return;
   std::unique_ptr<estelik_vault> handle(vault);
-  std::lock_guard lock(handle->core->mu);
-  handle->core->closed = true;
-  handle->core->DropArchive(Code::kAborted);
+  std::vector<std::shared_ptr<estelik::capi::SyncState>> running;
+  {
+    std::lock_guard lock(handle->core->mu);
+    handle->core->closed = true;
+    handle->core->DropArchive(Code::kAborted);
+    running = handle->core->TakeSyncs();
+  }
+  // After the mutex is released: a sync's network thread may be waiting for it.
+  StopSyncs(running);
 }
 
 void estelik_vault_lock(estelik_vault* vault) {
   if (vault == nullptr) return;
-  std::lock_guard lock(vault->core->mu);
-  vault->core->DropArchive(Code::kLocked);
+  std::vector<std::shared_ptr<estelik::capi::SyncState>> running;
+  {
+    // Keys first, at once: the archive goes while we hold the mutex, so no sync can use it
+    // again; then the networks stop (their sessions end and wipe their channel keys).
+    std::lock_guard lock(vault->core->mu);
+    vault->core->DropArchive(Code::kLocked);
+    running = vault->core->TakeSyncs();
+  }
+  StopSyncs(running);
 }
 
 estelik_status estelik_vault_unlock(estelik_vault* vault, const char* passphrase,
@@ -93,13 +112,17 @@ estelik_status estelik_vault_unlock(estelik_vault* vault, const char* passphrase
     ESTELIK_ASSIGN_OR_RETURN(auto pass, Passphrase(passphrase, passphrase_len, "passphrase"));
     std::lock_guard lock(vault->core->mu);
     if (vault->core->archive) return Status::Ok();
-    ESTELIK_ASSIGN_OR_RETURN(vault->core->archive, Archive::Open(vault->core->dir, pass));
+    ESTELIK_ASSIGN_OR_RETURN(auto archive, Archive::Open(vault->core->dir, pass));
+    ESTELIK_ASSIGN_OR_RETURN(vault->core->auto_lock_seconds, StoredAutoLock(*archive));
+    vault->core->archive = std::move(archive);
+    vault->core->last_use = std::chrono::steady_clock::now();
     return Status::Ok();
   });
 }
 
 int estelik_vault_is_locked(estelik_vault* vault) {
   if (vault == nullptr) return 1;
+  estelik::capi::ApplyAutoLock(*vault->core);
   std::lock_guard lock(vault->core->mu);
   return vault->core->archive ? 0 : 1;
 }
@@ -127,6 +150,33 @@ estelik_status estelik_vault_set_duress_passphrase(estelik_vault* vault,
 estelik_status estelik_vault_clear_duress_passphrase(estelik_vault* vault, estelik_error* err) {
   return WithArchive(vault, err,
                      [&](Archive& archive) { return archive.vault().ClearDuressPassphrase(); });
+}
+
+estelik_status estelik_vault_set_auto_lock(estelik_vault* vault, uint32_t seconds,
+                                           estelik_error* err) {
+  return WithArchive(vault, err, [&](Archive& archive) -> Status {
+    ESTELIK_RETURN_IF_ERROR(archive.vault().SetAutoLockSeconds(seconds));
+    vault->core->auto_lock_seconds = seconds;
+    return Status::Ok();
+  });
+}
+
+estelik_status estelik_vault_get_auto_lock(estelik_vault* vault, uint32_t* out_seconds,
+                                           estelik_error* err) {
+  return Guard(err, [&]() -> Status {
+    ESTELIK_RETURN_IF_ERROR(Require(vault, "vault"));
+    ESTELIK_RETURN_IF_ERROR(Require(out_seconds, "out_seconds"));
+    std::lock_guard lock(vault->core->mu);
+    *out_seconds = vault->core->auto_lock_seconds;
+    return Status::Ok();
+  });
+}
+
+int estelik_vault_tick(estelik_vault* vault) {
+  if (vault == nullptr) return 1;
+  estelik::capi::ApplyAutoLock(*vault->core);
+  std::lock_guard lock(vault->core->mu);
+  return vault->core->archive ? 0 : 1;
 }
 
 estelik_status estelik_vault_wipe(const char* dir, estelik_error* err) {

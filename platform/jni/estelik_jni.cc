@@ -5,6 +5,7 @@
 #include <jni.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -466,4 +467,298 @@ JNI_FN(void, testimonyShare)(JNIEnv* env, jclass, jlong vault, jbyteArray id, jb
   JBytes i(env, id);
   Error err;
   Throw(env, estelik_testimony_share(V(vault), i.c_str(), circle_id, &err.e), err);
+}
+
+// --------------------------------------------------------------------- auto-lock
+
+JNI_FN(void, vaultSetAutoLock)(JNIEnv* env, jclass, jlong vault, jint seconds) {
+  Error err;
+  if (seconds < 0) {
+    ThrowMessage(env, ESTELIK_INVALID_ARGUMENT, "estelik",
+                 "auto-lock seconds must not be negative");
+    return;
+  }
+  Throw(env, estelik_vault_set_auto_lock(V(vault), static_cast<uint32_t>(seconds), &err.e), err);
+}
+
+JNI_FN(jint, vaultGetAutoLock)(JNIEnv* env, jclass, jlong vault) {
+  Error err;
+  uint32_t seconds = 0;
+  if (Throw(env, estelik_vault_get_auto_lock(V(vault), &seconds, &err.e), err)) return 0;
+  return static_cast<jint>(seconds);
+}
+
+JNI_FN(jboolean, vaultTick)(JNIEnv*, jclass, jlong vault) {
+  return estelik_vault_tick(V(vault)) ? JNI_TRUE : JNI_FALSE;
+}
+
+// --------------------------------------------------------------------- sync
+
+namespace {
+
+// A Java SyncListener as the C callback's user data. The class and method are looked up on the
+// calling Java thread: on Android, FindClass on a native thread sees only system classes.
+struct Listener {
+  JavaVM* vm = nullptr;
+  jobject listener = nullptr;     // global ref
+  jclass native_class = nullptr;  // global ref to org.estelik.Native
+  jmethodID dispatch = nullptr;
+};
+
+// The listener whose event this thread is delivering (so syncFree can refuse to free it).
+thread_local const Listener* tls_dispatching = nullptr;
+
+// Detaches a network thread from the JVM when it exits.
+struct AttachedThread {
+  JavaVM* vm = nullptr;
+  ~AttachedThread() {
+    if (vm != nullptr) vm->DetachCurrentThread();
+  }
+};
+thread_local AttachedThread tls_attached;
+
+JNIEnv* EnvForThisThread(JavaVM* vm) {
+  JNIEnv* env = nullptr;
+  if (vm->GetEnv(reinterpret_cast<void**>(&env), JNI_VERSION_1_6) == JNI_OK) return env;
+#if defined(__ANDROID__)
+  if (vm->AttachCurrentThreadAsDaemon(&env, nullptr) != JNI_OK) return nullptr;
+#else
+  if (vm->AttachCurrentThreadAsDaemon(reinterpret_cast<void**>(&env), nullptr) != JNI_OK) {
+    return nullptr;
+  }
+#endif
+  tls_attached.vm = vm;
+  return env;
+}
+
+jlongArray StatsArray(JNIEnv* env, const estelik_sync_stats& s) {
+  const jlong values[12] = {static_cast<jlong>(s.ops_received),
+                            static_cast<jlong>(s.ops_accepted),
+                            static_cast<jlong>(s.ops_sent),
+                            static_cast<jlong>(s.chunks_wanted),
+                            static_cast<jlong>(s.chunks_received),
+                            static_cast<jlong>(s.chunks_sent),
+                            static_cast<jlong>(s.attachment_bytes_received),
+                            static_cast<jlong>(s.attachment_bytes_sent),
+                            static_cast<jlong>(s.bytes_in),
+                            static_cast<jlong>(s.bytes_out),
+                            static_cast<jlong>(s.circles),
+                            static_cast<jlong>(s.has_peer)};
+  jlongArray out = env->NewLongArray(12);
+  if (out != nullptr) env->SetLongArrayRegion(out, 0, 12, values);
+  return out;
+}
+
+jbyteArray TextToJava(JNIEnv* env, const char* text) {
+  if (text == nullptr) text = "";
+  return ToJava(env, reinterpret_cast<const uint8_t*>(text), std::string(text).size());
+}
+
+// The C callback: runs on the sync's network thread.
+void OnSyncEvent(void* user_data, const estelik_sync_event* e) {
+  auto* l = static_cast<Listener*>(user_data);
+  JNIEnv* env = EnvForThisThread(l->vm);
+  if (env == nullptr || env->PushLocalFrame(16) != JNI_OK) return;
+  const Listener* outer = tls_dispatching;
+  tls_dispatching = l;
+  jbyteArray peer = TextToJava(env, e->peer_address);
+  jbyteArray reason = TextToJava(env, e->reason);
+  jlongArray stats = StatsArray(env, e->stats);
+  jbyteArray key = ToJava(env, e->stats.peer_key, ESTELIK_PUBLIC_KEY_SIZE);
+  if (peer != nullptr && reason != nullptr && stats != nullptr && key != nullptr) {
+    env->CallStaticVoidMethod(l->native_class, l->dispatch, l->listener, static_cast<jint>(e->kind),
+                              static_cast<jlong>(e->session_id), peer,
+                              e->inbound ? JNI_TRUE : JNI_FALSE,
+                              e->succeeded ? JNI_TRUE : JNI_FALSE, reason, stats, key);
+  }
+  if (env->ExceptionCheck()) env->ExceptionClear();  // nothing may unwind into the engine
+  tls_dispatching = outer;
+  env->PopLocalFrame(nullptr);
+}
+
+// Frees a Listener made by NewListener (owned by a Java Sync, or by a syncOnce call).
+void DeleteListener(JNIEnv* env, Listener* raw) {
+  std::unique_ptr<Listener> l(raw);
+  if (l == nullptr) return;
+  if (l->listener != nullptr) env->DeleteGlobalRef(l->listener);
+  if (l->native_class != nullptr) env->DeleteGlobalRef(l->native_class);
+}
+
+// A Listener for `listener` (NULL when it is null); an exception is pending on failure.
+bool NewListener(JNIEnv* env, jclass native_class, jobject listener, Listener** out) {
+  *out = nullptr;
+  if (listener == nullptr) return true;
+  auto l = std::make_unique<Listener>();
+  if (env->GetJavaVM(&l->vm) != JNI_OK) return false;
+  l->dispatch =
+      env->GetStaticMethodID(native_class, "dispatch", "(Lorg/estelik/SyncListener;IJ[BZZ[B[J[B)V");
+  if (l->dispatch == nullptr) return false;
+  l->listener = env->NewGlobalRef(listener);
+  l->native_class = static_cast<jclass>(env->NewGlobalRef(native_class));
+  if (l->listener == nullptr || l->native_class == nullptr) {
+    DeleteListener(env, l.release());
+    return false;
+  }
+  *out = l.release();
+  return true;
+}
+
+// Options from Java; `key` must outlive their use. False (exception pending) for a bad key.
+bool Options(JNIEnv* env, const JBytes& key, bool has_key, jint idle, jint max_sessions,
+             jint interval, estelik_sync_options* out) {
+  *out = estelik_sync_options ESTELIK_SYNC_OPTIONS_INIT;
+  if (has_key) {
+    if (key.size() != 32) {
+      ThrowMessage(env, ESTELIK_INVALID_ARGUMENT, "estelik", "a network key is 32 bytes");
+      return false;
+    }
+    out->network_key = key.data();
+  }
+  out->idle_timeout_ms = idle > 0 ? static_cast<uint32_t>(idle) : 0;
+  out->max_sessions = max_sessions > 0 ? static_cast<uint32_t>(max_sessions) : 0;
+  out->interval_ms = interval > 0 ? static_cast<uint32_t>(interval) : 0;
+  return true;
+}
+
+estelik_sync* S(jlong h) { return reinterpret_cast<estelik_sync*>(static_cast<intptr_t>(h)); }
+
+// syncListen / syncDial: {estelik_sync*, Listener*, port}.
+jlongArray StartSync(JNIEnv* env, jclass cls, jlong vault, jbyteArray host_port,
+                     jbyteArray network_key, jint idle, jint max_sessions, jint interval,
+                     jobject listener, bool listen) {
+  JBytes address(env, host_port), key(env, network_key);
+  estelik_sync_options options;
+  if (!Options(env, key, network_key != nullptr, idle, max_sessions, interval, &options)) {
+    return nullptr;
+  }
+  Listener* l = nullptr;
+  if (!NewListener(env, cls, listener, &l)) return nullptr;
+  estelik_sync_callbacks callbacks{l != nullptr ? OnSyncEvent : nullptr, l};
+  Error err;
+  estelik_sync* sync = nullptr;
+  estelik_status status =
+      listen ? estelik_sync_listen(V(vault), address.c_str(), &options, &callbacks, &sync, &err.e)
+             : estelik_sync_dial(V(vault), address.c_str(), &options, &callbacks, &sync, &err.e);
+  if (Throw(env, status, err)) {
+    DeleteListener(env, l);
+    return nullptr;
+  }
+  const jlong values[3] = {Handle(sync), Handle(l), static_cast<jlong>(estelik_sync_port(sync))};
+  jlongArray out = env->NewLongArray(3);
+  if (out == nullptr) {
+    estelik_sync_free(sync);
+    DeleteListener(env, l);
+    return nullptr;
+  }
+  env->SetLongArrayRegion(out, 0, 3, values);
+  return out;
+}
+
+}  // namespace
+
+JNI_FN(jlongArray, syncListen)
+(JNIEnv* env, jclass cls, jlong vault, jbyteArray host_port, jbyteArray network_key, jint idle,
+ jint max_sessions, jint interval, jobject listener) {
+  return StartSync(env, cls, vault, host_port, network_key, idle, max_sessions, interval, listener,
+                   true);
+}
+
+JNI_FN(jlongArray, syncDial)
+(JNIEnv* env, jclass cls, jlong vault, jbyteArray host_port, jbyteArray network_key, jint idle,
+ jint max_sessions, jint interval, jobject listener) {
+  return StartSync(env, cls, vault, host_port, network_key, idle, max_sessions, interval, listener,
+                   false);
+}
+
+JNI_FN(jlongArray, syncOnce)
+(JNIEnv* env, jclass cls, jlong vault, jbyteArray host_port, jbyteArray network_key, jint idle,
+ jint max_sessions, jobject listener, jbyteArray out_peer_key) {
+  JBytes address(env, host_port), key(env, network_key);
+  estelik_sync_options options;
+  if (!Options(env, key, network_key != nullptr, idle, max_sessions, 0, &options)) return nullptr;
+  Listener* l = nullptr;
+  if (!NewListener(env, cls, listener, &l)) return nullptr;
+  estelik_sync_callbacks callbacks{l != nullptr ? OnSyncEvent : nullptr, l};
+  Error err;
+  estelik_sync_stats stats{};
+  estelik_status status =
+      estelik_sync_once(V(vault), address.c_str(), &options, &callbacks, &stats, &err.e);
+  DeleteListener(env, l);  // the sync's network thread is gone: no callback can follow
+  if (Throw(env, status, err)) return nullptr;
+  if (out_peer_key != nullptr && env->GetArrayLength(out_peer_key) == ESTELIK_PUBLIC_KEY_SIZE) {
+    env->SetByteArrayRegion(out_peer_key, 0, ESTELIK_PUBLIC_KEY_SIZE,
+                            reinterpret_cast<const jbyte*>(stats.peer_key));
+  }
+  return StatsArray(env, stats);
+}
+
+JNI_FN(void, syncStop)(JNIEnv* env, jclass, jlong sync) {
+  Error err;
+  Throw(env, estelik_sync_stop(S(sync), &err.e), err);
+}
+
+JNI_FN(void, syncFree)(JNIEnv* env, jclass, jlong sync, jlong listener) {
+  auto* l = reinterpret_cast<Listener*>(static_cast<intptr_t>(listener));
+  if (l != nullptr && tls_dispatching == l) {
+    // The listener is running on this very thread: freeing it here would pull the ground from
+    // under it. Java's Sync.close() documents this; stop() is the call for inside a listener.
+    jclass cls = env->FindClass("java/lang/IllegalStateException");
+    if (cls != nullptr) env->ThrowNew(cls, "Sync.close() called from its own SyncListener");
+    return;
+  }
+  estelik_sync_free(S(sync));  // returns once no callback runs any more
+  DeleteListener(env, l);
+}
+
+// --------------------------------------------------------------------- evidence
+
+JNI_FN(jbyteArray, evidenceExport)
+(JNIEnv* env, jclass, jlong vault, jobjectArray ids, jbyteArray out_path) {
+  JBytes path(env, out_path);
+  const jsize n = ids == nullptr ? 0 : env->GetArrayLength(ids);
+  std::vector<std::unique_ptr<JBytes>> owned;
+  std::vector<const char*> pointers;
+  for (jsize i = 0; i < n; ++i) {
+    auto element = static_cast<jbyteArray>(env->GetObjectArrayElement(ids, i));
+    owned.push_back(std::make_unique<JBytes>(env, element));
+    pointers.push_back(owned.back()->c_str());
+    env->DeleteLocalRef(element);
+  }
+  Error err;
+  estelik_buffer report{nullptr, 0};
+  if (Throw(
+          env,
+          estelik_export(V(vault), pointers.data(), pointers.size(), path.c_str(), &report, &err.e),
+          err)) {
+    return nullptr;
+  }
+  return Take(env, &report);
+}
+
+JNI_FN(jobjectArray, evidenceVerify)
+(JNIEnv* env, jclass, jbyteArray bundle_path, jbyteArray expected_exporter) {
+  JBytes path(env, bundle_path);
+  uint8_t exporter[ESTELIK_PUBLIC_KEY_SIZE];
+  if (expected_exporter != nullptr && !Fixed32(env, expected_exporter, "exporter key", exporter)) {
+    return nullptr;
+  }
+  Error err;
+  estelik_buffer verdict{nullptr, 0};
+  estelik_status status = estelik_verify(
+      path.c_str(), expected_exporter != nullptr ? exporter : nullptr, &verdict, &err.e);
+  if (status != ESTELIK_OK && verdict.data == nullptr) {
+    Throw(env, status, err);  // nothing could be read: not a bundle
+    return nullptr;
+  }
+  jclass bytes_class = env->FindClass("[B");
+  if (bytes_class == nullptr) return nullptr;
+  jobjectArray out = env->NewObjectArray(2, bytes_class, nullptr);
+  if (out == nullptr) {
+    estelik_buffer_free(&verdict);
+    return nullptr;
+  }
+  env->SetObjectArrayElement(out, 0, Take(env, &verdict));
+  env->SetObjectArrayElement(
+      out, 1, TextToJava(env, status == ESTELIK_OK ? "" : (err.e.message ? err.e.message : "")));
+  return out;
 }

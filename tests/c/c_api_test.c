@@ -1,8 +1,9 @@
 /* The whole C API, end to end, from C (compiled as C99 against libestelik.so): what a shell
  * written in C, Swift or Dart FFI relies on. Records are hand-encoded protobuf, as a shell
  * without protobuf classes would do. Prints "N passed, M failed"; exits non-zero on failure. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* POSIX 2008 with nftw */
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,191 @@ static int testimony_title_is(const estelik_buffer* t, const char* want) {
 static int exists(const char* path) {
   struct stat st;
   return stat(path, &st) == 0;
+}
+
+static int remove_entry(const char* path, const struct stat* st, int flag, struct FTW* ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+/* rm -rf `path`. */
+static void remove_tree(const char* path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* 1 if the `len` bytes at `data` contain the NUL-terminated `needle`. */
+static int contains(const uint8_t* data, size_t len, const char* needle) {
+  size_t n = strlen(needle), i;
+  for (i = 0; i + n <= len; ++i) {
+    if (memcmp(data + i, needle, n) == 0) return 1;
+  }
+  return 0;
+}
+
+/* --- sync: events counted by a C callback (read after the sync is over, so no race) --- */
+
+typedef struct {
+  int started, progress, ended, ended_ok;
+  uint64_t ops_received, ops_sent;
+  char last_reason[128];
+} sync_log;
+
+static void on_sync_event(void* user_data, const estelik_sync_event* event) {
+  sync_log* log = (sync_log*)user_data;
+  switch (event->kind) {
+    case ESTELIK_SYNC_SESSION_STARTED:
+      ++log->started;
+      break;
+    case ESTELIK_SYNC_PROGRESS:
+      ++log->progress;
+      break;
+    case ESTELIK_SYNC_SESSION_ENDED:
+      ++log->ended;
+      log->ended_ok += event->succeeded;
+      log->ops_received += event->stats.ops_received;
+      log->ops_sent += event->stats.ops_sent;
+      snprintf(log->last_reason, sizeof log->last_reason, "%s", event->reason);
+      break;
+    default:
+      break;
+  }
+}
+
+/* Two vaults in one process: contacts both ways, a circle, a shared testimony; B syncs once
+ * with A's listener on 127.0.0.1:0 and finds the testimony by search. Then a panic-lock of A
+ * stops A's running server. */
+static void test_sync(const char* root) {
+  char dir_a[96], dir_b[96], host_port[64];
+  estelik_vault *a = NULL, *b = NULL;
+  estelik_sync* server = NULL;
+  estelik_sync_stats summary;
+  estelik_sync_options options = ESTELIK_SYNC_OPTIONS_INIT;
+  estelik_sync_callbacks a_callbacks, b_callbacks;
+  sync_log a_log, b_log;
+  uint8_t key_a[ESTELIK_PUBLIC_KEY_SIZE], key_b[ESTELIK_PUBLIC_KEY_SIZE];
+  uint8_t circle[ESTELIK_CIRCLE_ID_SIZE], network_key[32];
+  char* id = NULL;
+  estelik_buffer buf = {NULL, 0};
+  message query = {{0}, 0};
+
+  memset(&a_log, 0, sizeof a_log);
+  memset(&b_log, 0, sizeof b_log);
+  memset(network_key, 0x5a, sizeof network_key);
+  options.network_key = network_key;
+  a_callbacks.on_event = on_sync_event;
+  a_callbacks.user_data = &a_log;
+  b_callbacks.on_event = on_sync_event;
+  b_callbacks.user_data = &b_log;
+  snprintf(dir_a, sizeof dir_a, "%s/sync-a", root);
+  snprintf(dir_b, sizeof dir_b, "%s/sync-b", root);
+  EXPECT_OK(estelik_vault_create(dir_a, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &a, &err));
+  EXPECT_OK(estelik_vault_create(dir_b, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &b, &err));
+  EXPECT_OK(estelik_identity_public_key(a, key_a, &err));
+  EXPECT_OK(estelik_identity_public_key(b, key_b, &err));
+  EXPECT_OK(estelik_contact_add(a, key_b, "Bolat", &err));
+  EXPECT_OK(estelik_contact_add(b, key_a, "Aigerim", &err));
+  EXPECT_OK(estelik_circle_create(a, "Zhanaozen witnesses", circle, &err));
+  EXPECT_OK(estelik_circle_add_member(a, circle, key_b, &err));
+  EXPECT_OK(estelik_testimony_add_simple(a, "en", "Shots on the square",
+                                         "At noon the police fired on the strikers in Zhanaozen.",
+                                         &id, &err));
+  EXPECT_OK(estelik_testimony_share(a, id, circle, &err));
+
+  /* A listens on a free port; B syncs once. */
+  EXPECT_OK(estelik_sync_listen(a, "127.0.0.1:0", &options, &a_callbacks, &server, &err));
+  CHECK(server != NULL && estelik_sync_port(server) != 0);
+  snprintf(host_port, sizeof host_port, "127.0.0.1:%u", (unsigned)estelik_sync_port(server));
+  EXPECT_OK(estelik_sync_once(b, host_port, &options, &b_callbacks, &summary, &err));
+  CHECK(summary.has_peer && memcmp(summary.peer_key, key_a, sizeof key_a) == 0);
+  CHECK(summary.ops_accepted > 0);
+  CHECK(summary.bytes_in > 0);
+  CHECK(b_log.started == 1 && b_log.ended == 1 && b_log.ended_ok == 1);
+  CHECK(b_log.ops_received == summary.ops_received && b_log.progress > 0);
+
+  /* B finds the shared testimony by search. */
+  put_string(&query, 1, "strikers");
+  EXPECT_OK(estelik_testimony_search(b, query.data, query.size, &buf, &err));
+  CHECK(count_field(buf.data, buf.size, 1) == 1);
+  {
+    const uint8_t* hit;
+    size_t hit_len;
+    CHECK(find_field(buf.data, buf.size, 1, 0, &hit, &hit_len) &&
+          field_equals(hit, hit_len, 6, "Shots on the square"));
+  }
+  estelik_buffer_free(&buf);
+
+  /* Evidence: A exports the testimony; the bundle verifies with no vault; an added file fails
+   * verification with a reason. */
+  {
+    char bundle[128], extra[160];
+    const char* ids[1];
+    FILE* f;
+    ids[0] = id;
+    snprintf(bundle, sizeof bundle, "%s/bundle", root);
+    EXPECT_OK(estelik_export(a, ids, 1, bundle, &buf, &err));
+    CHECK(contains(buf.data, buf.size, "\"testimonies\":1"));
+    estelik_buffer_free(&buf);
+    EXPECT_STATUS(ESTELIK_ALREADY_EXISTS, estelik_export(a, ids, 1, bundle, NULL, &err));
+    EXPECT_OK(estelik_verify(bundle, NULL, &buf, &err));
+    CHECK(contains(buf.data, buf.size, "\"ok\":true"));
+    estelik_buffer_free(&buf);
+    snprintf(extra, sizeof extra, "%s/extra.txt", bundle);
+    f = fopen(extra, "w");
+    CHECK(f != NULL);
+    if (f != NULL) {
+      fputs("planted", f);
+      fclose(f);
+    }
+    CHECK(estelik_verify(bundle, NULL, &buf, &err) == ESTELIK_CORRUPT);
+    CHECK(err.message != NULL && strstr(err.message, "does not verify") != NULL);
+    CHECK(contains(buf.data, buf.size, "\"ok\":false"));
+    estelik_error_clear(&err);
+    estelik_buffer_free(&buf);
+    remove_tree(bundle);
+    EXPECT_STATUS(ESTELIK_NOT_FOUND, estelik_verify(bundle, NULL, &buf, &err));
+    CHECK(buf.data == NULL);
+  }
+
+  /* Auto-lock: the setting is kept and read back. */
+  {
+    uint32_t seconds = 7;
+    EXPECT_OK(estelik_vault_set_auto_lock(a, 300, &err));
+    EXPECT_OK(estelik_vault_get_auto_lock(a, &seconds, &err));
+    CHECK(seconds == 300);
+    EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT, estelik_vault_set_auto_lock(a, 700000, &err));
+    CHECK(estelik_vault_tick(a) == 0);
+    EXPECT_OK(estelik_vault_set_auto_lock(a, 0, &err));
+  }
+
+  /* A wrong network key fails the handshake; nothing is received. */
+  {
+    estelik_sync_options other_net = ESTELIK_SYNC_OPTIONS_INIT;
+    CHECK(estelik_sync_once(b, host_port, &other_net, NULL, &summary, &err) != ESTELIK_OK);
+    CHECK(err.message != NULL && summary.ops_received == 0);
+    estelik_error_clear(&err);
+  }
+
+  /* Panic-lock of A while its server runs: the server stops, B can no longer sync. */
+  estelik_vault_lock(a);
+  CHECK(estelik_vault_is_locked(a));
+  CHECK(estelik_sync_once(b, host_port, &options, NULL, &summary, &err) != ESTELIK_OK);
+  estelik_error_clear(&err);
+  EXPECT_OK(estelik_sync_stop(server, &err)); /* idempotent */
+  estelik_sync_free(server);
+  CHECK(a_log.ended >= 1 && a_log.ended_ok >= 1);
+  EXPECT_STATUS(ESTELIK_LOCKED,
+                estelik_sync_listen(a, "127.0.0.1:0", &options, NULL, &server, &err));
+  CHECK(server == NULL);
+  EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT,
+                estelik_sync_listen(b, "127.0.0.1", &options, NULL, &server, &err));
+
+  estelik_string_free(id);
+  estelik_vault_close(a);
+  estelik_vault_close(b);
+  EXPECT_OK(estelik_vault_wipe(dir_a, &err));
+  EXPECT_OK(estelik_vault_wipe(dir_b, &err));
+  rmdir(dir_a);
+  rmdir(dir_b);
 }
 
 int main(void) {
@@ -436,6 +622,7 @@ int main(void) {
   EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT, estelik_testimony_get(NULL, hex_id, &buf, &err));
 
   estelik_string_free(simple_id);
+  test_sync(root);
   rmdir(dir);
   rmdir(dir_b);
   rmdir(root);

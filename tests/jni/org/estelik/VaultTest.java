@@ -12,6 +12,9 @@ import java.io.File;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import org.estelik.proto.AttachmentKind;
 import org.estelik.proto.ListFilter;
 import org.estelik.proto.PageRequest;
@@ -197,5 +200,96 @@ public class VaultTest {
     } catch (EstelikException e) {
       assertEquals(EstelikException.NOT_FOUND, e.code());
     }
+  }
+
+  /** Deletes a directory tree (an exported bundle). */
+  private static void deleteTree(File f) {
+    File[] children = f.listFiles();
+    if (children != null) for (File c : children) deleteTree(c);
+    f.delete();
+  }
+
+  @Test
+  public void syncBetweenTwoVaultsWithEventsThenPanicLockStopsTheServer() throws Exception {
+    String otherDir = new File(root, "other").getPath();
+    try (Vault other = Vault.create(otherDir, PASS, Vault.Kdf.TEST_ONLY)) {
+      byte[] mine = vault.publicKey();
+      byte[] theirs = other.publicKey();
+      vault.addContact(theirs, "Bolat");
+      other.addContact(mine, "Aigerim");
+      byte[] circle = vault.createCircle("Witnesses");
+      vault.addCircleMember(circle, theirs);
+      String id = Vault.idOf(vault.addTestimony(fields("Ақтау алаңы", "Zhanaozen strikers")));
+      vault.share(id, circle);
+
+      final List<SyncEvent> serverEvents = Collections.synchronizedList(new ArrayList<>());
+      final List<SyncEvent> clientEvents = Collections.synchronizedList(new ArrayList<>());
+      SyncOptions options = new SyncOptions().networkKey(new byte[32]);
+      try (Sync server = vault.listen("127.0.0.1:0", options, serverEvents::add)) {
+        assertTrue(server.port() > 0);
+        SyncStats stats = other.syncOnce("127.0.0.1:" + server.port(), options, clientEvents::add);
+        assertArrayEquals(mine, stats.peerKey);
+        assertTrue(stats.opsAccepted > 0);
+        SearchPage hits = other.search(SearchQuery.newBuilder().setText("strikers").build());
+        assertEquals(1, hits.getHitsCount());
+        assertEquals("Ақтау алаңы", hits.getHits(0).getTitle());
+        SyncEvent last = clientEvents.get(clientEvents.size() - 1);
+        assertEquals(SyncEvent.Kind.SESSION_ENDED, last.kind);
+        assertTrue(last.succeeded);
+        assertEquals(SyncEvent.Kind.SESSION_STARTED, clientEvents.get(0).kind);
+
+        // Panic-lock: the running server stops; the peer can no longer sync.
+        vault.lock();
+        try {
+          other.syncOnce("127.0.0.1:" + server.port(), options, null);
+          fail("a locked vault's server must be stopped");
+        } catch (EstelikException e) {
+          assertEquals(EstelikException.IO, e.code());
+        }
+      }
+      assertTrue(serverEvents.stream().anyMatch(e -> e.kind == SyncEvent.Kind.SESSION_ENDED));
+    }
+    Vault.wipe(otherDir);
+  }
+
+  @Test
+  public void exportedBundleVerifiesWithoutAVaultAndATamperedOneDoesNot() throws Exception {
+    String id = Vault.idOf(vault.addTestimony(fields("Куәлік", "Бізді тоқтатты.")));
+    File bundle = new File(root, "bundle");
+    String report = vault.export(new String[] {id}, bundle.getPath());
+    assertTrue(report, report.contains("\"testimonies\":1"));
+    EvidenceVerdict verdict = Vault.verify(bundle.getPath(), null);
+    assertTrue(verdict.headline(), verdict.ok());
+    assertTrue(verdict.json().contains(id));
+    Files.write(new File(bundle, "planted.txt").toPath(), new byte[] {1, 2, 3});
+    EvidenceVerdict tampered = Vault.verify(bundle.getPath(), null);
+    assertFalse(tampered.ok());
+    assertFalse(tampered.headline().isEmpty());
+    deleteTree(bundle);
+    try {
+      Vault.verify(bundle.getPath(), null);
+      fail("no bundle there");
+    } catch (EstelikException e) {
+      assertEquals(EstelikException.NOT_FOUND, e.code());
+    }
+  }
+
+  @Test
+  public void autoLockLocksAnIdleVaultAndTheSettingIsKept() throws Exception {
+    vault.setAutoLockSeconds(1);
+    assertEquals(1, vault.autoLockSeconds());
+    String id = Vault.idOf(vault.addTestimony(fields("Idle", "")));
+    Thread.sleep(2000);
+    assertTrue(vault.tick());
+    try {
+      vault.getTestimony(id);
+      fail("an idle vault must lock");
+    } catch (EstelikException e) {
+      assertEquals(EstelikException.LOCKED, e.code());
+    }
+    vault.unlock(PASS);
+    assertEquals(1, vault.autoLockSeconds());
+    vault.setAutoLockSeconds(0);
+    assertFalse(vault.tick());
   }
 }

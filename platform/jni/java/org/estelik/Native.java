@@ -71,4 +71,39 @@ final class Native {
   static native byte[] circleList(long vault) throws EstelikException;
   static native void testimonyShare(long vault, byte[] id, byte[] circleId)
       throws EstelikException;
+
+  static native void vaultSetAutoLock(long vault, int seconds) throws EstelikException;
+  static native int vaultGetAutoLock(long vault) throws EstelikException;
+  static native boolean vaultTick(long vault);
+
+  /** {estelik_sync*, listener context, port}. */
+  static native long[] syncListen(long vault, byte[] hostPort, byte[] networkKey, int idleTimeoutMs,
+      int maxSessions, int intervalMs, SyncListener listener) throws EstelikException;
+  static native long[] syncDial(long vault, byte[] hostPort, byte[] networkKey, int idleTimeoutMs,
+      int maxSessions, int intervalMs, SyncListener listener) throws EstelikException;
+  /** The 12 counters of SyncStats; the peer key goes into outPeerKey (32 bytes). */
+  static native long[] syncOnce(long vault, byte[] hostPort, byte[] networkKey, int idleTimeoutMs,
+      int maxSessions, SyncListener listener, byte[] outPeerKey) throws EstelikException;
+  static native void syncStop(long sync) throws EstelikException;
+  static native void syncFree(long sync, long listener);
+
+  /** JSON report (UTF-8). */
+  static native byte[] evidenceExport(long vault, byte[][] ids, byte[] outPath)
+      throws EstelikException;
+  /** {verdict JSON, headline (empty when it verified)}; throws only if nothing was readable. */
+  static native byte[][] evidenceVerify(byte[] bundlePath, byte[] expectedExporter)
+      throws EstelikException;
+
+  /** Called by the glue on a sync's network thread; never lets an exception escape. */
+  static void dispatch(SyncListener listener, int kind, long sessionId, byte[] peer,
+      boolean inbound, boolean succeeded, byte[] reason, long[] stats, byte[] peerKey) {
+    try {
+      listener.onEvent(new SyncEvent(SyncEvent.Kind.values()[kind], sessionId,
+          new String(peer, java.nio.charset.StandardCharsets.UTF_8), inbound, succeeded,
+          new String(reason, java.nio.charset.StandardCharsets.UTF_8),
+          new SyncStats(stats, peerKey)));
+    } catch (Throwable ignored) {
+      // A listener's failure must not unwind into the network thread.
+    }
+  }
 }

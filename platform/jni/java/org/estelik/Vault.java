@@ -411,6 +411,131 @@ public final class Vault implements AutoCloseable {
     }
   }
 
+  // ------------------------------------------------------------------ Auto-lock
+
+  /**
+   * Locks the vault by itself after {@code seconds} without a call (0 = never; at most a week).
+   * Stored in the vault, so later openings apply it too. The first call after the deadline throws
+   * LOCKED; call tick() from a timer so the keys go even if the app makes no call.
+   */
+  public void setAutoLockSeconds(int seconds) throws EstelikException {
+    long h = acquire();
+    try {
+      Native.vaultSetAutoLock(h, seconds);
+    } finally {
+      release();
+    }
+  }
+
+  /** The auto-lock setting in seconds (0 = off). */
+  public int autoLockSeconds() throws EstelikException {
+    long h = acquire();
+    try {
+      return Native.vaultGetAutoLock(h);
+    } finally {
+      release();
+    }
+  }
+
+  /** Applies auto-lock now if it is due; true if the vault is locked afterwards. */
+  public boolean tick() {
+    lifetime.readLock().lock();
+    try {
+      return handle == 0 || Native.vaultTick(handle);
+    } finally {
+      lifetime.readLock().unlock();
+    }
+  }
+
+  // ------------------------------------------------------------------ Sync
+
+  /**
+   * Listens on {@code hostPort} ("127.0.0.1:0" picks a free port: see Sync.port()) and answers
+   * every contact until the Sync is closed or the vault locked. {@code options} and {@code
+   * listener} may be null.
+   */
+  public Sync listen(String hostPort, SyncOptions options, SyncListener listener)
+      throws EstelikException {
+    SyncOptions o = options != null ? options : new SyncOptions();
+    long h = acquire();
+    try {
+      return new Sync(
+          Native.syncListen(
+              h, utf8(hostPort), o.networkKey, o.idleTimeoutMs, o.maxSessions, o.intervalMs,
+              listener));
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Continuous sync with the listener at {@code hostPort}: dials (retrying with backoff), waits
+   * options.intervalMs after each completed session, and again, until the Sync is closed.
+   */
+  public Sync dial(String hostPort, SyncOptions options, SyncListener listener)
+      throws EstelikException {
+    SyncOptions o = options != null ? options : new SyncOptions();
+    long h = acquire();
+    try {
+      return new Sync(
+          Native.syncDial(
+              h, utf8(hostPort), o.networkKey, o.idleTimeoutMs, o.maxSessions, o.intervalMs,
+              listener));
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Syncs once with the listener at {@code hostPort}, blocking until the session is over. Throws
+   * IO (cannot connect), PROTOCOL (the session failed, with the reason) or LOCKED (the vault was
+   * locked meanwhile).
+   */
+  public SyncStats syncOnce(String hostPort, SyncOptions options, SyncListener listener)
+      throws EstelikException {
+    SyncOptions o = options != null ? options : new SyncOptions();
+    byte[] peerKey = new byte[32];
+    long h = acquire();
+    try {
+      long[] counters =
+          Native.syncOnce(
+              h, utf8(hostPort), o.networkKey, o.idleTimeoutMs, o.maxSessions, listener, peerKey);
+      return new SyncStats(counters, peerKey);
+    } finally {
+      release();
+    }
+  }
+
+  // ------------------------------------------------------------------ Evidence
+
+  /**
+   * Exports the testimonies (ids or unique prefixes) into the new directory {@code outPath};
+   * returns the JSON report (keys in docs/C_API.md "Evidence").
+   */
+  public String export(String[] testimonyIds, String outPath) throws EstelikException {
+    byte[][] ids = new byte[testimonyIds.length][];
+    for (int i = 0; i < ids.length; i++) ids[i] = utf8(testimonyIds[i]);
+    long h = acquire();
+    try {
+      return text(Native.evidenceExport(h, ids, utf8(outPath)));
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Verifies the bundle at {@code bundlePath} with no vault. {@code expectedExporter}: the 32-byte
+   * key that must have signed it, or null to require an author of a testimony in it. A bundle
+   * that fails a check gives a verdict with ok() false; only a path that is not a readable
+   * directory throws (NOT_FOUND, IO).
+   */
+  public static EvidenceVerdict verify(String bundlePath, byte[] expectedExporter)
+      throws EstelikException {
+    byte[][] out = Native.evidenceVerify(utf8(bundlePath), expectedExporter);
+    String headline = text(out[1]);
+    return new EvidenceVerdict(headline.isEmpty(), text(out[0]), headline);
+  }
+
   // ------------------------------------------------------------------ Helpers
 
   // The handle, kept alive (close() waits) until release().

@@ -1,0 +1,377 @@
+// The C API's sync, panic-lock and auto-lock promises, with real vaults and real sockets on
+// 127.0.0.1: app calls from several threads keep working while a sync runs, callbacks may call
+// back into the vault, a lock (by hand or by auto-lock) stops a running server, and a
+// continuous dial keeps a peer up to date.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "platform/c/estelik.h"
+#include "proto/record.pb.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+constexpr char kPass[] = "correct horse battery staple";
+
+struct Error {
+  estelik_error e = ESTELIK_ERROR_INIT;
+  ~Error() { estelik_error_clear(&e); }
+  std::string message() const { return e.message ? e.message : ""; }
+};
+
+struct Buffer {
+  estelik_buffer b{nullptr, 0};
+  ~Buffer() { estelik_buffer_free(&b); }
+};
+
+// Events of one sync, recorded by its C callback (which runs on the network thread).
+struct EventLog {
+  std::mutex mu;
+  int started = 0;
+  int ended = 0;
+  int ended_ok = 0;
+  std::vector<std::string> reasons;
+
+  static void OnEvent(void* user_data, const estelik_sync_event* event) {
+    auto* log = static_cast<EventLog*>(user_data);
+    std::lock_guard lock(log->mu);
+    if (event->kind == ESTELIK_SYNC_SESSION_STARTED) ++log->started;
+    if (event->kind == ESTELIK_SYNC_SESSION_ENDED) {
+      ++log->ended;
+      log->ended_ok += event->succeeded;
+      log->reasons.emplace_back(event->reason);
+    }
+  }
+  estelik_sync_callbacks Callbacks() { return {&EventLog::OnEvent, this}; }
+};
+
+// Two vaults that are each other's contacts, A the admin of a circle B is in.
+class SyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Error err;
+    ASSERT_EQ(estelik_vault_create(dir.File("a").c_str(), kPass, sizeof kPass - 1,
+                                   ESTELIK_KDF_TEST_ONLY, &a, &err.e),
+              ESTELIK_OK)
+        << err.message();
+    ASSERT_EQ(estelik_vault_create(dir.File("b").c_str(), kPass, sizeof kPass - 1,
+                                   ESTELIK_KDF_TEST_ONLY, &b, &err.e),
+              ESTELIK_OK);
+    uint8_t key_a[ESTELIK_PUBLIC_KEY_SIZE], key_b[ESTELIK_PUBLIC_KEY_SIZE];
+    ASSERT_EQ(estelik_identity_public_key(a, key_a, nullptr), ESTELIK_OK);
+    ASSERT_EQ(estelik_identity_public_key(b, key_b, nullptr), ESTELIK_OK);
+    ASSERT_EQ(estelik_contact_add(a, key_b, "B", nullptr), ESTELIK_OK);
+    ASSERT_EQ(estelik_contact_add(b, key_a, "A", nullptr), ESTELIK_OK);
+    ASSERT_EQ(estelik_circle_create(a, "circle", circle, nullptr), ESTELIK_OK);
+    ASSERT_EQ(estelik_circle_add_member(a, circle, key_b, nullptr), ESTELIK_OK);
+  }
+  void TearDown() override {
+    estelik_sync_free(server);
+    estelik_vault_close(a);
+    estelik_vault_close(b);
+  }
+
+  // Adds a testimony to A and shares it into the circle; returns its id.
+  std::string AddShared(estelik_vault* vault, const std::string& title) {
+    char* id = nullptr;
+    Error err;
+    EXPECT_EQ(
+        estelik_testimony_add_simple(vault, "en", title.c_str(), "testimony body", &id, &err.e),
+        ESTELIK_OK)
+        << err.message();
+    std::string out = id != nullptr ? id : "";
+    estelik_string_free(id);
+    EXPECT_EQ(estelik_testimony_share(vault, out.c_str(), circle, &err.e), ESTELIK_OK)
+        << err.message();
+    return out;
+  }
+
+  // Number of hits for `text` in `vault` (-1 on error).
+  static int Hits(estelik_vault* vault, const std::string& text) {
+    estelik::pb::SearchQuery query;
+    query.set_text(text);
+    query.mutable_page()->set_limit(1000);
+    const std::string q = query.SerializeAsString();
+    Buffer page;
+    if (estelik_testimony_search(vault, reinterpret_cast<const uint8_t*>(q.data()), q.size(),
+                                 &page.b, nullptr) != ESTELIK_OK) {
+      return -1;
+    }
+    estelik::pb::SearchPage parsed;
+    if (!parsed.ParseFromArray(page.b.data, static_cast<int>(page.b.size))) return -1;
+    return parsed.hits_size();
+  }
+
+  void Listen(estelik_vault* vault, const estelik_sync_callbacks* callbacks = nullptr) {
+    Error err;
+    ASSERT_EQ(estelik_sync_listen(vault, "127.0.0.1:0", nullptr, callbacks, &server, &err.e),
+              ESTELIK_OK)
+        << err.message();
+    address = "127.0.0.1:" + std::to_string(estelik_sync_port(server));
+  }
+
+  estelik_status SyncOnce(estelik_vault* vault, std::string* why = nullptr,
+                          const estelik_sync_callbacks* callbacks = nullptr) {
+    Error err;
+    estelik_status s =
+        estelik_sync_once(vault, address.c_str(), nullptr, callbacks, nullptr, &err.e);
+    if (why != nullptr) *why = err.message();
+    return s;
+  }
+
+  estelik::testing::TempDir dir;
+  estelik_vault* a = nullptr;
+  estelik_vault* b = nullptr;
+  uint8_t circle[ESTELIK_CIRCLE_ID_SIZE] = {};
+  estelik_sync* server = nullptr;
+  std::string address;
+};
+
+TEST_F(SyncTest, AppCallsFromSeveralThreadsKeepWorkingWhileSyncsRunAndNothingIsLost) {
+  constexpr int kWriters = 3;
+  constexpr int kPerWriter = 12;
+  Listen(a);
+  std::atomic<bool> writing{true};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  // Writers on A (shared testimonies) and on B (private ones) while B syncs with A.
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kPerWriter; ++i) {
+        if (AddShared(a, "convoy w" + std::to_string(w) + " n" + std::to_string(i)).empty()) {
+          ++failures;
+        }
+        char* id = nullptr;
+        if (estelik_testimony_add_simple(b, "en", "private note", "kept on B", &id, nullptr) !=
+            ESTELIK_OK) {
+          ++failures;
+        }
+        estelik_string_free(id);
+      }
+    });
+  }
+  // A reader on both while the writers and syncs run.
+  std::thread reader([&] {
+    while (writing) {
+      if (Hits(a, "convoy") < 0 || Hits(b, "convoy") < 0) ++failures;
+    }
+  });
+  std::thread syncer([&] {
+    while (writing) {
+      std::string why;
+      if (SyncOnce(b, &why) != ESTELIK_OK) {
+        ADD_FAILURE() << why;
+        ++failures;
+      }
+    }
+  });
+  for (auto& t : threads) t.join();
+  writing = false;
+  reader.join();
+  syncer.join();
+  ASSERT_EQ(failures, 0);
+
+  // A last sync brings every shared testimony; B's private ones stayed on B.
+  ASSERT_EQ(SyncOnce(b), ESTELIK_OK);
+  EXPECT_EQ(Hits(b, "convoy"), kWriters * kPerWriter);
+  EXPECT_EQ(Hits(a, "private"), 0);
+}
+
+TEST_F(SyncTest, CallbacksMayCallTheVaultAndStopTheirOwnSync) {
+  AddShared(a, "river crossing");
+  struct Reentrant {
+    estelik_vault* vault;
+    estelik_sync** own;
+    std::atomic<int> calls_ok{0};
+    std::atomic<int> stops{0};
+  } state{b, nullptr};
+  estelik_sync_callbacks callbacks{
+      [](void* user_data, const estelik_sync_event* event) {
+        auto* s = static_cast<Reentrant*>(user_data);
+        Buffer list;
+        if (estelik_testimony_list(s->vault, nullptr, 0, nullptr, 0, &list.b, nullptr) ==
+            ESTELIK_OK) {
+          ++s->calls_ok;
+        }
+        if (event->kind == ESTELIK_SYNC_SESSION_ENDED && s->own != nullptr && *s->own) {
+          if (estelik_sync_stop(*s->own, nullptr) == ESTELIK_OK) ++s->stops;
+        }
+      },
+      &state};
+  Listen(a);
+  // One-shot: the callback lists B's testimonies from the network thread.
+  ASSERT_EQ(SyncOnce(b, nullptr, &callbacks), ESTELIK_OK);
+  EXPECT_GT(state.calls_ok, 0);
+  EXPECT_EQ(Hits(b, "river"), 1);
+
+  // Continuous dial whose callback stops it after the first session.
+  estelik_sync* dial = nullptr;
+  state.own = &dial;
+  estelik_sync_options options = ESTELIK_SYNC_OPTIONS_INIT;
+  options.interval_ms = 50;
+  ASSERT_EQ(estelik_sync_dial(b, address.c_str(), &options, &callbacks, &dial, nullptr),
+            ESTELIK_OK);
+  while (state.stops == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  estelik_sync_free(dial);
+  EXPECT_EQ(state.stops, 1);
+}
+
+TEST_F(SyncTest, ACallbackMayPanicLockTheVaultAndFreeItsOwnServer) {
+  AddShared(a, "arrest at dawn");
+  struct Context {
+    estelik_vault* vault;
+    estelik_sync* server = nullptr;
+    std::atomic<bool> ready{false};
+    std::atomic<int> events_after_free{0};
+    std::atomic<bool> freed{false};
+  } ctx{a};
+  estelik_sync_callbacks callbacks{
+      [](void* user_data, const estelik_sync_event* event) {
+        auto* c = static_cast<Context*>(user_data);
+        if (c->freed) ++c->events_after_free;
+        if (event->kind != ESTELIK_SYNC_SESSION_ENDED || !c->ready || c->freed) return;
+        estelik_vault_lock(c->vault);  // from the network thread: keys go at once
+        estelik_sync_free(c->server);  // and the server frees itself
+        c->freed = true;
+      },
+      &ctx};
+  ASSERT_EQ(estelik_sync_listen(a, "127.0.0.1:0", nullptr, &callbacks, &ctx.server, nullptr),
+            ESTELIK_OK);
+  address = "127.0.0.1:" + std::to_string(estelik_sync_port(ctx.server));
+  ctx.ready = true;
+  ASSERT_EQ(SyncOnce(b), ESTELIK_OK);
+  while (!ctx.freed) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(estelik_vault_is_locked(a));
+  // The stop completes on its own once the callback returned: the port closes.
+  estelik_status status = ESTELIK_OK;
+  while ((status = SyncOnce(b)) != ESTELIK_IO) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(ctx.events_after_free, 0);
+  EXPECT_EQ(Hits(b, "arrest"), 1);
+}
+
+TEST_F(SyncTest, ContinuousDialBringsNewTestimoniesUntilStopped) {
+  Listen(a);
+  estelik_sync* dial = nullptr;
+  estelik_sync_options options = ESTELIK_SYNC_OPTIONS_INIT;
+  options.interval_ms = 50;
+  EventLog log;
+  estelik_sync_callbacks callbacks = log.Callbacks();
+  ASSERT_EQ(estelik_sync_dial(b, address.c_str(), &options, &callbacks, &dial, nullptr),
+            ESTELIK_OK);
+  AddShared(a, "first leaflet");
+  while (Hits(b, "leaflet") < 1) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  AddShared(a, "second leaflet");
+  while (Hits(b, "leaflet") < 2) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(estelik_sync_stop(dial, nullptr), ESTELIK_OK);
+  estelik_sync_free(dial);
+  std::lock_guard lock(log.mu);
+  // The second leaflet may arrive in the session that the stop cut short, so only one session
+  // is sure to have completed; every session that started reported its end.
+  EXPECT_GE(log.ended_ok, 1);
+  EXPECT_EQ(log.started, log.ended);
+}
+
+TEST_F(SyncTest, PanicLockStopsARunningServerAndItsSessions) {
+  AddShared(a, "evidence of the raid");
+  EventLog log;
+  estelik_sync_callbacks callbacks = log.Callbacks();
+  Listen(a, &callbacks);
+  ASSERT_EQ(SyncOnce(b), ESTELIK_OK);
+  // A lock from another thread while B keeps syncing.
+  std::atomic<bool> locked{false};
+  std::thread syncer([&] {
+    while (!locked) (void)SyncOnce(b);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  estelik_vault_lock(a);
+  locked = true;
+  syncer.join();
+  // The server is gone: nothing answers on its port any more.
+  std::string why;
+  EXPECT_EQ(SyncOnce(b, &why), ESTELIK_IO) << why;
+  EXPECT_EQ(estelik_sync_stop(server, nullptr), ESTELIK_OK);
+  std::lock_guard lock(log.mu);
+  EXPECT_EQ(log.started, log.ended);
+  // Unlocking does not bring the old server back, and A's data is intact.
+  ASSERT_EQ(estelik_vault_unlock(a, kPass, sizeof kPass - 1, nullptr), ESTELIK_OK);
+  EXPECT_EQ(SyncOnce(b), ESTELIK_IO);
+  EXPECT_EQ(Hits(a, "raid"), 1);
+}
+
+TEST_F(SyncTest, LockingTheVaultAbortsASyncOnceInProgressWithLocked) {
+  // A real TCP listener that never speaks: the kernel completes the connection, the handshake
+  // then waits for an answer that never comes, until B is locked.
+  int silent = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(silent, 4), 0);
+  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  EventLog log;
+  estelik_sync_callbacks callbacks = log.Callbacks();
+  std::atomic<estelik_status> result{ESTELIK_OK};
+  std::string why;
+  std::thread once([&] { result = SyncOnce(b, &why, &callbacks); });
+  for (;;) {
+    {
+      std::lock_guard lock(log.mu);
+      if (log.started > 0) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  estelik_vault_lock(b);
+  once.join();
+  close(silent);
+  EXPECT_EQ(result, ESTELIK_LOCKED) << why;
+  std::lock_guard lock(log.mu);
+  EXPECT_EQ(log.ended, 1);
+  EXPECT_EQ(log.ended_ok, 0);
+}
+
+TEST_F(SyncTest, AutoLockLocksAnIdleVaultAtTheNextCallAndKeepsTheSetting) {
+  ASSERT_EQ(estelik_vault_set_auto_lock(a, 1, nullptr), ESTELIK_OK);
+  std::string id = AddShared(a, "kept");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  Buffer got;
+  EXPECT_EQ(estelik_testimony_get(a, id.c_str(), &got.b, nullptr), ESTELIK_LOCKED);
+  EXPECT_TRUE(estelik_vault_is_locked(a));
+  uint32_t seconds = 0;
+  ASSERT_EQ(estelik_vault_get_auto_lock(a, &seconds, nullptr), ESTELIK_OK);
+  EXPECT_EQ(seconds, 1u);
+  // The setting is in the vault: unlocking (or reopening) applies it again.
+  ASSERT_EQ(estelik_vault_unlock(a, kPass, sizeof kPass - 1, nullptr), ESTELIK_OK);
+  EXPECT_EQ(estelik_testimony_get(a, id.c_str(), &got.b, nullptr), ESTELIK_OK);
+  ASSERT_EQ(estelik_vault_set_auto_lock(a, 0, nullptr), ESTELIK_OK);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(estelik_vault_tick(a), 0);
+}
+
+TEST_F(SyncTest, AutoLockTickStopsARunningServerEvenThoughPeersKeepSyncing) {
+  AddShared(a, "night search");
+  Listen(a);
+  ASSERT_EQ(estelik_vault_set_auto_lock(a, 1, nullptr), ESTELIK_OK);
+  ASSERT_EQ(SyncOnce(b), ESTELIK_OK);  // sync traffic is not app activity
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(estelik_vault_tick(a), 1);
+  EXPECT_EQ(SyncOnce(b), ESTELIK_IO);  // the server stopped with the lock
+  EXPECT_EQ(Hits(b, "night"), 1);
+}
+
+}  // namespace
