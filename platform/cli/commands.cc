@@ -145,6 +145,29 @@ const std::vector<Command>& Commands() {
        {},
        {"yes"},
        RunWithdraw},
+      {"export",
+       "write an evidence bundle an investigator can verify offline",
+       "  ID...           testimonies to export (ids or unique prefixes)\n"
+       "  --out BUNDLE    the bundle folder to create (must not exist)\n"
+       "\nThe bundle holds the signed ops of every version, edit, share and attachment, their\n"
+       "plaintext, the attachment files, your public key and a custody report (custody.html,\n"
+       "custody.json). It reveals the testimony to whoever holds it: hand it over only on\n"
+       "purpose. A withdrawn testimony exports only its tombstone.\n"
+       "\nexample:\n  estelik export 3fa4c1 --out ~/evidence/zhanaozen-3fa4c1\n",
+       {"out"},
+       {},
+       RunExport},
+      {"verify",
+       "check an evidence bundle: no vault, no network, no passphrase",
+       "  BUNDLE              the bundle folder\n"
+       "  --exporter KEY      the key expected to have signed it (64 hex digits or QR text);\n"
+       "                      needed when the exporter is not the testimony's author\n"
+       "\nPrints VERIFIED or FAILED with every problem found (a changed byte, a missing version,\n"
+       "a swapped attachment, an added file); exits 5 on failure.\n"
+       "\nexample:\n  estelik verify ~/evidence/zhanaozen-3fa4c1\n",
+       {"exporter"},
+       {},
+       RunVerify},
       {"search",
        "ranked full-text search in every script",
        "  QUERY                words, \"a phrase\", prefix*, AND / OR / NOT\n"
@@ -204,6 +227,38 @@ const std::vector<Command>& Commands() {
        {},
        {},
        RunShare},
+      {"tag",
+       "tag a testimony (any member of its circle may; a private one only you)",
+       "  ID TAG   the testimony (id or prefix) and the tag\n"
+       "Tags are add-wins: a tag someone adds while another member removes it survives.\n"
+       "\nexample:\n  estelik tag 3fa4c1 strike\n",
+       {},
+       {},
+       RunTag},
+      {"untag",
+       "remove a tag members added (the author's own tags change only by an edit)",
+       "  ID TAG   removes every add of TAG this vault has seen\n"
+       "\nexample:\n  estelik untag 3fa4c1 strike\n",
+       {},
+       {},
+       RunUntag},
+      {"annotate",
+       "attach a note to a testimony (members of its circle see it)",
+       "  ID TEXT      the testimony and the note\n"
+       "  --lang TAG   the note's language (BCP 47), optional\n"
+       "\nexample:\n  estelik annotate 3fa4c1 'matches the hospital records' --lang en\n",
+       {"lang"},
+       {},
+       RunAnnotate},
+      {"rebuild",
+       "re-derive every table of the store from the signed op log",
+       "  Prints the state hash before and after; if they differ nothing changes and the\n"
+       "  command fails (the store was changed outside the log). Repairs search rows and stored\n"
+       "  fields the hash does not cover. Attachment chunks are kept.\n"
+       "\nexample:\n  estelik rebuild\n",
+       {},
+       {},
+       RunRebuild},
       {"serve",
        "answer sync sessions from contacts until stopped (SIGINT/SIGTERM; SIGUSR1 panic-locks)",
        "  --listen HOST:PORT        address to listen on (e.g. 127.0.0.1:7420, 0.0.0.0:7420;\n"
@@ -249,6 +304,34 @@ const std::vector<Command>& Commands() {
        {},
        {},
        RunDuress},
+      {"lock",
+       "make every running process that holds the vault open drop its keys now",
+       "  No passphrase needed. `estelik serve` and `estelik sync` processes of this vault\n"
+       "  wipe their keys from memory and exit; the next use needs the passphrase.\n"
+       "  Prints \"locked N process(es)\" or that nothing was unlocked.\n"
+       "\nexample:\n  estelik lock\n",
+       {},
+       {},
+       RunLock},
+      {"guard",
+       "wipe the vault after N consecutive wrong passphrases",
+       "  set N    the Nth wrong passphrase in a row (any shell) wipes the vault, silently\n"
+       "  clear    turn it off\n"
+       "\nA correct passphrase (or the duress one) resets the count. It does not stop someone\n"
+       "who copies the files before guessing; see docs/THREAT_MODEL.md.\n"
+       "\nexample:\n  estelik guard set 10\n",
+       {},
+       {},
+       RunGuard},
+      {"settings",
+       "show or change vault settings",
+       "  (none)                   show them\n"
+       "  auto-lock SECONDS        lock after SECONDS idle (0 = never); `serve` exits after\n"
+       "                           SECONDS without a sync session, the C API locks its handle\n"
+       "\nexample:\n  estelik settings auto-lock 300\n",
+       {},
+       {},
+       RunSettings},
       {"passwd",
        "change the vault's passphrase",
        "  The new passphrase comes from ESTELIK_NEW_PASSPHRASE or is asked twice.\n"

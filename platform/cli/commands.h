@@ -54,11 +54,20 @@ Status RunAttachment(const Context& ctx);
 Status RunImport(const Context& ctx);
 Status RunWipe(const Context& ctx);
 Status RunDuress(const Context& ctx);
+Status RunLock(const Context& ctx);
+Status RunGuard(const Context& ctx);
+Status RunSettings(const Context& ctx);
 Status RunId(const Context& ctx);
 Status RunContacts(const Context& ctx);
 Status RunCircles(const Context& ctx);
 Status RunShare(const Context& ctx);
 Status RunServe(const Context& ctx);
 Status RunSync(const Context& ctx);
+Status RunTag(const Context& ctx);
+Status RunUntag(const Context& ctx);
+Status RunAnnotate(const Context& ctx);
+Status RunRebuild(const Context& ctx);
+Status RunExport(const Context& ctx);  // evidence_commands.cc
+Status RunVerify(const Context& ctx);
 
 }  // namespace estelik::cli

@@ -44,6 +44,7 @@
 #include <string>
 
 #include "core/crypto/hash.h"
+#include "core/vault/holder.h"
 #include "platform/cli/commands.h"
 #include "platform/cli/json.h"
 #include "platform/cli/terminal.h"
@@ -167,20 +168,57 @@ struct Outcome {
   ReplicationStats stats;
 };
 
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The panic-lock message: SIGUSR1 is what `estelik lock` and `estelik wipe` send.
+Status PanicLocked() {
+  return Status(Code::kAborted,
+                "panic lock: networking stopped and the vault keys were wiped from memory");
+}
+
+// Registers this process as a holder of the vault so `estelik lock` can reach it. Call after
+// BlockStopSignals (a SIGUSR1 then waits for the main loop) and keep the registration
+// declared before the Archive, so it is removed only after the keys are wiped.
+Status RegisterHolder(const Context& ctx, std::optional<vault::HolderRegistration>& holder) {
+  ESTELIK_ASSIGN_OR_RETURN(vault::HolderRegistration registration,
+                           vault::HolderRegistration::Register(ctx.vault_dir));
+  holder.emplace(std::move(registration));
+  return Status::Ok();
+}
+
 class ServeLog : public sync::net::NetworkEvents {
  public:
+  // Milliseconds since the last session started or ended; 0 while one is running (serve's
+  // auto-lock counts idle time without a session).
+  int64_t IdleMs() const {
+    if (active_.load() > 0) return 0;
+    return NowMs() - last_activity_ms_.load();
+  }
+
   void OnSessionStarted(const sync::net::SessionInfo& info) override {
+    ++active_;
+    last_activity_ms_ = NowMs();
     std::fprintf(stderr, "session %llu with %s started (%s)\n",
                  static_cast<unsigned long long>(info.id), info.peer.c_str(),
                  info.direction == sync::net::Direction::kInbound ? "inbound" : "outbound");
   }
   void OnSessionEnded(const sync::net::SessionReport& report) override {
+    --active_;
+    last_activity_ms_ = NowMs();
     std::fprintf(stderr, "session %llu: %s\n", static_cast<unsigned long long>(report.info.id),
                  sync::net::DescribeSessionEnd(report).c_str());
   }
   void OnConnectionRejected(const std::string& peer, const std::string& why) override {
     std::fprintf(stderr, "refused connection from %s: %s\n", peer.c_str(), why.c_str());
   }
+
+ private:
+  std::atomic<int> active_{0};
+  std::atomic<int64_t> last_activity_ms_{NowMs()};
 };
 
 std::string DescribeStats(const ReplicationStats& s) {
@@ -224,11 +262,14 @@ Status RunServe(const Context& ctx) {
   if (!listen_text) return InvalidArgument("serve needs --listen HOST:PORT, e.g. 127.0.0.1:7420");
   ESTELIK_ASSIGN_OR_RETURN(auto listen, ParseHostPort(*listen_text, /*allow_zero=*/true));
   ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes network_key, NetworkKey(ctx));
+  std::optional<vault::HolderRegistration> holder;  // outlives the archive: see RegisterHolder
   ESTELIK_ASSIGN_OR_RETURN(std::unique_ptr<archive::Archive> archive, ctx.OpenArchive());
+  ESTELIK_ASSIGN_OR_RETURN(const uint32_t auto_lock_seconds, archive->vault().AutoLockSeconds());
   sync::ArchiveReplica replica(*archive);
   const std::string fingerprint = log::Fingerprint(archive->identity().public_key());
 
   sigset_t stop_signals = BlockStopSignals();
+  ESTELIK_RETURN_IF_ERROR(RegisterHolder(ctx, holder));
   ServeLog log;
   auto service = std::make_unique<sync::net::NetworkService>(sync::net::NetworkOptions{}, &log);
   auto factory = [&](const sync::net::SessionInfo& info) -> std::unique_ptr<sync::Session> {
@@ -269,15 +310,25 @@ Status RunServe(const Context& ctx) {
   }
   std::fflush(stdout);
 
+  // Auto-lock: a server nobody syncs with for auto_lock_seconds drops its keys and exits (it
+  // cannot ask for the passphrase again). Checked once a second, between signals.
   int sig = 0;
-  while (sig == 0) sig = WaitForSignal(stop_signals, 1000);
+  bool idle = false;
+  while (sig == 0 && !idle) {
+    sig = WaitForSignal(stop_signals, 1000);
+    idle = sig == 0 && auto_lock_seconds > 0 && log.IdleMs() >= int64_t{auto_lock_seconds} * 1000;
+  }
   if (discovery) discovery->Stop();
-  if (sig == SIGUSR1) {
-    // Panic lock: no more networking, keys out of memory, gone.
+  if (sig == SIGUSR1 || idle) {
+    // No more networking, keys out of memory, gone; the holder file goes last.
     service.reset();
     archive.reset();
-    return Status(Code::kAborted,
-                  "panic lock: networking stopped and the vault keys were wiped from memory");
+    if (sig == SIGUSR1) return PanicLocked();
+    std::fprintf(stderr,
+                 "auto-lock: no sync session for %u s; networking stopped and the vault keys "
+                 "were wiped from memory\n",
+                 auto_lock_seconds);
+    return Status::Ok();
   }
   std::fprintf(stderr, "stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
   service->Stop();
@@ -298,9 +349,11 @@ Status RunSync(const Context& ctx) {
     }
     if (watch_seconds <= 0) return InvalidArgument("--watch takes a number of seconds, e.g. 60");
   }
+  std::optional<vault::HolderRegistration> holder;  // outlives the archive: see RegisterHolder
   ESTELIK_ASSIGN_OR_RETURN(std::unique_ptr<archive::Archive> archive, ctx.OpenArchive());
   sync::ArchiveReplica replica(*archive);
   sigset_t stop_signals = BlockStopSignals();
+  ESTELIK_RETURN_IF_ERROR(RegisterHolder(ctx, holder));
   sync::net::NetworkService service;
 
   for (int round = 1;; ++round) {
@@ -342,6 +395,8 @@ Status RunSync(const Context& ctx) {
         break;
       }
     }
+    // Returning destroys the service, then the archive (keys wiped), then the holder file.
+    if (sig == SIGUSR1) return PanicLocked();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::lock_guard<std::mutex> lock(outcome->mu);
@@ -408,7 +463,9 @@ Status RunSync(const Context& ctx) {
       return Status::Ok();
     }
     if (!ok) std::fprintf(stderr, "sync with %s failed: %s\n", pos[0].c_str(), reason.c_str());
-    if (WaitForSignal(stop_signals, watch_seconds * 1000) != 0) return Status::Ok();
+    if (int stop = WaitForSignal(stop_signals, watch_seconds * 1000); stop != 0) {
+      return stop == SIGUSR1 ? PanicLocked() : Status::Ok();
+    }
   }
 }
 
