@@ -109,6 +109,16 @@ void WriteTestimony(JsonWriter& w, const pb::Testimony& t) {
   w.Key("attachments").BeginArray();
   for (const auto& a : t.attachments()) WriteAttachment(w, a);
   w.EndArray();
+  // The author's tags plus those circle members added (add-wins), and members' notes.
+  w.Key("effective_tags").StringArray({t.tags().begin(), t.tags().end()});
+  w.Key("annotations").BeginArray();
+  for (const auto& n : t.annotations()) {
+    w.BeginObject().Key("id").String(HexId(n.annotation_id()));
+    w.Key("author").String(HexId(n.author())).Key("text").String(n.text());
+    w.Key("language").String(n.language()).Key("added").String(HlcTime(n.added()));
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
 }
 
@@ -135,7 +145,7 @@ void PrintTestimony(const pb::Testimony& t) {
   }
   std::printf("language:  %s\n", f.language().c_str());
   std::printf("scope:     %s\n", ScopeName(f.consent_scope()));
-  if (f.tags_size() > 0) std::printf("tags:      %s\n", Join(f.tags()).c_str());
+  if (t.tags_size() > 0) std::printf("tags:      %s\n", Join(t.tags()).c_str());
   if (f.places_size() > 0) std::printf("places:    %s\n", Join(f.places()).c_str());
   if (f.people_size() > 0) std::printf("people:    %s\n", Join(f.people()).c_str());
   if (!f.event_dates().from().empty()) {
@@ -152,6 +162,13 @@ void PrintTestimony(const pb::Testimony& t) {
     for (const auto& a : t.attachments()) {
       std::printf("  %d. %s (%s, %s) blake2b %s\n", ++n, a.name().c_str(), KindName(a.kind()),
                   HumanSize(a.size()).c_str(), HexId(a.content_hash()).substr(0, 16).c_str());
+    }
+  }
+  if (t.annotations_size() > 0) {
+    std::printf("\nnotes:\n");
+    for (const auto& n : t.annotations()) {
+      std::printf("  %s, %s: %s\n", HexId(n.author()).substr(0, 12).c_str(),
+                  HlcTime(n.added()).c_str(), n.text().c_str());
     }
   }
 }
