@@ -11,15 +11,20 @@
 //            24-byte frame header and the page, logical [32 + (k-1)*4120, +4120), physical
 //            [72 + (k-1)*4120, +4120): 4080 sealed bytes (frame header + page content) and
 //            nonce and tag in the page's reserve bytes. Physical size = logical size + 40.
-//   journal  unit k = logical bytes [k*4096, (k+1)*4096), physical [k*4136, +4136); the last
-//            unit may be shorter (any length n, stored as n + 40 bytes).
+//   journal  (kJournalV2, written) unit j = logical bytes [j*512, (j+1)*512), physical
+//            (j/7)*4096 + (j%7)*552, 552 bytes: SQLite's 512-byte journal sector, so each
+//            journal header is a unit of its own, and no unit straddles a 4096-byte page.
+//            Units are written whole; a trailing fragment is an append torn by a crash and
+//            reads as past the end of the file. Physical size = whole units only.
+//            (kJournal, read for journals of earlier builds) unit k = logical bytes [k*4096,
+//            (k+1)*4096), physical [k*4136, +4136); the last unit may be shorter (n + 40).
 //
 // Reads decrypt whole units and copy out the slice asked for (SQLite reads 100-byte headers,
 // 24-byte frame headers, 4-byte journal fields). Writes that do not cover a whole unit collect
 // in a one-unit pending buffer (SQLite writes a frame as header then page, a journal record as
 // pgno, page, checksum); the unit is sealed when complete or when any other operation needs the
 // file to be current. Only a unit that is rewritten in part (a frame header rewritten by
-// walRewriteChecksums, a journal header's nRec) is read back, decrypted and merged.
+// walRewriteChecksums, a journal header's magic and nRec) is read back, decrypted and merged.
 //
 // Files SQLite asks for that are not the main db, its WAL or its rollback journal (temp
 // databases, statement journals, sorter spill files, transient databases) live only in memory
@@ -45,6 +50,10 @@ namespace {
 
 using vfs_format::FileKind;
 using vfs_format::kJournalBlock;
+using vfs_format::kJournalBlockPhysical;
+using vfs_format::kJournalUnit;
+using vfs_format::kJournalUnitPhysical;
+using vfs_format::kJournalUnitsPerBlock;
 using vfs_format::kOverhead;
 using vfs_format::kPageBytes;
 using vfs_format::kPageContent;
@@ -168,6 +177,14 @@ Unit UnitAt(FileKind kind, int64_t offset) {
       int64_t i = offset / static_cast<int64_t>(kJournalBlock);
       return {static_cast<uint64_t>(i), i * 4096, kJournalBlock, kJournalBlock, i * 4136};
     }
+    case FileKind::kJournalV2: {
+      int64_t j = offset / static_cast<int64_t>(kJournalUnit);
+      int64_t per_block = static_cast<int64_t>(kJournalUnitsPerBlock);
+      int64_t physical = (j / per_block) * static_cast<int64_t>(kJournalBlockPhysical) +
+                         (j % per_block) * static_cast<int64_t>(kJournalUnitPhysical);
+      return {static_cast<uint64_t>(j), j * static_cast<int64_t>(kJournalUnit), kJournalUnit,
+              kJournalUnit, physical};
+    }
   }
   return {};
 }
@@ -182,6 +199,15 @@ int64_t LogicalSize(FileKind kind, int64_t physical) {
       int64_t full = physical / static_cast<int64_t>(kMaxUnitPhysical);
       int64_t rest = physical % static_cast<int64_t>(kMaxUnitPhysical);
       return full * static_cast<int64_t>(kJournalBlock) + (rest > kWalShift ? rest - kWalShift : 0);
+    }
+    case FileKind::kJournalV2: {
+      // Complete units only: a trailing fragment is an append torn by a crash.
+      int64_t blocks = physical / static_cast<int64_t>(kJournalBlockPhysical);
+      int64_t rest = physical % static_cast<int64_t>(kJournalBlockPhysical);
+      int64_t units = blocks * static_cast<int64_t>(kJournalUnitsPerBlock) +
+                      std::min<int64_t>(rest / static_cast<int64_t>(kJournalUnitPhysical),
+                                        static_cast<int64_t>(kJournalUnitsPerBlock));
+      return units * static_cast<int64_t>(kJournalUnit);
     }
   }
   return physical;
@@ -258,7 +284,10 @@ struct EncryptedFile {
       if (rc != SQLITE_OK) return {rc, LoadState::kAbsent, 0};
       have =
           size > u.physical ? static_cast<size_t>(std::min<int64_t>(size - u.physical, want)) : 0;
-      if (have == 0) return {SQLITE_OK, LoadState::kAbsent, 0};
+      // A v2 journal unit cut short is the tail of an append a crash interrupted (units are
+      // only ever written whole, each inside one 4096-byte block): it is past the end of the
+      // journal, as SQLite would see a file whose last write never happened.
+      if (have == 0 || kind == FileKind::kJournalV2) return {SQLITE_OK, LoadState::kAbsent, 0};
       if (kind != FileKind::kJournal || have <= kOverhead) {
         return {SQLITE_OK, LoadState::kIncomplete, 0};
       }
@@ -285,6 +314,10 @@ struct EncryptedFile {
         break;
       case FileKind::kJournal:
         where = name + " block " + std::to_string(u.index);
+        break;
+      case FileKind::kJournalV2:
+        // Named by its 4096-byte block (unit / 7), as for a journal of 4096-byte blocks.
+        where = name + " block " + std::to_string(u.index / kJournalUnitsPerBlock);
         break;
     }
     if (state == LoadState::kIncomplete) {
@@ -465,7 +498,7 @@ struct EncryptedFile {
       SetError(kGeometryError);
       return SQLITE_IOERR_WRITE;
     }
-    if (kind == FileKind::kJournal) {
+    if (kind == FileKind::kJournal || kind == FileKind::kJournalV2) {
       int rc = ExtendJournalTo(u.logical);
       if (rc != SQLITE_OK) return rc;
     }
@@ -473,9 +506,10 @@ struct EncryptedFile {
     return rm()->xWrite(real, io.get(), static_cast<int>(length + kOverhead), u.physical);
   }
 
-  // Only the last unit of a journal may be short (its length is its physical length minus
-  // 40). Before a unit is written past the end, the short last unit is padded to a full one and
-  // any gap is filled with sealed zeros, as a sparse plaintext file would read.
+  // Before a journal unit is written past the end, any gap is filled with sealed zeros, as a
+  // sparse plaintext file would read. kJournal only: its short last unit (length = physical
+  // length minus 40) is first padded to a full one. kJournalV2 has no short units, so this
+  // never rewrites a unit already written (one holding synced records must never be at risk).
   int ExtendJournalTo(int64_t logical_start) {
     int64_t physical = 0;
     int rc = PhysicalSize(&physical);
@@ -488,12 +522,12 @@ struct EncryptedFile {
         if (old.rc != SQLITE_OK) return old.rc;
         if (old.state != LoadState::kOk) return Fail(last, old.state);
       } else {
-        std::memset(merge.get(), 0, kJournalBlock);
+        std::memset(merge.get(), 0, last.capacity);
       }
-      vfs_format::SealUnit(*key, kind, last.index, merge.get(), kJournalBlock, io.get());
-      rc = rm()->xWrite(real, io.get(), static_cast<int>(kMaxUnitPhysical), last.physical);
+      vfs_format::SealUnit(*key, kind, last.index, merge.get(), last.capacity, io.get());
+      rc = rm()->xWrite(real, io.get(), static_cast<int>(last.capacity + kOverhead), last.physical);
       if (rc != SQLITE_OK) return rc;
-      logical_end = last.logical + static_cast<int64_t>(kJournalBlock);
+      logical_end = last.logical + static_cast<int64_t>(last.span);
     }
     return SQLITE_OK;
   }
@@ -504,7 +538,7 @@ struct EncryptedFile {
     int64_t physical = size;
     if (kind == FileKind::kWal) {
       physical = size == 0 ? 0 : size + kWalShift;
-    } else if (kind == FileKind::kJournal) {
+    } else if (kind == FileKind::kJournal || kind == FileKind::kJournalV2) {
       Unit u = UnitAt(kind, size);
       size_t keep = static_cast<size_t>(size - u.logical);
       physical = u.physical;
@@ -514,10 +548,16 @@ struct EncryptedFile {
         if (old.state != LoadState::kOk && old.state != LoadState::kAbsent) {
           return Fail(u, old.state);
         }
-        vfs_format::SealUnit(*key, kind, u.index, plain.get(), keep, io.get());
-        rc = rm()->xWrite(real, io.get(), static_cast<int>(keep + kOverhead), u.physical);
+        // v2 units are always whole: the cut-off bytes read as zeros, as in a sparse file.
+        size_t length = keep;
+        if (kind == FileKind::kJournalV2) {
+          std::memset(plain.get() + keep, 0, u.capacity - keep);
+          length = u.capacity;
+        }
+        vfs_format::SealUnit(*key, kind, u.index, plain.get(), length, io.get());
+        rc = rm()->xWrite(real, io.get(), static_cast<int>(length + kOverhead), u.physical);
         if (rc != SQLITE_OK) return rc;
-        physical = u.physical + static_cast<int64_t>(keep + kOverhead);
+        physical = u.physical + static_cast<int64_t>(length + kOverhead);
       }
     }
     return rm()->xTruncate(real, physical);
@@ -781,6 +821,22 @@ KeyPtr RecognizeCipher(EncryptedFile* enc, KeyPtr key) {
   return std::make_shared<const vfs_format::UnitKey>(std::move(alternative).value());
 }
 
+// New journals are written as kJournalV2. A hot journal left by an earlier build (kJournal, 4096-
+// byte blocks) is read as such: its block 0 opens under kJournal and not under kJournalV2 (the
+// file kind is in the associated data). If neither opens, kJournalV2 reports the damage.
+FileKind RecognizeJournal(EncryptedFile* enc) {
+  enc->kind = FileKind::kJournalV2;
+  int64_t size = 0;
+  if (enc->PhysicalSize(&size) != SQLITE_OK || size == 0) return FileKind::kJournalV2;
+  Load v2 = enc->LoadUnit(UnitAt(FileKind::kJournalV2, 0), enc->plain.get());
+  if (v2.rc == SQLITE_OK && v2.state == LoadState::kOk) return FileKind::kJournalV2;
+  enc->kind = FileKind::kJournal;
+  Load v1 = enc->LoadUnit(UnitAt(FileKind::kJournal, 0), enc->plain.get());
+  sodium_memzero(enc->plain.get(), enc->plain.size);
+  if (v1.rc == SQLITE_OK && v1.state == LoadState::kOk) return FileKind::kJournal;
+  return FileKind::kJournalV2;
+}
+
 int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags,
             int* out_flags) {
   file->pMethods = nullptr;
@@ -829,6 +885,8 @@ int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fla
   if (kind == FileKind::kMain) {
     enc->key = RecognizeCipher(enc, std::move(enc->key));
     SetLiveKey(canonical, enc->key);
+  } else if (kind == FileKind::kJournal) {
+    enc->kind = RecognizeJournal(enc);
   }
   file->pMethods = &kEncryptedMethods;
   return SQLITE_OK;

@@ -19,7 +19,9 @@
 namespace estelik::vault::vfs_format {
 
 // Which file of a vault a unit belongs to; part of the associated data.
-enum class FileKind : uint8_t { kMain = 1, kWal = 2, kJournal = 3 };
+// kJournal: journal of 4096-byte blocks (written by earlier builds; still read).
+// kJournalV2: journal of 512-byte units, seven per 4096-byte block (written now).
+enum class FileKind : uint8_t { kMain = 1, kWal = 2, kJournal = 3, kJournalV2 = 4 };
 
 inline constexpr size_t kNonceSize = 24;  // XChaCha20-Poly1305
 inline constexpr size_t kAesNonceSize = 12;
@@ -33,7 +35,14 @@ inline constexpr size_t kPageContent = kPageBytes - kOverhead;  // 4056 sealed b
 inline constexpr size_t kWalHeaderSize = 32;                    // SQLite's WAL header
 inline constexpr size_t kWalFrameHeaderSize = 24;               // SQLite's frame header
 inline constexpr size_t kWalFrameSize = kWalFrameHeaderSize + kPageBytes;  // 4120
-inline constexpr size_t kJournalBlock = 4096;  // journal plaintext bytes per unit
+inline constexpr size_t kJournalBlock = 4096;  // kJournal: plaintext bytes per unit
+// kJournalV2: SQLite's journal sector (512 bytes: journal headers start on it and fill it) is
+// one unit; seven units (7 x 552 = 3864 bytes) per 4096-byte block so no unit straddles a page.
+inline constexpr size_t kJournalUnit = 512;
+inline constexpr size_t kJournalUnitPhysical = kJournalUnit + kOverhead;  // 552
+inline constexpr size_t kJournalUnitsPerBlock = 7;
+inline constexpr size_t kJournalBlockPhysical = 4096;
+static_assert(kJournalUnitsPerBlock * kJournalUnitPhysical <= kJournalBlockPhysical);
 inline constexpr size_t kAdSize = 24;
 // Format tag at the start of the associated data: version 1, 40 bytes per unit.
 inline constexpr char kAdMagic[9] = "estlvfs1";
