@@ -1,8 +1,8 @@
 // Verbs for people and circles: id, contacts, circles, share.
 #include <cstdio>
 
+#include "core/json.h"
 #include "platform/cli/commands.h"
-#include "platform/cli/json.h"
 #include "platform/cli/print.h"
 
 namespace estelik::cli {

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "platform/cli/json.h"
+#include "core/json.h"
 #include "platform/cli/terminal.h"
 
 namespace estelik::cli {

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "platform/cli/json.h"
+#include "core/json.h"
 #include "proto/record.pb.h"
 
 namespace estelik::cli {

@@ -44,9 +44,9 @@
 #include <string>
 
 #include "core/crypto/hash.h"
+#include "core/json.h"
 #include "core/vault/holder.h"
 #include "platform/cli/commands.h"
-#include "platform/cli/json.h"
 #include "platform/cli/terminal.h"
 #include "sync/net/beacon.h"
 #include "sync/net/discovery.h"

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <string>
 
+#include "core/json.h"
 #include "platform/cli/commands.h"
-#include "platform/cli/json.h"
 #include "platform/cli/print.h"
 
 namespace estelik::cli {

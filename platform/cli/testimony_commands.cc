@@ -7,8 +7,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/json.h"
 #include "platform/cli/commands.h"
-#include "platform/cli/json.h"
 #include "platform/cli/print.h"
 #include "platform/cli/terminal.h"
 #include "proto/api.pb.h"
