@@ -1,12 +1,18 @@
-// Test helper for the interrupted-attachment test: adds a testimony and one small finished
-// attachment to the plain SQLite store at argv[1], then streams an endless attachment,
-// printing "streaming" once a few batches are committed. The parent kills it with SIGKILL.
+// Test helper for the interrupted-attachment test: opens the encrypted store at argv[1] as the
+// Vault does (the encrypting VFS, WAL) with the 32-byte page key read as 64 hex digits from
+// the first line of stdin (not argv: /proc shows argv to everyone), adds a testimony and one
+// small finished attachment, then streams an endless attachment, printing "streaming" once a
+// few batches are committed. The parent kills it with SIGKILL.
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
+#include "core/crypto/secret.h"
 #include "core/store/store.h"
+#include "core/vault/vfs.h"
 
 namespace {
 
@@ -27,8 +33,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: store_attachment_writer DB_PATH\n");
     return 2;
   }
+  crypto::EnsureSodium();
+  char hex[2 * 32 + 2] = {};
+  if (std::fgets(hex, sizeof hex, stdin) == nullptr)
+    return Fail(InvalidArgument("no key on stdin"));
+  crypto::SecretBytes page_key(32);
+  size_t got = 0;
+  if (sodium_hex2bin(page_key.data(), page_key.size(), hex, std::strlen(hex), "\n", &got,
+                     nullptr) != 0 ||
+      got != page_key.size())
+    return Fail(InvalidArgument("the page key must be 64 hex digits"));
+  sodium_memzero(hex, sizeof hex);
+  if (auto s = vault::RegisterVfs(); !s.ok()) return Fail(s);
+  if (auto s = vault::AttachKey(argv[1], page_key); !s.ok()) return Fail(s);
   sqlite3* db = nullptr;
-  if (sqlite3_open(argv[1], &db) != SQLITE_OK) return 1;
+  if (sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vault::kVfsName) !=
+      SQLITE_OK)
+    return Fail(IoError(std::string("cannot open ") + argv[1]));
+  if (auto s = vault::ConfigureConnection(db, /*wal=*/true); !s.ok()) return Fail(s);
   auto store = store::Store::Open(db);
   if (!store.ok()) return Fail(store.status());
   store::NewTestimony t;

@@ -314,17 +314,27 @@ TEST_F(AttachmentTest, KilledWriterLeavesNoHalfAttachmentAndTheTestimonyIntact) 
   db_.reset();
   std::string tool = std::string(ESTELIK_BINARY_DIR) + "/tests/tools/store_attachment_writer";
   std::string path = dir_.File("killed.db");
-  int fds[2];
+  int fds[2], key_fds[2];
   ASSERT_EQ(pipe(fds), 0);
+  ASSERT_EQ(pipe(key_fds), 0);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     dup2(fds[1], STDOUT_FILENO);
+    dup2(key_fds[0], STDIN_FILENO);
     close(fds[0]);
+    close(key_fds[1]);
     execl(tool.c_str(), tool.c_str(), path.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   close(fds[1]);
+  close(key_fds[0]);
+  // The child opens the encrypted store with the test page key, handed over on its stdin.
+  std::string hex(2 * TestPageKey().size() + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), TestPageKey().data(), TestPageKey().size());
+  hex.back() = '\n';
+  ASSERT_EQ(write(key_fds[1], hex.data(), hex.size()), static_cast<ssize_t>(hex.size()));
+  close(key_fds[1]);
   // Wait until the child says several batches of the big attachment are committed and it
   // is in the middle of more.
   std::string said;
@@ -337,8 +347,17 @@ TEST_F(AttachmentTest, KilledWriterLeavesNoHalfAttachmentAndTheTestimonyIntact) 
   close(fds[0]);
   ASSERT_TRUE(WIFSIGNALED(wstatus));
 
-  // The tool opens plain SQLite (tests/tools is not encrypted yet), so its file is plain.
-  db_ = OpenPlainTestDb(path);
+  // Reopened as the Vault would after a crash: the encrypted WAL the child left is recovered.
+  {
+    ASSERT_TRUE(vault::AttachKey(path, TestPageKey()).ok());
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, vault::kVfsName);
+    ASSERT_EQ(rc, SQLITE_OK) << sqlite3_errmsg(raw);
+    auto st = vault::ConfigureConnection(raw, true);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    sqlite3_close(raw);
+  }
+  db_ = OpenTestDb(path);
   auto s = Store::Open(db_.get());
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   store_ = std::move(s).value();
