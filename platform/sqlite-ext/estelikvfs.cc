@@ -20,8 +20,8 @@
 #include <filesystem>
 #include <string>
 
-#include "core/vault/key_file.h"
 #include "core/vault/vfs.h"
+#include "platform/sqlite-ext/page_key.h"
 
 SQLITE_EXTENSION_INIT1
 
@@ -34,10 +34,9 @@ estelik::Result<estelik::crypto::SecretBytes> KeyFromEnvironment(const std::stri
     return Status(Code::kWrongPassphrase,
                   "set ESTELIK_PASSPHRASE to the vault's passphrase before opening " + db_path);
   }
-  std::string key_file = (std::filesystem::path(db_path).parent_path() / "vault.key").string();
-  ESTELIK_ASSIGN_OR_RETURN(vault::UnlockedKey unlocked,
-                           vault::KeyFile::Unlock(key_file, passphrase));
-  return vault::DeriveSubkey(unlocked.master_key, 1, "estlpage");
+  // Through the Vault's one unlock path, so the failed-unlock guard counts this attempt too.
+  return sqlite_ext::PageKeyForVault(std::filesystem::path(db_path).parent_path().string(),
+                                     passphrase);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "core/vault/key_file.h"
+#include "core/vault/vault.h"
 #include "tests/unit/vault/vfs_test_util.h"
 
 namespace estelik::vault::vfstest {
@@ -78,6 +79,33 @@ TEST_P(VfsExtension, ShellWithoutExtensionSaysFileIsNotADatabase) {
   std::string out = RunShell(std::string(kShell) + " -batch " + path_ + " 'SELECT body FROM t;'");
   EXPECT_NE(out.find("file is not a database"), std::string::npos) << out;
   EXPECT_EQ(out.find("testimony"), std::string::npos) << out;
+}
+
+// The stock shell is an opener like any other: its wrong passphrases count towards the
+// failed-unlock guard, so it cannot be used to guess past the limit.
+TEST(VfsExtensionGuard, WrongPassphrasesInTheShellCountTowardsTheUnlockGuard) {
+  ASSERT_EQ(access(kExtension.c_str(), R_OK), 0) << "build the estelikvfs target: " << kExtension;
+  estelik::testing::TempDir dir;
+  const std::string vault_dir = dir.File("vault");
+  {
+    VaultOptions options;
+    options.kdf = MinimalKdfParams();
+    auto vault = Vault::Create(vault_dir, "correct horse", options);
+    ASSERT_TRUE(vault.ok()) << vault.status().ToString();
+    ASSERT_TRUE((*vault)->SetUnlockGuard(2).ok());
+  }
+  auto shell = [&](const std::string& passphrase) {
+    return RunShell("ESTELIK_PASSPHRASE='" + passphrase + "' " + SanitizerPreload() + kShell +
+                    " -batch :memory: '.load " + kExtension + "' '.open file:" + vault_dir +
+                    "/store.db?vfs=estelik' 'SELECT count(*) FROM sqlite_master;'");
+  };
+  shell("wrong horse");
+  ASSERT_TRUE(Vault::Open(vault_dir, "correct horse").ok())
+      << "one failure is under the limit and the right passphrase resets the count";
+  shell("wrong horse");
+  shell("wrong horse");
+  auto after = Vault::Open(vault_dir, "correct horse");
+  EXPECT_FALSE(after.ok()) << "the second wrong passphrase in a row, given to the shell, wipes";
 }
 
 INSTANTIATE_TEST_SUITE_P(JournalModes, VfsExtension, ::testing::Values(true, false),

@@ -1,0 +1,18 @@
+// The extension's unlock, kept apart from estelikvfs.cc: that file includes sqlite3ext.h,
+// whose macros reroute every sqlite3_* call through the host's API table, which the engine's
+// own headers must not see.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/crypto/secret.h"
+#include "core/status.h"
+
+namespace estelik::sqlite_ext {
+
+// The page key of the vault in `dir`, unlocked through vault::Vault::UnlockKey (so the
+// failed-unlock guard counts the attempt) and derived as the Vault derives it.
+Result<crypto::SecretBytes> PageKeyForVault(const std::string& dir, std::string_view passphrase);
+
+}  // namespace estelik::sqlite_ext
