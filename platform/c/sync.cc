@@ -61,12 +61,8 @@ class HandleReplica final : public sync::Replica {
     return contact;
   }
   Result<std::vector<std::string>> SharedCircles(const log::PublicKey& peer) override {
-    std::vector<std::string> out;
-    ESTELIK_RETURN_IF_ERROR(Call([&](sync::ArchiveReplica& r) -> Status {
-      ESTELIK_ASSIGN_OR_RETURN(out, r.SharedCircles(peer));
-      return Status::Ok();
-    }));
-    return out;
+    return Fetch<std::vector<std::string>>(
+        [&](sync::ArchiveReplica& r) { return r.SharedCircles(peer); });
   }
   bool KnowsCircle(const std::string& circle_id) override {
     bool knows = false;
@@ -77,47 +73,27 @@ class HandleReplica final : public sync::Replica {
     return knows;
   }
   Result<log::VersionVector> Versions(const std::string& circle_id) override {
-    log::VersionVector out;
-    ESTELIK_RETURN_IF_ERROR(Call([&](sync::ArchiveReplica& r) -> Status {
-      ESTELIK_ASSIGN_OR_RETURN(out, r.Versions(circle_id));
-      return Status::Ok();
-    }));
-    return out;
+    return Fetch<log::VersionVector>(
+        [&](sync::ArchiveReplica& r) { return r.Versions(circle_id); });
   }
   Result<std::vector<pb::Envelope>> OpsAfter(const std::string& circle_id,
                                              const log::VersionVector& theirs,
                                              size_t limit) override {
-    std::vector<pb::Envelope> out;
-    ESTELIK_RETURN_IF_ERROR(Call([&](sync::ArchiveReplica& r) -> Status {
-      ESTELIK_ASSIGN_OR_RETURN(out, r.OpsAfter(circle_id, theirs, limit));
-      return Status::Ok();
-    }));
-    return out;
+    return Fetch<std::vector<pb::Envelope>>(
+        [&](sync::ArchiveReplica& r) { return r.OpsAfter(circle_id, theirs, limit); });
   }
   Result<sync::ReceiveOutcome> ReceiveOps(const std::string& circle_id,
                                           const std::vector<pb::Envelope>& envelopes) override {
-    sync::ReceiveOutcome out;
-    ESTELIK_RETURN_IF_ERROR(Call([&](sync::ArchiveReplica& r) -> Status {
-      ESTELIK_ASSIGN_OR_RETURN(out, r.ReceiveOps(circle_id, envelopes));
-      return Status::Ok();
-    }));
-    return out;
+    return Fetch<sync::ReceiveOutcome>(
+        [&](sync::ArchiveReplica& r) { return r.ReceiveOps(circle_id, envelopes); });
   }
   Result<std::vector<pb::AttachmentInfo>> CircleAttachments(const std::string& circle_id) override {
-    std::vector<pb::AttachmentInfo> out;
-    ESTELIK_RETURN_IF_ERROR(Call([&](sync::ArchiveReplica& r) -> Status {
-      ESTELIK_ASSIGN_OR_RETURN(out, r.CircleAttachments(circle_id));
-      return Status::Ok();
-    }));
-    return out;
+    return Fetch<std::vector<pb::AttachmentInfo>>(
+        [&](sync::ArchiveReplica& r) { return r.CircleAttachments(circle_id); });
   }
   Result<std::vector<uint64_t>> MissingChunks(const std::string& attachment_id) override {
-    std::vector<uint64_t> out;
-    ESTELIK_RETURN_IF_ERROR(Call([&](sync::ArchiveReplica& r) -> Status {
-      ESTELIK_ASSIGN_OR_RETURN(out, r.MissingChunks(attachment_id));
-      return Status::Ok();
-    }));
-    return out;
+    return Fetch<std::vector<uint64_t>>(
+        [&](sync::ArchiveReplica& r) { return r.MissingChunks(attachment_id); });
   }
   Status ExpectAttachment(const pb::AttachmentInfo& info) override {
     return Call([&](sync::ArchiveReplica& r) { return r.ExpectAttachment(info); });
@@ -127,18 +103,25 @@ class HandleReplica final : public sync::Replica {
     return Call([&](sync::ArchiveReplica& r) { return r.PutChunk(attachment_id, index, sealed); });
   }
   Result<std::string> GetSealedChunk(const std::string& attachment_id, uint64_t index) override {
-    std::string out;
-    ESTELIK_RETURN_IF_ERROR(Call([&](sync::ArchiveReplica& r) -> Status {
-      ESTELIK_ASSIGN_OR_RETURN(out, r.GetSealedChunk(attachment_id, index));
-      return Status::Ok();
-    }));
-    return out;
+    return Fetch<std::string>(
+        [&](sync::ArchiveReplica& r) { return r.GetSealedChunk(attachment_id, index); });
   }
 
  private:
   // Runs `fn` on an ArchiveReplica of the current Archive with the handle's mutex held for
   // this one call. Sync traffic is not app activity: Get() (not Use()) leaves the auto-lock
   // clock alone, so an idle device locks even while a server answers peers.
+  // Call() for the calls that return a value.
+  template <typename T, typename Fn>
+  Result<T> Fetch(Fn&& fn) const {
+    std::optional<Result<T>> out;
+    ESTELIK_RETURN_IF_ERROR(Call([&](sync::ArchiveReplica& r) -> Status {
+      out.emplace(fn(r));
+      return Status::Ok();
+    }));
+    return std::move(*out);
+  }
+
   template <typename Fn>
   Status Call(Fn&& fn) const {
     std::lock_guard lock(core_->mu);

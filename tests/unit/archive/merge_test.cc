@@ -13,46 +13,13 @@
 #include "core/archive/archive.h"
 #include "core/log/op_codec.h"
 #include "tests/support/temp_dir.h"
+#include "tests/unit/archive/archive_test_util.h"
 
 namespace estelik::archive {
 namespace {
 
-using testing::TempDir;
-
-vault::VaultOptions Fast() {
-  vault::VaultOptions o;
-  o.kdf = vault::MinimalKdfParams();
-  return o;
-}
-
-pb::TestimonyFields Fields(const std::string& title, const std::string& body) {
-  pb::TestimonyFields f;
-  f.set_title(title);
-  f.set_body(body);
-  f.set_language("en");
-  return f;
-}
-
-Result<Archive::ReceiveReport> Deliver(Archive& from, Archive& to, const std::string& circle) {
-  auto theirs = to.log().GetVersionVector(log::Scope::Circle(circle));
-  log::VersionVector vv = theirs.ok() ? *theirs : log::VersionVector{};
-  ESTELIK_ASSIGN_OR_RETURN(auto ops, from.log().OpsAfter(vv, log::Scope::Circle(circle), 100000));
-  return to.ReceiveOps(circle, ops);
-}
-
-void DeliverChunks(Archive& from, Archive& to, const std::string& circle) {
-  auto wanted = to.CircleAttachments(circle);
-  ASSERT_TRUE(wanted.ok()) << wanted.status().ToString();
-  for (const auto& info : *wanted) {
-    auto missing = to.store().MissingChunks(info.attachment_id());
-    ASSERT_TRUE(missing.ok());
-    for (uint64_t i : *missing) {
-      auto sealed = from.store().GetSealedChunk(info.attachment_id(), i);
-      ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
-      ASSERT_TRUE(to.store().PutChunk(info.attachment_id(), i, *sealed).ok());
-    }
-  }
-}
+using estelik::testing::TempDir;
+using namespace estelik::archive::testing;  // NOLINT
 
 // Our private ops, oldest first, opened.
 std::vector<pb::OpBody> PrivateBodies(Archive& a) {

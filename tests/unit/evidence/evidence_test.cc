@@ -16,6 +16,7 @@
 #include "core/evidence/bundle.h"
 #include "core/log/op_codec.h"
 #include "tests/support/temp_dir.h"
+#include "tests/unit/archive/archive_test_util.h"
 #include "tests/unit/log/log_test_util.h"
 
 namespace estelik::evidence {
@@ -23,13 +24,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using archive::Archive;
+using archive::testing::Deliver;
+using archive::testing::DeliverChunks;
+using archive::testing::Fast;
 using estelik::testing::TempDir;
-
-vault::VaultOptions Fast() {
-  vault::VaultOptions o;
-  o.kdf = vault::MinimalKdfParams();
-  return o;
-}
 
 pb::TestimonyFields Fields(const std::string& title, const std::string& body) {
   pb::TestimonyFields f;
@@ -355,13 +353,6 @@ TEST(EvidenceLegacyTest, OpsWithoutBodyCommitmentAreRefusedNamingTheTestimony) {
 
 // ---- A circle testimony exported by a member who is not its author ----
 
-Result<Archive::ReceiveReport> Deliver(Archive& from, Archive& to, const std::string& circle) {
-  auto theirs = to.log().GetVersionVector(log::Scope::Circle(circle));
-  log::VersionVector vv = theirs.ok() ? *theirs : log::VersionVector{};
-  ESTELIK_ASSIGN_OR_RETURN(auto ops, from.log().OpsAfter(vv, log::Scope::Circle(circle), 100000));
-  return to.ReceiveOps(circle, ops);
-}
-
 TEST_F(EvidenceTest, CircleTestimonyOfAnotherAuthorVerifiesOnceTheExporterIsNamed) {
   auto b = Archive::Create(tmp_.File("bolat"), "bolat's passphrase", Fast());
   ASSERT_TRUE(b.ok());
@@ -374,17 +365,7 @@ TEST_F(EvidenceTest, CircleTestimonyOfAnotherAuthorVerifiesOnceTheExporterIsName
   ASSERT_TRUE(alia_->Share(id, *circle).ok());
   ASSERT_TRUE(alia_->EditTestimony(id, Fields("Алаңда <b>", "Told in the circle")).ok());
   ASSERT_TRUE(Deliver(*alia_, *bolat, *circle).ok());
-  auto wanted = bolat->CircleAttachments(*circle);
-  ASSERT_TRUE(wanted.ok());
-  for (const auto& info : *wanted) {
-    auto missing = bolat->store().MissingChunks(info.attachment_id());
-    ASSERT_TRUE(missing.ok());
-    for (uint64_t i : *missing) {
-      auto sealed = alia_->store().GetSealedChunk(info.attachment_id(), i);
-      ASSERT_TRUE(sealed.ok());
-      ASSERT_TRUE(bolat->store().PutChunk(info.attachment_id(), i, *sealed).ok());
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(DeliverChunks(*alia_, *bolat, *circle));
 
   auto report = ExportBundle(*bolat, {id}, tmp_.File("bolat_bundle"));
   ASSERT_TRUE(report.ok()) << report.status().ToString();
