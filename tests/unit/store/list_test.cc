@@ -12,14 +12,8 @@ namespace {
 using namespace estelik::store::testing;  // NOLINT
 using estelik::testing::TempDir;
 
-class ListTest : public ::testing::Test {
+class ListTest : public StoreFixture {
  protected:
-  void SetUp() override {
-    db_ = OpenTestDb(dir_.File("store.db"));
-    auto s = Store::Open(db_.get());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
-  }
   std::vector<std::string> ListIds(const pb::ListFilter& f) {
     std::vector<std::string> ids;
     auto page = store_->List(f, pb::PageRequest());
@@ -38,9 +32,6 @@ class ListTest : public ::testing::Test {
     f.set_consent_scope(scope);
     ASSERT_TRUE(store_->CreateTestimony(Testimony(n, f), Key(n)).ok());
   }
-  TempDir dir_;
-  DbHandle db_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_F(ListTest, ListsNewestFirst) {

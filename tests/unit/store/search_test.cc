@@ -16,14 +16,8 @@ namespace {
 using namespace estelik::store::testing;  // NOLINT
 using estelik::testing::TempDir;
 
-class SearchTest : public ::testing::Test {
+class SearchTest : public StoreFixture {
  protected:
-  void SetUp() override {
-    db_ = OpenTestDb(dir_.File("store.db"));
-    auto s = Store::Open(db_.get());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
-  }
   void Add(uint8_t n, const std::string& title, const std::string& body,
            const std::string& lang = "kk", const std::string& tag = "") {
     pb::TestimonyFields f = Fields(title, body, lang);
@@ -45,9 +39,6 @@ class SearchTest : public ::testing::Test {
       for (const auto& h : r->hits()) ids.push_back(h.testimony_id());
     return ids;
   }
-  TempDir dir_;
-  DbHandle db_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_F(SearchTest, TitleMatchesRankAboveBodyMatches) {

@@ -15,18 +15,7 @@ namespace {
 using namespace estelik::store::testing;  // NOLINT
 using estelik::testing::TempDir;
 
-class StoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    db_ = OpenTestDb(dir_.File("store.db"));
-    auto s = Store::Open(db_.get());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
-  }
-  TempDir dir_;
-  DbHandle db_;
-  std::unique_ptr<Store> store_;
-};
+using StoreTest = StoreFixture;
 
 TEST_F(StoreTest, NewVaultIsAtTheCurrentSchemaVersion) {
   auto v = SchemaVersion(db_.get());
