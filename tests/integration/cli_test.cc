@@ -1,14 +1,12 @@
 // The estelik command as scripts and people use it: a real binary in a real process, a real
 // vault on disk, the passphrase from the environment.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "tests/support/command.h"
 #include "tests/support/temp_dir.h"
 
 namespace estelik {
@@ -21,16 +19,8 @@ using testing::TempDir;
 
 const std::string kEstelik = ESTELIK_BINARY_DIR "/platform/cli/estelik";
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using CliRun = testing::CommandRun;  // stdout and stderr together
+std::string Quote(const std::string& s) { return testing::ShellQuote(s); }
 
 class CliTest : public ::testing::Test {
  protected:
@@ -39,15 +29,7 @@ class CliTest : public ::testing::Test {
     std::string vault_flag = vault_.empty() ? "" : " --vault " + Quote(vault_);
     std::string cmd = "ESTELIK_PASSPHRASE=" + Quote(passphrase) + " " + extra_env + " " +
                       Quote(kEstelik) + vault_flag + " " + args + " 2>&1 </dev/null";
-    CliRun run;
-    FILE* pipe = popen(cmd.c_str(), "r");
-    if (pipe == nullptr) return run;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) run.out.append(buf.data(), n);
-    int status = pclose(pipe);
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return run;
+    return testing::RunCommand(cmd);
   }
 
   // Adds a testimony and returns its full id.

@@ -6,9 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -16,6 +14,7 @@
 #include <vector>
 
 #include "core/vault/holder.h"
+#include "tests/support/command.h"
 #include "tests/support/temp_dir.h"
 
 namespace estelik {
@@ -31,16 +30,8 @@ constexpr char kPassphrase[] = "safety test passphrase";
 // reached when things work (they take milliseconds to a few seconds).
 constexpr auto kPatience = std::chrono::seconds(60);
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using CliRun = testing::CommandRun;  // stdout and stderr together
+std::string Quote(const std::string& s) { return testing::ShellQuote(s); }
 
 // A child process with stdout and stderr in files.
 struct Child {
@@ -71,15 +62,7 @@ class SafetyTest : public ::testing::Test {
   CliRun Estelik(const std::string& args, const std::string& passphrase = kPassphrase) {
     std::string cmd = "ESTELIK_PASSPHRASE=" + Quote(passphrase) + " " + Quote(kEstelik) +
                       " --vault " + Quote(vault_) + " " + args + " 2>&1 </dev/null";
-    CliRun run;
-    FILE* pipe = popen(cmd.c_str(), "r");
-    if (pipe == nullptr) return run;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) run.out.append(buf.data(), n);
-    int status = pclose(pipe);
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return run;
+    return testing::RunCommand(cmd);
   }
 
   Child Spawn(const std::vector<std::string>& argv, const std::string& name) {

@@ -2,11 +2,9 @@
 // given the passphrase, and sees nothing without it.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
-
 #include "core/vault/key_file.h"
 #include "core/vault/vault.h"
+#include "tests/support/command.h"
 #include "tests/unit/vault/vfs_test_util.h"
 
 namespace estelik::vault::vfstest {
@@ -18,14 +16,7 @@ constexpr char kShell[] = "/usr/bin/sqlite3";
 
 // Runs `command` with /bin/sh and returns its stdout and stderr.
 std::string RunShell(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return "popen failed";
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
-  pclose(pipe);
-  return output;
+  return estelik::testing::RunCommand(command + " 2>&1").out;
 }
 
 // Under ASan the extension needs the ASan runtime loaded first in the (uninstrumented) shell.
