@@ -75,6 +75,36 @@ TEST(VfsFormat, SealingAKnownPageWithAFixedNonceGivesPinnedBytes) {
                                     opened.data()));
 }
 
+// Rollback-journal units (docs/FORMAT.md "Pages", file kind 4): 512 bytes of journal sealed
+// into 552, seven units per 4096-byte block so that no unit straddles a page of the file.
+TEST(VfsFormat, SealingAJournalUnitWithAFixedNonceGivesPinnedBytes) {
+  FixedNonceScope fixed;
+  crypto::SecretBytes key = FixedKey();
+  std::vector<uint8_t> unit(vfs_format::kJournalUnit);
+  for (size_t i = 0; i < unit.size(); ++i) unit[i] = static_cast<uint8_t>(i % 251);
+  std::vector<uint8_t> sealed(vfs_format::kJournalUnitPhysical);
+  vfs_format::SealUnit(key, FileKind::kJournalV2, 9, unit.data(), unit.size(), sealed.data());
+  uint8_t ad[vfs_format::kAdSize];
+  vfs_format::MakeAd(FileKind::kJournalV2, 9, ad);
+  EXPECT_EQ(Hex(ad, sizeof ad),
+            "6573746c766673310400000000000000"
+            "0900000000000000");
+  uint8_t digest[32];
+  crypto_generichash(digest, sizeof digest, sealed.data(), sealed.size(), nullptr, 0);
+  EXPECT_EQ(Hex(sealed.data() + 512, 24), "404142434445464748494a4b4c4d4e4f5051525354555657");
+  EXPECT_EQ(Hex(digest, 32), "31db9271ac86aa4c7084d200c76cb1797092ca7ec78f273eec70e2ef0f4c5e0b");
+  std::vector<uint8_t> opened(vfs_format::kJournalUnit);
+  ASSERT_TRUE(vfs_format::OpenUnit(key, FileKind::kJournalV2, 9, sealed.data(), unit.size(),
+                                   opened.data()));
+  EXPECT_EQ(opened, unit);
+  // A unit of the old 4 KiB-block layout (kind 3) never opens as kind 4, and vice versa.
+  EXPECT_FALSE(
+      vfs_format::OpenUnit(key, FileKind::kJournal, 9, sealed.data(), unit.size(), opened.data()));
+  // Unit j lives at (j / 7) * 4096 + (j % 7) * 552.
+  EXPECT_EQ(vfs_format::kJournalUnitPhysical, 552u);
+  EXPECT_EQ(vfs_format::kJournalUnitsPerBlock, 7u);
+}
+
 TEST(VfsFormat, AssociatedDataCarriesTheCipherId) {
   uint8_t ad[vfs_format::kAdSize];
   vfs_format::MakeAd(PageCipher::kAes256Gcm, FileKind::kMain, 7, ad);
