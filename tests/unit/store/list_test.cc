@@ -4,6 +4,7 @@
 
 #include "core/store/store.h"
 #include "tests/support/temp_dir.h"
+#include "tests/unit/store/store_fixture.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace estelik::store {

@@ -7,6 +7,7 @@
 #include "core/store/schema.h"
 #include "core/store/tokenizer.h"
 #include "tests/support/temp_dir.h"
+#include "tests/unit/store/store_fixture.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace estelik::store {

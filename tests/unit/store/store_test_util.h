@@ -2,7 +2,6 @@
 // runs on the real encrypted store (the "estelik" VFS, WAL, as the Vault opens store.db).
 #pragma once
 
-#include <gtest/gtest.h>
 #include <sodium.h>
 #include <sqlite3.h>
 
@@ -116,19 +115,5 @@ inline NewTestimony Testimony(uint8_t n, pb::TestimonyFields fields, uint64_t cr
   t.fields = std::move(fields);
   return t;
 }
-
-// A fresh encrypted store.db (OpenTestDb) with a Store open on it, per test.
-class StoreFixture : public ::testing::Test {
- protected:
-  void SetUp() override {
-    db_ = OpenTestDb(dir_.File("store.db"));
-    auto s = Store::Open(db_.get());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
-  }
-  estelik::testing::TempDir dir_;
-  DbHandle db_;
-  std::unique_ptr<Store> store_;
-};
 
 }  // namespace estelik::store::testing
