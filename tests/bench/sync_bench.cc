@@ -17,7 +17,9 @@
 //      B's apply rate (ops received / time until the last op batch was applied), chunk MiB/s
 //      (sealed chunk bytes / the rest of the session), bytes on the wire vs. payload bytes
 //      (envelopes + sealed chunks), peak RSS (VmHWM) of both processes;
-//   3. incremental: 10 new ops on A, then one more session: bytes both ways.
+//   3. incremental: 10 new ops on A, then one more session: bytes both ways. Twice: 10 ops in the
+//      history's mix (7 new shared testimonies + 3 small edits, the goal's measure), then 10 new
+//      shared testimonies (the worst case for bytes, reported alongside).
 // Prints a human summary and one JSON line.
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -151,6 +153,12 @@ std::pair<std::string, std::string> SyncOnce(const std::string& server_dir,
   return {json, server_log};
 }
 
+struct Incremental {
+  double ops = 0;
+  double bytes = 0;      // both ways, as framed on the wire
+  uint64_t payload = 0;  // the new ops' envelopes
+};
+
 uint64_t ServerRssKb(const std::string& log) {
   size_t at = log.rfind("rss ");
   return at == std::string::npos ? 0 : std::stoull(log.substr(at + 4));
@@ -193,6 +201,7 @@ int main(int argc, char** argv) {
   vault::VaultOptions options;
   options.kdf = vault::MinimalKdfParams();
   std::string circle;
+  std::vector<std::string> recent_ids;  // edited by the incremental round
   uint64_t payload_bytes = 0;
   double local_ops_per_s = 0;
   {
@@ -245,6 +254,7 @@ int main(int argc, char** argv) {
       Exec(adb, "BEGIN IMMEDIATE");
     }
     Exec(adb, "COMMIT");
+    for (const auto& [id, fields] : recent) recent_ids.push_back(id);
     std::fprintf(stderr, "  %.1f s\n", Seconds(t0));
 
     // 1. Local ingest of the same ops (C), in batches of 1024, no network.
@@ -317,25 +327,43 @@ int main(int argc, char** argv) {
   const uint64_t server_rss = ServerRssKb(server_log);
   const double chunk_mb_per_s = chunk_bytes / (1 << 20) / (seconds - ops_seconds);
 
-  // 3. Incremental: 10 new ops.
-  uint64_t incremental_payload = 0;  // their envelopes
-  {
-    auto a = archive::Archive::Open(da, "bench passphrase");
-    if (!a.ok()) Die(a.status().ToString());
-    const log::Scope scope = log::Scope::Circle(circle);
-    auto before = (*a)->log().GetVersionVector(scope);
-    if (!before.ok()) Die(before.status().ToString());
-    for (const auto& sample : testing::GenerateCorpus(999'999, 10)) {
-      auto t = (*a)->AddTestimony(FieldsOf(sample));
-      if (!t.ok() || !(*a)->Share(t->id(), circle).ok()) Die("incremental share");
+  // 3. Incremental: 10 new ops on top of that history, twice: first in the history's mix (7 new
+  // testimonies + 3 small edits), then 10 new testimonies (the worst case for bytes).
+  auto incremental = [&](long new_testimonies, long small_edits, uint64_t seed) {
+    Incremental r;
+    {
+      auto a = archive::Archive::Open(da, "bench passphrase");
+      if (!a.ok()) Die(a.status().ToString());
+      const log::Scope scope = log::Scope::Circle(circle);
+      auto before = (*a)->log().GetVersionVector(scope);
+      if (!before.ok()) Die(before.status().ToString());
+      auto samples = testing::GenerateCorpus(seed, static_cast<size_t>(new_testimonies));
+      for (long i = 0; i < std::max(new_testimonies, small_edits); ++i) {
+        if (i < new_testimonies) {
+          auto t = (*a)->AddTestimony(FieldsOf(samples[static_cast<size_t>(i)]));
+          if (!t.ok() || !(*a)->Share(t->id(), circle).ok()) Die("incremental share");
+        }
+        if (i < small_edits) {
+          const std::string& id = recent_ids[static_cast<size_t>(i) % recent_ids.size()];
+          auto current = (*a)->GetTestimony(id);
+          if (!current.ok()) Die(current.status().ToString());
+          pb::TestimonyFields fields = current->fields();
+          fields.set_body(fields.body() + " Correction: there were three of them, not two.");
+          if (!(*a)->EditTestimony(id, fields).ok()) Die("incremental edit");
+        }
+      }
+      auto fresh = (*a)->log().OpsAfter(*before, scope, 100);
+      if (!fresh.ok()) Die(fresh.status().ToString());
+      for (const auto& e : *fresh) r.payload += e.ByteSizeLong();
     }
-    auto fresh = (*a)->log().OpsAfter(*before, scope, 100);
-    if (!fresh.ok()) Die(fresh.status().ToString());
-    for (const auto& e : *fresh) incremental_payload += e.ByteSizeLong();
-  }
-  auto [json2, log2] = SyncOnce(da, db, Hex(circle));
-  if (JsonField(json2, "ok") != "true") Die("incremental sync failed: " + json2 + log2);
-  const double incremental_bytes = JsonNum(json2, "bytes_in") + JsonNum(json2, "bytes_out");
+    auto [out, log_text] = SyncOnce(da, db, Hex(circle));
+    if (JsonField(out, "ok") != "true") Die("incremental sync failed: " + out + log_text);
+    r.ops = JsonNum(out, "ops_received");
+    r.bytes = JsonNum(out, "bytes_in") + JsonNum(out, "bytes_out");
+    return r;
+  };
+  const Incremental mix = incremental(7, 3, 999'999);
+  const Incremental creates_only = incremental(10, 0, 888'888);
 
   std::printf(
       "sync of %.0f ops between two processes over 127.0.0.1 (session %.1f s, ops %.1f s):\n",
@@ -353,22 +381,23 @@ int main(int argc, char** argv) {
   std::printf("  peak RSS        receiver %llu KB, sender %llu KB (goal < 128 MB)\n",
               static_cast<unsigned long long>(client_rss),
               static_cast<unsigned long long>(server_rss));
-  std::printf(
-      "  incremental     %.0f ops: %.0f bytes both ways (goal < 10 KB): %llu bytes of envelopes + "
-      "%.0f of handshake, vectors and framing\n",
-      JsonNum(json2, "ops_received"), incremental_bytes,
-      static_cast<unsigned long long>(incremental_payload),
-      incremental_bytes - static_cast<double>(incremental_payload));
+  for (const auto& [what, r] : {std::pair{"7 new + 3 edits", mix}, {"10 new", creates_only}}) {
+    std::printf(
+        "  incremental     %.0f ops (%s): %.0f bytes both ways (goal < 10 KB): %llu bytes of "
+        "envelopes + %.0f of handshake, vectors and framing\n",
+        r.ops, what, r.bytes, static_cast<unsigned long long>(r.payload),
+        r.bytes - static_cast<double>(r.payload));
+  }
   std::printf(
       "{\"bench\":\"sync\",\"ops\":%.0f,\"apply_ops_per_s\":%.0f,\"local_ingest_ops_per_s\":%.0f,"
       "\"ratio\":%.3f,\"session_s\":%.1f,\"ops_s\":%.1f,\"wire_bytes\":%.0f,\"payload_bytes\":%llu,"
       "\"overhead\":%.4f,"
       "\"chunk_bytes\":%.0f,\"chunk_mib_per_s\":%.1f,"
       "\"receiver_rss_kb\":%llu,\"sender_rss_kb\":%llu,\"incremental_bytes\":%.0f,"
-      "\"incremental_payload_bytes\":%llu}\n",
+      "\"incremental_payload_bytes\":%llu,\"incremental_new_only_bytes\":%.0f}\n",
       received, apply_rate, local_ops_per_s, apply_rate / local_ops_per_s, seconds, ops_seconds,
       wire, static_cast<unsigned long long>(payload_bytes), overhead, chunk_bytes, chunk_mb_per_s,
       static_cast<unsigned long long>(client_rss), static_cast<unsigned long long>(server_rss),
-      incremental_bytes, static_cast<unsigned long long>(incremental_payload));
+      mix.bytes, static_cast<unsigned long long>(mix.payload), creates_only.bytes);
   return 0;
 }
