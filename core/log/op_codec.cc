@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/deflate.h"
+
 namespace estelik::log {
 namespace {
 
@@ -34,6 +36,13 @@ std::array<uint8_t, kGrantPlainSize> GrantPlain(std::span<const uint8_t> circle_
   PutU32(p.data() + kCircleIdSize, epoch);
   std::memcpy(p.data() + kCircleIdSize + 4, key.data(), kBodyKeySize);
   return p;
+}
+
+// "op <author fingerprint> seq N", how errors name an op.
+std::string OpLabel(const pb::Op& op) {
+  PublicKey author{};
+  std::memcpy(author.data(), op.author().data(), std::min(op.author().size(), author.size()));
+  return "op " + Fingerprint(author) + " seq " + std::to_string(op.seq());
 }
 
 }  // namespace
@@ -82,6 +91,10 @@ Result<pb::Op> ParseOpHeader(std::string_view op_bytes) {
   if (op.sealed_body().size() < kNonceSize + kTagSize) return Corrupt("op body is truncated");
   if (!op.body_hash().empty() && op.body_hash().size() != kHashSize) {
     return Corrupt("op body_hash is not a 32-byte hash");
+  }
+  if (op.body_codec() > kBodyCodecDeflate) {
+    return Unsupported("op body codec " + std::to_string(op.body_codec()) +
+                       " is newer than this app understands");
   }
   if (op.key_grants_size() > static_cast<int>(kMaxKeyGrants)) {
     return LimitExceeded("op carries more than 1024 key grants");
@@ -165,10 +178,34 @@ Status CheckBodyCommitment(const pb::Op& op, std::string_view body_bytes) {
   if (op.body_hash().size() == kHashSize && crypto::ConstantTimeEquals(Bytes(op.body_hash()), h)) {
     return Status::Ok();
   }
-  PublicKey author{};
-  std::memcpy(author.data(), op.author().data(), std::min(op.author().size(), author.size()));
-  return Corrupt("op " + Fingerprint(author) + " seq " + std::to_string(op.seq()) +
-                 ": body does not match its signed commitment");
+  return Corrupt(OpLabel(op) + ": body does not match its signed commitment");
+}
+
+Result<std::string> OpenBodyBytes(const pb::Op& op, std::span<const uint8_t> key) {
+  if (op.body_codec() > kBodyCodecDeflate) {
+    return Unsupported("op body codec " + std::to_string(op.body_codec()) +
+                       " is newer than this app understands");
+  }
+  ESTELIK_ASSIGN_OR_RETURN(std::string sealed_plain,
+                           OpenSealed(key, BodyAssociatedData(op), op.sealed_body()));
+  std::string body;
+  if (op.body_codec() == kBodyCodecDeflate) {
+    // The bound is the op limit: no honest body is larger (Append refuses it), and a bomb
+    // stops there instead of exhausting memory.
+    Result<std::string> inflated = InflateRaw(sealed_plain, kMaxOpBytes, OpLabel(op) + " body");
+    sodium_memzero(sealed_plain.data(), sealed_plain.size());
+    if (!inflated.ok()) return inflated.status();
+    body = std::move(inflated).value();
+  } else {
+    body = std::move(sealed_plain);
+  }
+  // The commitment is over the uncompressed bytes: they are what evidence reveals.
+  Status committed = CheckBodyCommitment(op, body);
+  if (!committed.ok()) {
+    sodium_memzero(body.data(), body.size());
+    return committed;
+  }
+  return body;
 }
 
 pb::Envelope SealAndSign(const Identity& author, pb::Op header, std::string_view body,
@@ -177,8 +214,15 @@ pb::Envelope SealAndSign(const Identity& author, pb::Op header, std::string_view
   // (evidence export) can check it without the sealing key.
   OpHash commitment = BodyCommitment(body);
   header.set_body_hash(commitment.data(), commitment.size());
+  // Compressed before sealing, since ciphertext does not compress. Only the author chooses
+  // the content, so the sealed length is no chosen-plaintext oracle (docs/THREAT_MODEL.md).
+  std::string deflated;
+  if (body.size() >= kMinDeflatedBodySize) deflated = DeflateRaw(body, kBodyDeflateLevel);
+  const bool compress = !deflated.empty() && deflated.size() < body.size();
+  header.set_body_codec(compress ? kBodyCodecDeflate : kBodyCodecPlain);
   auto ad = BodyAssociatedData(header);
-  header.set_sealed_body(SealBody(key, nonce, ad, body));
+  header.set_sealed_body(SealBody(key, nonce, ad, compress ? std::string_view(deflated) : body));
+  sodium_memzero(deflated.data(), deflated.size());
   pb::Envelope env;
   // Serialized once; these bytes are what is hashed, signed, stored and sent, forever.
   env.set_op(header.SerializeAsString());

@@ -5,10 +5,12 @@
 // - signing input: "estelik-op-v1\0" (14 bytes) || op bytes; detached Ed25519.
 // - op hash: BLAKE2b-256 of the op bytes exactly as in Envelope.op (no prefix).
 // - sealed_body: nonce(24) || XChaCha20-Poly1305-IETF ciphertext || tag(16), with the
-//   81-byte associated data of BodyAssociatedData().
+//   81-byte associated data of BodyAssociatedData(). The sealed plaintext is the serialized
+//   OpBody (body_codec 0) or its raw DEFLATE (body_codec 1: bodies of at least 64 bytes that
+//   deflate smaller), inflated on opening to at most kMaxOpBytes.
 // - key grant: crypto_box_seal(recipient X25519, circle_id(32) || epoch(u32 LE) || key(32)).
-// - body commitment (Op.body_hash): BLAKE2b-256("estelik-body-v1\0" || plaintext OpBody bytes);
-//   OpBody.salt (16 random bytes) makes it hiding.
+// - body commitment (Op.body_hash): BLAKE2b-256("estelik-body-v1\0" || plaintext OpBody bytes),
+//   always the uncompressed bytes; OpBody.salt (16 random bytes) makes it hiding.
 //
 // Thread safety: all functions are thread-safe.
 #pragma once
@@ -42,6 +44,11 @@ inline constexpr size_t kMaxKeyGrants = 1024;   // members per circle epoch
 inline constexpr std::string_view kSignContext{"estelik-op-v1\0", 14};
 inline constexpr std::string_view kBodyCommitContext{"estelik-body-v1\0", 16};
 inline constexpr size_t kBodySaltSize = 16;
+// Op.body_codec: how the sealed plaintext encodes the serialized OpBody.
+inline constexpr uint32_t kBodyCodecPlain = 0;
+inline constexpr uint32_t kBodyCodecDeflate = 1;    // raw DEFLATE (RFC 1951)
+inline constexpr size_t kMinDeflatedBodySize = 64;  // shorter bodies are sealed as they are
+inline constexpr int kBodyDeflateLevel = 6;
 
 using OpHash = std::array<uint8_t, kHashSize>;
 
@@ -49,7 +56,7 @@ OpHash HashOpBytes(std::string_view op_bytes);
 
 // Parses Envelope.op and checks the header's shape (version, sizes, seq >= 1, prev all
 // zeros iff seq == 1, scope, body and grant sizes, body_hash empty or 32 bytes). Does NOT check the
-// signature. Corrupt on any malformation, Unsupported for a newer op version.
+// signature. Corrupt on any malformation, Unsupported for a newer op version or body codec.
 Result<pb::Op> ParseOpHeader(std::string_view op_bytes);
 
 // Checks the envelope's signature over its exact op bytes by `op.author` (op parsed from
@@ -65,9 +72,17 @@ std::array<uint8_t, kBodyAdSize> BodyAssociatedData(const pb::Op& header);
 // except in vector tests).
 std::string SealBody(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
                      std::span<const uint8_t> ad, std::string_view plaintext);
-// Corrupt if the tag does not verify (wrong key, tampered body or header).
+// Corrupt if the tag does not verify (wrong key, tampered body or header). Returns the sealed
+// plaintext as is (still deflated when op.body_codec is 1); OpenBodyBytes decodes it.
 Result<std::string> OpenSealed(std::span<const uint8_t> key, std::span<const uint8_t> ad,
                                std::string_view sealed);
+
+// The exact serialized OpBody `op` carries: opens sealed_body with `key`, inflates it when
+// body_codec is 1 and checks it against body_hash. These are the bytes evidence reveals; the
+// caller wipes them. Corrupt naming the op if the body does not decrypt, is not one complete
+// DEFLATE stream or does not match its commitment; LimitExceeded if it would inflate past
+// kMaxOpBytes (inflating stops there); Unsupported for a body codec above 1.
+Result<std::string> OpenBodyBytes(const pb::Op& op, std::span<const uint8_t> key);
 
 // The commitment an op carries to its plaintext body: BLAKE2b-256 of kBodyCommitContext
 // followed by `body_bytes` (the exact serialized OpBody, salt included).
@@ -77,9 +92,10 @@ OpHash BodyCommitment(std::string_view body_bytes);
 // Corrupt("op <author fingerprint> seq N: body does not match its signed commitment").
 Status CheckBodyCommitment(const pb::Op& op, std::string_view body_bytes);
 
-// Completes `header` (every field but sealed_body and body_hash set) into a signed envelope:
-// commits to `body` (body_hash), seals it and signs the serialized op once. `header.author`
-// must be `author`'s public key.
+// Completes `header` (every field but sealed_body, body_hash and body_codec set) into a signed
+// envelope: commits to `body` (body_hash), deflates it when it is at least kMinDeflatedBodySize
+// bytes and that makes it smaller (body_codec 1, else 0), seals it and signs the serialized op
+// once. `header.author` must be `author`'s public key.
 pb::Envelope SealAndSign(const Identity& author, pb::Op header, std::string_view body,
                          std::span<const uint8_t> key, std::span<const uint8_t> nonce);
 

@@ -426,7 +426,7 @@ TEST_F(EvidenceTest, CliExportThenVerifyPrintsAVerdictAndFailsWithExitCode5OnTam
 
 // Pinned: a change is a bundle format change (docs/FORMAT.md "Evidence bundle").
 constexpr char kVectorManifestHash[] =
-    "b390f5f4ade748e5b02c8cea7108d49fbd7e66fc5ceaccd1b2a902b5cb1ced66";
+    "dfa17cf17bb154b454551f51430b2ac4b8e52931dbf517534c8c0442e4d5a32a";
 
 TEST(EvidenceVectorTest, FixedInputsGiveTheCheckedInManifest) {
   log::testing::Peer peer(1);

@@ -41,21 +41,77 @@ pb::Op VectorHeader(const Identity& id) {
 std::vector<uint8_t> VectorKey() { return std::vector<uint8_t>(kBodyKeySize, 0xA1); }
 std::vector<uint8_t> VectorNonce() { return std::vector<uint8_t>(kNonceSize, 0x24); }
 
-// Pinned: a change to any of these is a format change (bump Op.version).
+// Pinned: a change to any of these is a format change (bump Op.version, or for the body's
+// encoding Op.body_codec). The 74-byte body deflates to 49 bytes, so this op has body_codec 1
+// (the trailing `50 01`): sealed_body is nonce || XChaCha20-Poly1305(raw DEFLATE level 6 of the
+// body) || tag, 89 bytes. derive_op_vectors.py (beside this file) re-derives these bytes.
 constexpr char kVectorOpHex[] =
+    "0801122079b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad0496641801222000000000"
+    "000000000000000000000000000000000000000000000000000000002a070880d095ffbc3132003a59242424"
+    "242424242424242424242424242424242424242424c0321992edbe42485415b9c1a966c601c8c442dbebce9d"
+    "87ae85378827acdc87e09b05c91cb90acc1b06ce5f8d253752573c71fb723c4f90f59557cb05c5f005214a20"
+    "5481b3ba9de1bc8467095bbcbba3f6b29aeb6c972524922ec6299fa33354ba425001";
+constexpr char kVectorBodyCommitmentHex[] =
+    "70d03801002a90635821df6bfc7b2bd33f0d2db37ddcc8bd8fbcc58cb311393d";
+constexpr char kVectorHashHex[] =
+    "90311e57344fe04189e4379d6d2adb9dab9f4f21b8370157ff17dc19a524fd30";
+constexpr char kVectorSignatureHex[] =
+    "b54a38e9dd79cc7eff3ce40f953c80b4000e714f14329eca7ec580af698957a4f33269f3dddfb1860c09566427e50e"
+    "08bb35ad454db56d3c667fe1a721355b0a";
+
+// The same inputs as written before body_codec existed: the body sealed as it is (codec 0,
+// field 10 absent). Ops like this are in every existing log and must keep opening.
+constexpr char kPlainVectorOpHex[] =
     "0801122079b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad0496641801222000000000"
     "000000000000000000000000000000000000000000000000000000002a070880d095ffbc3132003a72242424"
     "2424242424242424242424242424242424242424242935f6908cfb400b0748f4197125bb51d04c3a5300813e"
     "fccfa82300fb9691cc28315abe7f8453d335658f9fdfe0c6204f36aff705c5f5ac22f3c31587b5b59e41686f"
     "2685998031842e1793e067d5fa2f399e924ea75fa0836a4a205481b3ba9de1bc8467095bbcbba3f6b29aeb6c"
     "972524922ec6299fa33354ba42";
-constexpr char kVectorBodyCommitmentHex[] =
-    "70d03801002a90635821df6bfc7b2bd33f0d2db37ddcc8bd8fbcc58cb311393d";
-constexpr char kVectorHashHex[] =
-    "40dc8e0f5b5573f3363d107e3f6ccf37761394036977b1127f722358bdaa4934";
-constexpr char kVectorSignatureHex[] =
+constexpr char kPlainVectorSignatureHex[] =
     "f59637646c1d90dc8ffb267e10cab8df71603af41e99c908ef1dfe82a9a78358000d5bf564f50e102ec5ee9b02207f"
     "1bb8a595091f7ec460e87b5a28e145f40e";
+
+std::string FromHex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+pb::Envelope EnvelopeFromHex(std::string_view op_hex, std::string_view signature_hex) {
+  pb::Envelope env;
+  env.set_op(FromHex(op_hex));
+  env.set_signature(FromHex(signature_hex));
+  return env;
+}
+
+// The second vector: a testimony of about 500 bytes in Kazakh, Russian and English, long
+// enough that deflating pays, sealed with the first vector's identity, key, nonce and salt.
+pb::OpBody LongVectorBody() {
+  pb::OpBody body = VectorBody();
+  auto* fields = body.mutable_testimony_create()->mutable_fields();
+  fields->set_title("Жаңаөзен, 16 желтоқсан 2011");
+  fields->set_body(
+      "Біз алаңда тұрдық, кенеттен оқ атылды. Адамдар жан-жаққа жүгірді. "
+      "Мы стояли на площади, и вдруг начали стрелять. Люди бежали во все стороны. "
+      "We were standing in the square when the shooting started. People ran in every "
+      "direction. Көп адам жараланды. Many were wounded.");
+  return body;
+}
+
+// Pinned: BLAKE2b-256 of the op bytes and of the serialized Envelope {op, signature}. Derived
+// by running SealAndSign on the inputs above (system zlib 1.2.13) and re-derived without
+// Estelik's code by derive_op_vectors.py (beside this file: protobuf by hand, Python's zlib at
+// level 6, libsodium through ctypes), which prints these digests and the first vector's bytes.
+// The DEFLATE stream itself is not the format (any complete raw DEFLATE stream opens): a zlib
+// that deflates differently at level 6 (zlib-ng, say) writes other, equally valid bytes, and
+// then only these writer-side pins change; CheckedInCompressedOpOpensToTheVectorBody still holds.
+constexpr char kLongVectorHashHex[] =
+    "641823a09b1d953777b4fa4bbe2e50e23d63e8b1343f83a1ae33dd06f9b6f632";
+constexpr char kLongVectorEnvelopeDigestHex[] =
+    "776dcf77a2a982c5c73839f5e4fb97089bb5f6589081eaed3795e0d42bf9c404";
 
 TEST(OpVectorTest, FixedInputsGiveTheCheckedInOpBytesHashAndSignature) {
   Identity id = std::move(Identity::FromSeed(Seed(1))).value();
@@ -74,6 +130,44 @@ TEST(OpVectorTest, AppendThroughTheOpLogProducesTheVectorBytes) {
   ASSERT_TRUE(env.ok()) << env.status().ToString();
   EXPECT_EQ(Hex(Bytes(env->op())), kVectorOpHex);
   EXPECT_EQ(Hex(Bytes(env->signature())), kVectorSignatureHex);
+}
+
+TEST(OpVectorTest, CheckedInCompressedOpOpensToTheVectorBody) {
+  testing::Peer peer(1);
+  std::string plain;
+  auto body = peer->OpenBody(EnvelopeFromHex(kVectorOpHex, kVectorSignatureHex), &plain);
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ(plain, VectorBody().SerializeAsString());  // the uncompressed bytes, as committed
+  EXPECT_EQ(body->testimony_create().fields().title(), "Zhanaozen 2011");
+}
+
+TEST(OpVectorTest, OpsSealedBeforeBodyCodecExistedStillOpen) {
+  pb::Envelope env = EnvelopeFromHex(kPlainVectorOpHex, kPlainVectorSignatureHex);
+  auto op = ParseOpHeader(env.op());
+  ASSERT_TRUE(op.ok()) << op.status().ToString();
+  EXPECT_EQ(op->body_codec(), kBodyCodecPlain);
+  testing::Peer peer(1);
+  std::string plain;
+  auto body = peer->OpenBody(env, &plain);
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ(plain, VectorBody().SerializeAsString());
+}
+
+TEST(OpVectorTest, LongMultilingualBodyGivesTheCheckedInCompressedOp) {
+  Identity id = std::move(Identity::FromSeed(Seed(1))).value();
+  const std::string plain = LongVectorBody().SerializeAsString();
+  ASSERT_GE(plain.size(), 480u);
+  ASSERT_LE(plain.size(), 540u);
+  pb::Envelope env = SealAndSign(id, VectorHeader(id), plain, VectorKey(), VectorNonce());
+  EXPECT_EQ(Hex(HashOpBytes(env.op())), kLongVectorHashHex);
+  EXPECT_EQ(Hex(HashOpBytes(env.SerializeAsString())), kLongVectorEnvelopeDigestHex);
+  auto op = ParseOpHeader(env.op());
+  ASSERT_TRUE(op.ok());
+  EXPECT_EQ(op->body_codec(), kBodyCodecDeflate);
+  EXPECT_LT(op->sealed_body().size(), plain.size());
+  auto opened = OpenBodyBytes(*op, VectorKey());
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(*opened, plain);
 }
 
 TEST(OpVectorTest, BodyCommitmentIsBlake2bOfTheContextAndTheExactBodyBytes) {
@@ -196,6 +290,15 @@ TEST_F(OpCodecTest, MalformedHeadersAreRejectedBeforeAnyCryptography) {
   pb::Op g = h;
   g.add_key_grants("too short");
   EXPECT_EQ(ParseOpHeader(g.SerializeAsString()).status().code(), Code::kCorrupt);
+  pb::Op deflated = h;
+  deflated.set_body_codec(kBodyCodecDeflate);
+  EXPECT_TRUE(ParseOpHeader(deflated.SerializeAsString()).ok());
+  pb::Op newer = h;
+  newer.set_body_codec(2);
+  auto refused = ParseOpHeader(newer.SerializeAsString());
+  EXPECT_EQ(refused.status().code(), Code::kUnsupported);
+  EXPECT_EQ(refused.status().message(), "op body codec 2 is newer than this app understands");
+  EXPECT_EQ(OpenBodyBytes(newer, VectorKey()).status().code(), Code::kUnsupported);
 }
 
 TEST_F(OpCodecTest, ChainRunOfHonestOpsVerifiesWithOneSignature) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include "core/deflate.h"
 #include "tests/unit/log/log_test_util.h"
 
 namespace estelik::log {
@@ -55,6 +56,36 @@ pb::Envelope Craft(const Identity& author, const std::string& circle, uint32_t e
   std::vector<uint8_t> nonce(kNonceSize);
   randombytes_buf(nonce.data(), nonce.size());
   return SealAndSign(author, h, body.SerializeAsString(), key, nonce);
+}
+
+// Signs `header` exactly as given: an author can sign any header it likes, so only the checks
+// after the signature stand between such an op and the log.
+pb::Envelope SignAsIs(const Identity& author, const pb::Op& header) {
+  pb::Envelope env;
+  env.set_op(header.SerializeAsString());
+  std::string input(kSignContext);
+  input += env.op();
+  Signature sig = author.Sign(Bytes(input));
+  env.set_signature(sig.data(), sig.size());
+  return env;
+}
+
+// About 1.3 KB of testimony text, the size that dominates a real envelope.
+pb::OpBody LongTestimonyBody() {
+  std::string text;
+  for (int i = 0; i < 6; ++i) {
+    text +=
+        "Біз алаңда тұрдық, кенеттен оқ атылды. Мы стояли на площади, и вдруг начали "
+        "стрелять. Part " +
+        std::to_string(i) + ": people ran toward the market and the bus station. ";
+  }
+  pb::OpBody body;
+  auto* c = body.mutable_testimony_create();
+  c->set_testimony_id(std::string(16, '\x03'));
+  c->mutable_fields()->set_language("kk");
+  c->mutable_fields()->set_title("Жаңаөзен");
+  c->mutable_fields()->set_body(text);
+  return body;
 }
 
 std::string HashString(const pb::Envelope& env) {
@@ -113,6 +144,40 @@ TEST(OpLogTest, LocalOpsFormAContiguousHashChainThatOpensLocally) {
   auto vv = p->GetVersionVector(Scope::Private());
   ASSERT_TRUE(vv.ok());
   EXPECT_EQ(vv->at(KeyBytes(p.key())), 3u);
+}
+
+TEST(OpLogTest, LongTextBodyIsDeflatedBeforeSealingAndOpensToTheCommittedBytes) {
+  Peer p(1);
+  auto env = p->Append(LongTestimonyBody(), Scope::Private(), kT);
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  auto op = ParseOpHeader(env->op());
+  ASSERT_TRUE(op.ok());
+  std::string plain;
+  auto body = p->OpenBody(*env, &plain);
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ(body->testimony_create().fields().body(),
+            LongTestimonyBody().testimony_create().fields().body());
+  EXPECT_EQ(op->body_codec(), kBodyCodecDeflate);
+  // Nonce and tag included, the sealed body is smaller than the plaintext alone.
+  EXPECT_LT(op->sealed_body().size(), plain.size());
+  // The commitment (what evidence checks) is over the uncompressed OpBody bytes.
+  EXPECT_TRUE(CheckBodyCommitment(*op, plain).ok());
+  pb::OpBody reparsed;
+  ASSERT_TRUE(reparsed.ParseFromString(plain));
+  EXPECT_EQ(reparsed.testimony_create().fields().title(), "Жаңаөзен");
+}
+
+TEST(OpLogTest, BodyShorterThan64BytesIsSealedAsItIs) {
+  Peer p(1);
+  auto env = p->Append(TagBody("kk"), Scope::Private(), kT);
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  auto op = ParseOpHeader(env->op());
+  ASSERT_TRUE(op.ok());
+  std::string plain;
+  ASSERT_TRUE(p->OpenBody(*env, &plain).ok());
+  ASSERT_LT(plain.size(), 64u);  // it would deflate to about 32 bytes
+  EXPECT_EQ(op->body_codec(), kBodyCodecPlain);
+  EXPECT_EQ(op->sealed_body().size(), kNonceSize + plain.size() + kTagSize);
 }
 
 TEST(OpLogTest, IdentityChainAndClockSurviveReopeningWithAClockThatWentBackwards) {
@@ -493,6 +558,58 @@ TEST_F(CircleTest, NobodyButTheAdminCanClaimACircleEvenToAPeerWhoDoesNotKnowIt) 
   EXPECT_EQ(r.status().code(), Code::kPermissionDenied) << r.status().ToString();
   EXPECT_EQ(Snapshot(carol.db()), before);
   EXPECT_EQ(carol->GetCircle(circle_).status().code(), Code::kNotFound);
+}
+
+TEST_F(CircleTest, CompressedCodecOnABodyThatIsNotDeflateIsCorruptAndChangesNothing) {
+  Identity bob_id = std::move(Identity::FromSeed(Seed(2))).value();
+  crypto::SecretBytes key = BobsKey();
+  // An honest short op (sealed as it is), then its codec switched to 1 and re-signed by its
+  // author: the body still decrypts (the codec is not in the AD) but is not DEFLATE.
+  pb::Op h =
+      std::move(ParseOpHeader(Craft(bob_id, circle_, 0, 1, "", TagBody("x"), key.span()).op()))
+          .value();
+  ASSERT_EQ(h.body_codec(), kBodyCodecPlain);
+  h.set_body_codec(kBodyCodecDeflate);
+  Snapshot before(alice.db());
+  auto r = alice->Ingest(SignAsIs(bob_id, h), kT);
+  EXPECT_EQ(r.status().code(), Code::kCorrupt) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("op " + Fingerprint(bob.key()) + " seq 1"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(Snapshot(alice.db()), before);
+}
+
+TEST_F(CircleTest, BodyThatInflatesPastOneMiBStopsAtTheBoundAndChangesNothing) {
+  Identity bob_id = std::move(Identity::FromSeed(Seed(2))).value();
+  crypto::SecretBytes key = BobsKey();
+  pb::Op h =
+      std::move(ParseOpHeader(Craft(bob_id, circle_, 0, 1, "", TagBody("x"), key.span()).op()))
+          .value();
+  // A ~1 KB stream that inflates to 1 MiB + 1 bytes, sealed and signed by its author.
+  std::string bomb = DeflateRaw(std::string(kMaxOpBytes + 1, 'x'), 9);
+  ASSERT_LT(bomb.size(), 4096u);
+  h.set_body_codec(kBodyCodecDeflate);
+  std::vector<uint8_t> nonce(kNonceSize, 7);
+  h.set_sealed_body(SealBody(key.span(), nonce, BodyAssociatedData(h), bomb));
+  Snapshot before(alice.db());
+  auto r = alice->Ingest(SignAsIs(bob_id, h), kT);
+  EXPECT_EQ(r.status().code(), Code::kLimitExceeded) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("inflates to more than 1048576 bytes"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(Snapshot(alice.db()), before);
+}
+
+TEST_F(CircleTest, BodyCodecNewerThanThisAppIsUnsupportedAndChangesNothing) {
+  Identity bob_id = std::move(Identity::FromSeed(Seed(2))).value();
+  crypto::SecretBytes key = BobsKey();
+  pb::Op h =
+      std::move(ParseOpHeader(Craft(bob_id, circle_, 0, 1, "", TagBody("x"), key.span()).op()))
+          .value();
+  h.set_body_codec(2);
+  Snapshot before(alice.db());
+  auto r = alice->Ingest(SignAsIs(bob_id, h), kT);
+  EXPECT_EQ(r.status().code(), Code::kUnsupported) << r.status().ToString();
+  EXPECT_EQ(r.status().message(), "op body codec 2 is newer than this app understands");
+  EXPECT_EQ(Snapshot(alice.db()), before);
 }
 
 TEST_F(CircleTest, RunWithADamagedMiddleSignatureIsAuthenticByChainAndFlaggedLazily) {
