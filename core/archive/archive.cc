@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/archive/archive_internal.h"
+#include "core/archive/text_delta.h"
 #include "core/crypto/random.h"
 #include "core/log/op_codec.h"
 #include "core/store/sqlite_util.h"
@@ -33,6 +34,26 @@ std::string RandomId(size_t size) {
 std::string AuthorBytes(const log::Identity& identity) {
   const auto& pk = identity.public_key();
   return std::string(reinterpret_cast<const char*>(pk.data()), pk.size());
+}
+
+pb::OpBody EditOpBody(store::Store& store, const pb::Testimony& current,
+                      const pb::TestimonyFields& fields) {
+  pb::OpBody body;
+  auto* edit = body.mutable_testimony_edit();
+  edit->set_testimony_id(current.id());
+  // The op whose version this edit replaces, so a verifier can tell a version is missing.
+  Result<std::string> base = store.VersionOp(current.id(), current.current_version());
+  *edit->mutable_fields() = fields;
+  if (!base.ok()) return body;
+  edit->set_base_op(*base);
+  // Every replica applies this edit when the version base_op made is its current one (only
+  // the author edits; one author's ops apply in chain order), so the current body is the base.
+  std::optional<pb::TextDelta> delta = MakeTextDelta(current.fields().body(), fields.body());
+  if (delta) {
+    *edit->mutable_body_delta() = *std::move(delta);
+    edit->mutable_fields()->clear_body();
+  }
+  return body;
 }
 
 namespace {
@@ -199,13 +220,7 @@ Result<pb::Testimony> Archive::EditTestimony(std::string_view id,
     fields.set_consent_scope(pb::CONSENT_SCOPE_CIRCLE);
     fields.set_circle_id(current.fields().circle_id());
   }
-  pb::OpBody body;
-  auto* edit = body.mutable_testimony_edit();
-  edit->set_testimony_id(std::string(id));
-  // The op whose version this edit replaces, so a verifier can tell a version is missing.
-  Result<std::string> base = store_->VersionOp(id, current.current_version());
-  if (base.ok()) edit->set_base_op(*base);
-  *edit->mutable_fields() = fields;
+  pb::OpBody body = EditOpBody(*store_, current, fields);
 
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
   ESTELIK_ASSIGN_OR_RETURN(log::Scope scope, ScopeFor(id));

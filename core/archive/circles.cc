@@ -14,6 +14,7 @@
 
 #include "core/archive/archive.h"
 #include "core/archive/archive_internal.h"
+#include "core/archive/text_delta.h"
 #include "core/log/op_codec.h"
 #include "core/store/sqlite_util.h"
 
@@ -96,12 +97,8 @@ Status Archive::Share(std::string_view testimony_id, const std::string& circle_i
 
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
   // The local history records the decision to share as a version of its own.
-  pb::OpBody edit;
-  edit.mutable_testimony_edit()->set_testimony_id(t.id());
-  Result<std::string> base = store_->VersionOp(t.id(), t.current_version());
-  if (base.ok()) edit.mutable_testimony_edit()->set_base_op(*base);
-  *edit.mutable_testimony_edit()->mutable_fields() = fields;
-  ESTELIK_RETURN_IF_ERROR(AppendAndApply(edit, log::Scope::Private()).status());
+  ESTELIK_RETURN_IF_ERROR(
+      AppendAndApply(EditOpBody(*store_, t, fields), log::Scope::Private()).status());
 
   pb::OpBody share;
   auto* s = share.mutable_share_into_circle();
@@ -228,9 +225,18 @@ Status Archive::Apply(const pb::Op& op, const std::string& hash, const pb::OpBod
       const auto& e = body.testimony_edit();
       ESTELIK_ASSIGN_OR_RETURN(bool open, live(e.testimony_id(), true));
       if (!open) return Status::Ok();
+      // A text delta applies to the body of the version base_op made. Only the author edits
+      // and one author's ops apply in chain order (rebuild: HLC order, monotonic per author),
+      // so that version is the current one here; base_body_hash turns any divergence into an
+      // error instead of wrong text (docs/FORMAT.md "Testimony edits and text deltas").
+      std::string base_body;
+      if (e.has_body_delta()) {
+        ESTELIK_ASSIGN_OR_RETURN(pb::Testimony current, store_->Get(e.testimony_id()));
+        base_body = std::move(*current.mutable_fields()->mutable_body());
+      }
+      ESTELIK_ASSIGN_OR_RETURN(pb::TestimonyFields fields, ResolveEditFields(e, base_body));
       ESTELIK_ASSIGN_OR_RETURN(
-          uint32_t version,
-          store_->EditTestimony(e.testimony_id(), op.author(), op.hlc(), e.fields()));
+          uint32_t version, store_->EditTestimony(e.testimony_id(), op.author(), op.hlc(), fields));
       ESTELIK_RETURN_IF_ERROR(store_->SetVersionOp(e.testimony_id(), version, hash));
       ESTELIK_RETURN_IF_ERROR(store_->RefreshTagTerms(e.testimony_id()));
       return carries(e.testimony_id());

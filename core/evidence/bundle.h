@@ -70,7 +70,7 @@ struct CustodyEvent {
 struct CustodyVersion {
   uint32_t number = 0;
   const RevealedOp* op = nullptr;
-  const pb::TestimonyFields* fields = nullptr;
+  pb::TestimonyFields fields;  // resolved: an edit's text delta applied to its base version
 };
 struct CustodyTestimony {
   std::string id;
@@ -90,8 +90,9 @@ struct Custody {
 
 // Builds the custody model of `ops` (which must outlive it) for `testimony_ids`, checking
 // the rules: every op names an exported testimony, owner-only ops are by the owner, a
-// withdrawn testimony reveals only its tombstone, an edit's base_op is present, attachment
-// infos agree. Violations go to `problems`.
+// withdrawn testimony reveals only its tombstone, an edit's base_op is present, an edit's
+// text delta applies to that base version, attachment infos agree. Violations go to
+// `problems`.
 Custody BuildCustody(const std::vector<std::string>& testimony_ids,
                      const std::vector<RevealedOp>& ops, std::string exporter,
                      uint64_t exported_unix_ms);

@@ -8,8 +8,10 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <set>
 
+#include "core/archive/text_delta.h"
 #include "core/evidence/bundle.h"
 #include "core/json.h"
 
@@ -131,7 +133,11 @@ void BuildOne(CustodyTestimony& t, std::vector<const RevealedOp*> ops,
   std::set<log::OpHash> present;
   for (const RevealedOp* op : ops) present.insert(op->hash);
   std::map<std::string, size_t> attachment_index;
-  const pb::TestimonyFields* current = nullptr;
+  // The version each fields-carrying op made or restated (a share repeating the current
+  // fields), by op hash: the bases an edit's text delta is resolved against.
+  std::map<log::OpHash, size_t> version_by_op;
+  std::set<size_t> unresolved;  // versions whose body could not be resolved
+  std::optional<size_t> current;
   for (const RevealedOp* op : ops) {
     CustodyEvent event{op, KindOf(op->parsed), 0};
     const std::string where = OpEnvelopePath(op->hash);
@@ -144,28 +150,59 @@ void BuildOne(CustodyTestimony& t, std::vector<const RevealedOp*> ops,
                          " is withdrawn, but the bundle reveals its content (" + event.kind + ")");
     }
     if (const pb::TestimonyFields* fields = FieldsOf(op->parsed)) {
-      bool is_version = current == nullptr || event.kind != "share" ||
-                        !google::protobuf::util::MessageDifferencer::Equals(*current, *fields);
+      bool is_version =
+          !current || event.kind != "share" ||
+          !google::protobuf::util::MessageDifferencer::Equals(t.versions[*current].fields, *fields);
       if (is_version) {
         event.version = static_cast<uint32_t>(t.versions.size() + 1);
-        t.versions.push_back({event.version, op, fields});
-        current = fields;
+        t.versions.push_back({event.version, op, *fields});
+        current = t.versions.size() - 1;
       }
+      version_by_op[op->hash] = *current;
     }
     if (op->parsed.has_testimony_edit()) {
-      const std::string& base = op->parsed.testimony_edit().base_op();
+      const pb::TestimonyEdit& edit = op->parsed.testimony_edit();
+      const std::string& base = edit.base_op();
       log::OpHash base_hash{};
-      if (!base.empty()) {
-        bool found = base.size() == base_hash.size();
-        if (found) {
-          std::memcpy(base_hash.data(), base.data(), base.size());
-          found = present.count(base_hash) > 0;
+      const bool base_named = base.size() == base_hash.size();
+      if (base_named) std::memcpy(base_hash.data(), base.data(), base.size());
+      if (!base.empty() && (!base_named || present.count(base_hash) == 0)) {
+        problems.push_back(tid + " version " + std::to_string(event.version) +
+                           ": the version it was edited from (op " + HexOf(base) + ") is missing" +
+                           (edit.has_body_delta() ? "; its text, a change to that version's, "
+                                                    "cannot be shown"
+                                                  : ""));
+      }
+      if (edit.has_body_delta()) {
+        // The text is the delta applied to the body of the version base_op made. Without that
+        // version nothing is shown: never text the author did not sign.
+        auto base_version = base_named ? version_by_op.find(base_hash) : version_by_op.end();
+        std::optional<std::string> problem;
+        bool resolved = false;
+        if (!base_named) {
+          problem = where + ": " + archive::ResolveEditFields(edit, "").status().message();
+        } else if (present.count(base_hash) == 0) {
+          // Reported above as a missing version.
+        } else if (base_version == version_by_op.end()) {
+          problem = tid + " version " + std::to_string(event.version) +
+                    ": its text delta names op " + HexOf(base) +
+                    ", which is not an earlier version of the testimony";
+        } else if (unresolved.count(base_version->second) > 0) {
+          problem = tid + " version " + std::to_string(event.version) +
+                    ": its text is a change to version " +
+                    std::to_string(base_version->second + 1) + ", whose text cannot be shown";
+        } else {
+          Result<pb::TestimonyFields> full =
+              archive::ResolveEditFields(edit, t.versions[base_version->second].fields.body());
+          if (full.ok()) {
+            t.versions[*current].fields = *std::move(full);
+            resolved = true;
+          } else {
+            problem = where + ": " + full.status().message();
+          }
         }
-        if (!found) {
-          problems.push_back(tid + " version " + std::to_string(event.version) +
-                             ": the version it was edited from (op " + HexOf(base) +
-                             ") is missing");
-        }
+        if (problem) problems.push_back(*std::move(problem));
+        if (!resolved) unresolved.insert(*current);
       }
     }
     if (op->parsed.has_attachment_add()) {
@@ -403,7 +440,7 @@ std::string CustodyJson(const Custody& c) {
         w.Key("recorded").String(Iso8601(recorded));
       }
       w.Key("fields");
-      FieldsJson(w, *v.fields);
+      FieldsJson(w, v.fields);
       w.EndObject();
     }
     w.EndArray();
@@ -459,7 +496,7 @@ std::string CustodyHtml(const Custody& c) {
                       : ".") +
          "</p>\n";
     for (const auto& v : t.versions) {
-      const pb::TestimonyFields& f = *v.fields;
+      const pb::TestimonyFields& f = v.fields;
       h += "<h3>Version " + std::to_string(v.number) + "</h3>\n<table>\n";
       h += Row({"op", HashHex(v.op->hash)});
       h += Row({"signed at (HLC)", Iso8601(v.op->op.hlc().wall_ms()) + " #" +
