@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/crypto/hash.h"
+#include "core/deflate.h"
 #include "core/log/op_codec.h"
 
 namespace estelik::sync {
@@ -15,6 +16,11 @@ constexpr size_t kAttachmentIdSize = 16;
 constexpr double kReceiveBurstSeconds = 2.0;
 constexpr double kSendBurstSeconds = 1.0;
 constexpr double kSendRateFraction = 0.8;  // margin for clock skew and batching in transit
+// zlib level for OpBatch messages. What compresses in a batch is the author, circle id and
+// field tags every op header repeats; the sealed bodies do not. On 256 KiB batches level 1
+// deflates at 50-60 MB/s of CPU and saves 59-72 bytes per op; level 6 saved at most 2 bytes
+// more per op for 5-22 % more CPU.
+constexpr int kDeflateLevel = 1;
 
 std::string Hex(std::string_view bytes) {
   return log::Hex({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
@@ -60,6 +66,7 @@ Result<std::unique_ptr<ReplicationSession>> ReplicationSession::Create(Replica& 
   };
   channel_config.expected_peer = config.expected_peer;
   channel_config.capabilities = {kReplicationCapability};
+  if (config.deflate) channel_config.capabilities.push_back(kDeflateCapability);
   channel_config.limits.max_message_size = config.limits.max_message_size;
   ESTELIK_ASSIGN_OR_RETURN(SecureChannel channel, SecureChannel::Create(std::move(channel_config)));
   return std::unique_ptr<ReplicationSession>(
@@ -166,6 +173,9 @@ void ReplicationSession::HandleEvents() {
     if (closed_) break;
     switch (event.kind) {
       case ChannelEvent::Kind::kHandshakeComplete: {
+        const std::vector<std::string>& theirs = event.peer_capabilities;
+        deflate_ = config_.deflate &&
+                   std::find(theirs.begin(), theirs.end(), kDeflateCapability) != theirs.end();
         Status opened = OnOpen(event.peer);
         if (!opened.ok()) Fail(opened);
         break;
@@ -173,13 +183,8 @@ void ReplicationSession::HandleEvents() {
       case ChannelEvent::Kind::kMessage: {
         last_received_ms_ = now_ms_;
         stats_.message_bytes_received += event.message.size();
-        if (stats_.message_bytes_received > config_.limits.max_session_bytes) {
-          Fail(LimitExceeded("peer sent more than " +
-                             std::to_string(config_.limits.max_session_bytes) +
-                             " bytes in one session"));
-          break;
-        }
-        Status handled = HandleMessage(event.message);
+        Status handled = CountReceived(event.message.size());
+        if (handled.ok()) handled = HandleMessage(event.message);
         if (!handled.ok()) Fail(handled);
         break;
       }
@@ -235,6 +240,9 @@ Status ReplicationSession::HandleMessage(std::span<const uint8_t> bytes) {
     return ProtocolError("peer sent a malformed replication message (" +
                          std::to_string(bytes.size()) + " bytes)");
   }
+  if (message.kind_case() == pb::ReplicationMessage::kDeflated) {
+    ESTELIK_ASSIGN_OR_RETURN(message, Inflate(message.deflated(), bytes.size()));
+  }
   if (message.kind_case() != pb::ReplicationMessage::kHello && !got_hello_) {
     return ProtocolError("peer sent a replication message before its Hello");
   }
@@ -253,10 +261,43 @@ Status ReplicationSession::HandleMessage(std::span<const uint8_t> bytes) {
       return OnDone();
     case pb::ReplicationMessage::kKeepAlive:
       return Status::Ok();
+    case pb::ReplicationMessage::kDeflated:  // Inflate() refuses nesting
     case pb::ReplicationMessage::KIND_NOT_SET:
       break;
   }
   return ProtocolError("peer sent a replication message of unknown kind");
+}
+
+Result<pb::ReplicationMessage> ReplicationSession::Inflate(const std::string& deflated,
+                                                           size_t outer_size) {
+  if (!deflate_) {
+    return ProtocolError(std::string("peer sent a compressed message without negotiating ") +
+                         kDeflateCapability);
+  }
+  // The bound every uncompressed message has: a bomb stops there, having cost at most that.
+  ESTELIK_ASSIGN_OR_RETURN(std::string bytes, InflateRaw(deflated, config_.limits.max_message_size,
+                                                         "peer's compressed message"));
+  // The session limit counts what the peer makes us process, so compression cannot stretch it.
+  if (bytes.size() > outer_size) ESTELIK_RETURN_IF_ERROR(CountReceived(bytes.size() - outer_size));
+  pb::ReplicationMessage inner;
+  if (!inner.ParseFromString(bytes)) {
+    return ProtocolError("peer sent a compressed message that holds no replication message (" +
+                         std::to_string(bytes.size()) + " bytes inflated)");
+  }
+  if (inner.kind_case() == pb::ReplicationMessage::kDeflated) {
+    return ProtocolError("peer sent a compressed message inside a compressed message");
+  }
+  ++stats_.messages_deflated_received;
+  return inner;
+}
+
+Status ReplicationSession::CountReceived(uint64_t bytes) {
+  received_bytes_ += bytes;
+  if (received_bytes_ > config_.limits.max_session_bytes) {
+    return LimitExceeded("peer sent more than " + std::to_string(config_.limits.max_session_bytes) +
+                         " bytes in one session");
+  }
+  return Status::Ok();
 }
 
 Status ReplicationSession::OnHello(const pb::Hello& hello) {
@@ -493,12 +534,27 @@ Status ReplicationSession::OnDone() {
 
 Status ReplicationSession::SendMessage(const pb::ReplicationMessage& message) {
   std::string bytes = message.SerializeAsString();
+  // Only batches: chunks are sealed (incompressible) and control messages are tiny.
+  const bool batch = message.kind_case() == pb::ReplicationMessage::kOpBatch;
+  if (batch && deflate_) bytes = MaybeDeflate(std::move(bytes));
   ESTELIK_RETURN_IF_ERROR(
       channel_.Send({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}));
   stats_.message_bytes_sent += bytes.size();
+  if (batch) stats_.batch_bytes_sent += bytes.size();
   last_sent_ms_ = now_ms_;
   CollectOutput();
   return Status::Ok();
+}
+
+std::string ReplicationSession::MaybeDeflate(std::string bytes) {
+  // The peer inflates at most its max_message_size: a message too large to send plainly stays
+  // plain, so the channel refuses it here rather than the peer after the fact.
+  if (bytes.size() > channel_.peer_max_message_size()) return bytes;
+  pb::ReplicationMessage wrapper;
+  wrapper.set_deflated(DeflateRaw(bytes, kDeflateLevel));
+  if (wrapper.ByteSizeLong() >= bytes.size()) return bytes;
+  ++stats_.messages_deflated_sent;
+  return wrapper.SerializeAsString();
 }
 
 Status ReplicationSession::ProduceOpBatch(bool* produced) {

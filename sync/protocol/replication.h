@@ -40,6 +40,8 @@ namespace estelik::sync {
 
 inline constexpr char kReplicationCapability[] = "replication/1";
 inline constexpr uint32_t kReplicationVersion = 1;
+// Advertised by a side that accepts `deflated` messages (docs/PROTOCOL.md "Compression").
+inline constexpr char kDeflateCapability[] = "deflate/1";
 
 // Bounds on what a peer may make this side do, and how this side paces what it sends. The
 // receive limits are advertised in Hello; a sender paces itself to the peer's.
@@ -77,8 +79,12 @@ struct ReplicationStats {
   uint64_t chunk_bytes_received = 0;  // sealed bytes
   uint64_t chunk_bytes_sent = 0;
   uint64_t attachments_skipped = 0;  // known of but not expectable here (e.g. no testimony)
-  uint64_t message_bytes_sent = 0;   // application messages, before the channel
+  // Application messages before the channel, as sent: a deflated one at its compressed size.
+  uint64_t message_bytes_sent = 0;
   uint64_t message_bytes_received = 0;
+  uint64_t batch_bytes_sent = 0;        // of message_bytes_sent, the OpBatch messages
+  uint64_t messages_deflated_sent = 0;  // OpBatch messages sent compressed
+  uint64_t messages_deflated_received = 0;
   uint64_t wire_bytes_sent = 0;  // channel bytes (frames, handshake, tags)
   uint64_t wire_bytes_received = 0;
   std::optional<Ed25519PublicKey> peer;  // once the handshake completed
@@ -99,6 +105,9 @@ struct ReplicationConfig {
   // Initiator only: the responder must be exactly this identity.
   std::optional<Ed25519PublicKey> expected_peer;
   ReplicationLimits limits;
+  // Advertise "deflate/1" and send OpBatch messages compressed to a peer that advertises it
+  // too. Off: neither side sends compressed messages in this session.
+  bool deflate = true;
   // Called after progress (a batch or chunk processed); may be empty.
   std::function<void(const ReplicationStats&)> on_progress;
   // Called once when the session closes, with its outcome; may be empty.
@@ -151,6 +160,10 @@ class ReplicationSession : public Session {
   void Step(uint64_t now_ms);  // events, then production, then output
   void HandleEvents();
   Status HandleMessage(std::span<const uint8_t> bytes);
+  // The message inside a peer's `deflated` message (`outer_size`: the bytes it arrived in).
+  Result<pb::ReplicationMessage> Inflate(const std::string& deflated, size_t outer_size);
+  // Adds application bytes from the peer to the session's count; fails past the limit.
+  Status CountReceived(uint64_t bytes);
   Status OnOpen(const Ed25519PublicKey& peer);
   Status OnHello(const pb::Hello& hello);
   Status OnOpBatch(const pb::OpBatch& batch);
@@ -164,6 +177,8 @@ class ReplicationSession : public Session {
   Status Produce();
   Status ProduceOpBatch(bool* produced);
   Status SendMessage(const pb::ReplicationMessage& message);
+  // `bytes` (a serialized OpBatch message) as a `deflated` message if that is smaller.
+  std::string MaybeDeflate(std::string bytes);
   void MaybeFinish();
   void Fail(const Status& why);
   void Finish(bool success, std::string reason);
@@ -184,6 +199,8 @@ class ReplicationSession : public Session {
   uint64_t last_received_ms_ = 0;
 
   std::optional<Ed25519PublicKey> peer_;
+  bool deflate_ = false;           // both sides advertised deflate/1
+  uint64_t received_bytes_ = 0;    // for max_session_bytes: deflated messages at inflated size
   std::set<std::string> shared_;   // circles we send and accept
   std::set<std::string> invited_;  // circles unknown at first, accepted from this peer
   std::map<std::string, log::VersionVector> sending_;  // circle -> what the peer has (so far)

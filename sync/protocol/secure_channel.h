@@ -150,6 +150,9 @@ class SecureChannel {
   const Status& close_reason() const { return close_reason_; }
   // The verified peer identity, once the handshake has completed.
   const std::optional<Ed25519PublicKey>& peer() const { return peer_; }
+  // The largest application message the peer accepts (its advertised max_message_size), once
+  // the handshake has completed; 0 before.
+  size_t peer_max_message_size() const { return peer_ ? peer_max_message_size_ : 0; }
   const Ed25519PublicKey& identity() const { return identity_; }
 
  private:

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <set>
@@ -192,9 +193,13 @@ struct SyncOutcome {
   SimLinkResult link;
 };
 
+// Lets a test change either side's session config (a's, b's) before the session starts.
+using ConfigureSides = std::function<void(sync::ReplicationConfig&, sync::ReplicationConfig&)>;
+
 // One replication session between `a` (dials) and `b` over a simulated link.
 inline SyncOutcome SyncPeers(SimPeer& a, SimPeer& b, const SimLinkOptions& options = {},
-                             const sync::ReplicationLimits& limits = {}) {
+                             const sync::ReplicationLimits& limits = {},
+                             const ConfigureSides& configure = {}) {
   SyncOutcome out;
   sync::ReplicationConfig ca;
   ca.initiator = true;
@@ -204,6 +209,7 @@ inline SyncOutcome SyncPeers(SimPeer& a, SimPeer& b, const SimLinkOptions& optio
   sync::ReplicationConfig cb;
   cb.network_key = SimNetworkKey();
   cb.limits = limits;
+  if (configure) configure(ca, cb);
   auto sa = sync::ReplicationSession::Create(*a.replica, std::move(ca));
   auto sb = sync::ReplicationSession::Create(*b.replica, std::move(cb));
   if (!sa.ok() || !sb.ok()) return out;
