@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/archive/archive_internal.h"
+#include "core/archive/scope_fields.h"
 #include "core/archive/text_delta.h"
 #include "core/crypto/random.h"
 #include "core/log/op_codec.h"
@@ -139,7 +140,10 @@ Result<std::unique_ptr<Archive>> Archive::Assemble(std::unique_ptr<vault::Vault>
 }
 
 Result<Archive::Applied> Archive::AppendAndApply(const pb::OpBody& body, const log::Scope& scope) {
-  ESTELIK_ASSIGN_OR_RETURN(pb::Envelope envelope, log_->Append(body, scope, WallClockMs()));
+  // The op's scope names its circle; the sealed fields need not repeat it (scope_fields.h).
+  pb::OpBody sealed = body;
+  OmitScopeCircle(sealed, scope.circle_id);
+  ESTELIK_ASSIGN_OR_RETURN(pb::Envelope envelope, log_->Append(sealed, scope, WallClockMs()));
   Applied applied;
   ESTELIK_ASSIGN_OR_RETURN(applied.op, log::ParseOpHeader(envelope.op()));
   const log::OpHash hash = log::HashOpBytes(envelope.op());
@@ -488,6 +492,7 @@ Result<Archive::RebuildReport> Archive::Rebuild() {
       return Status::Ok();
     }
     ESTELIK_ASSIGN_OR_RETURN(pb::Op op, log::ParseOpHeader(stored.envelope.op()));
+    RestoreScopeCircle(*body, op.scope().circle_id());
     std::string hash(reinterpret_cast<const char*>(stored.hash.data()), stored.hash.size());
     Status applied = Apply(op, hash, *body, &state);
     if (!applied.ok()) {

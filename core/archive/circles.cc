@@ -14,6 +14,7 @@
 
 #include "core/archive/archive.h"
 #include "core/archive/archive_internal.h"
+#include "core/archive/scope_fields.h"
 #include "core/archive/text_delta.h"
 #include "core/log/op_codec.h"
 #include "core/store/sqlite_util.h"
@@ -122,6 +123,7 @@ Status Archive::Materialize(const pb::Envelope& envelope) {
     return opened.status();
   }
   ESTELIK_ASSIGN_OR_RETURN(pb::Op op, log::ParseOpHeader(envelope.op()));
+  RestoreScopeCircle(*opened, op.scope().circle_id());
   const log::OpHash hash = log::HashOpBytes(envelope.op());
   return Apply(op, std::string(reinterpret_cast<const char*>(hash.data()), hash.size()), *opened,
                nullptr);

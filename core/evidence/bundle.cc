@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "core/archive/scope_fields.h"
 #include "core/crypto/secret.h"
 
 namespace estelik::evidence::internal {
@@ -144,6 +145,8 @@ Result<RevealedOp> RevealOp(std::string_view envelope_bytes, std::string body) {
   }
   ESTELIK_RETURN_IF_ERROR(log::CheckBodyCommitment(r.op, body));
   if (!r.parsed.ParseFromString(body)) return Corrupt("revealed body is not a valid OpBody");
+  // Read as the archive reads it: a circle op's fields take their circle from its scope.
+  archive::RestoreScopeCircle(r.parsed, r.op.scope().circle_id());
   r.body = std::move(body);
   return r;
 }
