@@ -173,7 +173,7 @@ class Scenario {
   pb::TestimonyFields RandomFields() {
     pb::TestimonyFields f;
     f.set_title(rng_.Words(3));
-    f.set_body(rng_.Words(12));
+    f.set_body(rng_.Words(48));  // long enough that small edits travel as text deltas
     f.set_language(rng_.OneIn(2) ? "kk" : "ru");
     return f;
   }
@@ -215,6 +215,15 @@ class Scenario {
           auto current = a.GetTestimony(t.id);
           ASSERT_TRUE(current.ok());
           pb::TestimonyFields fields = RandomFields();
+          if (rng_.OneIn(2)) {
+            // A small edit: a few words inserted at a word boundary, the rest kept, so the
+            // edit travels as a text delta (docs/FORMAT.md "Testimony edits and text deltas").
+            fields = current->fields();
+            std::string body = fields.body();
+            size_t at = body.find(' ', rng_.Between(0, body.size()));
+            body.insert(at == std::string::npos ? body.size() : at, " " + rng_.Words(3));
+            fields.set_body(body);
+          }
           fields.set_consent_scope(current->fields().consent_scope());
           fields.set_circle_id(current->fields().circle_id());
           auto e = a.EditTestimony(t.id, fields);
@@ -396,6 +405,10 @@ std::string AddShared(Scenario& s, Archive& a) {
   return t->id();
 }
 
+// Edits that travelled as text deltas, over every case run so far: the property must cover
+// them, not only whole-field edits.
+size_t g_delta_edits = 0;
+
 // The whole property for one seed.
 void RunConvergenceCase(uint64_t seed, ScenarioShape shape) {
   SCOPED_TRACE(Rerun(seed));
@@ -405,6 +418,10 @@ void RunConvergenceCase(uint64_t seed, ScenarioShape shape) {
   std::vector<pb::Envelope> all;
   log::VersionVector expected;
   ASSERT_NO_FATAL_FAILURE(s.Union(&all, &expected));
+  for (const auto& e : all) {
+    auto body = s.authors()[0]->log().OpenBody(e);
+    if (body.ok() && body->testimony_edit().has_body_delta()) ++g_delta_edits;
+  }
   Rng& rng = s.rng();
 
   // Receiver 0 gets every author's chain in order (the reference); the others chaos.
@@ -499,6 +516,7 @@ TEST(Convergence, AnyDeliveryOrderGivesEveryMemberTheSameState) {
       return;
     }
   }
+  EXPECT_GT(g_delta_edits, 0u) << "no case exercised a text-delta edit";
 }
 
 TEST(Convergence, LargerScenariosConvergeToo) {
