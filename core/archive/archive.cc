@@ -37,8 +37,8 @@ std::string AuthorBytes(const log::Identity& identity) {
   return std::string(reinterpret_cast<const char*>(pk.data()), pk.size());
 }
 
-pb::OpBody EditOpBody(store::Store& store, const pb::Testimony& current,
-                      const pb::TestimonyFields& fields) {
+pb::OpBody EditOpBody(store::Store& store, log::OpLog& log, const log::Scope& scope,
+                      const pb::Testimony& current, const pb::TestimonyFields& fields) {
   pb::OpBody body;
   auto* edit = body.mutable_testimony_edit();
   edit->set_testimony_id(current.id());
@@ -47,6 +47,15 @@ pb::OpBody EditOpBody(store::Store& store, const pb::Testimony& current,
   *edit->mutable_fields() = fields;
   if (!base.ok()) return body;
   edit->set_base_op(*base);
+  if (!scope.is_private()) {
+    // A member added after a removal holds only the current epoch's key, and one re-added
+    // holds the text of the epoch it last read: only a base of this epoch is read by every
+    // reader of this edit. Anything else (another epoch, a private base, an error) sends the
+    // whole body, which is always right.
+    Result<log::CircleInfo> circle = log.GetCircle(scope.circle_id);
+    Result<uint32_t> base_epoch = log.OwnOpEpoch(scope, *base);
+    if (!circle.ok() || !base_epoch.ok() || *base_epoch != circle->epoch) return body;
+  }
   // Every replica applies this edit when the version base_op made is its current one (only
   // the author edits; one author's ops apply in chain order), so the current body is the base.
   std::optional<pb::TextDelta> delta = MakeTextDelta(current.fields().body(), fields.body());
@@ -224,10 +233,10 @@ Result<pb::Testimony> Archive::EditTestimony(std::string_view id,
     fields.set_consent_scope(pb::CONSENT_SCOPE_CIRCLE);
     fields.set_circle_id(current.fields().circle_id());
   }
-  pb::OpBody body = EditOpBody(*store_, current, fields);
+  ESTELIK_ASSIGN_OR_RETURN(log::Scope scope, ScopeFor(id));
+  pb::OpBody body = EditOpBody(*store_, *log_, scope, current, fields);
 
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
-  ESTELIK_ASSIGN_OR_RETURN(log::Scope scope, ScopeFor(id));
   ESTELIK_RETURN_IF_ERROR(AppendAndApply(body, scope).status());
   ESTELIK_RETURN_IF_ERROR(tx.Commit());
   return store_->Get(id);

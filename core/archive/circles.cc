@@ -29,6 +29,24 @@ bool Contains(const std::vector<log::PublicKey>& keys, const log::PublicKey& key
   return std::find(keys.begin(), keys.end(), key) != keys.end();
 }
 
+// Given how looking up the testimony a circle op is about went (`lookup`): ok(true) when the
+// op is to be skipped because we do not hold the testimony and cannot: its author's chain in
+// the circle holds an op we cannot read (sealed with an epoch key we were never granted, as
+// for a member added after a removal), which is how the testimony came into the circle. The
+// op is authentic and stays in the log; there is nothing to apply it to. Whether the chain
+// holds such an op does not depend on the order ops arrived in, so every replica and a
+// rebuild decide alike. ok(false) when the lookup succeeded; otherwise its error (a private
+// op, or an author whose every earlier op we read, about a testimony we do not hold).
+Result<bool> AboutUnreadTestimony(log::OpLog& log, const pb::Op& op, const Status& lookup) {
+  if (lookup.ok()) return false;
+  if (lookup.code() != Code::kNotFound || op.scope().circle_id().empty()) return lookup;
+  ESTELIK_ASSIGN_OR_RETURN(bool unread,
+                           log.HoldsUnreadableOpBefore(log::Scope::Circle(op.scope().circle_id()),
+                                                       op.author(), op.seq()));
+  if (!unread) return lookup;
+  return true;
+}
+
 }  // namespace
 
 Status Archive::AddContact(const log::PublicKey& key, const std::string& name) {
@@ -99,7 +117,9 @@ Status Archive::Share(std::string_view testimony_id, const std::string& circle_i
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(vault_->db()));
   // The local history records the decision to share as a version of its own.
   ESTELIK_RETURN_IF_ERROR(
-      AppendAndApply(EditOpBody(*store_, t, fields), log::Scope::Private()).status());
+      AppendAndApply(EditOpBody(*store_, *log_, log::Scope::Private(), t, fields),
+                     log::Scope::Private())
+          .status());
 
   pb::OpBody share;
   auto* s = share.mutable_share_into_circle();
@@ -225,8 +245,9 @@ Status Archive::Apply(const pb::Op& op, const std::string& hash, const pb::OpBod
     }
     case pb::OpBody::kTestimonyEdit: {
       const auto& e = body.testimony_edit();
-      ESTELIK_ASSIGN_OR_RETURN(bool open, live(e.testimony_id(), true));
-      if (!open) return Status::Ok();
+      Result<bool> open = live(e.testimony_id(), true);
+      ESTELIK_ASSIGN_OR_RETURN(bool unread, AboutUnreadTestimony(*log_, op, open.status()));
+      if (unread || !*open) return Status::Ok();
       // A text delta applies to the body of the version base_op made. Only the author edits
       // and one author's ops apply in chain order (rebuild: HLC order, monotonic per author),
       // so that version is the current one here; base_body_hash turns any divergence into an
@@ -260,6 +281,8 @@ Status Archive::Apply(const pb::Op& op, const std::string& hash, const pb::OpBod
           return store_->PutTombstone(w.testimony_id(), op.author(), redacted->second.second,
                                       op.hlc(), w.tombstone_hash());
         }
+        ESTELIK_ASSIGN_OR_RETURN(bool unread, AboutUnreadTestimony(*log_, op, t.status()));
+        if (unread) return Status::Ok();
         return t.status();
       }
       if (t->author() != op.author()) {
@@ -272,8 +295,9 @@ Status Archive::Apply(const pb::Op& op, const std::string& hash, const pb::OpBod
     }
     case pb::OpBody::kAttachmentAdd: {
       const auto& info = body.attachment_add().info();
-      ESTELIK_ASSIGN_OR_RETURN(bool open, live(info.testimony_id(), true));
-      if (!open) return Status::Ok();
+      Result<bool> open = live(info.testimony_id(), true);
+      ESTELIK_ASSIGN_OR_RETURN(bool unread, AboutUnreadTestimony(*log_, op, open.status()));
+      if (unread || !*open) return Status::Ok();
       ESTELIK_RETURN_IF_ERROR(store_->RestoreAttachment(info));
       return carries(info.testimony_id());
     }

@@ -1019,6 +1019,28 @@ Result<pb::OpBody> OpLog::OpenBody(const pb::Envelope& envelope, std::string* pl
   return body;
 }
 
+Result<uint32_t> OpLog::OwnOpEpoch(const Scope& scope, std::string_view op_hash) {
+  auto s_h = impl_->stmts.Get(
+      "SELECT epoch FROM log_ops WHERE scope = ? AND author = ? AND hash = ? AND canonical = 1");
+  Stmt& s = *s_h;
+  s.BindBlob(1, scope.circle_id).Bind(2, identity_.public_key()).BindBlob(3, op_hash);
+  ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NotFound("no op " + Short(op_hash) + " of ours in this scope");
+  return static_cast<uint32_t>(s.Int(0));
+}
+
+Result<bool> OpLog::HoldsUnreadableOpBefore(const Scope& scope, std::string_view author,
+                                            uint64_t seq) {
+  if (scope.is_private()) return false;
+  auto s_h = impl_->stmts.Get(
+      "SELECT 1 FROM log_ops o WHERE o.scope = ?1 AND o.author = ?2 AND o.seq < ?3 AND "
+      "o.canonical = 1 AND NOT EXISTS (SELECT 1 FROM log_circle_epochs e WHERE "
+      "e.circle_id = ?1 AND e.epoch = o.epoch) LIMIT 1");
+  Stmt& s = *s_h;
+  s.BindBlob(1, scope.circle_id).BindBlob(2, author).Bind(3, static_cast<int64_t>(seq));
+  return s.Step();
+}
+
 Result<std::vector<PublicKey>> OpLog::ForkedAuthors() {
   auto s_h = impl_->stmts.Get("SELECT DISTINCT author FROM log_forks ORDER BY author");
   Stmt& s = *s_h;

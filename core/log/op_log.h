@@ -32,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/crypto/secret.h"
@@ -132,6 +133,15 @@ class OpLog {
   // checked against a present body_hash (Corrupt "... body does not match its signed
   // commitment").
   Result<pb::OpBody> OpenBody(const pb::Envelope& envelope, std::string* plaintext);
+
+  // The epoch of our own op `op_hash` (32 bytes) on our chain in `scope`: 0 in the private
+  // log. NotFound if our chain in `scope` holds no such op (e.g. it is in another scope).
+  // Cost: O(our ops in `scope`).
+  Result<uint32_t> OwnOpEpoch(const Scope& scope, std::string_view op_hash);
+  // Whether `author`'s chain in circle `scope` holds, below `seq`, an op sealed with an epoch
+  // key we were never granted: an op we store and forward but cannot read. Cost: O(that
+  // author's ops in `scope`).
+  Result<bool> HoldsUnreadableOpBefore(const Scope& scope, std::string_view author, uint64_t seq);
 
   // Circles.
   struct CreatedCircle {
