@@ -11,6 +11,8 @@
 // by op. Materialization (Archive::Materialize) then applies every op that joined a chain in
 // this batch, in author order then seq order: only an author edits its own testimonies, so
 // only the order within one author's chain matters.
+#include <set>
+
 #include "core/archive/archive.h"
 #include "core/log/op_codec.h"
 #include "core/store/sqlite_util.h"
@@ -70,6 +72,8 @@ Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
   ESTELIK_ASSIGN_OR_RETURN(log::VersionVector seen, log_->GetVersionVector(scope));
   // The fast path needs the circle known (a run of an unknown circle is held, op by op).
   const bool circle_known = log_->GetCircle(circle_id).ok();
+  // Epochs we can read before the batch: one it grants us may open ops we already hold.
+  ESTELIK_ASSIGN_OR_RETURN(const std::set<uint32_t> keyed_before, log_->KeyedEpochs(scope));
   log::VersionVector heads = seen;  // a hint for choosing the path; IngestRun re-checks
   const uint64_t now_ms = WallClockMs();
 
@@ -115,11 +119,25 @@ Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
   // Not only kAccepted ones: a key grant to us that must itself wait for a gap (kPending)
   // still lets the ops held for the then-unknown circle join their chains.
   ESTELIK_ASSIGN_OR_RETURN(std::vector<pb::Envelope> joined, log_->OpsAfter(seen, scope, SIZE_MAX));
+  // A member re-added in an epoch whose ops it stored and forwarded while out now holds that
+  // epoch's key: those ops apply first. They precede the batch's ops in every author's chain
+  // (a chain never returns to an earlier epoch), and across authors order does not matter.
+  ESTELIK_ASSIGN_OR_RETURN(const std::set<uint32_t> keyed_after, log_->KeyedEpochs(scope));
+  for (uint32_t epoch : keyed_after) {
+    if (keyed_before.count(epoch) > 0) continue;
+    ESTELIK_ASSIGN_OR_RETURN(std::vector<pb::Envelope> held,
+                             log_->HeldOpsOfEpoch(scope, epoch, seen));
+    for (const auto& h : held) {
+      Status s = Materialize(h);
+      if (!s.ok()) return Status(s.code(), "rejected held op, now readable: " + s.message());
+    }
+    report.accepted += held.size();
+  }
   for (const auto& j : joined) {
     Status s = Materialize(j);
     if (!s.ok()) return Status(s.code(), "rejected op from peer: " + s.message());
   }
-  report.accepted = joined.size();
+  report.accepted += joined.size();
   ESTELIK_RETURN_IF_ERROR(batch.Commit());
   return report;
 }

@@ -1041,6 +1041,40 @@ Result<bool> OpLog::HoldsUnreadableOpBefore(const Scope& scope, std::string_view
   return s.Step();
 }
 
+Result<std::set<uint32_t>> OpLog::KeyedEpochs(const Scope& scope) {
+  std::set<uint32_t> out;
+  if (scope.is_private()) return out;
+  auto s_h = impl_->stmts.Get("SELECT epoch FROM log_circle_epochs WHERE circle_id = ?");
+  Stmt& s = *s_h;
+  s.BindBlob(1, scope.circle_id);
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.insert(static_cast<uint32_t>(s.Int(0)));
+  }
+  return out;
+}
+
+Result<std::vector<pb::Envelope>> OpLog::HeldOpsOfEpoch(const Scope& scope, uint32_t epoch,
+                                                        const VersionVector& upto) {
+  std::vector<pb::Envelope> out;
+  auto s_h = impl_->stmts.Get(
+      "SELECT author, seq, envelope FROM log_ops WHERE scope = ? AND epoch = ? AND canonical = 1 "
+      "ORDER BY author, seq");
+  Stmt& s = *s_h;
+  s.BindBlob(1, scope.circle_id).Bind(2, static_cast<int64_t>(epoch));
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    auto it = upto.find(std::string(s.Blob(0)));
+    if (it == upto.end() || static_cast<uint64_t>(s.Int(1)) > it->second) continue;
+    pb::Envelope env;
+    if (!env.ParseFromString(s.Blob(2))) return Corrupt("stored envelope is unreadable");
+    out.push_back(std::move(env));
+  }
+  return out;
+}
+
 Result<std::vector<PublicKey>> OpLog::ForkedAuthors() {
   auto s_h = impl_->stmts.Get("SELECT DISTINCT author FROM log_forks ORDER BY author");
   Stmt& s = *s_h;

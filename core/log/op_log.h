@@ -31,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -142,6 +143,12 @@ class OpLog {
   // key we were never granted: an op we store and forward but cannot read. Cost: O(that
   // author's ops in `scope`).
   Result<bool> HoldsUnreadableOpBefore(const Scope& scope, std::string_view author, uint64_t seq);
+  // The epochs of circle `scope` whose key we hold.
+  Result<std::set<uint32_t>> KeyedEpochs(const Scope& scope);
+  // Our chained ops of circle `scope` sealed with `epoch` whose seq is at most `upto[author]`,
+  // author then seq order: what we stored and forwarded while we had no key for `epoch`.
+  Result<std::vector<pb::Envelope>> HeldOpsOfEpoch(const Scope& scope, uint32_t epoch,
+                                                   const VersionVector& upto);
 
   // Circles.
   struct CreatedCircle {

@@ -276,13 +276,10 @@ TEST_F(LateMember, AnEditWhoseBaseIsOfAnEarlierEpochCarriesTheWholeText) {
   EXPECT_EQ(Body(bolat(), t), v2);
 }
 
-// KNOWN GAP, not fixed here (see the report of task D): a member removed and re-added within
-// the same epoch gets that epoch's key, but the ops of it he received while removed were
-// skipped as unreadable and are never materialized afterwards; the next delta edit does not
-// fit his copy and every later sync of the circle fails, and a rebuild (which can now read
-// them) would disagree with his store. Enable when a key grant re-materializes the ops of its
-// epoch already held.
-TEST_F(LateMember, DISABLED_AMemberReaddedInTheSameEpochReadsWhatHeHeldUnread) {
+// Removed and re-added within one epoch: the ops of that epoch he stored and forwarded while
+// out become readable with the key the re-add grants, and apply before the batch's own ops
+// (Archive::ReceiveOps), so the next delta edit fits his copy and a rebuild agrees.
+TEST_F(LateMember, AMemberReaddedInTheSameEpochReadsWhatHeHeldUnread) {
   const std::string t = SharedTestimony("Same epoch");
   Sync(bolat());
   ASSERT_TRUE(alia().RemoveCircleMember(circle_, bolat().identity().public_key()).ok());
