@@ -6,36 +6,14 @@
 #include <gtest/gtest.h>
 
 #include "core/log/op_codec.h"
-#include "tests/support/temp_dir.h"
 #include "tests/unit/archive/archive_test_util.h"
 
 namespace estelik::archive {
 namespace {
 
-using estelik::testing::TempDir;
 using namespace estelik::archive::testing;  // NOLINT
 
-class TwoActivists : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto a = Archive::Create(tmp_.File("alia"), "alia's passphrase", Fast());
-    auto b = Archive::Create(tmp_.File("bolat"), "bolat's passphrase", Fast());
-    ASSERT_TRUE(a.ok() && b.ok());
-    alia_ = std::move(a).value();
-    bolat_ = std::move(b).value();
-    ASSERT_TRUE(alia_->AddContact(bolat_->identity().public_key(), "Bolat").ok());
-    ASSERT_TRUE(bolat_->AddContact(alia_->identity().public_key(), "Alia").ok());
-    auto circle = alia_->CreateCircle("Mangystau witnesses");
-    ASSERT_TRUE(circle.ok()) << circle.status().ToString();
-    circle_ = *circle;
-    ASSERT_TRUE(alia_->AddCircleMember(circle_, bolat_->identity().public_key()).ok());
-  }
-
-  TempDir tmp_;
-  std::unique_ptr<Archive> alia_;
-  std::unique_ptr<Archive> bolat_;
-  std::string circle_;
-};
+using TwoActivists = AliaAndBolat;
 
 TEST_F(TwoActivists, EveryLocalChangeIsASignedOpInThePrivateLog) {
   auto vv0 = alia_->log().GetVersionVector(log::Scope::Private());

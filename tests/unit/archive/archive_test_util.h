@@ -4,10 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/archive/archive.h"
 #include "core/log/op_codec.h"
+#include "tests/support/temp_dir.h"
 
 namespace estelik::archive::testing {
 
@@ -48,5 +51,46 @@ inline void DeliverChunks(Archive& from, Archive& to, const std::string& circle)
     }
   }
 }
+
+// About `bytes` of word-like text that compresses poorly (so a small op is small because of
+// a text delta, not because the text repeats).
+inline std::string Prose(size_t bytes, uint32_t seed) {
+  static const char kLetters[] = "abcdefghijklmnopqrstuvwxyz";
+  std::string out;
+  uint32_t x = seed;
+  while (out.size() < bytes) {
+    x = x * 1664525u + 1013904223u;
+    size_t word = 2 + (x >> 28) % 9;
+    for (size_t i = 0; i < word; ++i) {
+      x = x * 1664525u + 1013904223u;
+      out += kLetters[(x >> 24) % 26];
+    }
+    out += " ";
+  }
+  return out;
+}
+
+// Alia and Bolat, each a contact of the other; Alia administers a circle Bolat is in.
+class AliaAndBolat : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto a = Archive::Create(tmp_.File("alia"), "alia's passphrase", Fast());
+    auto b = Archive::Create(tmp_.File("bolat"), "bolat's passphrase", Fast());
+    ASSERT_TRUE(a.ok() && b.ok());
+    alia_ = std::move(a).value();
+    bolat_ = std::move(b).value();
+    ASSERT_TRUE(alia_->AddContact(bolat_->identity().public_key(), "Bolat").ok());
+    ASSERT_TRUE(bolat_->AddContact(alia_->identity().public_key(), "Alia").ok());
+    auto circle = alia_->CreateCircle("Mangystau witnesses");
+    ASSERT_TRUE(circle.ok()) << circle.status().ToString();
+    circle_ = *circle;
+    ASSERT_TRUE(alia_->AddCircleMember(circle_, bolat_->identity().public_key()).ok());
+  }
+
+  estelik::testing::TempDir tmp_;
+  std::unique_ptr<Archive> alia_;
+  std::unique_ptr<Archive> bolat_;
+  std::string circle_;
+};
 
 }  // namespace estelik::archive::testing

@@ -22,23 +22,6 @@ namespace {
 using estelik::testing::TempDir;
 using namespace estelik::archive::testing;  // NOLINT
 
-// About `bytes` of word-like text (large enough that a small change travels as a delta).
-std::string Prose(size_t bytes, uint32_t seed) {
-  static const char kLetters[] = "abcdefghijklmnopqrstuvwxyz";
-  std::string out;
-  uint32_t x = seed;
-  while (out.size() < bytes) {
-    x = x * 1664525u + 1013904223u;
-    size_t word = 2 + (x >> 28) % 9;
-    for (size_t i = 0; i < word; ++i) {
-      x = x * 1664525u + 1013904223u;
-      out += kLetters[(x >> 24) % 26];
-    }
-    out += " ";
-  }
-  return out;
-}
-
 // Alia administers a circle; Bolat and Chingiz are in it from the start (epoch 0); Dana and
 // Erlan are contacts Alia may add later.
 class LateMember : public ::testing::Test {

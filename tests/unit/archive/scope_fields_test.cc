@@ -8,30 +8,15 @@
 
 #include "core/archive/archive.h"
 #include "core/log/op_codec.h"
-#include "tests/support/temp_dir.h"
 #include "tests/unit/archive/archive_test_util.h"
 
 namespace estelik::archive {
 namespace {
 
-using estelik::testing::TempDir;
 using namespace estelik::archive::testing;  // NOLINT
 
-class ScopeFields : public ::testing::Test {
+class ScopeFields : public AliaAndBolat {
  protected:
-  void SetUp() override {
-    auto a = Archive::Create(tmp_.File("alia"), "alia's passphrase", Fast());
-    auto b = Archive::Create(tmp_.File("bolat"), "bolat's passphrase", Fast());
-    ASSERT_TRUE(a.ok() && b.ok());
-    alia_ = std::move(a).value();
-    bolat_ = std::move(b).value();
-    ASSERT_TRUE(alia_->AddContact(bolat_->identity().public_key(), "Bolat").ok());
-    auto circle = alia_->CreateCircle("Mangystau witnesses");
-    ASSERT_TRUE(circle.ok()) << circle.status().ToString();
-    circle_ = *circle;
-    ASSERT_TRUE(alia_->AddCircleMember(circle_, bolat_->identity().public_key()).ok());
-  }
-
   // The fields a circle op of Alia's seals, as any member opens them.
   std::vector<pb::TestimonyFields> SealedFields() {
     auto ops = alia_->log().OpsAfter({}, log::Scope::Circle(circle_), 1000);
@@ -46,11 +31,6 @@ class ScopeFields : public ::testing::Test {
     }
     return out;
   }
-
-  TempDir tmp_;
-  std::unique_ptr<Archive> alia_;
-  std::unique_ptr<Archive> bolat_;
-  std::string circle_;
 };
 
 TEST_F(ScopeFields, CircleOpsSealNoCircleIdAndMembersSeeTheFullFields) {

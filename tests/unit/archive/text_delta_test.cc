@@ -11,32 +11,12 @@
 
 #include "core/archive/archive.h"
 #include "core/log/op_codec.h"
-#include "tests/support/temp_dir.h"
 #include "tests/unit/archive/archive_test_util.h"
 
 namespace estelik::archive {
 namespace {
 
-using estelik::testing::TempDir;
 using namespace estelik::archive::testing;  // NOLINT
-
-// About `bytes` of word-like text that compresses poorly (so a small op is small because of
-// the delta, not because the text repeats).
-std::string Prose(size_t bytes, uint32_t seed) {
-  static const char kLetters[] = "abcdefghijklmnopqrstuvwxyz";
-  std::string out;
-  uint32_t x = seed;
-  while (out.size() < bytes) {
-    x = x * 1664525u + 1013904223u;
-    size_t word = 2 + (x >> 28) % 9;
-    for (size_t i = 0; i < word; ++i) {
-      x = x * 1664525u + 1013904223u;
-      out += kLetters[(x >> 24) % 26];
-    }
-    out += (x & 0x700) == 0 ? ". " : " ";
-  }
-  return out;
-}
 
 // The resolved body of applying the delta MakeTextDelta makes; checks the round trip.
 void ExpectRoundTrip(const std::string& base, const std::string& body) {
@@ -137,21 +117,8 @@ TEST(TextDeltaTest, ValidUtf8IsExactlyTheWellFormedSequences) {
   EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // past U+10FFFF
 }
 
-class DeltaEdits : public ::testing::Test {
+class DeltaEdits : public AliaAndBolat {
  protected:
-  void SetUp() override {
-    auto a = Archive::Create(tmp_.File("alia"), "alia's passphrase", Fast());
-    auto b = Archive::Create(tmp_.File("bolat"), "bolat's passphrase", Fast());
-    ASSERT_TRUE(a.ok() && b.ok());
-    alia_ = std::move(a).value();
-    bolat_ = std::move(b).value();
-    ASSERT_TRUE(alia_->AddContact(bolat_->identity().public_key(), "Bolat").ok());
-    auto circle = alia_->CreateCircle("Mangystau witnesses");
-    ASSERT_TRUE(circle.ok()) << circle.status().ToString();
-    circle_ = *circle;
-    ASSERT_TRUE(alia_->AddCircleMember(circle_, bolat_->identity().public_key()).ok());
-  }
-
   // A ~3 KB testimony of Alia's, shared with Bolat.
   std::string SharedTestimony() {
     auto t = alia_->AddTestimony(Fields("In the square", Prose(3000, 7)));
@@ -208,11 +175,6 @@ class DeltaEdits : public ::testing::Test {
     EXPECT_EQ(Body(*bolat_, id), current->fields().body());
     EXPECT_EQ(bolat_->History(id)->versions_size(), 1);
   }
-
-  TempDir tmp_;
-  std::unique_ptr<Archive> alia_;
-  std::unique_ptr<Archive> bolat_;
-  std::string circle_;
 };
 
 TEST_F(DeltaEdits, AppendingASentenceToALongTestimonySendsOnlyTheSentence) {
