@@ -45,6 +45,14 @@ std::string OpLabel(const pb::Op& op) {
   return "op " + Fingerprint(author) + " seq " + std::to_string(op.seq());
 }
 
+// Unsupported for a body codec newer than this app (ParseOpHeader, and OpenBodyBytes for ops
+// that did not come through it).
+Status CheckBodyCodec(const pb::Op& op) {
+  if (op.body_codec() <= kBodyCodecDeflate) return Status::Ok();
+  return Unsupported("op body codec " + std::to_string(op.body_codec()) +
+                     " is newer than this app understands");
+}
+
 }  // namespace
 
 std::span<const uint8_t> Bytes(std::string_view s) {
@@ -92,10 +100,7 @@ Result<pb::Op> ParseOpHeader(std::string_view op_bytes) {
   if (!op.body_hash().empty() && op.body_hash().size() != kHashSize) {
     return Corrupt("op body_hash is not a 32-byte hash");
   }
-  if (op.body_codec() > kBodyCodecDeflate) {
-    return Unsupported("op body codec " + std::to_string(op.body_codec()) +
-                       " is newer than this app understands");
-  }
+  ESTELIK_RETURN_IF_ERROR(CheckBodyCodec(op));
   if (op.key_grants_size() > static_cast<int>(kMaxKeyGrants)) {
     return LimitExceeded("op carries more than 1024 key grants");
   }
@@ -182,10 +187,7 @@ Status CheckBodyCommitment(const pb::Op& op, std::string_view body_bytes) {
 }
 
 Result<std::string> OpenBodyBytes(const pb::Op& op, std::span<const uint8_t> key) {
-  if (op.body_codec() > kBodyCodecDeflate) {
-    return Unsupported("op body codec " + std::to_string(op.body_codec()) +
-                       " is newer than this app understands");
-  }
+  ESTELIK_RETURN_IF_ERROR(CheckBodyCodec(op));
   ESTELIK_ASSIGN_OR_RETURN(std::string sealed_plain,
                            OpenSealed(key, BodyAssociatedData(op), op.sealed_body()));
   std::string body;
