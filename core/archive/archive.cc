@@ -478,26 +478,23 @@ Result<pb::AttachmentInfo> Archive::ExportAttachment(std::string_view testimony_
 
 // --- Rebuild ---
 
-Result<Archive::RebuildReport> Archive::Rebuild() {
-  RebuildReport report;
-  ESTELIK_ASSIGN_OR_RETURN(report.before, store_->StateHash());
-  ESTELIK_ASSIGN_OR_RETURN(store::Store::Batch batch, store_->BeginBatch());
+Status Archive::Rederive(RebuildReport* report) {
   RebuildState state;
   {
     ESTELIK_ASSIGN_OR_RETURN(auto keys, store_->LiveContentKeys());
     for (auto& [id, key] : keys) state.legacy_keys.emplace(id, std::move(key));
   }
   ESTELIK_RETURN_IF_ERROR(store_->ClearMaterialized());
-  ESTELIK_RETURN_IF_ERROR(log_->ForEachOp([&](const log::OpLog::StoredOp& stored) -> Status {
+  return log_->ForEachOp([&](const log::OpLog::StoredOp& stored) -> Status {
     if (!stored.redacted_for.empty()) {
       state.redacted.emplace(stored.redacted_for, std::make_pair(stored.author, stored.hlc));
-      ++report.redacted;
+      ++report->redacted;
       return Status::Ok();
     }
     Result<pb::OpBody> body = log_->OpenBody(stored.envelope);
     if (!body.ok()) {
       if (body.status().code() != Code::kPermissionDenied) return body.status();
-      ++report.unreadable;  // carried for a circle we hold no key of
+      ++report->unreadable;  // carried for a circle we hold no key of, or void past a cut
       return Status::Ok();
     }
     ESTELIK_ASSIGN_OR_RETURN(pb::Op op, log::ParseOpHeader(stored.envelope.op()));
@@ -509,9 +506,16 @@ Result<Archive::RebuildReport> Archive::Rebuild() {
                                         store::internal::Hex(op.author()).substr(0, 16) + ": " +
                                         applied.message());
     }
-    ++report.applied;
+    ++report->applied;
     return Status::Ok();
-  }));
+  });
+}
+
+Result<Archive::RebuildReport> Archive::Rebuild() {
+  RebuildReport report;
+  ESTELIK_ASSIGN_OR_RETURN(report.before, store_->StateHash());
+  ESTELIK_ASSIGN_OR_RETURN(store::Store::Batch batch, store_->BeginBatch());
+  ESTELIK_RETURN_IF_ERROR(Rederive(&report));
   ESTELIK_ASSIGN_OR_RETURN(report.after, store_->StateHash());
   if (report.after != report.before) {
     return Corrupt("rebuilding from the op log gives state " +

@@ -160,6 +160,9 @@ class Archive {
     size_t duplicates = 0;  // already held
     size_t pending = 0;     // held until an earlier op of the same author arrives
     size_t forks = 0;       // kept as evidence; the author is flagged
+    // A removal in the batch voided ops applied before it arrived: the store was re-derived
+    // from the log (docs/FORMAT.md "Merge"), undoing them.
+    bool undone = false;
   };
   // Verifies and stores ops from a peer, then applies every op that became part of its
   // author's chain (including pending ones it unblocked) to the store. All ops must belong to
@@ -209,6 +212,13 @@ class Archive {
   Status Apply(const pb::Op& op, const std::string& hash, const pb::OpBody& body,
                RebuildState* rebuild);
   Status ApplyShare(const pb::Op& op, const std::string& hash, const pb::ShareIntoCircle& s);
+  // Clears every materialized table and replays the log into it (Rebuild's work, without its
+  // comparison); the caller holds the batch. Counts into `report`.
+  Status Rederive(RebuildReport* report);
+  // Whether ops of `scope` this replica already holds were made void by removal cuts it
+  // learned since `cuts_before` (so what they changed must be undone).
+  Result<bool> LearnedCutsVoidHeldOps(const log::Scope& scope,
+                                      const std::vector<log::RemovalCut>& cuts_before);
   // Deletes the envelopes of our private ops that carried the testimony's content.
   Status RedactContentOf(const std::string& testimony_id);
 

@@ -31,18 +31,20 @@ bool Contains(const std::vector<log::PublicKey>& keys, const log::PublicKey& key
 
 // Given how looking up the testimony a circle op is about went (`lookup`): ok(true) when the
 // op is to be skipped because we do not hold the testimony and cannot: its author's chain in
-// the circle holds an op we cannot read (sealed with an epoch key we were never granted, as
-// for a member added after a removal), which is how the testimony came into the circle. The
+// the circle holds an op we do not apply (sealed with an epoch key we were never granted, as
+// for a member added after a removal; or void past the author's removal cut, as for a member
+// re-added after sharing while removed), which is how the testimony came into the circle. The
 // op is authentic and stays in the log; there is nothing to apply it to. Whether the chain
-// holds such an op does not depend on the order ops arrived in, so every replica and a
-// rebuild decide alike. ok(false) when the lookup succeeded; otherwise its error (a private
+// holds such an op does not depend on the order ops arrived in (a cut is known before any op
+// of a later epoch of the removed author can be read), so every replica and a rebuild decide
+// alike. ok(false) when the lookup succeeded; otherwise its error (a private
 // op, or an author whose every earlier op we read, about a testimony we do not hold).
 Result<bool> AboutUnreadTestimony(log::OpLog& log, const pb::Op& op, const Status& lookup) {
   if (lookup.ok()) return false;
   if (lookup.code() != Code::kNotFound || op.scope().circle_id().empty()) return lookup;
   ESTELIK_ASSIGN_OR_RETURN(bool unread,
-                           log.HoldsUnreadableOpBefore(log::Scope::Circle(op.scope().circle_id()),
-                                                       op.author(), op.seq()));
+                           log.HoldsUnappliedOpBefore(log::Scope::Circle(op.scope().circle_id()),
+                                                      op.author(), op.seq()));
   if (!unread) return lookup;
   return true;
 }

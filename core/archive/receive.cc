@@ -11,6 +11,7 @@
 // by op. Materialization (Archive::Materialize) then applies every op that joined a chain in
 // this batch, in author order then seq order: only an author edits its own testimonies, so
 // only the order within one author's chain matters.
+#include <algorithm>
 #include <set>
 
 #include "core/archive/archive.h"
@@ -74,6 +75,9 @@ Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
   const bool circle_known = log_->GetCircle(circle_id).ok();
   // Epochs we can read before the batch: one it grants us may open ops we already hold.
   ESTELIK_ASSIGN_OR_RETURN(const std::set<uint32_t> keyed_before, log_->KeyedEpochs(scope));
+  // Removal cuts before the batch: one it teaches us may void ops we already applied.
+  ESTELIK_ASSIGN_OR_RETURN(const std::vector<log::RemovalCut> cuts_before,
+                           log_->RemovalCuts(scope));
   log::VersionVector heads = seen;  // a hint for choosing the path; IngestRun re-checks
   const uint64_t now_ms = WallClockMs();
 
@@ -115,6 +119,24 @@ Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
     i = end;
   }
 
+  // A removal that voids ops we applied before it reached us: undo them by re-deriving the
+  // store from the log, in this batch. Every replica then holds the state it would have had
+  // if the removal had come first (rare: only where a removed member's late ops got here
+  // first; cost O(ops)).
+  ESTELIK_ASSIGN_OR_RETURN(bool voided, LearnedCutsVoidHeldOps(scope, cuts_before));
+  if (voided) {
+    RebuildReport rederived;
+    ESTELIK_RETURN_IF_ERROR(Rederive(&rederived));
+    ESTELIK_ASSIGN_OR_RETURN(log::VersionVector after, log_->GetVersionVector(scope));
+    for (const auto& [author, seq] : after) {
+      auto before = seen.find(author);
+      report.accepted += seq - (before == seen.end() ? 0 : std::min(seq, before->second));
+    }
+    report.undone = true;
+    ESTELIK_RETURN_IF_ERROR(batch.Commit());
+    return report;
+  }
+
   // Everything that joined a chain in this batch: its ops and any held ops they unblocked.
   // Not only kAccepted ones: a key grant to us that must itself wait for a gap (kPending)
   // still lets the ops held for the then-unknown circle join their chains.
@@ -140,6 +162,21 @@ Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
   report.accepted += joined.size();
   ESTELIK_RETURN_IF_ERROR(batch.Commit());
   return report;
+}
+
+}  // namespace estelik::archive
+
+namespace estelik::archive {
+
+Result<bool> Archive::LearnedCutsVoidHeldOps(const log::Scope& scope,
+                                             const std::vector<log::RemovalCut>& cuts_before) {
+  ESTELIK_ASSIGN_OR_RETURN(std::vector<log::RemovalCut> cuts, log_->RemovalCuts(scope));
+  for (const auto& cut : cuts) {
+    if (std::find(cuts_before.begin(), cuts_before.end(), cut) != cuts_before.end()) continue;
+    ESTELIK_ASSIGN_OR_RETURN(bool held, log_->HoldsOpsPastCut(scope, cut));
+    if (held) return true;
+  }
+  return false;
 }
 
 }  // namespace estelik::archive

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <set>
 #include <utility>
@@ -74,6 +75,12 @@ CREATE TABLE IF NOT EXISTS log_circle_members(
   epoch INTEGER NOT NULL,
   member BLOB NOT NULL,
   PRIMARY KEY(circle_id, epoch, member)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_cuts(
+  circle_id BLOB NOT NULL,
+  member BLOB NOT NULL,
+  epoch INTEGER NOT NULL,
+  cut INTEGER NOT NULL,
+  PRIMARY KEY(circle_id, member, epoch)) WITHOUT ROWID;
 )sql";
 
 std::string Short(std::string_view bytes) { return Hex(Bytes(bytes.substr(0, 4))); }
@@ -89,7 +96,8 @@ PublicKey ToKey(std::string_view s) {
 
 struct Head {
   uint64_t seq = 0;
-  std::string hash;  // empty when seq == 0
+  std::string hash;    // empty when seq == 0
+  uint32_t epoch = 0;  // of the head op; 0 when seq == 0
 };
 
 struct CircleRow {
@@ -124,7 +132,10 @@ struct OpLog::Impl {
   internal::StmtCache stmts;
 
   Result<Head> LoadHead(const std::string& scope, const std::string& author) {
-    auto s_h = stmts.Get("SELECT seq, hash FROM log_heads WHERE scope = ? AND author = ?");
+    auto s_h = stmts.Get(
+        "SELECT h.seq, h.hash, o.epoch FROM log_heads h JOIN log_ops o ON o.scope = h.scope AND "
+        "o.author = h.author AND o.seq = h.seq AND o.hash = h.hash WHERE h.scope = ? AND "
+        "h.author = ?");
     Stmt& s = *s_h;
     s.BindBlob(1, scope).BindBlob(2, author);
     ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -132,6 +143,7 @@ struct OpLog::Impl {
     if (row) {
       h.seq = static_cast<uint64_t>(s.Int(0));
       h.hash = s.Blob(1);
+      h.epoch = static_cast<uint32_t>(s.Int(2));
     }
     return h;
   }
@@ -231,10 +243,15 @@ struct OpLog::Impl {
     return &pos->second;
   }
 
-  // Records a membership snapshot. Within one epoch membership only grows (removal starts
-  // a new epoch), so applying snapshots as unions gives the same result in any order.
-  Status ApplyMembership(const Identity& me, const pb::CircleMembership& m, const pb::Op& op) {
+  // Records a membership snapshot, and a removal's cut. Within one epoch membership only grows
+  // (removal starts a new epoch), so applying snapshots as unions gives the same result in any
+  // order; cuts are keyed by (circle, member, epoch) and never change once written.
+  Status ApplyMembership(const Identity& me, const pb::OpBody& body, const pb::Op& op) {
+    const pb::CircleMembership* membership = MembershipOf(body);
+    assert(membership != nullptr);
+    const pb::CircleMembership& m = *membership;
     const std::string& id = m.circle_id();
+    ESTELIK_RETURN_IF_ERROR(RecordCut(body));
     auto ins_h = stmts.Get(
         "INSERT INTO log_circles(circle_id, admin, name, current_epoch, carrier_only, salt) "
         "VALUES(?,?,?,?,0,?) ON CONFLICT(circle_id) DO UPDATE SET "
@@ -268,8 +285,49 @@ struct OpLog::Impl {
       Stmt& s = *s_h;
       s.BindBlob(1, id).Bind(2, m.epoch()).BindBlob(3, grant);
       ESTELIK_RETURN_IF_ERROR(s.Run());
-      circle_keys.insert_or_assign({id, m.epoch()}, std::move(*key));
+      const bool learned = sqlite3_changes(db) > 0;
+      auto [pos, _] = circle_keys.insert_or_assign({id, m.epoch()}, std::move(*key));
+      if (learned) ESTELIK_RETURN_IF_ERROR(RecordHeldCuts(op, pos->second.span()));
     }
+    return Status::Ok();
+  }
+
+  // A removal's cut, if it carries one (removals written before cuts existed carry none).
+  Status RecordCut(const pb::OpBody& body) {
+    if (!body.has_member_remove() || !body.member_remove().has_cut()) return Status::Ok();
+    const pb::CircleMembership& m = body.member_remove().membership();
+    auto c_h =
+        stmts.Get("INSERT OR IGNORE INTO log_cuts(circle_id, member, epoch, cut) VALUES(?,?,?,?)");
+    Stmt& c = *c_h;
+    c.BindBlob(1, m.circle_id()).BindBlob(2, body.member_remove().member()).Bind(3, m.epoch());
+    c.Bind(4, static_cast<int64_t>(body.member_remove().cut()));
+    return c.Run();
+  }
+
+  // `grant_op` just gave us the key of its epoch for the first time. A member removed and
+  // re-added stored that epoch's removal ops while it could not read them: their cuts count
+  // from now on, as on every other replica.
+  Status RecordHeldCuts(const pb::Op& grant_op, std::span<const uint8_t> key) {
+    auto s_h = stmts.Get(
+        "SELECT envelope FROM log_ops WHERE scope = ? AND author = ? AND epoch = ? AND "
+        "canonical = 1");
+    Stmt& s = *s_h;
+    s.BindBlob(1, grant_op.scope().circle_id()).BindBlob(2, grant_op.author());
+    s.Bind(3, grant_op.scope().epoch());
+    std::vector<pb::OpBody> removals;
+    while (true) {
+      ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      pb::Envelope env;
+      if (!env.ParseFromString(s.Blob(0))) return Corrupt("stored envelope is unreadable");
+      ESTELIK_ASSIGN_OR_RETURN(pb::Op op, ParseOpHeader(env.op()));
+      // One that does not open is refused when it is read (OpenBody); it teaches nothing.
+      Result<pb::OpBody> body = DecryptBody(op, key);
+      if (body.ok() && body->has_member_remove() && CheckMembershipShape(op, *body).ok()) {
+        removals.push_back(*std::move(body));
+      }
+    }
+    for (const auto& body : removals) ESTELIK_RETURN_IF_ERROR(RecordCut(body));
     return Status::Ok();
   }
 
@@ -331,6 +389,21 @@ struct OpLog::Impl {
         return Status::Ok();
       }
     }
+  }
+
+  // The cut `op` lies past, if any: a removal of its author from the op's circle, in a later
+  // epoch than the op's, that kept only seqs up to the cut. Such an op is void: stored and
+  // forwarded (the author's chain stays whole) but never applied or opened.
+  Result<std::optional<uint64_t>> CutPassed(const pb::Op& op) {
+    auto s_h = stmts.Get(
+        "SELECT cut FROM log_cuts WHERE circle_id = ? AND member = ? AND cut < ? AND epoch > ? "
+        "ORDER BY cut LIMIT 1");
+    Stmt& s = *s_h;
+    s.BindBlob(1, op.scope().circle_id()).BindBlob(2, op.author());
+    s.Bind(3, static_cast<int64_t>(op.seq())).Bind(4, op.scope().epoch());
+    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<uint64_t>();
+    return std::optional<uint64_t>(static_cast<uint64_t>(s.Int(0)));
   }
 
   // Every body opened anywhere (Ingest, OpenBody) is checked against the commitment its
@@ -461,8 +534,8 @@ static Result<pb::Envelope> AppendLocked(OpLog::Impl& impl, const Identity& me, 
   ESTELIK_RETURN_IF_ERROR(impl.StoreOp(op, hash, env, true, true, false));
   ESTELIK_RETURN_IF_ERROR(impl.SetHead(spec.circle_id, author, op.seq(), hash));
   ESTELIK_RETURN_IF_ERROR(impl.PersistClock(clock.last()));
-  if (const pb::CircleMembership* m = MembershipOf(*spec.body)) {
-    ESTELIK_RETURN_IF_ERROR(impl.ApplyMembership(me, *m, op));
+  if (IsMembershipOp(*spec.body)) {
+    ESTELIK_RETURN_IF_ERROR(impl.ApplyMembership(me, *spec.body, op));
   }
   return env;
 }
@@ -604,6 +677,10 @@ Result<pb::Envelope> OpLog::RemoveMember(const std::string& circle_id, const Pub
     crypto::SecretBytes key = crypto::SecretBytes::Random(kBodyKeySize);
     pb::OpBody body;
     body.mutable_member_remove()->set_member(ToString(member));
+    // The cut: every op of theirs we hold in this circle stays; anything later they sign
+    // in an earlier epoch is void everywhere.
+    ESTELIK_ASSIGN_OR_RETURN(Head their_head, impl_->LoadHead(circle_id, ToString(member)));
+    body.mutable_member_remove()->set_cut(their_head.seq);
     auto* m = body.mutable_member_remove()->mutable_membership();
     m->set_circle_id(circle_id);
     m->set_epoch(epoch);
@@ -749,7 +826,7 @@ static Result<IngestOutcome> IngestVerified(OpLog::Impl& impl, const Identity& m
       known.admin = MembershipOf(body)->admin();  // bound to the circle id, checked below
     }
     ESTELIK_RETURN_IF_ERROR(impl.Authorize(op, body, known));
-    ESTELIK_RETURN_IF_ERROR(impl.ApplyMembership(me, *MembershipOf(body), op));
+    ESTELIK_RETURN_IF_ERROR(impl.ApplyMembership(me, body, op));
     if (learned_circle != nullptr && (!circle || circle->carrier_only)) *learned_circle = true;
     ESTELIK_ASSIGN_OR_RETURN(circle, impl.LoadCircle(scope));
     break;
@@ -811,6 +888,14 @@ static Result<IngestOutcome> IngestVerified(OpLog::Impl& impl, const Identity& m
                    Short(author) + " does not follow the seq " + std::to_string(head.seq) +
                    " we hold");
   }
+  // An author's chain never returns to an earlier epoch: a member who learned of a new epoch
+  // (or was removed) cannot go on writing under a key it kept.
+  if (head.seq > 0 && op.scope().epoch() < head.epoch) {
+    return PermissionDenied("op seq " + std::to_string(op.seq()) + " of " + Short(author) +
+                            " in circle " + Short(scope) + " returns to epoch " +
+                            std::to_string(op.scope().epoch()) + " after epoch " +
+                            std::to_string(head.epoch));
+  }
 
   // Authorization needs the body; without the epoch key (relay, removed member, or an epoch
   // whose key has not reached us yet) it is deferred to OpenBody, which re-checks.
@@ -818,9 +903,7 @@ static Result<IngestOutcome> IngestVerified(OpLog::Impl& impl, const Identity& m
   if (key != nullptr) {
     ESTELIK_ASSIGN_OR_RETURN(pb::OpBody body, impl.DecryptBody(op, key->span()));
     ESTELIK_RETURN_IF_ERROR(impl.Authorize(op, body, *circle));
-    if (const pb::CircleMembership* m = MembershipOf(body)) {
-      ESTELIK_RETURN_IF_ERROR(impl.ApplyMembership(me, *m, op));
-    }
+    if (IsMembershipOp(body)) ESTELIK_RETURN_IF_ERROR(impl.ApplyMembership(me, body, op));
   }
   if (op.author() == circle->admin && op.scope().epoch() > circle->epoch) {
     // Only the admin starts epochs. A member who sees one but holds no key for it was
@@ -1014,6 +1097,12 @@ Result<pb::OpBody> OpLog::OpenBody(const pb::Envelope& envelope, std::string* pl
   if (!circle) return PermissionDenied(no_key);
   ESTELIK_ASSIGN_OR_RETURN(auto key, impl_->CircleKey(identity_, scope, op.scope().epoch()));
   if (key == nullptr) return PermissionDenied(no_key);
+  ESTELIK_ASSIGN_OR_RETURN(std::optional<uint64_t> cut, impl_->CutPassed(op));
+  if (cut) {
+    return PermissionDenied("op seq " + std::to_string(op.seq()) + " of " + Short(op.author()) +
+                            " is void: its author was removed from circle " + Short(scope) +
+                            " keeping only seqs up to " + std::to_string(*cut));
+  }
   ESTELIK_ASSIGN_OR_RETURN(pb::OpBody body, impl_->DecryptBody(op, key->span(), plaintext));
   ESTELIK_RETURN_IF_ERROR(impl_->Authorize(op, body, *circle));
   return body;
@@ -1029,13 +1118,14 @@ Result<uint32_t> OpLog::OwnOpEpoch(const Scope& scope, std::string_view op_hash)
   return static_cast<uint32_t>(s.Int(0));
 }
 
-Result<bool> OpLog::HoldsUnreadableOpBefore(const Scope& scope, std::string_view author,
-                                            uint64_t seq) {
+Result<bool> OpLog::HoldsUnappliedOpBefore(const Scope& scope, std::string_view author,
+                                           uint64_t seq) {
   if (scope.is_private()) return false;
   auto s_h = impl_->stmts.Get(
       "SELECT 1 FROM log_ops o WHERE o.scope = ?1 AND o.author = ?2 AND o.seq < ?3 AND "
-      "o.canonical = 1 AND NOT EXISTS (SELECT 1 FROM log_circle_epochs e WHERE "
-      "e.circle_id = ?1 AND e.epoch = o.epoch) LIMIT 1");
+      "o.canonical = 1 AND (NOT EXISTS (SELECT 1 FROM log_circle_epochs e WHERE "
+      "e.circle_id = ?1 AND e.epoch = o.epoch) OR EXISTS (SELECT 1 FROM log_cuts c WHERE "
+      "c.circle_id = ?1 AND c.member = ?2 AND o.seq > c.cut AND o.epoch < c.epoch)) LIMIT 1");
   Stmt& s = *s_h;
   s.BindBlob(1, scope.circle_id).BindBlob(2, author).Bind(3, static_cast<int64_t>(seq));
   return s.Step();
@@ -1197,6 +1287,36 @@ Result<size_t> OpLog::RedactPrivateOps(const std::vector<OpHash>& hashes,
     }
     return redacted;
   });
+}
+
+}  // namespace estelik::log
+
+namespace estelik::log {
+
+Result<std::vector<RemovalCut>> OpLog::RemovalCuts(const Scope& scope) {
+  std::vector<RemovalCut> out;
+  if (scope.is_private()) return out;
+  auto s_h = impl_->stmts.Get(
+      "SELECT member, epoch, cut FROM log_cuts WHERE circle_id = ? ORDER BY member, epoch");
+  Stmt& s = *s_h;
+  s.BindBlob(1, scope.circle_id);
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(
+        RemovalCut{s.Blob(0), static_cast<uint32_t>(s.Int(1)), static_cast<uint64_t>(s.Int(2))});
+  }
+  return out;
+}
+
+Result<bool> OpLog::HoldsOpsPastCut(const Scope& scope, const RemovalCut& cut) {
+  auto s_h = impl_->stmts.Get(
+      "SELECT 1 FROM log_ops WHERE scope = ? AND author = ? AND seq > ? AND epoch < ? AND "
+      "canonical = 1 LIMIT 1");
+  Stmt& s = *s_h;
+  s.BindBlob(1, scope.circle_id).BindBlob(2, cut.member);
+  s.Bind(3, static_cast<int64_t>(cut.cut)).Bind(4, cut.epoch);
+  return s.Step();
 }
 
 }  // namespace estelik::log

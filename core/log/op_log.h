@@ -80,6 +80,15 @@ struct CircleInfo {
   bool carrier_only = false;       // relay: no key
 };
 
+// A member_remove's cut (MemberRemove.cut): `member`'s ops in the circle with seq > `cut` in
+// an epoch before `epoch` (the epoch the removal started) are void.
+struct RemovalCut {
+  std::string member;  // 32-byte Ed25519 key as bytes
+  uint32_t epoch = 0;
+  uint64_t cut = 0;
+  bool operator==(const RemovalCut&) const = default;
+};
+
 struct OpLogOptions {
   // Identity to create on first open (tests, vectors); random when unset. If the database
   // already holds a different identity, Open fails with AlreadyExists.
@@ -127,7 +136,8 @@ class OpLog {
                                              size_t limit);
 
   // The plaintext body, if we hold the scope key and the op's author was authorized.
-  // PermissionDenied("no key for circle X epoch N") for a relay or a removed member.
+  // PermissionDenied("no key for circle X epoch N") for a relay or a removed member;
+  // PermissionDenied("... is void ...") for an op past its author's removal cut.
   Result<pb::OpBody> OpenBody(const pb::Envelope& envelope);
   // The same, also storing the exact plaintext body bytes in `*plaintext` (when not null):
   // the bytes Op.body_hash commits to, which evidence export reveals. Every opened body is
@@ -139,10 +149,16 @@ class OpLog {
   // log. NotFound if our chain in `scope` holds no such op (e.g. it is in another scope).
   // Cost: O(our ops in `scope`).
   Result<uint32_t> OwnOpEpoch(const Scope& scope, std::string_view op_hash);
-  // Whether `author`'s chain in circle `scope` holds, below `seq`, an op sealed with an epoch
-  // key we were never granted: an op we store and forward but cannot read. Cost: O(that
-  // author's ops in `scope`).
-  Result<bool> HoldsUnreadableOpBefore(const Scope& scope, std::string_view author, uint64_t seq);
+  // Whether `author`'s chain in circle `scope` holds, below `seq`, an op we store and forward
+  // but never apply: sealed with an epoch key we were never granted, or void past a removal
+  // cut. Cost: O(that author's ops in `scope`).
+  Result<bool> HoldsUnappliedOpBefore(const Scope& scope, std::string_view author, uint64_t seq);
+
+  // Removal cuts of circle `scope` this log has read (docs/FORMAT.md "Acceptance rules"):
+  // every op of `member` with seq > `cut` sealed in an epoch before `epoch` is void. Sorted.
+  Result<std::vector<RemovalCut>> RemovalCuts(const Scope& scope);
+  // Whether we hold any op that `cut` makes void (stored before the removal reached us).
+  Result<bool> HoldsOpsPastCut(const Scope& scope, const RemovalCut& cut);
   // The epochs of circle `scope` whose key we hold.
   Result<std::set<uint32_t>> KeyedEpochs(const Scope& scope);
   // Our chained ops of circle `scope` sealed with `epoch` whose seq is at most `upto[author]`,

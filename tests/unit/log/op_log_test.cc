@@ -633,5 +633,108 @@ TEST_F(CircleTest, AppendRefusesMembershipAndContactBodies) {
             Code::kInvalidArgument);
 }
 
+// --- Removal is final for writing (docs/FORMAT.md "Acceptance rules", "Merge") ---
+
+TEST_F(CircleTest, ARemovalFixesTheCutAndTheRemovedMembersLaterOpsAreVoidEverywhere) {
+  Peer carol(3, "carol.db");
+  ASSERT_TRUE(alice->AddMember(circle_, carol.key(), kT + 2).ok());
+  SyncScope(alice, bob, scope());
+  SyncScope(alice, carol, scope());
+  auto kept = carol->Append(TagBody("before the removal"), scope(), kT + 3);
+  ASSERT_TRUE(kept.ok());
+  SyncScope(carol, alice, scope());
+  SyncScope(carol, bob, scope());
+  // Alice removes Carol holding her seq 1; Carol has not heard and posts twice more.
+  auto removal = alice->RemoveMember(circle_, carol.key(), kT + 4);
+  ASSERT_TRUE(removal.ok());
+  auto opened_removal = alice->OpenBody(*removal);
+  ASSERT_TRUE(opened_removal.ok());
+  ASSERT_TRUE(opened_removal->member_remove().has_cut());
+  EXPECT_EQ(opened_removal->member_remove().cut(), 1u);
+  auto late1 = carol->Append(TagBody("after the removal"), scope(), kT + 5);
+  auto late2 = carol->Append(TagBody("and again"), scope(), kT + 6);
+  ASSERT_TRUE(late1.ok() && late2.ok());
+  EXPECT_EQ(ParseOpHeader(late1->op())->scope().epoch(), 0u);
+
+  // Bob gets Carol's late ops first (he reads them: nothing tells him yet)...
+  ASSERT_EQ(*bob->Ingest(*late1, kT), IngestOutcome::kAccepted);
+  ASSERT_TRUE(bob->OpenBody(*late1).ok());
+  // ...then the removal: from now on they are void for him, and her op before it is not.
+  SyncScope(alice, bob, scope());
+  ASSERT_EQ(*bob->Ingest(*late2, kT), IngestOutcome::kAccepted);  // stored: her chain stays whole
+  for (const auto* late : {&*late1, &*late2}) {
+    auto denied = bob->OpenBody(*late);
+    EXPECT_EQ(denied.status().code(), Code::kPermissionDenied);
+    EXPECT_NE(denied.status().message().find("void"), std::string::npos)
+        << denied.status().ToString();
+  }
+  EXPECT_TRUE(bob->OpenBody(*kept).ok());
+  auto cuts = bob->RemovalCuts(scope());
+  ASSERT_TRUE(cuts.ok());
+  ASSERT_EQ(cuts->size(), 1u);
+  EXPECT_EQ(cuts->front(), (RemovalCut{KeyBytes(carol.key()), 1, 1}));
+  EXPECT_TRUE(*bob->HoldsOpsPastCut(scope(), cuts->front()));
+  EXPECT_TRUE(*bob->HoldsUnappliedOpBefore(scope(), KeyBytes(carol.key()), 4));
+  EXPECT_FALSE(*bob->HoldsUnappliedOpBefore(scope(), KeyBytes(carol.key()), 2));
+  // Alice, who fixed the cut, stores them and never opens them either.
+  SyncScope(carol, alice, scope());
+  EXPECT_EQ(alice->OpenBody(*late2).status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(*alice->GetVersionVector(scope()), *bob->GetVersionVector(scope()));
+}
+
+TEST_F(CircleTest, AnAuthorsChainThatReturnsToAnEarlierEpochIsRefusedAndChangesNothing) {
+  Peer carol(3, "carol.db");
+  ASSERT_TRUE(alice->AddMember(circle_, carol.key(), kT + 2).ok());
+  ASSERT_TRUE(alice->RemoveMember(circle_, carol.key(), kT + 3).ok());
+  SyncScope(alice, bob, scope());
+  // Bob posts in epoch 1, then signs an op sealed with the epoch-0 key he kept.
+  auto in_new = bob->Append(TagBody("epoch 1"), scope(), kT + 4);
+  ASSERT_TRUE(in_new.ok());
+  SyncScope(bob, alice, scope());
+  auto back = Craft(std::move(Identity::FromSeed(Seed(2))).value(), circle_, 0, 2,
+                    HashString(*in_new), TagBody("back in epoch 0"), BobsKey().span());
+  Snapshot before(alice.db());
+  auto refused = alice->Ingest(back, kT);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kPermissionDenied);
+  EXPECT_NE(refused.status().message().find("returns to epoch 0 after epoch 1"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_EQ(Snapshot(alice.db()), before);
+  // The same inside a run taking the fast path (one signature for the run).
+  auto next = Craft(std::move(Identity::FromSeed(Seed(2))).value(), circle_, 0, 3, HashString(back),
+                    TagBody("and on"), BobsKey().span());
+  EXPECT_EQ(alice->IngestRun({back, next}, kT).status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(Snapshot(alice.db()), before);
+}
+
+TEST_F(CircleTest, AReaddedMemberWritesAgainAndItsVoidOpsStayVoidForItToo) {
+  Peer carol(3, "carol.db");
+  ASSERT_TRUE(alice->AddMember(circle_, carol.key(), kT + 2).ok());
+  SyncScope(alice, carol, scope());
+  ASSERT_TRUE(alice->RemoveMember(circle_, carol.key(), kT + 3).ok());  // cut 0
+  auto late = carol->Append(TagBody("while removed"), scope(), kT + 4);
+  ASSERT_TRUE(late.ok());
+  SyncScope(carol, alice, scope());
+  // Carol holds the removal without its key (epoch 1): she cannot read its cut yet.
+  SyncScope(alice, carol, scope());
+  EXPECT_TRUE(carol->OpenBody(*late).ok());
+  // Re-added (epoch 1): the grant opens the removal she held; its cut now counts for her.
+  ASSERT_TRUE(alice->AddMember(circle_, carol.key(), kT + 5).ok());
+  SyncScope(alice, carol, scope());
+  EXPECT_EQ(carol->OpenBody(*late).status().code(), Code::kPermissionDenied);
+  auto back = carol->Append(TagBody("back in the circle"), scope(), kT + 6);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(ParseOpHeader(back->op())->scope().epoch(), 1u);
+  EXPECT_EQ(ParseOpHeader(back->op())->seq(), 2u);
+  for (Peer* p : {&alice, &bob}) {
+    SyncScope(alice, *p, scope());
+    SyncScope(carol, *p, scope());
+    auto opened = (*p)->OpenBody(*back);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    EXPECT_EQ(opened->tag_add().tag(), "back in the circle");
+    EXPECT_EQ((*p)->OpenBody(*late).status().code(), Code::kPermissionDenied);
+  }
+}
+
 }  // namespace
 }  // namespace estelik::log
