@@ -465,10 +465,17 @@ typedef struct estelik_sync_options {
   uint32_t idle_timeout_ms; /* cut a session when nothing moved this long; 0 = 60 000 */
   uint32_t max_sessions;    /* open sessions at once; 0 = 64 */
   uint32_t interval_ms;     /* estelik_sync_dial: pause between rounds; 0 = 60 000 */
+  /* Dials only (estelik_sync_once, estelik_sync_dial): the 32-byte public key of the contact
+   * whose device is at host_port (copied), or NULL when unknown. A listening device answers
+   * only a dialer that names its key (transport v2), so with NULL every contact is tried in
+   * turn, one connection each, until one answers (the one that answered goes first in later
+   * rounds); ESTELIK_NOT_FOUND "no contact answered at HOST:PORT" if none does. Ignored by
+   * estelik_sync_listen. */
+  const uint8_t* peer_key;
 } estelik_sync_options;
 
 #define ESTELIK_SYNC_OPTIONS_INIT \
-  { 0, 0, 0, 0 }
+  { 0, 0, 0, 0, 0 }
 
 /* Listens on host_port ("127.0.0.1:7420", "0.0.0.0:7420", "[::]:7420"; host an IP literal; port
  * 0 picks a free port, see estelik_sync_port) and answers every contact that connects until
@@ -486,9 +493,10 @@ ESTELIK_API uint16_t estelik_sync_port(const estelik_sync* sync);
 /* Syncs once with the listener at host_port (a name or an IP literal) and returns when the
  * session is over (blocking the calling thread; callbacks run on another thread meanwhile).
  * If out_summary is not NULL, stores what the session did there (even on failure).
- * ESTELIK_IO if it cannot connect, ESTELIK_PROTOCOL with the reason if the session failed
- * (e.g. the peer is not a contact, a different network key), ESTELIK_LOCKED if the vault was
- * locked or closed before or during it. */
+ * ESTELIK_IO if it cannot connect, ESTELIK_NOT_FOUND if no contact (or not options->peer_key)
+ * answered there (another device, a different network key), ESTELIK_PROTOCOL with the reason
+ * if the session failed (e.g. we are not its contact), ESTELIK_LOCKED if the vault was locked
+ * or closed before or during it. */
 ESTELIK_API estelik_status estelik_sync_once(estelik_vault* vault, const char* host_port,
                                              const estelik_sync_options* options,
                                              const estelik_sync_callbacks* callbacks,

@@ -7,6 +7,7 @@
 // call. User callbacks run on the network thread with no mutex held, so they may call the
 // vault. estelik_vault_lock drops the Archive under the mutex (keys wiped at once; every later
 // Replica call fails with LOCKED) and then, outside it, stops every network of the handle.
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include <thread>
 
 #include "platform/c/handles.h"
+#include "sync/net/contact_dial.h"
 #include "sync/net/network.h"
 #include "sync/protocol/archive_replica.h"
 #include "sync/protocol/replication.h"
@@ -199,6 +201,11 @@ struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<
   };
   std::shared_ptr<Outcome> outcome;
 
+  // Dials: the contact named by options->peer_key, or else every contact in turn (the one
+  // that answered last first).
+  std::optional<sync::net::ContactKey> peer_key;
+  std::optional<sync::net::ContactKey> last_answered;  // loop thread (or the one-shot caller)
+
   // Continuous mode.
   std::string dial_host;
   uint16_t dial_port = 0;
@@ -206,8 +213,8 @@ struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<
   std::mutex loop_mu;
   std::condition_variable loop_cv;
   bool loop_stop = false;
-  bool stop_requested = false;  // a helper thread is stopping this sync
-  std::optional<sync::net::DialHandle> dial;
+  bool stop_requested = false;                       // a helper thread is stopping this sync
+  std::shared_ptr<sync::net::ContactDialer> dialer;  // the current dial, if any
   std::thread loop;
 
   std::mutex stop_mu;
@@ -275,10 +282,13 @@ struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<
   }
 
   // Network thread: a fresh replication session for a new connection, or none once shut.
-  std::unique_ptr<sync::Session> MakeSession(const sync::net::SessionInfo& info, bool initiator) {
+  std::unique_ptr<sync::Session> MakeSession(
+      const sync::net::SessionInfo& info, bool initiator,
+      const std::optional<sync::net::ContactKey>& expected_peer = std::nullopt) {
     if (shut.load()) return nullptr;
     sync::ReplicationConfig config;
     config.initiator = initiator;
+    config.expected_peer = expected_peer;
     config.network_key = network_key.Clone();
     const uint64_t id = info.id;
     const std::string peer = info.peer;
@@ -314,19 +324,59 @@ struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<
     };
   }
 
+  // The contacts a dial tries, in order.
+  Result<std::vector<sync::net::ContactKey>> Candidates() {
+    if (peer_key) return std::vector<sync::net::ContactKey>{*peer_key};
+    std::vector<sync::net::ContactKey> out;
+    {
+      std::lock_guard lock(core->mu);
+      if (shut.load()) return kShutStatus;
+      ESTELIK_ASSIGN_OR_RETURN(archive::Archive * archive, core->Get());
+      ESTELIK_ASSIGN_OR_RETURN(std::vector<log::Contact> contacts, archive->log().Contacts());
+      for (const log::Contact& c : contacts) out.push_back(c.public_key);
+    }
+    if (last_answered) {
+      auto at = std::find(out.begin(), out.end(), *last_answered);
+      if (at != out.end()) std::rotate(out.begin(), at, at + 1);
+    }
+    return out;
+  }
+
+  // A dial of dial_host:dial_port as each candidate in turn (retrying rounds with backoff if
+  // `retry`), registered so that Stop() cancels it; null once stopping.
+  std::shared_ptr<sync::net::ContactDialer> StartDial(std::vector<sync::net::ContactKey> candidates,
+                                                      bool retry) {
+    sync::net::ContactDialOptions options;
+    options.rounds.retry = retry;
+    options.on_retry = [this](const std::string& peer, int attempt, const Status& why,
+                              std::chrono::milliseconds retry_in) {
+      OnDialRetry(peer, attempt, why, retry_in);
+    };
+    auto factory_for = [this](const sync::net::ContactKey& contact) -> sync::net::SessionFactory {
+      return [this, contact](const sync::net::SessionInfo& info) {
+        return MakeSession(info, /*initiator=*/true, contact);
+      };
+    };
+    std::lock_guard lock(loop_mu);
+    if (loop_stop) return nullptr;
+    dialer = std::make_shared<sync::net::ContactDialer>(
+        *service, dial_host, dial_port, std::move(candidates), factory_for, std::move(options));
+    return dialer;
+  }
+
   // Continuous mode: a dial (retrying with backoff) per round, `interval` between rounds.
   void Loop() {
     for (;;) {
-      std::optional<sync::net::DialHandle> current;
-      {
+      Result<std::vector<sync::net::ContactKey>> candidates = Candidates();
+      if (candidates.ok()) {
+        std::shared_ptr<sync::net::ContactDialer> current =
+            StartDial(std::move(*candidates), /*retry=*/true);
+        if (!current) return;
+        (void)current->Wait();
+        if (auto answered = current->answered()) last_answered = answered;
         std::lock_guard lock(loop_mu);
-        if (loop_stop) return;
-        sync::net::DialOptions options;
-        options.retry = true;
-        dial = service->Dial(dial_host, dial_port, Factory(true), std::move(options));
-        current = dial;
+        dialer.reset();
       }
-      (void)current->Wait();
       std::unique_lock lock(loop_mu);
       if (loop_cv.wait_for(lock, interval, [this] { return loop_stop; })) return;
     }
@@ -341,7 +391,7 @@ struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<
     {
       std::lock_guard lock(loop_mu);
       loop_stop = true;
-      if (dial) dial->Cancel();
+      if (dialer) dialer->Cancel();
     }
     loop_cv.notify_all();
     if (service) service->Stop();  // sessions end; the dial loop's Wait() returns
@@ -358,7 +408,7 @@ struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<
     {
       std::lock_guard lock(loop_mu);
       loop_stop = true;
-      if (dial) dial->Cancel();
+      if (dialer) dialer->Cancel();
       if (stop_requested) return;
       stop_requested = true;
     }
@@ -396,6 +446,15 @@ void StopSyncs(const std::vector<std::shared_ptr<SyncState>>& syncs) {
 
 namespace {
 
+Result<std::optional<sync::net::ContactKey>> PeerKey(const estelik_sync_options* options) {
+  if (options == nullptr || options->peer_key == nullptr) {
+    return std::optional<sync::net::ContactKey>();
+  }
+  sync::net::ContactKey key;
+  std::memcpy(key.data(), options->peer_key, key.size());
+  return std::optional<sync::net::ContactKey>(key);
+}
+
 Result<crypto::SecretBytes> NetworkKey(const estelik_sync_options* options) {
   if (options == nullptr || options->network_key == nullptr) return sync::DefaultNetworkKey();
   return crypto::SecretBytes::CopyOf({options->network_key, sync::kNetworkKeySize});
@@ -421,6 +480,7 @@ Result<std::shared_ptr<SyncState>> NewSync(estelik_vault* vault,
   auto state = std::make_shared<SyncState>(vault->core);
   if (callbacks != nullptr) state->callbacks = *callbacks;
   ESTELIK_ASSIGN_OR_RETURN(state->network_key, NetworkKey(options));
+  ESTELIK_ASSIGN_OR_RETURN(state->peer_key, PeerKey(options));
   state->service = std::make_unique<sync::net::NetworkService>(NetOptions(options), state.get());
   std::lock_guard lock(vault->core->mu);
   ESTELIK_RETURN_IF_ERROR(vault->core->Use().status());
@@ -502,8 +562,19 @@ estelik_status estelik_sync_once(estelik_vault* vault, const char* host_port,
     ESTELIK_ASSIGN_OR_RETURN(auto address, estelik::capi::ParseHostPort(host_port, false));
     ESTELIK_ASSIGN_OR_RETURN(auto state, estelik::capi::NewSync(vault, options, callbacks));
     state->outcome = std::make_shared<SyncState::Outcome>();
-    auto dial = state->service->Dial(address.first, address.second, state->Factory(true));
-    const Status dialed = dial.Wait();
+    state->dial_host = address.first;
+    state->dial_port = address.second;
+    Status dialed = Status::Ok();
+    bool answered = false;
+    estelik::Result<std::vector<estelik::sync::net::ContactKey>> candidates = state->Candidates();
+    if (!candidates.ok()) {
+      dialed = candidates.status();
+    } else if (auto dialer = state->StartDial(std::move(*candidates), /*retry=*/false)) {
+      dialed = dialer->Wait();
+      answered = dialer->answered().has_value();
+    } else {
+      dialed = Status(Code::kAborted, "sync stopped");
+    }
     const bool shut = state->shut.load();
     state->Stop();
     estelik::capi::Unregister(state);
@@ -512,7 +583,8 @@ estelik_status estelik_sync_once(estelik_vault* vault, const char* host_port,
     if (shut) {
       return Status(Code::kLocked, "sync aborted: the vault was locked or closed during it");
     }
-    if (state->outcome->closed && !state->outcome->succeeded) {
+    // A contact that did not answer also ended a session: only the one that answered counts.
+    if (answered && state->outcome->closed && !state->outcome->succeeded) {
       return Status(Code::kProtocol,
                     "sync with " + std::string(host_port) + " failed: " + state->outcome->reason);
     }

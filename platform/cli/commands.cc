@@ -277,12 +277,15 @@ const std::vector<Command>& Commands() {
        "sync once (or continuously) with a contact's `estelik serve`",
        "  HOST:PORT                 the contact's server\n"
        "  --network-key HEX | --network-key-file F   as for serve\n"
+       "  --peer NAME|FINGERPRINT|KEY  the contact whose server it is (a contact's name,\n"
+       "                            fingerprint or 64-hex public key); without it each\n"
+       "                            contact is tried in turn, one connection each\n"
        "  --watch SECONDS           keep syncing every SECONDS, reconnecting with backoff,\n"
        "                            until interrupted\n"
        "Prints what was received and sent (ops, attachment chunks, bytes); --json for scripts.\n"
        "Exits non-zero with the reason if the session fails.\n"
        "\nexample:\n  estelik sync 192.168.1.20:7420 --network-key-file ~/circle.key\n",
-       {"network-key", "network-key-file", "watch"},
+       {"network-key", "network-key-file", "peer", "watch"},
        {},
        RunSync},
       {"wipe",

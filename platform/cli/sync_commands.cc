@@ -21,12 +21,15 @@
 //    "sync once (or continuously) with a contact's `estelik serve`",
 //    "  HOST:PORT                 the contact's server\n"
 //    "  --network-key HEX | --network-key-file F   as for serve\n"
+//    "  --peer NAME|FINGERPRINT|KEY  the contact whose server it is (a contact's name,\n"
+//    "                            fingerprint or 64-hex public key); without it each\n"
+//    "                            contact is tried in turn, one connection each\n"
 //    "  --watch SECONDS           keep syncing every SECONDS, reconnecting with backoff,\n"
 //    "                            until interrupted\n"
 //    "Prints what was received and sent (ops, attachment chunks, bytes); --json for scripts.\n"
 //    "Exits non-zero with the reason if the session fails.\n"
 //    "\nexample:\n  estelik sync 192.168.1.20:7420 --network-key-file ~/circle.key\n",
-//    {"network-key", "network-key-file", "watch"},
+//    {"network-key", "network-key-file", "peer", "watch"},
 //    {},
 //    RunSync},
 #include <signal.h>
@@ -49,6 +52,7 @@
 #include "platform/cli/commands.h"
 #include "platform/cli/terminal.h"
 #include "sync/net/beacon.h"
+#include "sync/net/contact_dial.h"
 #include "sync/net/discovery.h"
 #include "sync/net/network.h"
 #include "sync/protocol/archive_replica.h"
@@ -255,6 +259,45 @@ Result<std::string> VersionsHash(archive::Archive& archive, const std::vector<st
   return Hex({reinterpret_cast<const char*>(hash.data()), hash.size()});
 }
 
+// The contacts to dial at an address: the one --peer names (a contact's exact name, its
+// fingerprint or a prefix of it, or its 64-hex public key), or else every contact, in the order
+// the contact list gives.
+Result<std::vector<sync::net::ContactKey>> DialCandidates(const Context& ctx,
+                                                          archive::Archive& archive) {
+  ESTELIK_ASSIGN_OR_RETURN(std::vector<log::Contact> contacts, archive.log().Contacts());
+  std::vector<sync::net::ContactKey> out;
+  const std::optional<std::string> peer = ctx.args.Get("peer");
+  if (!peer) {
+    for (const log::Contact& c : contacts) out.push_back(c.public_key);
+    if (out.empty()) return NotFound("no contacts to sync with (see estelik contacts add)");
+    return out;
+  }
+  std::string lower = *peer;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const bool hex =
+      !lower.empty() && lower.find_first_not_of("0123456789abcdef") == std::string::npos;
+  for (const log::Contact& c : contacts) {
+    if (c.name == *peer) out.push_back(c.public_key);
+  }
+  if (out.empty() && hex) {
+    for (const log::Contact& c : contacts) {
+      const std::string key_hex = log::Hex(c.public_key);
+      if (lower.size() == key_hex.size() ? key_hex == lower
+                                         : lower.size() >= 4 && key_hex.rfind(lower, 0) == 0) {
+        out.push_back(c.public_key);
+      }
+    }
+  }
+  if (out.empty()) {
+    return NotFound("--peer '" + *peer +
+                    "' is not a contact (give a contact's name, fingerprint or public key; see "
+                    "estelik contacts list)");
+  }
+  if (out.size() > 1) return InvalidArgument("--peer '" + *peer + "' matches several contacts");
+  return out;
+}
+
 }  // namespace
 
 Status RunServe(const Context& ctx) {
@@ -352,6 +395,10 @@ Status RunSync(const Context& ctx) {
   std::optional<vault::HolderRegistration> holder;  // outlives the archive: see RegisterHolder
   ESTELIK_ASSIGN_OR_RETURN(std::unique_ptr<archive::Archive> archive, ctx.OpenArchive());
   sync::ArchiveReplica replica(*archive);
+  // Transport v2 answers only a dialer that names the contact it dials: --peer, or each contact
+  // in turn (the one that answered last goes first in later --watch rounds).
+  ESTELIK_ASSIGN_OR_RETURN(std::vector<sync::net::ContactKey> candidates,
+                           DialCandidates(ctx, *archive));
   sigset_t stop_signals = BlockStopSignals();
   ESTELIK_RETURN_IF_ERROR(RegisterHolder(ctx, holder));
   sync::net::NetworkService service;
@@ -359,33 +406,37 @@ Status RunSync(const Context& ctx) {
   for (int round = 1;; ++round) {
     auto outcome = std::make_shared<Outcome>();
     std::shared_ptr<ProgressBar> bar;  // network thread only
-    auto factory = [&, outcome](const sync::net::SessionInfo&) -> std::unique_ptr<sync::Session> {
-      sync::ReplicationConfig config;
-      config.initiator = true;
-      config.network_key = network_key.Clone();
-      config.on_progress = [&bar](const ReplicationStats& s) {
-        if (s.chunks_wanted == 0) return;
-        if (!bar) bar = std::make_shared<ProgressBar>("attachments", s.chunks_wanted);
-        bar->Update(s.chunks_received + s.chunks_unavailable);
+    auto factory_for = [&,
+                        outcome](const sync::net::ContactKey& peer) -> sync::net::SessionFactory {
+      return [&, outcome, peer](const sync::net::SessionInfo&) -> std::unique_ptr<sync::Session> {
+        sync::ReplicationConfig config;
+        config.initiator = true;
+        config.expected_peer = peer;
+        config.network_key = network_key.Clone();
+        config.on_progress = [&bar](const ReplicationStats& s) {
+          if (s.chunks_wanted == 0) return;
+          if (!bar) bar = std::make_shared<ProgressBar>("attachments", s.chunks_wanted);
+          bar->Update(s.chunks_received + s.chunks_unavailable);
+        };
+        config.on_closed = [outcome, &bar](const ReplicationStats& s, bool ok,
+                                           const std::string& why) {
+          if (bar) bar->Finish();
+          std::lock_guard<std::mutex> lock(outcome->mu);
+          outcome->closed = true;
+          outcome->succeeded = ok;
+          outcome->reason = why;
+          outcome->stats = s;
+        };
+        auto session = sync::ReplicationSession::Create(replica, std::move(config));
+        if (!session.ok()) return nullptr;
+        return std::move(*session);
       };
-      config.on_closed = [outcome, &bar](const ReplicationStats& s, bool ok,
-                                         const std::string& why) {
-        if (bar) bar->Finish();
-        std::lock_guard<std::mutex> lock(outcome->mu);
-        outcome->closed = true;
-        outcome->succeeded = ok;
-        outcome->reason = why;
-        outcome->stats = s;
-      };
-      auto session = sync::ReplicationSession::Create(replica, std::move(config));
-      if (!session.ok()) return nullptr;
-      return std::move(*session);
     };
-    sync::net::DialOptions dial_options;
-    dial_options.retry = watch_seconds > 0;  // --watch: reconnect with backoff
+    sync::net::ContactDialOptions dial_options;
+    dial_options.rounds.retry = watch_seconds > 0;  // --watch: reconnect with backoff
     const auto started = std::chrono::steady_clock::now();
-    sync::net::DialHandle dial =
-        service.Dial(target.first, target.second, factory, std::move(dial_options));
+    sync::net::ContactDialer dial(service, target.first, target.second, candidates, factory_for,
+                                  std::move(dial_options));
     std::optional<Status> result;
     int sig = 0;
     while (!(result = dial.WaitFor(std::chrono::milliseconds(200)))) {
@@ -395,15 +446,25 @@ Status RunSync(const Context& ctx) {
         break;
       }
     }
-    // Returning destroys the service, then the archive (keys wiped), then the holder file.
-    if (sig == SIGUSR1) return PanicLocked();
+    // Returning destroys the dialer, the service, then the archive (keys wiped), then the holder
+    // file. Stop the service first so that a session still running ends now.
+    if (sig == SIGUSR1) {
+      service.Stop();
+      return PanicLocked();
+    }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::lock_guard<std::mutex> lock(outcome->mu);
     const ReplicationStats& s = outcome->stats;
-    const bool ok = outcome->closed ? outcome->succeeded : result->ok();
+    // A contact that did not answer also closed a session; what counts is whether one answered.
+    const bool answered = dial.answered().has_value();
+    const bool ok = answered && outcome->closed ? outcome->succeeded : result->ok();
     const std::string reason =
-        outcome->closed ? outcome->reason : (result->ok() ? "done" : result->message());
+        answered && outcome->closed ? outcome->reason : (result->ok() ? "done" : result->message());
+    if (auto answered = dial.answered()) {  // who is at this address: dial it first next time
+      auto at = std::find(candidates.begin(), candidates.end(), *answered);
+      if (at != candidates.end()) std::rotate(candidates.begin(), at, at + 1);
+    }
     uint64_t ops = 0;
     ESTELIK_ASSIGN_OR_RETURN(std::string versions_hash, VersionsHash(*archive, s.circle_ids, &ops));
     ESTELIK_ASSIGN_OR_RETURN(auto state_hash, archive->store().StateHash());

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "core/crypto/secret.h"
+#include "core/log/op_codec.h"
 #include "core/status.h"
 #include "proto/replication.pb.h"
 #include "sync/protocol/replica.h"
@@ -43,16 +44,31 @@ inline constexpr uint32_t kReplicationVersion = 1;
 // Advertised by a side that accepts `deflated` messages (docs/PROTOCOL.md "Compression").
 inline constexpr char kDeflateCapability[] = "deflate/1";
 
+// The smallest max_message_size a replication peer may advertise in its handshake payload (and
+// this side may be configured with): an OpBatch holding one op of log::kMaxOpBytes with its
+// signature and framing (< 200 bytes more), and a Chunk message with a full 64 KiB chunk, both
+// fit in it. A session whose peer advertises less closes as soon as the channel opens
+// (docs/PROTOCOL.md "Limits").
+inline constexpr size_t kMinMaxMessageSize = log::kMaxOpBytes + 64 * 1024;  // 1,114,112
+
 // Bounds on what a peer may make this side do, and how this side paces what it sends. The
-// receive limits are advertised in Hello; a sender paces itself to the peer's.
+// receive limits are advertised in Hello (max_message_size in the handshake payload); a sender
+// paces itself to the peer's and never sends a message larger than the peer's
+// max_message_size.
 struct ReplicationLimits {
-  size_t max_message_size = size_t{2} << 20;  // one application message (channel limit)
-  uint32_t max_ops_per_batch = 1024;          // ops in one OpBatch
-  size_t batch_target_bytes = 256 * 1024;     // a sender closes a batch past this size
-  uint32_t max_ops_per_second = 200'000;      // received ops, token bucket
-  uint32_t max_batches_per_second = 2'000;    // received OpBatch messages, token bucket
-  uint32_t max_wanted_chunks = 256;           // chunk indexes a peer may have pending with us
-  uint32_t chunks_in_flight = 64;             // indexes we ask for at once (<= peer's limit)
+  // One application message, advertised as the channel's max_message_size (this, not
+  // ChannelLimits' default, is what a replication session advertises); >= kMinMaxMessageSize.
+  size_t max_message_size = size_t{2} << 20;
+  uint32_t max_ops_per_batch = 1024;  // ops in one OpBatch
+  // A sender closes a batch before its ops pass this size, and always before the message would
+  // exceed the peer's max_message_size.
+  size_t batch_target_bytes = 256 * 1024;
+  uint32_t max_ops_per_second = 200'000;    // received ops, token bucket
+  uint32_t max_batches_per_second = 2'000;  // received OpBatch messages, token bucket
+  uint32_t max_wanted_chunks = 256;         // chunk indexes a peer may have pending with us
+  // Chunk indexes we have asked for and not yet received, at most (our window; not advertised):
+  // the window is max(1, min(this, the peer's max_wanted_chunks)).
+  uint32_t chunks_in_flight = 64;
   uint32_t chunks_per_commit = 32;  // received chunks stored per transaction (memory: x 64 KiB)
   uint64_t max_session_bytes = uint64_t{4} << 30;  // application bytes received per session
   size_t max_circles = 4096;                       // circles in one Hello
@@ -87,6 +103,10 @@ struct ReplicationStats {
   uint64_t messages_deflated_received = 0;
   uint64_t wire_bytes_sent = 0;  // channel bytes (frames, handshake, tags)
   uint64_t wire_bytes_received = 0;
+  // The largest application message sent (as sent, never above the peer's max_message_size)
+  // and received (as the channel delivered it).
+  uint64_t largest_message_sent = 0;
+  uint64_t largest_message_received = 0;
   std::optional<Ed25519PublicKey> peer;  // once the handshake completed
   size_t circles = 0;                    // circles replicated with this peer
   std::vector<std::string> circle_ids;   // those circles (32 bytes each), sorted
@@ -102,7 +122,8 @@ crypto::SecretBytes DefaultNetworkKey();
 struct ReplicationConfig {
   bool initiator = false;
   crypto::SecretBytes network_key;  // kNetworkKeySize bytes
-  // Initiator only: the responder must be exactly this identity.
+  // Initiator: required (Create fails with kInvalidArgument without it): the contact dialed.
+  // Only that device answers (docs/PROTOCOL.md "Transport"). Responder: ignored.
   std::optional<Ed25519PublicKey> expected_peer;
   ReplicationLimits limits;
   // Advertise "deflate/1" and send OpBatch messages compressed to a peer that advertises it

@@ -29,18 +29,24 @@ constexpr size_t kMaxCloseReason = 256;
 
 constexpr size_t kMaxRecordBody = kMaxFrameSize - noise::kTagLen - 1;  // 65518
 constexpr size_t kMinTransportFrame = noise::kTagLen + 1;
-// Message 1 is e (32 bytes) with an empty payload; 2 is e, encrypted s and payload; 3 is
-// encrypted s and payload.
-constexpr size_t kHelloSize = noise::kDhLen;
-constexpr size_t kMaxResponseSize =
-    noise::kDhLen + noise::kDhLen + noise::kTagLen + kMaxHandshakePayload + noise::kTagLen;
+// XK: message 1 is e (32 bytes) and the tag of an empty payload encrypted under es; 2 is e
+// and the encrypted payload; 3 is the encrypted s and the encrypted payload.
+constexpr size_t kHelloSize = noise::kDhLen + noise::kTagLen;
+static_assert(kHelloSize == kHandshakeMessage1Size);
+constexpr size_t kMaxResponseSize = noise::kDhLen + kMaxHandshakePayload + noise::kTagLen;
+static_assert(kMaxResponseSize == kMaxHandshakeMessage2Size);
 constexpr size_t kMaxIdentitySize =
     noise::kDhLen + noise::kTagLen + kMaxHandshakePayload + noise::kTagLen;
+static_assert(kMaxIdentitySize == kMaxHandshakeMessage3Size);
 // Each queued event costs this much on top of its message, so a flood of empty messages is
 // bounded by max_pending_input too.
 constexpr size_t kEventOverhead = 64;
 
 const char kNotAnEstelikPeer[] = "network key mismatch or not an Estelik peer";
+// The responder's reason when message 1 does not authenticate. Nothing is sent back.
+const char kNotForUs[] =
+    "handshake message 1 did not authenticate: the peer dialed another identity, uses another "
+    "network key or transport version, or is not an Estelik peer (nothing was sent to it)";
 
 std::string Fingerprint(const Ed25519PublicKey& key) {
   static const char kDigits[] = "0123456789abcdef";
@@ -112,6 +118,11 @@ Result<SecureChannel> SecureChannel::Create(SecureChannelConfig config) {
     return InvalidArgument("network key must be 32 bytes");
   }
   if (!config.is_contact) return InvalidArgument("is_contact predicate is required");
+  if (config.initiator && !config.expected_peer) {
+    return InvalidArgument(
+        "an initiator must name the contact it dials (expected_peer): transport version 2 "
+        "(Noise XK) needs the responder's key before the first message");
+  }
   if (config.limits.max_message_size == 0) {
     return InvalidArgument("max_message_size must be at least 1 byte");
   }
@@ -128,9 +139,17 @@ Result<SecureChannel> SecureChannel::Create(SecureChannelConfig config) {
                            noise::KeyPair::FromPrivate(static_private.span()));
 
   noise::HandshakeConfig handshake;
-  handshake.pattern = noise::Pattern::kXX;
+  handshake.pattern = noise::Pattern::kXK;
   handshake.initiator = config.initiator;
-  // Prologue: "estelik/1" || network key. Never sent; both sides must hash the same bytes.
+  if (config.initiator) {
+    // The XK pre-message: the responder's static key, known before anything is sent.
+    noise::PublicKey remote{};
+    if (crypto_sign_ed25519_pk_to_curve25519(remote.data(), config.expected_peer->data()) != 0) {
+      return InvalidArgument("expected_peer is not a valid Ed25519 public key");
+    }
+    handshake.remote_static = remote;
+  }
+  // Prologue: "estelik/2" || network key. Never sent; both sides must hash the same bytes.
   handshake.prologue.resize(kProtocolVersionString.size() + kNetworkKeySize);
   std::memcpy(handshake.prologue.data(), kProtocolVersionString.data(),
               kProtocolVersionString.size());
@@ -143,7 +162,11 @@ Result<SecureChannel> SecureChannel::Create(SecureChannelConfig config) {
   channel.handshake_.emplace(std::move(state).value());
 
   pb::HandshakePayload payload;
-  payload.set_identity_ed25519(channel.identity_.data(), channel.identity_.size());
+  // The initiator proves who it is in message 3. The responder's identity is already known to
+  // the initiator (it dialed it), so message 2 does not repeat it.
+  if (config.initiator) {
+    payload.set_identity_ed25519(channel.identity_.data(), channel.identity_.size());
+  }
   payload.set_protocol_version(kProtocolVersion);
   payload.set_max_message_size(config.limits.max_message_size);
   for (const std::string& capability : config.capabilities) payload.add_capabilities(capability);
@@ -162,7 +185,7 @@ Result<SecureChannel> SecureChannel::Create(SecureChannelConfig config) {
 
   if (channel.initiator_) {
     channel.state_ = State::kAwaitingResponse;
-    ESTELIK_RETURN_IF_ERROR(channel.WriteHandshake(/*with_identity=*/false));
+    ESTELIK_RETURN_IF_ERROR(channel.WriteHandshake(/*with_payload=*/false));
   } else {
     channel.state_ = State::kAwaitingHello;
   }
@@ -195,7 +218,7 @@ Status SecureChannel::Feed(std::span<const uint8_t> bytes) {
       const size_t limit = FrameLimitForState();
       if (state_ == State::kAwaitingHello && frame_size_ != kHelloSize) {
         Fail(ProtocolError(std::string(kNotAnEstelikPeer) + ": first handshake message has " +
-                           std::to_string(frame_size_) + " bytes, expected 32"));
+                           std::to_string(frame_size_) + " bytes, expected 48"));
         break;
       }
       if (frame_size_ > limit) {
@@ -244,18 +267,20 @@ Status SecureChannel::ProcessHandshakeFrame(std::span<const uint8_t> frame) {
   std::vector<uint8_t> payload;
   Status read = handshake_->ReadMessage(frame, &payload);
   if (!read.ok()) {
+    if (state_ == State::kAwaitingHello) return ProtocolError(kNotForUs);
     if (read.code() == Code::kCorrupt) return ProtocolError(kNotAnEstelikPeer);
     return ProtocolError(std::string(kNotAnEstelikPeer) + ": " + read.message());
   }
   switch (state_) {
     case State::kAwaitingHello:
-      // Message 1 carries no payload (its length was checked to be exactly 32).
-      ESTELIK_RETURN_IF_ERROR(WriteHandshake(/*with_identity=*/true));
+      // Message 1's payload is empty (its length was checked to be exactly 48). It
+      // authenticated under es: the initiator knows our static key. Only now do we answer.
+      ESTELIK_RETURN_IF_ERROR(WriteHandshake(/*with_payload=*/true));
       state_ = State::kAwaitingIdentity;
       return Status::Ok();
     case State::kAwaitingResponse:
       ESTELIK_RETURN_IF_ERROR(VerifyPeer(payload));
-      ESTELIK_RETURN_IF_ERROR(WriteHandshake(/*with_identity=*/true));
+      ESTELIK_RETURN_IF_ERROR(WriteHandshake(/*with_payload=*/true));
       return Open();
     case State::kAwaitingIdentity:
       ESTELIK_RETURN_IF_ERROR(Open());  // keys first, so a refusal can be sent encrypted
@@ -275,32 +300,52 @@ Status SecureChannel::VerifyPeer(std::span<const uint8_t> payload) {
                        std::to_string(message.protocol_version()) + "; this build speaks " +
                        std::to_string(kProtocolVersion));
   }
-  if (message.identity_ed25519().size() != Ed25519PublicKey().size()) {
-    return ProtocolError("peer's identity key is " +
-                         std::to_string(message.identity_ed25519().size()) + " bytes, not 32");
-  }
-  Ed25519PublicKey identity;
-  std::copy_n(message.identity_ed25519().begin(), identity.size(), identity.begin());
-  // The peer proved it holds the private key of its Noise static key (es/se); that key must
-  // be the X25519 form of the Ed25519 identity it claims.
-  noise::PublicKey derived{};
-  const auto& remote = handshake_->remote_static();
-  if (!remote || crypto_sign_ed25519_pk_to_curve25519(derived.data(), identity.data()) != 0 ||
-      !crypto::ConstantTimeEquals(derived, *remote)) {
-    return PermissionDenied("peer claims identity " + Fingerprint(identity) +
-                            " but its handshake key does not belong to it (impersonation?)");
-  }
-  if (initiator_ && config_.expected_peer && *config_.expected_peer != identity) {
-    return PermissionDenied("peer is " + Fingerprint(identity) + ", not the contact we dialed (" +
-                            Fingerprint(*config_.expected_peer) + ")");
+  const std::string& claimed = message.identity_ed25519();
+  Ed25519PublicKey identity{};
+  if (initiator_) {
+    // Message 2 decrypted under a key mixed from es, so the responder holds the private key of
+    // the static key we dialed: it is config_.expected_peer. A repeated identity must match.
+    identity = *config_.expected_peer;
+    if (!claimed.empty()) {
+      Ed25519PublicKey repeated{};
+      if (claimed.size() != repeated.size()) {
+        return ProtocolError("peer's identity key is " + std::to_string(claimed.size()) +
+                             " bytes, not 32");
+      }
+      std::copy_n(claimed.begin(), repeated.size(), repeated.begin());
+      if (!crypto::ConstantTimeEquals(repeated, identity)) {
+        return PermissionDenied("peer claims identity " + Fingerprint(repeated) +
+                                ", not the contact we dialed (" + Fingerprint(identity) + ")");
+      }
+    }
+  } else {
+    if (claimed.size() != identity.size()) {
+      return ProtocolError("peer's identity key is " + std::to_string(claimed.size()) +
+                           " bytes, not 32");
+    }
+    std::copy_n(claimed.begin(), identity.size(), identity.begin());
+    // The peer proved it holds the private key of its Noise static key (se); that key must be
+    // the X25519 form of the Ed25519 identity it claims.
+    noise::PublicKey derived{};
+    const auto& remote = handshake_->remote_static();
+    if (!remote || crypto_sign_ed25519_pk_to_curve25519(derived.data(), identity.data()) != 0 ||
+        !crypto::ConstantTimeEquals(derived, *remote)) {
+      return PermissionDenied("peer claims identity " + Fingerprint(identity) +
+                              " but its handshake key does not belong to it (impersonation?)");
+    }
   }
   if (!config_.is_contact(identity)) {
     return PermissionDenied("peer " + Fingerprint(identity) + " is not a contact");
   }
+  return Accept(identity, {message.capabilities().begin(), message.capabilities().end()},
+                message.max_message_size());
+}
+
+Status SecureChannel::Accept(const Ed25519PublicKey& identity,
+                             std::vector<std::string> capabilities, uint64_t max_message_size) {
   peer_ = identity;
-  peer_capabilities_.assign(message.capabilities().begin(), message.capabilities().end());
-  peer_max_message_size_ =
-      message.max_message_size() == 0 ? size_t{1} << 20 : message.max_message_size();
+  peer_capabilities_ = std::move(capabilities);
+  peer_max_message_size_ = max_message_size == 0 ? size_t{1} << 20 : max_message_size;
   ChannelEvent event;
   event.kind = ChannelEvent::Kind::kHandshakeComplete;
   event.peer = identity;
@@ -317,10 +362,10 @@ Status SecureChannel::VerifyPeer(std::span<const uint8_t> payload) {
   return Status::Ok();
 }
 
-Status SecureChannel::WriteHandshake(bool with_identity) {
+Status SecureChannel::WriteHandshake(bool with_payload) {
   std::vector<uint8_t> message;
   ESTELIK_RETURN_IF_ERROR(handshake_->WriteMessage(
-      with_identity ? std::span<const uint8_t>(handshake_payload_) : std::span<const uint8_t>(),
+      with_payload ? std::span<const uint8_t>(handshake_payload_) : std::span<const uint8_t>(),
       &message));
   AppendFrameHeader(message.size(), &output_);
   output_.insert(output_.end(), message.begin(), message.end());

@@ -11,10 +11,12 @@
 //   Send(message)   queue one application message (any size up to the peer's limit);
 //   Close(reason)   end the channel, telling the peer why.
 //
-// The handshake is Noise_XX_25519_ChaChaPoly_BLAKE2b with static keys derived from the two
-// Ed25519 identities; only identities for which `is_contact` returns true get through. The
-// prologue binds the protocol version and the community's network key. Timeouts are the
-// driver's job.
+// The handshake (transport version 2) is Noise_XK_25519_ChaChaPoly_BLAKE2b with static keys
+// derived from the two Ed25519 identities: the initiator must already know which contact it
+// dials (`expected_peer`), and the responder sends nothing at all until message 1 proves that
+// (a stranger, or a contact dialing someone else, gets zero bytes back). Only identities for
+// which `is_contact` returns true get through. The prologue binds the protocol version and the
+// community's network key. Timeouts are the driver's job.
 //
 // Safety against a hostile peer: every byte count a peer controls is bounded (ChannelLimits);
 // any violation, malformed or unauthenticated byte closes the channel with a reason and
@@ -42,14 +44,20 @@ namespace estelik::sync {
 
 using Ed25519PublicKey = std::array<uint8_t, 32>;
 
-// "estelik/1": the protocol version string bound into every handshake's prologue.
-inline constexpr std::string_view kProtocolVersionString = "estelik/1";
-inline constexpr uint32_t kProtocolVersion = 1;
+// "estelik/2": the transport version string bound into every handshake's prologue. Version 1
+// (Noise_XX) is not spoken any more: a v1 peer fails to authenticate.
+inline constexpr std::string_view kProtocolVersionString = "estelik/2";
+inline constexpr uint32_t kProtocolVersion = 2;
 inline constexpr size_t kNetworkKeySize = 32;
 // Frames: 4-byte big-endian length, then that many bytes (one Noise message).
 inline constexpr size_t kFrameHeaderSize = 4;
 inline constexpr size_t kMaxFrameSize = noise::kMaxMessageLen;  // 65535
 inline constexpr size_t kMaxHandshakePayload = 1024;
+// Handshake message 1 (`-> e, es` with an empty payload): 32 + 16 bytes, always.
+inline constexpr size_t kHandshakeMessage1Size = 48;
+// Handshake message 2 (`<- e, ee` + payload) and 3 (`-> s, se` + payload), at most.
+inline constexpr size_t kMaxHandshakeMessage2Size = 32 + kMaxHandshakePayload + 16;       // 1072
+inline constexpr size_t kMaxHandshakeMessage3Size = 32 + 16 + kMaxHandshakePayload + 16;  // 1088
 // Transport ciphers rekey (Noise Rekey()) after every 65536 messages in each direction.
 inline constexpr uint64_t kRekeyInterval = 65536;
 
@@ -73,7 +81,9 @@ struct SecureChannelConfig {
   crypto::SecretBytes network_key;
   // Whether a verified peer identity may connect. Called once per handshake. Required.
   std::function<bool(const Ed25519PublicKey&)> is_contact;
-  // Initiator only: if set, the responder must be exactly this identity.
+  // Initiator: required; the contact being dialed. Its static key is the XK pre-message, so
+  // only the device holding this identity can read message 1 and answer; any other device
+  // (or a stranger listening) stays silent. Responder: ignored.
   std::optional<Ed25519PublicKey> expected_peer;
   std::vector<std::string> capabilities;  // advertised to the peer, e.g. "replication/1"
   ChannelLimits limits;
@@ -115,8 +125,10 @@ class SecureChannel {
     kClosed,
   };
 
-  // Fails (kInvalidArgument) on a malformed key or a missing is_contact. An initiator's first
-  // handshake message is ready in TakeOutput() at once.
+  // Fails (kInvalidArgument) on a malformed key, a missing is_contact, or an initiator without
+  // a valid expected_peer. An initiator's first handshake message is ready in TakeOutput() at
+  // once. A responder writes nothing before a message 1 that authenticates: if it does not,
+  // the channel closes (kProtocol) with TakeOutput() empty.
   static Result<SecureChannel> Create(SecureChannelConfig config);
 
   SecureChannel(SecureChannel&&) noexcept;
@@ -162,8 +174,10 @@ class SecureChannel {
   Status ProcessHandshakeFrame(std::span<const uint8_t> frame);
   Status ProcessTransportFrame(std::span<const uint8_t> frame);
   Status ProcessRecord(std::span<const uint8_t> record);
-  Status WriteHandshake(bool with_identity);
+  Status WriteHandshake(bool with_payload);
   Status VerifyPeer(std::span<const uint8_t> payload);
+  Status Accept(const Ed25519PublicKey& identity, std::vector<std::string> capabilities,
+                uint64_t max_message_size);
   Status Open();
   Status EncryptRecord(uint8_t type, std::span<const uint8_t> body1,
                        std::span<const uint8_t> body2);

@@ -391,11 +391,17 @@ TEST_F(SyncMultiprocess, TheAppKeepsWritingWhileABackgroundSyncRuns) {
   });
   bool sync_ok = false;
   std::string reason;
+  sync::Ed25519PublicKey server_key{};  // the contact dialed: b
+  ASSERT_EQ(keys_[1].size(), 2 * server_key.size());
+  for (size_t i = 0; i < server_key.size(); ++i) {
+    server_key[i] = static_cast<uint8_t>(std::stoi(keys_[1].substr(2 * i, 2), nullptr, 16));
+  }
   {
     sync::net::NetworkService service;
     auto dial = service.Dial("127.0.0.1", port, [&](const sync::net::SessionInfo&) {
       sync::ReplicationConfig config;
       config.initiator = true;
+      config.expected_peer = server_key;
       config.network_key = sync::DefaultNetworkKey();
       config.on_closed = [&](const sync::ReplicationStats&, bool ok, const std::string& why) {
         sync_ok = ok;

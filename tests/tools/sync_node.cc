@@ -14,9 +14,11 @@
 //   sync_node serve DIR [--port P] [--circle HEX]... [--max-ops-per-second N]
 //                                           prints "port N" then serves until killed
 //   sync_node sync DIR HOST:PORT [--circle HEX]... [--max-ops-per-second N]
-//                  [--max-ops-per-batch N] [--progress]
+//                  [--max-ops-per-batch N] [--progress] [--peer KEYHEX]
 //                                           one session; prints a JSON summary (and
-//                                           "progress ops N chunks M" lines on stderr)
+//                                           "progress ops N chunks M" lines on stderr).
+//                                           Dials --peer, or else each contact in turn
+//                                           (sync/net/contact_dial.h)
 //   sync_node versions DIR CIRCLEHEX        prints "ops N hash H" for the circle
 //   sync_node share DIR CIRCLEHEX FILE      a testimony with FILE attached, shared into the
 //                                           circle; prints the testimony id hex
@@ -40,6 +42,7 @@
 #include "core/archive/archive.h"
 #include "core/crypto/hash.h"
 #include "core/vault/key_file.h"
+#include "sync/net/contact_dial.h"
 #include "sync/net/network.h"
 #include "sync/protocol/archive_replica.h"
 #include "sync/protocol/replication.h"
@@ -128,6 +131,7 @@ struct Flags {
   uint32_t max_ops_per_batch = 0;
   uint32_t chunks_in_flight = 0;
   bool progress = false;
+  std::string peer;  // raw 32 bytes, or empty: try every contact
 };
 
 Flags ParseFlags(int argc, char** argv, int from) {
@@ -142,6 +146,8 @@ Flags ParseFlags(int argc, char** argv, int from) {
       f.max_ops_per_second = std::atoi(argv[++i]);
     else if (a == "--max-ops-per-batch")
       f.max_ops_per_batch = std::atoi(argv[++i]);
+    else if (a == "--peer")
+      f.peer = Unhex(argv[++i]);
   }
   for (int i = from; i < argc; ++i) {
     if (std::string(argv[i]) == "--progress") f.progress = true;
@@ -212,35 +218,51 @@ int SyncOnce(const std::string& dir, const std::string& target, const Flags& fla
   uint64_t last_ops = 0;
   double ops_done_at = 0;
   double first_chunk_at = -1;
-  auto factory = [&](const sync::net::SessionInfo&) -> std::unique_ptr<sync::Session> {
-    sync::ReplicationConfig config;
-    config.initiator = true;
-    config.network_key = sync::DefaultNetworkKey();
-    config.limits = Limits(flags);
-    config.on_progress = [&, progress = flags.progress](const sync::ReplicationStats& s) {
-      // Phases for the benchmark: ops end when the last batch is applied; chunks follow.
-      const double at = Since(started);
-      if (s.ops_received != last_ops) {
-        last_ops = s.ops_received;
-        ops_done_at = at;
-      }
-      if (s.chunks_received > 0 && first_chunk_at < 0) first_chunk_at = at;
-      if (progress) {
-        std::fprintf(stderr, "progress ops %llu chunks %llu\n",
-                     static_cast<unsigned long long>(s.ops_received),
-                     static_cast<unsigned long long>(s.chunks_received));
-      }
+  std::vector<sync::net::ContactKey> candidates;
+  if (!flags.peer.empty()) {
+    if (flags.peer.size() != 32) Die("--peer takes a 64-hex-digit public key");
+    candidates.emplace_back();
+    std::memcpy(candidates.back().data(), flags.peer.data(), 32);
+  } else {
+    for (const auto& contact : Check(archive->log().Contacts(), "contacts")) {
+      candidates.push_back(contact.public_key);
+    }
+  }
+  auto factory_for = [&](const sync::net::ContactKey& peer) -> sync::net::SessionFactory {
+    return [&, peer](const sync::net::SessionInfo&) -> std::unique_ptr<sync::Session> {
+      sync::ReplicationConfig config;
+      config.initiator = true;
+      config.expected_peer = peer;
+      config.network_key = sync::DefaultNetworkKey();
+      config.limits = Limits(flags);
+      config.on_progress = [&, progress = flags.progress](const sync::ReplicationStats& s) {
+        // Phases for the benchmark: ops end when the last batch is applied; chunks follow.
+        const double at = Since(started);
+        if (s.ops_received != last_ops) {
+          last_ops = s.ops_received;
+          ops_done_at = at;
+        }
+        if (s.chunks_received > 0 && first_chunk_at < 0) first_chunk_at = at;
+        if (progress) {
+          std::fprintf(stderr, "progress ops %llu chunks %llu\n",
+                       static_cast<unsigned long long>(s.ops_received),
+                       static_cast<unsigned long long>(s.chunks_received));
+        }
+      };
+      config.on_closed = [&](const sync::ReplicationStats& s, bool success,
+                             const std::string& why) {
+        stats = s;
+        ok = success;
+        reason = why;
+      };
+      auto session = sync::ReplicationSession::Create(replica, std::move(config));
+      if (!session.ok()) return nullptr;
+      return std::move(*session);
     };
-    config.on_closed = [&](const sync::ReplicationStats& s, bool success, const std::string& why) {
-      stats = s;
-      ok = success;
-      reason = why;
-    };
-    auto session = sync::ReplicationSession::Create(replica, std::move(config));
-    if (!session.ok()) return nullptr;
-    return std::move(*session);
   };
-  Status dialed = service.Dial(host, port, factory).Wait();
+  sync::net::ContactDialer dialer(service, host, port, std::move(candidates), factory_for);
+  Status dialed = dialer.Wait();
+  if (!ok && reason == "no session") reason = dialed.message();
   const double seconds = Since(started);
   service.Stop();
   std::printf(

@@ -52,6 +52,7 @@ class ReplicationHostile : public ::testing::Test {
     session_ = std::move(*session);
     sync::SecureChannelConfig channel;
     channel.initiator = true;
+    channel.expected_peer = victim_->key();
     channel.identity_secret_key = mallory_->replica->IdentitySecretKey();
     channel.network_key = SimNetworkKey();
     channel.is_contact = [](const sync::Ed25519PublicKey&) { return true; };

@@ -69,15 +69,25 @@ inline std::vector<std::vector<uint8_t>> Frames(std::span<const uint8_t> stream)
 
 class RawPeer {
  public:
-  // `noise_static` defaults to the identity's own; `claimed` to its own public key.
+  // Transport v2: Noise_XK. An initiator must give `dialed`, the Ed25519 identity of the
+  // responder it dials: its X25519 form is the XK pre-message. `noise_static` defaults to the
+  // identity's own; `claimed` (the identity sent in message 3) to its own public key. A
+  // responder's message 2 payload carries no identity.
   RawPeer(bool initiator, const Identity& identity, std::span<const uint8_t> network_key,
+          std::optional<Ed25519PublicKey> dialed = std::nullopt,
           std::optional<noise::KeyPair> noise_static = std::nullopt,
           std::optional<Ed25519PublicKey> claimed = std::nullopt)
       : initiator_(initiator) {
     noise::HandshakeConfig config;
-    config.pattern = noise::Pattern::kXX;
+    config.pattern = noise::Pattern::kXK;
     config.initiator = initiator;
-    // Prologue: "estelik/1" || network key.
+    if (initiator && dialed) {
+      noise::PublicKey remote{};
+      if (crypto_sign_ed25519_pk_to_curve25519(remote.data(), dialed->data()) == 0) {
+        config.remote_static = remote;
+      }
+    }
+    // Prologue: "estelik/2" || network key.
     config.prologue.resize(kProtocolVersionString.size() + network_key.size());
     std::memcpy(config.prologue.data(), kProtocolVersionString.data(),
                 kProtocolVersionString.size());
@@ -85,14 +95,16 @@ class RawPeer {
                 network_key.size());
     config.local_static = noise_static ? std::move(noise_static) : identity.NoiseStatic();
     handshake_.emplace(std::move(noise::HandshakeState::Create(std::move(config))).value());
-    payload_.set_identity_ed25519(claimed ? claimed->data() : identity.public_key.data(), 32);
+    if (initiator) {
+      payload_.set_identity_ed25519(claimed ? claimed->data() : identity.public_key.data(), 32);
+    }
     payload_.set_protocol_version(kProtocolVersion);
     payload_.set_max_message_size(1 << 20);
   }
 
   pb::HandshakePayload& payload() { return payload_; }
 
-  // The next handshake message, framed (message 1 has an empty payload).
+  // The next handshake message, framed (message 1 has an empty payload: 32 + 16 bytes).
   std::vector<uint8_t> WriteHandshake() {
     std::vector<uint8_t> body;
     const bool first = initiator_ && !wrote_first_;

@@ -110,6 +110,7 @@ class ReplicationAttachments : public ::testing::Test {
   Outcome Sync(const SimLinkOptions& link = {}, sync::ReplicationLimits limits = {}) {
     sync::ReplicationConfig ca, cb;
     ca.initiator = true;
+    ca.expected_peer = b_.key();
     ca.network_key = SimNetworkKey();
     ca.limits = limits;
     cb.network_key = SimNetworkKey();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sync/protocol/noise_testing.h"
+#include "sync/protocol/replication.h"
 #include "tests/unit/sync/raw_peer.h"
 
 namespace estelik::sync {
@@ -91,6 +92,7 @@ struct Link {
   Link(Options a_options = {}, Options b_options = {}, bool a_knows_b = true,
        bool b_knows_a = true) {
     if (a_knows_b) a_options.contacts.push_back(bob.public_key);
+    if (!a_options.expected_peer) a_options.expected_peer = bob.public_key;  // Alice dials Bob
     if (b_knows_a) b_options.contacts.push_back(alice.public_key);
     a.emplace(MakeChannel(true, alice, a_options));
     b.emplace(MakeChannel(false, bob, b_options));
@@ -275,30 +277,63 @@ TEST(SecureChannel, CloseBeforeTheHandshakeSendsNothing) {
   EXPECT_TRUE(link.b->is_closed());
 }
 
+std::string Blake2b256Hex(std::span<const uint8_t> bytes) {
+  std::array<uint8_t, 32> digest;
+  crypto_generichash(digest.data(), digest.size(), bytes.data(), bytes.size(), nullptr, 0);
+  return Hex(digest);
+}
+
 TEST(SecureChannel, WireBytesAreReproducibleFromFixedKeys) {
   // Pins the whole format: framing, prologue, pattern, handshake payload encoding, records.
+  // docs/PROTOCOL.md ("Test vector") prints these keys and digests; keep the two in step.
+  // Alice: Ed25519 seed 32 x a1; Bob: 32 x b0; network key 32 x 01. Ephemeral private keys:
+  // BLAKE2b-256(u64le(42) || u64le(i)) for i = 0 (Alice's, message 1) and 1 (Bob's, message 2).
+  noise::testing::EphemeralKeySource seeded = noise::testing::SeededKeys(42);
+  std::array<uint8_t, 32> alice_e, bob_e;
+  seeded(alice_e);
+  seeded(bob_e);
+  EXPECT_EQ(Hex(alice_e), "2f83beccfb257242e27a52dd46bfe7d1c1811c6b4b5ce6d385d333aee22fa6d6");
+  EXPECT_EQ(Hex(bob_e), "a04b4ad6fabb0bc166c4b5b3dab3a22bdc182b3892c3a0282ab3712e2992fef1");
   noise::testing::ScopedEphemeralKeySource ephemerals(noise::testing::SeededKeys(42));
   Link link;
+  EXPECT_EQ(Hex(link.alice.public_key),
+            "bc7cbcb5636375fa1d82434d466724d92377f53b980695dd49d26d0ce12205a5");
+  EXPECT_EQ(Hex(link.bob.public_key),
+            "705fbac01f5519899f437bc42e40255ae9ab54bff00de3433af7d687d9e71ad5");
   std::vector<uint8_t> a_to_b = link.a->TakeOutput();
-  ASSERT_EQ(a_to_b.size(), 36u);
-  EXPECT_EQ(Hex(std::span(a_to_b).first(4)), "00000020");  // 32-byte message 1
+  ASSERT_EQ(a_to_b.size(), 52u);
+  EXPECT_EQ(Hex(std::span(a_to_b).first(4)), "00000030");  // 48-byte message 1
   ASSERT_TRUE(link.b->Feed(a_to_b).ok());
   std::vector<uint8_t> b_to_a = link.b->TakeOutput();
   ASSERT_TRUE(link.a->Feed(b_to_a).ok());
+  std::vector<uint8_t> message3 = link.a->TakeOutput();
   ASSERT_TRUE(link.a->Send(Bytes("hello")).ok());
-  std::vector<uint8_t> rest = link.a->TakeOutput();
-  a_to_b.insert(a_to_b.end(), rest.begin(), rest.end());
-  ASSERT_TRUE(link.b->Feed(rest).ok());
-  std::array<uint8_t, 32> digest;
-  std::vector<uint8_t> transcript = a_to_b;
+  std::vector<uint8_t> hello = link.a->TakeOutput();
+  ASSERT_TRUE(link.b->Feed(message3).ok());
+  ASSERT_TRUE(link.b->Feed(hello).ok());
+  link.Collect();
+  EXPECT_EQ(Messages(link.b_events), std::vector<std::vector<uint8_t>>{Bytes("hello")});
+  // Message 2's payload: version (2) + max_message_size 2^20 (1 + 3) + one capability
+  // (2 + 13) = 21 bytes; message 3's adds the identity (2 + 32): 55 bytes.
+  EXPECT_EQ(b_to_a.size(), 4u + 32 + 21 + 16);    // message 2
+  EXPECT_EQ(message3.size(), 4u + 48 + 55 + 16);  // message 3
+  EXPECT_EQ(hello.size(), 4u + 1 + 5 + 16);       // DATA_LAST "hello"
+  const auto body = [](const std::vector<uint8_t>& framed) {
+    return std::span<const uint8_t>(framed).subspan(4);
+  };
+  EXPECT_EQ(Hex(body(a_to_b)),
+            "4d2cf37e244dbc43d31fc58c23cae445c15d605435c5eac0a465a1da7d5b0927e44069365c04351d592ecb"
+            "255441e39f");  // message 1 in full
+  EXPECT_EQ(Blake2b256Hex(body(b_to_a)),
+            "be10dcbdd0612578ac6e03cdc9ef9238ddce20c6455e999f1c8cf288f93d491e");
+  EXPECT_EQ(Blake2b256Hex(body(message3)),
+            "e2125f6a7d8d2d0b69554d6ff607bae416fda6d90faadf6b7fc9ffb612f9cca0");
+  std::vector<uint8_t> transcript = a_to_b;  // Alice's bytes, then Bob's
+  transcript.insert(transcript.end(), message3.begin(), message3.end());
+  transcript.insert(transcript.end(), hello.begin(), hello.end());
   transcript.insert(transcript.end(), b_to_a.begin(), b_to_a.end());
-  crypto_generichash(digest.data(), digest.size(), transcript.data(), transcript.size(), nullptr,
-                     0);
-  // Payload: identity (2 + 32) + version (2) + max_message_size 2^20 (1 + 3) + one
-  // capability (2 + 13) = 55 bytes.
-  EXPECT_EQ(b_to_a.size(), 4u + 32 + 48 + 55 + 16);                // message 2
-  EXPECT_EQ(rest.size(), (4u + 48 + 55 + 16) + (4 + 1 + 5 + 16));  // message 3, "hello"
-  EXPECT_EQ(Hex(digest), "14da8bde4cf57c2afd090b0c2326beaca18e8014f16b934cec34ed6beb2b3a44");
+  EXPECT_EQ(Blake2b256Hex(transcript),
+            "634bb868663f39c99a9c7a715cf2780675490a736e2369f89812c1a90ae5125f");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -313,8 +348,14 @@ TEST(SecureChannel, GarbageInsteadOfAHandshakeClosesWithAReason) {
       << status.message();
   EXPECT_FALSE(link.b->HasOutput());  // nothing, not even our identity, for a stranger
 
-  // 32 random-looking bytes pass as message 1 (any 32 bytes are an X25519 key), but garbage
-  // in place of message 2 cannot authenticate.
+  // 48 bytes of garbage in place of message 1 do not authenticate under es: silence.
+  Link random_hello;
+  status = random_hello.b->Feed(Frame(Pattern(48, 5)));
+  EXPECT_EQ(status.code(), Code::kProtocol);
+  EXPECT_NE(status.message().find("handshake message 1 did not authenticate"), std::string::npos);
+  EXPECT_FALSE(random_hello.b->HasOutput());
+
+  // Garbage in place of message 2 cannot authenticate either.
   std::vector<uint8_t> noise_bytes = Pattern(200, 9);
   (void)link.a->TakeOutput();
   status = link.a->Feed(Frame(noise_bytes));
@@ -327,11 +368,13 @@ TEST(SecureChannel, GarbageInsteadOfAHandshakeClosesWithAReason) {
 TEST(SecureChannel, FirstHandshakeMessageOfTheWrongSizeIsRejected) {
   Link link;
   std::vector<uint8_t> hello = link.a->TakeOutput();
-  hello[3] = 33;  // claims 33 bytes
+  hello[3] = 49;  // claims 49 bytes
   hello.push_back(0);
   Status status = link.b->Feed(hello);
   EXPECT_EQ(status.code(), Code::kProtocol);
-  EXPECT_NE(status.message().find("first handshake message has 33 bytes"), std::string::npos);
+  EXPECT_NE(status.message().find("first handshake message has 49 bytes, expected 48"),
+            std::string::npos);
+  EXPECT_FALSE(link.b->HasOutput());
 }
 
 TEST(SecureChannel, TruncatedHandshakeWaitsForTheRestWithoutClosing) {
@@ -356,9 +399,11 @@ TEST(SecureChannel, ReplayedHandshakeMessagesAreRejected) {
   const std::vector<uint8_t> identity = first.a->TakeOutput();
 
   // An attacker replays Alice's messages 1 and 3 to a fresh Bob: his new ephemeral key makes
-  // the old message 3 worthless.
+  // the old message 3 worthless. (Bob does answer the replayed message 1, which only he can
+  // read: docs/PROTOCOL.md lists this as a caveat.)
   Link replay;
   ASSERT_TRUE(replay.b->Feed(hello).ok());
+  EXPECT_TRUE(replay.b->HasOutput());
   (void)replay.b->TakeOutput();
   Status status = replay.b->Feed(identity);
   EXPECT_EQ(status.code(), Code::kProtocol);
@@ -395,17 +440,33 @@ TEST(SecureChannel, InitiatorRejectsAResponderWhoIsNotAContactWithoutRevealingIt
   EXPECT_FALSE(link.a->HasOutput());  // message 3, which carries Alice's identity, never left
 }
 
-TEST(SecureChannel, InitiatorRejectsAResponderOtherThanTheOneItDialed) {
+TEST(SecureChannel, ADeviceDialedAsSomeoneElseSendsNothing) {
+  // Alice dials Carol, but Bob is at the address: he cannot read message 1 and stays silent,
+  // so Alice learns nothing about him, and he nothing about her.
   Identity carol = Identity::FromSeed(0xC0);
   Options options;
   options.expected_peer = carol.public_key;
   options.contacts = {carol.public_key};
   Link link(options);
   link.Pump();
-  ASSERT_NE(Closed(link.a_events), nullptr);
-  EXPECT_EQ(Closed(link.a_events)->reason.code(), Code::kPermissionDenied);
-  EXPECT_NE(Closed(link.a_events)->reason.message().find("not the contact we dialed"),
+  ASSERT_NE(Closed(link.b_events), nullptr);
+  EXPECT_EQ(Closed(link.b_events)->reason.code(), Code::kProtocol);
+  EXPECT_NE(Closed(link.b_events)->reason.message().find("dialed another identity"),
             std::string::npos);
+  EXPECT_FALSE(link.b->HasOutput());
+  EXPECT_FALSE(Has(link.a_events, Kind::kHandshakeComplete));
+  EXPECT_EQ(link.a->state(), SecureChannel::State::kAwaitingResponse);  // the driver sees EOF
+}
+
+TEST(SecureChannel, AnInitiatorMustNameTheContactItDials) {
+  SecureChannelConfig config;
+  config.initiator = true;
+  config.identity_secret_key = Identity::FromSeed(0xA1).secret_key.Clone();
+  config.network_key = crypto::SecretBytes::CopyOf(NetworkKey(1));
+  config.is_contact = [](const Ed25519PublicKey&) { return true; };
+  Result<SecureChannel> created = SecureChannel::Create(std::move(config));
+  EXPECT_EQ(created.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(created.status().message().find("expected_peer"), std::string::npos);
 }
 
 TEST(SecureChannel, WrongNetworkKeyFailsTheHandshakeWithAClearReason) {
@@ -413,10 +474,67 @@ TEST(SecureChannel, WrongNetworkKeyFailsTheHandshakeWithAClearReason) {
   other_network.network = 2;
   Link link(other_network);
   link.Pump();
-  ASSERT_NE(Closed(link.a_events), nullptr);
-  EXPECT_EQ(Closed(link.a_events)->reason.message(), "network key mismatch or not an Estelik peer");
+  // Bob cannot read message 1: he closes with a reason of his own and sends nothing.
+  ASSERT_NE(Closed(link.b_events), nullptr);
+  EXPECT_NE(Closed(link.b_events)->reason.message().find("another network key"), std::string::npos);
+  EXPECT_FALSE(link.b->HasOutput());
   EXPECT_FALSE(Has(link.b_events, Kind::kHandshakeComplete));
-  EXPECT_FALSE(link.b->is_open());  // Bob never got message 3
+  EXPECT_FALSE(link.a->is_open());  // Alice only sees the connection end
+}
+
+// A stranger (random keys, or the public default network key) connects to a listening device
+// twice and sends whatever it likes: the device sends zero bytes, so nothing the stranger holds
+// can decrypt to, or correlate with, its identity. A contact that dials it correctly is
+// answered (so the silence is the handshake's doing, not a broken responder).
+TEST(SecureChannel, StrangerLearnsNothing) {
+  Identity bob = Identity::FromSeed(0xB0);
+  Identity alice = Identity::FromSeed(0xA1);
+  const std::vector<uint8_t> private_network = NetworkKey(7);
+  const crypto::SecretBytes default_key = DefaultNetworkKey();
+  const std::vector<uint8_t> public_network(default_key.span().begin(), default_key.span().end());
+  for (const std::vector<uint8_t>& bobs_network : {private_network, public_network}) {
+    const auto responder = [&] {
+      SecureChannelConfig config;
+      config.identity_secret_key = bob.secret_key.Clone();
+      config.network_key = crypto::SecretBytes::CopyOf(bobs_network);
+      config.is_contact = [&](const Ed25519PublicKey& key) { return key == alice.public_key; };
+      return std::move(SecureChannel::Create(std::move(config))).value();
+    };
+    for (int session = 0; session < 2; ++session) {
+      // The stranger's attempts: a valid-looking message 1 from random keys dialing its best
+      // guess (a random identity) under the public default network key, 48 random bytes, an
+      // HTTP request, and a guess followed by more bytes.
+      std::vector<std::vector<uint8_t>> attempts;
+      for (int guess = 0; guess < 2; ++guess) {
+        Identity stranger = Identity::FromSeed(static_cast<uint8_t>(0x10 + 2 * session + guess));
+        Identity guessed = Identity::FromSeed(static_cast<uint8_t>(0x40 + 2 * session + guess));
+        RawPeer peer(true, stranger, public_network, guessed.public_key);
+        attempts.push_back(peer.WriteHandshake());
+      }
+      std::vector<uint8_t> random48(48);
+      randombytes_buf(random48.data(), random48.size());
+      attempts.push_back(Frame(random48));
+      attempts.push_back(Bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+      std::vector<uint8_t> guess_then_junk = attempts[0];
+      const std::vector<uint8_t> junk = Pattern(2000, 3);
+      guess_then_junk.insert(guess_then_junk.end(), junk.begin(), junk.end());
+      attempts.push_back(guess_then_junk);
+      for (const auto& bytes : attempts) {
+        SecureChannel device = responder();
+        EXPECT_FALSE(device.Feed(bytes).ok());
+        EXPECT_TRUE(device.is_closed());
+        EXPECT_TRUE(device.TakeOutput().empty()) << "the device answered a stranger";
+        for (const auto& event : device.TakeEvents()) {
+          EXPECT_NE(event.kind, Kind::kHandshakeComplete);
+        }
+      }
+    }
+    // Control: Alice, who knows Bob's key and network, is answered.
+    SecureChannel device = responder();
+    RawPeer alice_peer(true, alice, bobs_network, bob.public_key);
+    ASSERT_TRUE(device.Feed(alice_peer.WriteHandshake()).ok());
+    EXPECT_EQ(device.TakeOutput().size(), 4u + 32 + 6 + 16);  // message 2, no capabilities
+  }
 }
 
 TEST(SecureChannel, OversizedFrameClosesBeforeAnyBodyIsBuffered) {
@@ -443,7 +561,7 @@ TEST(SecureChannel, PeerClaimingAnotherIdentityIsRejected) {
   Options bob_options;
   bob_options.contacts = {alice.public_key};
   SecureChannel responder = MakeChannel(false, bob, bob_options);
-  RawPeer fake(true, mallory, NetworkKey(1), std::nullopt, alice.public_key);
+  RawPeer fake(true, mallory, NetworkKey(1), bob.public_key, std::nullopt, alice.public_key);
   ASSERT_TRUE(responder.Feed(fake.WriteHandshake()).ok());
   ASSERT_TRUE(fake.ReadHandshake(Frames(responder.TakeOutput()).at(0)).ok());
   Status status = responder.Feed(fake.WriteHandshake());
@@ -458,12 +576,14 @@ TEST(SecureChannel, HandWrittenPeerFollowingTheSpecInteroperates) {
   Options bob_options;
   bob_options.contacts = {alice.public_key};
   SecureChannel responder = MakeChannel(false, bob, bob_options);
-  RawPeer peer(true, alice, NetworkKey(1));
-  ASSERT_TRUE(responder.Feed(peer.WriteHandshake()).ok());
+  RawPeer peer(true, alice, NetworkKey(1), bob.public_key);
+  const std::vector<uint8_t> hello = peer.WriteHandshake();
+  EXPECT_EQ(hello.size(), 4u + 48);
+  ASSERT_TRUE(responder.Feed(hello).ok());
   pb::HandshakePayload theirs;
   ASSERT_TRUE(peer.ReadHandshake(Frames(responder.TakeOutput()).at(0), &theirs).ok());
-  EXPECT_EQ(theirs.identity_ed25519(), std::string(bob.public_key.begin(), bob.public_key.end()));
-  EXPECT_EQ(theirs.protocol_version(), 1u);
+  EXPECT_TRUE(theirs.identity_ed25519().empty());  // Alice dialed Bob: no need to repeat it
+  EXPECT_EQ(theirs.protocol_version(), 2u);
   EXPECT_EQ(theirs.max_message_size(), 1u << 20);
   ASSERT_TRUE(responder.Feed(peer.WriteHandshake()).ok());
   ASSERT_TRUE(responder.Feed(peer.Record(0x00, Bytes("split "))).ok());
@@ -475,6 +595,47 @@ TEST(SecureChannel, HandWrittenPeerFollowingTheSpecInteroperates) {
   ASSERT_TRUE(record.ok());
   EXPECT_EQ(*record, Bytes("\x01"
                            "answer"));
+}
+
+TEST(SecureChannel, HandWrittenResponderFollowingTheSpecInteroperates) {
+  Identity alice = Identity::FromSeed(0xA1);
+  Identity bob = Identity::FromSeed(0xB0);
+  Options alice_options;
+  alice_options.contacts = {bob.public_key};
+  alice_options.expected_peer = bob.public_key;
+  SecureChannel initiator = MakeChannel(true, alice, alice_options);
+  RawPeer peer(false, bob, NetworkKey(1));
+  ASSERT_TRUE(peer.ReadHandshake(Frames(initiator.TakeOutput()).at(0)).ok());
+  ASSERT_TRUE(initiator.Feed(peer.WriteHandshake()).ok());
+  pb::HandshakePayload theirs;
+  ASSERT_TRUE(peer.ReadHandshake(Frames(initiator.TakeOutput()).at(0), &theirs).ok());
+  EXPECT_EQ(theirs.identity_ed25519(),
+            std::string(alice.public_key.begin(), alice.public_key.end()));
+  EXPECT_EQ(theirs.protocol_version(), 2u);
+  EXPECT_TRUE(initiator.is_open());
+  ASSERT_TRUE(initiator.Send(Bytes("hi bob")).ok());
+  auto record = peer.Open(Frames(initiator.TakeOutput()).at(0));
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(*record, Bytes("\x01"
+                           "hi bob"));
+}
+
+TEST(SecureChannel, ResponderRepeatingAnotherIdentityIsRejected) {
+  // Message 2 may repeat the responder's identity; if it does, it must be the one dialed.
+  Identity alice = Identity::FromSeed(0xA1);
+  Identity bob = Identity::FromSeed(0xB0);
+  Identity carol = Identity::FromSeed(0xC0);
+  Options alice_options;
+  alice_options.contacts = {bob.public_key, carol.public_key};
+  alice_options.expected_peer = bob.public_key;
+  SecureChannel initiator = MakeChannel(true, alice, alice_options);
+  RawPeer peer(false, bob, NetworkKey(1));
+  peer.payload().set_identity_ed25519(carol.public_key.data(), carol.public_key.size());
+  ASSERT_TRUE(peer.ReadHandshake(Frames(initiator.TakeOutput()).at(0)).ok());
+  Status status = initiator.Feed(peer.WriteHandshake());
+  EXPECT_EQ(status.code(), Code::kPermissionDenied);
+  EXPECT_NE(status.message().find("not the contact we dialed"), std::string::npos);
+  EXPECT_FALSE(initiator.HasOutput());  // Alice's identity never left
 }
 
 TEST(SecureChannel, TamperedTransportFrameClosesBothSidesWithReasons) {
@@ -533,7 +694,7 @@ TEST(SecureChannel, MessageOverThePeersLimitIsRefusedAtSendAndAtReceive) {
   Identity alice = Identity::FromSeed(0xA1);
   small.contacts = {alice.public_key};
   SecureChannel bob = MakeChannel(false, Identity::FromSeed(0xB0), small);
-  RawPeer peer(true, alice, NetworkKey(1));
+  RawPeer peer(true, alice, NetworkKey(1), Identity::FromSeed(0xB0).public_key);
   ASSERT_TRUE(bob.Feed(peer.WriteHandshake()).ok());
   ASSERT_TRUE(peer.ReadHandshake(Frames(bob.TakeOutput()).at(0)).ok());
   ASSERT_TRUE(bob.Feed(peer.WriteHandshake()).ok());
@@ -548,7 +709,7 @@ TEST(SecureChannel, UnknownRecordTypeClosesTheChannel) {
   Options options;
   options.contacts = {alice.public_key};
   SecureChannel bob = MakeChannel(false, Identity::FromSeed(0xB0), options);
-  RawPeer peer(true, alice, NetworkKey(1));
+  RawPeer peer(true, alice, NetworkKey(1), Identity::FromSeed(0xB0).public_key);
   ASSERT_TRUE(bob.Feed(peer.WriteHandshake()).ok());
   ASSERT_TRUE(peer.ReadHandshake(Frames(bob.TakeOutput()).at(0)).ok());
   ASSERT_TRUE(bob.Feed(peer.WriteHandshake()).ok());
@@ -591,7 +752,7 @@ TEST(SecureChannel, TransportKeysRatchetEvery65536Messages) {
   options.contacts = {alice.public_key};
   options.limits.max_pending_output = 64 << 20;
   SecureChannel bob = MakeChannel(false, Identity::FromSeed(0xB0), options);
-  RawPeer peer(true, alice, NetworkKey(1));
+  RawPeer peer(true, alice, NetworkKey(1), Identity::FromSeed(0xB0).public_key);
   ASSERT_TRUE(bob.Feed(peer.WriteHandshake()).ok());
   ASSERT_TRUE(peer.ReadHandshake(Frames(bob.TakeOutput()).at(0)).ok());
   ASSERT_TRUE(bob.Feed(peer.WriteHandshake()).ok());
