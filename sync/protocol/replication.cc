@@ -28,6 +28,25 @@ std::string Hex(std::string_view bytes) {
 
 std::string Short(std::string_view id) { return Hex(id).substr(0, 12); }
 
+// Bytes of a protobuf varint holding `value`.
+size_t VarintSize(uint64_t value) {
+  size_t n = 1;
+  for (; value >= 0x80; value >>= 7) ++n;
+  return n;
+}
+
+// Bytes of a length-delimited field (tag < 16, so one byte) holding `length` bytes.
+size_t FieldSize(size_t length) { return 1 + VarintSize(length) + length; }
+
+// An OpBatch of one circle and one maximal op (op bytes at log::kMaxOpBytes, a 64-byte
+// signature), as a ReplicationMessage: what kMinMaxMessageSize must always hold.
+constexpr size_t kMaxSingleOpMessage =
+    1 + 3 + (1 + 1 + kCircleIdSize) + 1 + 3 + (1 + 3 + log::kMaxOpBytes) + (1 + 1 + 64);
+static_assert(kMaxSingleOpMessage < kMinMaxMessageSize);
+// A Chunk of a full 64 KiB chunk: nonce 24 + 65536 + tag 16 sealed, a 16-byte id, any index.
+static_assert(1 + 3 + (1 + 1 + kAttachmentIdSize) + (1 + 10) + (1 + 3 + 24 + 65536 + 16) <
+              kMinMaxMessageSize);
+
 // A limit the peer advertised, or ours when it gave none; never above ours for pacing.
 uint32_t PeerLimit(uint32_t advertised, uint32_t ours) {
   return advertised == 0 ? ours : std::min(advertised, ours);
@@ -67,6 +86,10 @@ Result<std::unique_ptr<ReplicationSession>> ReplicationSession::Create(Replica& 
   channel_config.expected_peer = config.expected_peer;
   channel_config.capabilities = {kReplicationCapability};
   if (config.deflate) channel_config.capabilities.push_back(kDeflateCapability);
+  if (config.limits.max_message_size < kMinMaxMessageSize) {
+    return InvalidArgument("max_message_size must be at least " +
+                           std::to_string(kMinMaxMessageSize) + " bytes (one maximal op)");
+  }
   channel_config.limits.max_message_size = config.limits.max_message_size;
   ESTELIK_ASSIGN_OR_RETURN(SecureChannel channel, SecureChannel::Create(std::move(channel_config)));
   return std::unique_ptr<ReplicationSession>(
@@ -183,6 +206,8 @@ void ReplicationSession::HandleEvents() {
       case ChannelEvent::Kind::kMessage: {
         last_received_ms_ = now_ms_;
         stats_.message_bytes_received += event.message.size();
+        stats_.largest_message_received =
+            std::max<uint64_t>(stats_.largest_message_received, event.message.size());
         Status handled = CountReceived(event.message.size());
         if (handled.ok()) handled = HandleMessage(event.message);
         if (!handled.ok()) Fail(handled);
@@ -204,6 +229,12 @@ void ReplicationSession::HandleEvents() {
 Status ReplicationSession::OnOpen(const Ed25519PublicKey& peer) {
   peer_ = peer;
   stats_.peer = peer;
+  // Below this a maximal op could never reach the peer: refused before anything is sent.
+  if (channel_.peer_max_message_size() < kMinMaxMessageSize) {
+    return ProtocolError(
+        "peer accepts messages of at most " + std::to_string(channel_.peer_max_message_size()) +
+        " bytes; replication needs at least " + std::to_string(kMinMaxMessageSize));
+  }
   const ReplicationLimits& limits = config_.limits;
   in_ops_.Init(limits.max_ops_per_second, kReceiveBurstSeconds, now_ms_);
   in_batches_.Init(limits.max_batches_per_second, kReceiveBurstSeconds, now_ms_);
@@ -537,9 +568,17 @@ Status ReplicationSession::SendMessage(const pb::ReplicationMessage& message) {
   // Only batches: chunks are sealed (incompressible) and control messages are tiny.
   const bool batch = message.kind_case() == pb::ReplicationMessage::kOpBatch;
   if (batch && deflate_) bytes = MaybeDeflate(std::move(bytes));
+  // Every message is built to fit (batches are closed before they would not; a maximal op or
+  // chunk fits kMinMaxMessageSize): one that does not is our failure, not the peer's.
+  if (bytes.size() > channel_.peer_max_message_size()) {
+    return Internal("our message of " + std::to_string(bytes.size()) +
+                    " bytes does not fit the peer's max_message_size of " +
+                    std::to_string(channel_.peer_max_message_size()));
+  }
   ESTELIK_RETURN_IF_ERROR(
       channel_.Send({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}));
   stats_.message_bytes_sent += bytes.size();
+  stats_.largest_message_sent = std::max<uint64_t>(stats_.largest_message_sent, bytes.size());
   if (batch) stats_.batch_bytes_sent += bytes.size();
   last_sent_ms_ = now_ms_;
   CollectOutput();
@@ -582,15 +621,33 @@ Status ReplicationSession::ProduceOpBatch(bool* produced) {
     pb::ReplicationMessage message;
     pb::OpBatch* batch = message.mutable_op_batch();
     batch->set_circle_id(circle);
-    size_t bytes = 0;
+    // The batch closes before its envelopes pass batch_target_bytes, and before the whole
+    // serialized ReplicationMessage (field tags and lengths included) would pass the peer's
+    // max_message_size; one op travels alone whatever batch_target_bytes says.
+    const size_t peer_max = channel_.peer_max_message_size();
+    size_t bytes = 0;                               // envelopes
+    size_t batch_bytes = FieldSize(circle.size());  // the serialized OpBatch
     while (!carry_.empty() && static_cast<size_t>(batch->envelopes_size()) < limit) {
       pb::Envelope& envelope = carry_.front();
       const size_t size = envelope.ByteSizeLong();
-      if (batch->envelopes_size() > 0 && bytes + size > config_.limits.batch_target_bytes) break;
-      ESTELIK_ASSIGN_OR_RETURN(pb::Op header, log::ParseOpHeader(envelope.op()));
-      uint64_t& seq = theirs[header.author()];
-      seq = std::max(seq, header.seq());
+      const size_t message_size = FieldSize(batch_bytes + FieldSize(size));
+      if (batch->envelopes_size() > 0 &&
+          (bytes + size > config_.limits.batch_target_bytes || message_size > peer_max)) {
+        break;
+      }
+      Result<pb::Op> header = log::ParseOpHeader(envelope.op());
+      if (!header.ok()) {
+        return Internal("an op we hold cannot be sent: " + header.status().message());
+      }
+      if (message_size > peer_max) {  // not after the checks above (kMinMaxMessageSize)
+        return Internal("op " + Short(header->author()) + " seq " + std::to_string(header->seq()) +
+                        " (" + std::to_string(size) + " bytes) does not fit the peer's " +
+                        "max_message_size of " + std::to_string(peer_max));
+      }
+      uint64_t& seq = theirs[header->author()];
+      seq = std::max(seq, header->seq());
       bytes += size;
+      batch_bytes += FieldSize(size);
       *batch->add_envelopes() = std::move(envelope);
       carry_.pop_front();
     }
