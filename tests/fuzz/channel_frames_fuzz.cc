@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.limits.max_pending_output = 300000;
   auto channel = SecureChannel::Create(std::move(config));
   if (!channel.ok()) abort();
-  RawPeer peer(true, *alice, NetworkKey(1));
+  RawPeer peer(true, *alice, NetworkKey(1), bob->public_key);  // Alice dials Bob (XK)
   if (!channel->Feed(peer.WriteHandshake()).ok()) abort();
   const auto response = Frames(channel->TakeOutput());
   if (response.size() != 1 || !peer.ReadHandshake(response[0]).ok()) abort();
