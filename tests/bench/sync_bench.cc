@@ -2,6 +2,11 @@
 // sync), against the local ingest rate of the same ops measured in the same run.
 //
 //   sync_bench [--creates N] [--edits M] [--attachment-mb S]
+//   sync_bench --handshakes N
+//              only the transport handshake: N in-memory SecureChannel handshakes (transport v2,
+//              Noise_XK: Create on both sides, messages 1-3, both sides open), mean and best
+//              per handshake; and, for comparison on the same machine and run, N bare
+//              noise.h handshakes of XX (transport v1's pattern) and XK with the same keys
 //              (defaults: 70000 creates + 30000 edits = 100,000 circle ops, a 200 MiB attachment)
 //
 // Setup (not timed): vaults A, B and C; A creates a circle with B and C. A records N
@@ -22,10 +27,12 @@
 //      shared testimonies (the worst case for bytes, reported alongside).
 // Prints a human summary and one JSON line.
 #include <fcntl.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -38,6 +45,8 @@
 #include "core/archive/archive.h"
 #include "core/log/op_codec.h"
 #include "core/vault/key_file.h"
+#include "sync/protocol/noise.h"
+#include "sync/protocol/secure_channel.h"
 #include "tests/support/corpus.h"
 #include "tests/support/temp_dir.h"
 
@@ -184,9 +193,115 @@ pb::TestimonyFields FieldsOf(const testing::SampleTestimony& t) {
   return fields;
 }
 
+template <typename T>
+T Check(Result<T> result, const char* what) {
+  if (!result.ok()) Die(std::string(what) + ": " + result.status().ToString());
+  return std::move(result).value();
+}
+
+// --handshakes: wall time per handshake, in microseconds (mean, best of N).
+struct HandshakeTime {
+  double mean_us = 0;
+  double best_us = 0;
+};
+
+template <typename Fn>
+HandshakeTime TimeHandshakes(long n, Fn&& one) {
+  HandshakeTime t{0, 1e18};
+  for (long i = 0; i < n; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    one();
+    const double us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+    t.mean_us += us / static_cast<double>(n);
+    t.best_us = std::min(t.best_us, us);
+  }
+  return t;
+}
+
+crypto::SecretBytes Ed25519Secret(uint8_t fill, sync::Ed25519PublicKey* public_key) {
+  crypto::SecretBytes secret(crypto_sign_SECRETKEYBYTES);
+  std::array<uint8_t, crypto_sign_SEEDBYTES> seed;
+  seed.fill(fill);
+  crypto_sign_seed_keypair(public_key->data(), secret.data(), seed.data());
+  return secret;
+}
+
+// Bare Noise handshake of `pattern` between two fixed static keys, no framing or payloads.
+void NoiseHandshake(sync::noise::Pattern pattern, const crypto::SecretBytes& a_private,
+                    const crypto::SecretBytes& b_private) {
+  sync::noise::HandshakeConfig a, b;
+  a.pattern = b.pattern = pattern;
+  a.initiator = true;
+  b.initiator = false;
+  a.local_static = Check(sync::noise::KeyPair::FromPrivate(a_private.span()), "key");
+  b.local_static = Check(sync::noise::KeyPair::FromPrivate(b_private.span()), "key");
+  if (pattern == sync::noise::Pattern::kXK) a.remote_static = b.local_static->public_key;
+  auto ha = Check(sync::noise::HandshakeState::Create(std::move(a)), "handshake");
+  auto hb = Check(sync::noise::HandshakeState::Create(std::move(b)), "handshake");
+  std::vector<uint8_t> message, payload;
+  for (bool a_writes = true; !ha.IsComplete() || !hb.IsComplete(); a_writes = !a_writes) {
+    message.clear();
+    payload.clear();
+    auto& writer = a_writes ? ha : hb;
+    auto& reader = a_writes ? hb : ha;
+    if (!writer.WriteMessage({}, &message).ok() || !reader.ReadMessage(message, &payload).ok()) {
+      Die("noise handshake failed");
+    }
+  }
+}
+
+int RunHandshakes(long n) {
+  crypto::EnsureSodium();
+  sync::Ed25519PublicKey alice_key, bob_key;
+  const crypto::SecretBytes alice = Ed25519Secret(0xA1, &alice_key);
+  const crypto::SecretBytes bob = Ed25519Secret(0xB0, &bob_key);
+  const crypto::SecretBytes network(32);
+  const auto channel = [&](bool initiator) {
+    sync::SecureChannelConfig config;
+    config.initiator = initiator;
+    config.identity_secret_key = (initiator ? alice : bob).Clone();
+    config.network_key = network.Clone();
+    config.is_contact = [](const sync::Ed25519PublicKey&) { return true; };
+    if (initiator) config.expected_peer = bob_key;
+    config.capabilities = {"replication/1", "deflate/1"};
+    return Check(sync::SecureChannel::Create(std::move(config)), "channel");
+  };
+  const HandshakeTime v2 = TimeHandshakes(n, [&] {
+    sync::SecureChannel a = channel(true);
+    sync::SecureChannel b = channel(false);
+    for (int round = 0; round < 4 && (a.HasOutput() || b.HasOutput()); ++round) {
+      (void)b.Feed(a.TakeOutput());
+      (void)a.Feed(b.TakeOutput());
+    }
+    if (!a.is_open() || !b.is_open()) Die("handshake did not complete");
+  });
+  crypto::SecretBytes a_x(32), b_x(32);
+  crypto_sign_ed25519_sk_to_curve25519(a_x.data(), alice.data());
+  crypto_sign_ed25519_sk_to_curve25519(b_x.data(), bob.data());
+  const HandshakeTime xx =
+      TimeHandshakes(n, [&] { NoiseHandshake(sync::noise::Pattern::kXX, a_x, b_x); });
+  const HandshakeTime xk =
+      TimeHandshakes(n, [&] { NoiseHandshake(sync::noise::Pattern::kXK, a_x, b_x); });
+  std::printf(
+      "handshakes: %ld each, in memory, one thread\n"
+      "  SecureChannel v2 (Noise_XK + payloads, both sides): mean %.1f us, best %.1f us\n"
+      "  bare noise.h XK: mean %.1f us, best %.1f us\n"
+      "  bare noise.h XX (v1's pattern): mean %.1f us, best %.1f us\n",
+      n, v2.mean_us, v2.best_us, xk.mean_us, xk.best_us, xx.mean_us, xx.best_us);
+  std::printf(
+      "{\"bench\":\"handshake\",\"n\":%ld,\"channel_xk_mean_us\":%.1f,"
+      "\"channel_xk_best_us\":%.1f,\"noise_xk_mean_us\":%.1f,\"noise_xx_mean_us\":%.1f}\n",
+      n, v2.mean_us, v2.best_us, xk.mean_us, xx.mean_us);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--handshakes") == 0) return RunHandshakes(std::atol(argv[i + 1]));
+  }
   long creates = 70'000;
   long edits = 30'000;
   long attachment_mb = 200;
