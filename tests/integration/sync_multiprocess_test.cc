@@ -332,7 +332,13 @@ TEST_F(SyncMultiprocess, TheCliServesAndSyncsAndStopsCleanlyOnSigterm) {
     GTEST_SKIP() << "Archive::SharedCircles lists no circles yet: " << b.out;
   }
   EXPECT_EQ(JsonUint(b.out, "ops_received"), 12u) << b.out;
-  RunResult c = RunProgram({kCli, "--vault", dirs_[2], "--json", "sync", "127.0.0.1:" + port});
+  // Transport v2: dialing a's address as c (--peer KEY) gets no answer; as a, it syncs.
+  RunResult wrong = RunProgram(
+      {kCli, "--vault", dirs_[2], "--json", "sync", "127.0.0.1:" + port, "--peer", keys_[1]});
+  EXPECT_NE(wrong.code, 0) << wrong.out;
+  EXPECT_NE(JsonField(wrong.out, "result").find("did not answer"), std::string::npos) << wrong.out;
+  RunResult c = RunProgram(
+      {kCli, "--vault", dirs_[2], "--json", "sync", "127.0.0.1:" + port, "--peer", keys_[0]});
   ASSERT_EQ(c.code, 0) << c.out;
   EXPECT_EQ(JsonField(b.out, "versions_hash"), JsonField(c.out, "versions_hash"));
   EXPECT_EQ(server.Signal(SIGTERM), 0);  // SIGTERM: Stop(), exit 0

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -281,6 +282,45 @@ TEST_F(SyncTest, ContinuousDialBringsNewTestimoniesUntilStopped) {
   // is sure to have completed; every session that started reported its end.
   EXPECT_GE(log.ended_ok, 1);
   EXPECT_EQ(log.started, log.ended);
+}
+
+// Transport v2: a listening device answers only a dialer that names its key. B names A
+// (peer_key) and syncs; B naming another contact gets NOT_FOUND (A sent nothing); without a
+// peer_key B tries its contacts (A and C) in turn and finds A.
+TEST_F(SyncTest, DialsNameTheContactOrTryEachInTurn) {
+  estelik_vault* c = nullptr;
+  ASSERT_EQ(estelik_vault_create(dir.File("c").c_str(), kPass, sizeof kPass - 1,
+                                 ESTELIK_KDF_TEST_ONLY, &c, nullptr),
+            ESTELIK_OK);
+  uint8_t key_a[ESTELIK_PUBLIC_KEY_SIZE], key_c[ESTELIK_PUBLIC_KEY_SIZE];
+  ASSERT_EQ(estelik_identity_public_key(a, key_a, nullptr), ESTELIK_OK);
+  ASSERT_EQ(estelik_identity_public_key(c, key_c, nullptr), ESTELIK_OK);
+  estelik_vault_close(c);
+  ASSERT_EQ(estelik_contact_add(b, key_c, "C", nullptr), ESTELIK_OK);
+  Listen(a);
+  AddShared(a, "named leaflet");
+
+  Error err;
+  estelik_sync_options options = ESTELIK_SYNC_OPTIONS_INIT;
+  options.peer_key = key_c;
+  estelik_sync_stats summary;
+  EXPECT_EQ(estelik_sync_once(b, address.c_str(), &options, nullptr, &summary, &err.e),
+            ESTELIK_NOT_FOUND);
+  EXPECT_NE(err.message().find("did not answer"), std::string::npos) << err.message();
+  EXPECT_EQ(summary.bytes_in, 0u);  // A sent nothing at all to a dialer expecting C
+  EXPECT_EQ(Hits(b, "leaflet"), 0);
+
+  options.peer_key = key_a;
+  ASSERT_EQ(estelik_sync_once(b, address.c_str(), &options, nullptr, &summary, &err.e), ESTELIK_OK)
+      << err.message();
+  EXPECT_EQ(Hits(b, "leaflet"), 1);
+  ASSERT_EQ(summary.has_peer, 1);
+  EXPECT_EQ(std::memcmp(summary.peer_key, key_a, sizeof key_a), 0);
+
+  AddShared(a, "second leaflet");
+  ASSERT_EQ(estelik_sync_once(b, address.c_str(), nullptr, nullptr, &summary, &err.e), ESTELIK_OK)
+      << err.message();
+  EXPECT_EQ(Hits(b, "leaflet"), 2);
 }
 
 TEST_F(SyncTest, PanicLockStopsARunningServerAndItsSessions) {
