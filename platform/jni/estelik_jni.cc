@@ -603,9 +603,10 @@ bool NewListener(JNIEnv* env, jclass native_class, jobject listener, Listener** 
   return true;
 }
 
-// Options from Java; `key` must outlive their use. False (exception pending) for a bad key.
-bool Options(JNIEnv* env, const JBytes& key, bool has_key, jint idle, jint max_sessions,
-             jint interval, estelik_sync_options* out) {
+// Options from Java; `key` and `peer` must outlive their use. False (exception pending) for a
+// bad key.
+bool Options(JNIEnv* env, const JBytes& key, bool has_key, const JBytes& peer, bool has_peer,
+             jint idle, jint max_sessions, jint interval, estelik_sync_options* out) {
   *out = estelik_sync_options ESTELIK_SYNC_OPTIONS_INIT;
   if (has_key) {
     if (key.size() != 32) {
@@ -613,6 +614,13 @@ bool Options(JNIEnv* env, const JBytes& key, bool has_key, jint idle, jint max_s
       return false;
     }
     out->network_key = key.data();
+  }
+  if (has_peer) {
+    if (peer.size() != ESTELIK_PUBLIC_KEY_SIZE) {
+      ThrowMessage(env, ESTELIK_INVALID_ARGUMENT, "estelik", "a peer key is 32 bytes");
+      return false;
+    }
+    out->peer_key = peer.data();
   }
   out->idle_timeout_ms = idle > 0 ? static_cast<uint32_t>(idle) : 0;
   out->max_sessions = max_sessions > 0 ? static_cast<uint32_t>(max_sessions) : 0;
@@ -624,11 +632,12 @@ estelik_sync* S(jlong h) { return reinterpret_cast<estelik_sync*>(static_cast<in
 
 // syncListen / syncDial: {estelik_sync*, Listener*, port}.
 jlongArray StartSync(JNIEnv* env, jclass cls, jlong vault, jbyteArray host_port,
-                     jbyteArray network_key, jint idle, jint max_sessions, jint interval,
-                     jobject listener, bool listen) {
-  JBytes address(env, host_port), key(env, network_key);
+                     jbyteArray network_key, jbyteArray peer_key, jint idle, jint max_sessions,
+                     jint interval, jobject listener, bool listen) {
+  JBytes address(env, host_port), key(env, network_key), peer(env, peer_key);
   estelik_sync_options options;
-  if (!Options(env, key, network_key != nullptr, idle, max_sessions, interval, &options)) {
+  if (!Options(env, key, network_key != nullptr, peer, peer_key != nullptr, idle, max_sessions,
+               interval, &options)) {
     return nullptr;
   }
   Listener* l = nullptr;
@@ -659,23 +668,26 @@ jlongArray StartSync(JNIEnv* env, jclass cls, jlong vault, jbyteArray host_port,
 JNI_FN(jlongArray, syncListen)
 (JNIEnv* env, jclass cls, jlong vault, jbyteArray host_port, jbyteArray network_key, jint idle,
  jint max_sessions, jint interval, jobject listener) {
-  return StartSync(env, cls, vault, host_port, network_key, idle, max_sessions, interval, listener,
-                   true);
+  return StartSync(env, cls, vault, host_port, network_key, nullptr, idle, max_sessions, interval,
+                   listener, true);
 }
 
 JNI_FN(jlongArray, syncDial)
-(JNIEnv* env, jclass cls, jlong vault, jbyteArray host_port, jbyteArray network_key, jint idle,
- jint max_sessions, jint interval, jobject listener) {
-  return StartSync(env, cls, vault, host_port, network_key, idle, max_sessions, interval, listener,
-                   false);
+(JNIEnv* env, jclass cls, jlong vault, jbyteArray host_port, jbyteArray network_key,
+ jbyteArray peer_key, jint idle, jint max_sessions, jint interval, jobject listener) {
+  return StartSync(env, cls, vault, host_port, network_key, peer_key, idle, max_sessions, interval,
+                   listener, false);
 }
 
 JNI_FN(jlongArray, syncOnce)
-(JNIEnv* env, jclass cls, jlong vault, jbyteArray host_port, jbyteArray network_key, jint idle,
- jint max_sessions, jobject listener, jbyteArray out_peer_key) {
-  JBytes address(env, host_port), key(env, network_key);
+(JNIEnv* env, jclass cls, jlong vault, jbyteArray host_port, jbyteArray network_key,
+ jbyteArray peer_key, jint idle, jint max_sessions, jobject listener, jbyteArray out_peer_key) {
+  JBytes address(env, host_port), key(env, network_key), peer(env, peer_key);
   estelik_sync_options options;
-  if (!Options(env, key, network_key != nullptr, idle, max_sessions, 0, &options)) return nullptr;
+  if (!Options(env, key, network_key != nullptr, peer, peer_key != nullptr, idle, max_sessions, 0,
+               &options)) {
+    return nullptr;
+  }
   Listener* l = nullptr;
   if (!NewListener(env, cls, listener, &l)) return nullptr;
   estelik_sync_callbacks callbacks{l != nullptr ? OnSyncEvent : nullptr, l};

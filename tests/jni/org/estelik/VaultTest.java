@@ -227,7 +227,16 @@ public class VaultTest {
       SyncOptions options = new SyncOptions().networkKey(new byte[32]);
       try (Sync server = vault.listen("127.0.0.1:0", options, serverEvents::add)) {
         assertTrue(server.port() > 0);
-        SyncStats stats = other.syncOnce("127.0.0.1:" + server.port(), options, clientEvents::add);
+        // Transport v2: a device answers only a dialer that names its key.
+        try {
+          SyncOptions wrong = new SyncOptions().networkKey(new byte[32]).peerKey(theirs);
+          other.syncOnce("127.0.0.1:" + server.port(), wrong, null);
+          fail("a device must not answer a dialer expecting someone else");
+        } catch (EstelikException e) {
+          assertEquals(EstelikException.NOT_FOUND, e.code());
+        }
+        SyncOptions named = new SyncOptions().networkKey(new byte[32]).peerKey(mine);
+        SyncStats stats = other.syncOnce("127.0.0.1:" + server.port(), named, clientEvents::add);
         assertArrayEquals(mine, stats.peerKey);
         assertTrue(stats.opsAccepted > 0);
         SearchPage hits = other.search(SearchQuery.newBuilder().setText("strikers").build());

@@ -79,11 +79,13 @@ final class Native {
   /** {estelik_sync*, listener context, port}. */
   static native long[] syncListen(long vault, byte[] hostPort, byte[] networkKey, int idleTimeoutMs,
       int maxSessions, int intervalMs, SyncListener listener) throws EstelikException;
-  static native long[] syncDial(long vault, byte[] hostPort, byte[] networkKey, int idleTimeoutMs,
-      int maxSessions, int intervalMs, SyncListener listener) throws EstelikException;
+  static native long[] syncDial(long vault, byte[] hostPort, byte[] networkKey, byte[] peerKey,
+      int idleTimeoutMs, int maxSessions, int intervalMs, SyncListener listener)
+      throws EstelikException;
   /** The 12 counters of SyncStats; the peer key goes into outPeerKey (32 bytes). */
-  static native long[] syncOnce(long vault, byte[] hostPort, byte[] networkKey, int idleTimeoutMs,
-      int maxSessions, SyncListener listener, byte[] outPeerKey) throws EstelikException;
+  static native long[] syncOnce(long vault, byte[] hostPort, byte[] networkKey, byte[] peerKey,
+      int idleTimeoutMs, int maxSessions, SyncListener listener, byte[] outPeerKey)
+      throws EstelikException;
   static native void syncStop(long sync) throws EstelikException;
   static native void syncFree(long sync, long listener);
 

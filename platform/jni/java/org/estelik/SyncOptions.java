@@ -10,9 +10,19 @@ public final class SyncOptions {
   public int maxSessions;
   /** Continuous dial: pause between rounds; 0 = 60 000 ms. */
   public int intervalMs;
+  /**
+   * Dials: the 32-byte public key of the contact whose device is at the address, or null when
+   * unknown (then every contact is tried in turn, one connection each). Ignored by listen.
+   */
+  public byte[] peerKey;
 
   public SyncOptions networkKey(byte[] key) {
     this.networkKey = key;
+    return this;
+  }
+
+  public SyncOptions peerKey(byte[] key) {
+    this.peerKey = key;
     return this;
   }
 

@@ -479,17 +479,18 @@ public final class Vault implements AutoCloseable {
     try {
       return new Sync(
           Native.syncDial(
-              h, utf8(hostPort), o.networkKey, o.idleTimeoutMs, o.maxSessions, o.intervalMs,
-              listener));
+              h, utf8(hostPort), o.networkKey, o.peerKey, o.idleTimeoutMs, o.maxSessions,
+              o.intervalMs, listener));
     } finally {
       release();
     }
   }
 
   /**
-   * Syncs once with the listener at {@code hostPort}, blocking until the session is over. Throws
-   * IO (cannot connect), PROTOCOL (the session failed, with the reason) or LOCKED (the vault was
-   * locked meanwhile).
+   * Syncs once with the listener at {@code hostPort}, blocking until the session is over. Dials
+   * options.peerKey, or else each contact in turn (a device answers only a dialer that knows its
+   * key). Throws IO (cannot connect), NOT_FOUND (no contact answered there), PROTOCOL (the
+   * session failed, with the reason) or LOCKED (the vault was locked meanwhile).
    */
   public SyncStats syncOnce(String hostPort, SyncOptions options, SyncListener listener)
       throws EstelikException {
@@ -499,7 +500,8 @@ public final class Vault implements AutoCloseable {
     try {
       long[] counters =
           Native.syncOnce(
-              h, utf8(hostPort), o.networkKey, o.idleTimeoutMs, o.maxSessions, listener, peerKey);
+              h, utf8(hostPort), o.networkKey, o.peerKey, o.idleTimeoutMs, o.maxSessions,
+              listener, peerKey);
       return new SyncStats(counters, peerKey);
     } finally {
       release();
