@@ -7,8 +7,8 @@
 //
 // CipherState, SymmetricState and HandshakeState follow the spec's sections 5.1-5.3 and run
 // any of the 15 fundamental patterns (N K X NN NK NX XN XK XX KN KK KX IN IK IX). PSK
-// modifiers are not implemented. Estelik itself uses only XX (see secure_channel.h); the
-// others exist so the standard test vectors run.
+// modifiers are not implemented. Estelik's transport v2 uses only XK (see secure_channel.h); the
+// others exist so the standard test vectors run (and bench comparisons: XX was transport v1).
 //
 // Keys live in SecretBytes (sodium secure memory) and are wiped on destruction; temporaries
 // on the stack are wiped with sodium_memzero. None of these classes is thread-safe.
