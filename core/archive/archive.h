@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -163,6 +164,9 @@ class Archive {
     // A removal in the batch voided ops applied before it arrived: the store was re-derived
     // from the log (docs/FORMAT.md "Merge"), undoing them.
     bool undone = false;
+    // The store was re-derived from the log in this batch (for `undone`, or because ops it
+    // made readable were overtaken by later ops of their author).
+    bool rederived = false;
   };
   // Verifies and stores ops from a peer, then applies every op that became part of its
   // author's chain (including pending ones it unblocked) to the store. All ops must belong to
@@ -215,6 +219,19 @@ class Archive {
   // Clears every materialized table and replays the log into it (Rebuild's work, without its
   // comparison); the caller holds the batch. Counts into `report`.
   Status Rederive(RebuildReport* report);
+  // Ops of `scope` stored before a batch (seq at most `seen`) that it made readable: of an epoch
+  // whose key it granted, or by an author it added to their epoch. Author then seq order.
+  Result<std::vector<pb::Envelope>> HeldOpsNowReadable(
+      const log::Scope& scope, const std::set<uint32_t>& keyed_before,
+      const std::set<log::EpochMember>& members_before, const log::VersionVector& seen);
+  // Whether an author of `held` has a later op, stored before the batch in an epoch readable
+  // then, that was materialized without them.
+  Result<bool> HeldOpsWereOvertaken(const log::Scope& scope, const std::vector<pb::Envelope>& held,
+                                    const std::set<uint32_t>& keyed_before,
+                                    const log::VersionVector& seen);
+  // Rederive inside ReceiveOps' batch; counts the ops that joined chains into `report`.
+  Status RederiveInBatch(const log::Scope& scope, const log::VersionVector& seen,
+                         ReceiveReport* report);
   // Whether ops of `scope` this replica already holds were made void by removal cuts it
   // learned since `cuts_before` (so what they changed must be undone).
   Result<bool> LearnedCutsVoidHeldOps(const log::Scope& scope,

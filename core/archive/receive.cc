@@ -12,6 +12,7 @@
 // this batch, in author order then seq order: only an author edits its own testimonies, so
 // only the order within one author's chain matters.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/archive/archive.h"
@@ -75,6 +76,9 @@ Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
   const bool circle_known = log_->GetCircle(circle_id).ok();
   // Epochs we can read before the batch: one it grants us may open ops we already hold.
   ESTELIK_ASSIGN_OR_RETURN(const std::set<uint32_t> keyed_before, log_->KeyedEpochs(scope));
+  // Members per epoch before the batch: an author it adds may have ops here we could not apply.
+  ESTELIK_ASSIGN_OR_RETURN(const std::set<log::EpochMember> members_before,
+                           log_->EpochMembers(scope));
   // Removal cuts before the batch: one it teaches us may void ops we already applied.
   ESTELIK_ASSIGN_OR_RETURN(const std::vector<log::RemovalCut> cuts_before,
                            log_->RemovalCuts(scope));
@@ -125,14 +129,8 @@ Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
   // first; cost O(ops)).
   ESTELIK_ASSIGN_OR_RETURN(bool voided, LearnedCutsVoidHeldOps(scope, cuts_before));
   if (voided) {
-    RebuildReport rederived;
-    ESTELIK_RETURN_IF_ERROR(Rederive(&rederived));
-    ESTELIK_ASSIGN_OR_RETURN(log::VersionVector after, log_->GetVersionVector(scope));
-    for (const auto& [author, seq] : after) {
-      auto before = seen.find(author);
-      report.accepted += seq - (before == seen.end() ? 0 : std::min(seq, before->second));
-    }
     report.undone = true;
+    ESTELIK_RETURN_IF_ERROR(RederiveInBatch(scope, seen, &report));
     ESTELIK_RETURN_IF_ERROR(batch.Commit());
     return report;
   }
@@ -141,20 +139,24 @@ Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
   // Not only kAccepted ones: a key grant to us that must itself wait for a gap (kPending)
   // still lets the ops held for the then-unknown circle join their chains.
   ESTELIK_ASSIGN_OR_RETURN(std::vector<pb::Envelope> joined, log_->OpsAfter(seen, scope, SIZE_MAX));
-  // A member re-added in an epoch whose ops it stored and forwarded while out now holds that
-  // epoch's key: those ops apply first. They precede the batch's ops in every author's chain
-  // (a chain never returns to an earlier epoch), and across authors order does not matter.
-  ESTELIK_ASSIGN_OR_RETURN(const std::set<uint32_t> keyed_after, log_->KeyedEpochs(scope));
-  for (uint32_t epoch : keyed_after) {
-    if (keyed_before.count(epoch) > 0) continue;
-    ESTELIK_ASSIGN_OR_RETURN(std::vector<pb::Envelope> held,
-                             log_->HeldOpsOfEpoch(scope, epoch, seen));
-    for (const auto& h : held) {
-      Status s = Materialize(h);
-      if (!s.ok()) return Status(s.code(), "rejected held op, now readable: " + s.message());
-    }
-    report.accepted += held.size();
+  // Ops stored before this batch that it made readable apply first. They precede the batch's
+  // ops in every author's chain (a chain never returns to an earlier epoch), and across
+  // authors order does not matter.
+  ESTELIK_ASSIGN_OR_RETURN(std::vector<pb::Envelope> held,
+                           HeldOpsNowReadable(scope, keyed_before, members_before, seen));
+  ESTELIK_ASSIGN_OR_RETURN(bool overtaken, HeldOpsWereOvertaken(scope, held, keyed_before, seen));
+  if (overtaken) {
+    // A later op of the same author was already applied or skipped without them (keys can
+    // arrive out of epoch order): replay the log so the author's chain applies in order.
+    ESTELIK_RETURN_IF_ERROR(RederiveInBatch(scope, seen, &report));
+    ESTELIK_RETURN_IF_ERROR(batch.Commit());
+    return report;
   }
+  for (const auto& h : held) {
+    Status s = Materialize(h);
+    if (!s.ok()) return Status(s.code(), "rejected held op, now readable: " + s.message());
+  }
+  report.accepted += held.size();
   for (const auto& j : joined) {
     Status s = Materialize(j);
     if (!s.ok()) return Status(s.code(), "rejected op from peer: " + s.message());
@@ -177,6 +179,81 @@ Result<bool> Archive::LearnedCutsVoidHeldOps(const log::Scope& scope,
     if (held) return true;
   }
   return false;
+}
+
+}  // namespace estelik::archive
+
+namespace estelik::archive {
+
+Status Archive::RederiveInBatch(const log::Scope& scope, const log::VersionVector& seen,
+                                ReceiveReport* report) {
+  RebuildReport rederived;
+  ESTELIK_RETURN_IF_ERROR(Rederive(&rederived));
+  ESTELIK_ASSIGN_OR_RETURN(log::VersionVector after, log_->GetVersionVector(scope));
+  for (const auto& [author, seq] : after) {
+    auto before = seen.find(author);
+    report->accepted += seq - (before == seen.end() ? 0 : std::min(seq, before->second));
+  }
+  report->rederived = true;
+  return Status::Ok();
+}
+
+Result<bool> Archive::HeldOpsWereOvertaken(const log::Scope& scope,
+                                           const std::vector<pb::Envelope>& held,
+                                           const std::set<uint32_t>& keyed_before,
+                                           const log::VersionVector& seen) {
+  // Per author, the held seqs; any other op of theirs after the first held one, stored before
+  // this batch in an epoch we could read then, was materialized (applied or skipped) already.
+  std::map<std::string, std::set<uint64_t>> by_author;
+  for (const auto& op : held) {
+    ESTELIK_ASSIGN_OR_RETURN(pb::Op header, log::ParseOpHeader(op.op()));
+    by_author[header.author()].insert(header.seq());
+  }
+  for (const auto& [author, seqs] : by_author) {
+    auto upto = seen.find(author);
+    if (upto == seen.end()) continue;
+    ESTELIK_ASSIGN_OR_RETURN(auto chain,
+                             log_->ChainEpochs(scope, author, *seqs.begin(), upto->second));
+    for (const auto& [seq, epoch] : chain) {
+      if (seqs.count(seq) == 0 && keyed_before.count(epoch) > 0) return true;
+    }
+  }
+  return false;
+}
+
+Result<std::vector<pb::Envelope>> Archive::HeldOpsNowReadable(
+    const log::Scope& scope, const std::set<uint32_t>& keyed_before,
+    const std::set<log::EpochMember>& members_before, const log::VersionVector& seen) {
+  // (author, seq) -> op: one op may be both of a newly keyed epoch and of a new member.
+  std::map<std::pair<std::string, uint64_t>, pb::Envelope> held;
+  auto collect = [&](uint32_t epoch, const std::string* only_author) -> Status {
+    ESTELIK_ASSIGN_OR_RETURN(std::vector<pb::Envelope> ops,
+                             log_->HeldOpsOfEpoch(scope, epoch, seen));
+    for (auto& op : ops) {
+      ESTELIK_ASSIGN_OR_RETURN(pb::Op header, log::ParseOpHeader(op.op()));
+      if (only_author != nullptr && header.author() != *only_author) continue;
+      held.emplace(std::make_pair(header.author(), header.seq()), std::move(op));
+    }
+    return Status::Ok();
+  };
+  // A member re-added in an epoch whose ops it stored and forwarded while out now holds that
+  // epoch's key.
+  ESTELIK_ASSIGN_OR_RETURN(const std::set<uint32_t> keyed_after, log_->KeyedEpochs(scope));
+  for (uint32_t epoch : keyed_after) {
+    if (keyed_before.count(epoch) == 0) ESTELIK_RETURN_IF_ERROR(collect(epoch, nullptr));
+  }
+  // An author whose ops we stored before we could read their epoch, and whose addition to that
+  // epoch only now arrived (a re-added member's posts can reach us before the admin's op).
+  ESTELIK_ASSIGN_OR_RETURN(const std::set<log::EpochMember> members_after,
+                           log_->EpochMembers(scope));
+  for (const auto& [epoch, member] : members_after) {
+    if (members_before.count({epoch, member}) > 0 || keyed_after.count(epoch) == 0) continue;
+    ESTELIK_RETURN_IF_ERROR(collect(epoch, &member));
+  }
+  std::vector<pb::Envelope> out;
+  out.reserve(held.size());
+  for (auto& [_, op] : held) out.push_back(std::move(op));
+  return out;
 }
 
 }  // namespace estelik::archive

@@ -796,7 +796,8 @@ Result<std::vector<Contact>> OpLog::Contacts() {
 static Result<IngestOutcome> IngestVerified(OpLog::Impl& impl, const Identity& me,
                                             HybridClock& clock, const pb::Envelope& env,
                                             const pb::Op& op, const OpHash& hash, bool sig_checked,
-                                            uint64_t physical_ms, bool* learned_circle = nullptr) {
+                                            uint64_t physical_ms,
+                                            bool* membership_changed = nullptr) {
   const std::string& scope = op.scope().circle_id();
   const std::string& author = op.author();
   if (scope.empty()) {
@@ -827,7 +828,7 @@ static Result<IngestOutcome> IngestVerified(OpLog::Impl& impl, const Identity& m
     }
     ESTELIK_RETURN_IF_ERROR(impl.Authorize(op, body, known));
     ESTELIK_RETURN_IF_ERROR(impl.ApplyMembership(me, body, op));
-    if (learned_circle != nullptr && (!circle || circle->carrier_only)) *learned_circle = true;
+    if (membership_changed != nullptr) *membership_changed = true;
     ESTELIK_ASSIGN_OR_RETURN(circle, impl.LoadCircle(scope));
     break;
   }
@@ -902,8 +903,18 @@ static Result<IngestOutcome> IngestVerified(OpLog::Impl& impl, const Identity& m
   ESTELIK_ASSIGN_OR_RETURN(auto key, impl.CircleKey(me, scope, op.scope().epoch()));
   if (key != nullptr) {
     ESTELIK_ASSIGN_OR_RETURN(pb::OpBody body, impl.DecryptBody(op, key->span()));
+    if (!IsMembershipOp(body) && circle->admin != ToString(me.public_key())) {
+      // Only the admin adds members, so only the admin knows an epoch's members for certain:
+      // elsewhere the op adding this author may still be on its way (a peer sends authors in
+      // key order). Held in memory until a membership op arrives; never stored meanwhile.
+      ESTELIK_ASSIGN_OR_RETURN(bool member, impl.IsMember(scope, op.scope().epoch(), author));
+      if (!member) return IngestOutcome::kPending;
+    }
     ESTELIK_RETURN_IF_ERROR(impl.Authorize(op, body, *circle));
-    if (IsMembershipOp(body)) ESTELIK_RETURN_IF_ERROR(impl.ApplyMembership(me, body, op));
+    if (IsMembershipOp(body)) {
+      ESTELIK_RETURN_IF_ERROR(impl.ApplyMembership(me, body, op));
+      if (membership_changed != nullptr) *membership_changed = true;
+    }
   }
   if (op.author() == circle->admin && op.scope().epoch() > circle->epoch) {
     // Only the admin starts epochs. A member who sees one but holds no key for it was
@@ -923,7 +934,8 @@ static Result<IngestOutcome> IngestVerified(OpLog::Impl& impl, const Identity& m
 // Appends held ops of `chain` that now follow its head, each in its own savepoint; an op that
 // fails its checks is dropped. Then forgets held ops the chain has passed.
 static Status DrainPending(OpLog::Impl& impl, const Identity& me, HybridClock& clock,
-                           const std::pair<std::string, std::string>& chain, uint64_t physical_ms) {
+                           const std::pair<std::string, std::string>& chain, uint64_t physical_ms,
+                           bool* membership_changed) {
   auto it = impl.pending.find(chain);
   if (it == impl.pending.end()) return Status::Ok();
   ESTELIK_ASSIGN_OR_RETURN(Head head, impl.LoadHead(chain.first, chain.second));
@@ -937,8 +949,14 @@ static Status DrainPending(OpLog::Impl& impl, const Identity& me, HybridClock& c
     if (!parsed.ok()) break;
     const OpHash h = HashOpBytes(env.op());
     auto r = Transact(impl.db, clock, [&]() -> Result<IngestOutcome> {
-      return IngestVerified(impl, me, clock, env, *parsed, h, true, physical_ms);
+      return IngestVerified(impl, me, clock, env, *parsed, h, true, physical_ms,
+                            membership_changed);
     });
+    if (r.ok() && *r == IngestOutcome::kPending) {  // still waits (for its author's add)
+      it->second.emplace(head.seq + 1, std::move(env));
+      ++impl.pending_count;
+      break;
+    }
     if (!r.ok() || *r != IngestOutcome::kAccepted) break;
     head.seq += 1;
   }
@@ -950,15 +968,32 @@ static Status DrainPending(OpLog::Impl& impl, const Identity& me, HybridClock& c
   return Status::Ok();
 }
 
+// Retries the held ops of every author of `circle` after its membership changed (a circle or a
+// member became known), until a round admits nothing more.
+static Status DrainCircle(OpLog::Impl& impl, const Identity& me, HybridClock& clock,
+                          const std::string& circle, uint64_t physical_ms) {
+  while (true) {
+    std::vector<std::pair<std::string, std::string>> chains;
+    for (const auto& [c, _] : impl.pending) {
+      if (c.first == circle) chains.push_back(c);
+    }
+    const size_t before = impl.pending_count;
+    for (const auto& c : chains) {
+      ESTELIK_RETURN_IF_ERROR(DrainPending(impl, me, clock, c, physical_ms, nullptr));
+    }
+    if (impl.pending_count == before) return Status::Ok();
+  }
+}
+
 Result<IngestOutcome> OpLog::Ingest(const pb::Envelope& envelope, uint64_t physical_ms) {
   ESTELIK_ASSIGN_OR_RETURN(pb::Op op, ParseOpHeader(envelope.op()));
   ESTELIK_RETURN_IF_ERROR(VerifyEnvelopeSignature(envelope, op));
   const OpHash hash = HashOpBytes(envelope.op());
-  bool learned_circle = false;
+  bool membership_changed = false;
   ESTELIK_ASSIGN_OR_RETURN(IngestOutcome outcome,
                            Transact(impl_->db, clock_, [&]() -> Result<IngestOutcome> {
                              return IngestVerified(*impl_, identity_, clock_, envelope, op, hash,
-                                                   true, physical_ms, &learned_circle);
+                                                   true, physical_ms, &membership_changed);
                            }));
   const auto chain = std::make_pair(op.scope().circle_id(), op.author());
   if (outcome == IngestOutcome::kPending) {
@@ -976,17 +1011,12 @@ Result<IngestOutcome> OpLog::Ingest(const pb::Envelope& envelope, uint64_t physi
     }
   }
   if (outcome == IngestOutcome::kAccepted) {
-    ESTELIK_RETURN_IF_ERROR(DrainPending(*impl_, identity_, clock_, chain, physical_ms));
+    ESTELIK_RETURN_IF_ERROR(
+        DrainPending(*impl_, identity_, clock_, chain, physical_ms, &membership_changed));
   }
-  if (learned_circle) {
-    // Ops held while the circle was unknown may now go in, for every author.
-    std::vector<std::pair<std::string, std::string>> chains;
-    for (const auto& [c, _] : impl_->pending) {
-      if (c.first == chain.first) chains.push_back(c);
-    }
-    for (const auto& c : chains) {
-      ESTELIK_RETURN_IF_ERROR(DrainPending(*impl_, identity_, clock_, c, physical_ms));
-    }
+  if (membership_changed) {
+    // Ops held while the circle or their author's membership was unknown may now go in.
+    ESTELIK_RETURN_IF_ERROR(DrainCircle(*impl_, identity_, clock_, chain.first, physical_ms));
     ESTELIK_ASSIGN_OR_RETURN(Head head, impl_->LoadHead(chain.first, chain.second));
     if (outcome == IngestOutcome::kPending && head.seq >= op.seq()) {
       outcome = IngestOutcome::kAccepted;
@@ -1005,11 +1035,13 @@ Result<IngestOutcome> OpLog::IngestRun(const std::vector<pb::Envelope>& run, uin
   if (extends_head) {
     // The fast path: one signature (the newest) + the hash chain.
     ESTELIK_ASSIGN_OR_RETURN(VerifiedRun verified, VerifyChainRun(run));
+    bool membership_changed = false;
     auto fast = Transact(impl_->db, clock_, [&]() -> Result<IngestOutcome> {
       for (size_t i = 0; i < run.size(); ++i) {
         ESTELIK_ASSIGN_OR_RETURN(
-            IngestOutcome o, IngestVerified(*impl_, identity_, clock_, run[i], verified.ops[i],
-                                            verified.hashes[i], i + 1 == run.size(), physical_ms));
+            IngestOutcome o,
+            IngestVerified(*impl_, identity_, clock_, run[i], verified.ops[i], verified.hashes[i],
+                           i + 1 == run.size(), physical_ms, &membership_changed));
         // Not a plain extension after all (e.g. an unknown circle): use the per-op path.
         if (o != IngestOutcome::kAccepted) return Status(Code::kAborted, "not an extension");
       }
@@ -1017,8 +1049,13 @@ Result<IngestOutcome> OpLog::IngestRun(const std::vector<pb::Envelope>& run, uin
     });
     if (fast.ok() || fast.status().code() != Code::kAborted) {
       if (fast.ok()) {
-        ESTELIK_RETURN_IF_ERROR(DrainPending(
-            *impl_, identity_, clock_, {first.scope().circle_id(), first.author()}, physical_ms));
+        ESTELIK_RETURN_IF_ERROR(DrainPending(*impl_, identity_, clock_,
+                                             {first.scope().circle_id(), first.author()},
+                                             physical_ms, &membership_changed));
+        if (membership_changed) {
+          ESTELIK_RETURN_IF_ERROR(
+              DrainCircle(*impl_, identity_, clock_, first.scope().circle_id(), physical_ms));
+        }
       }
       return fast;
     }
@@ -1292,6 +1329,39 @@ Result<size_t> OpLog::RedactPrivateOps(const std::vector<OpHash>& hashes,
 }  // namespace estelik::log
 
 namespace estelik::log {
+
+Result<std::vector<std::pair<uint64_t, uint32_t>>> OpLog::ChainEpochs(const Scope& scope,
+                                                                      std::string_view author,
+                                                                      uint64_t after,
+                                                                      uint64_t upto) {
+  auto s_h = impl_->stmts.Get(
+      "SELECT seq, epoch FROM log_ops WHERE scope = ? AND author = ? AND seq > ? AND seq <= ? "
+      "AND canonical = 1 ORDER BY seq");
+  Stmt& s = *s_h;
+  s.BindBlob(1, scope.circle_id).BindBlob(2, author);
+  s.Bind(3, static_cast<int64_t>(after)).Bind(4, static_cast<int64_t>(upto));
+  std::vector<std::pair<uint64_t, uint32_t>> out;
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.emplace_back(static_cast<uint64_t>(s.Int(0)), static_cast<uint32_t>(s.Int(1)));
+  }
+  return out;
+}
+
+Result<std::set<EpochMember>> OpLog::EpochMembers(const Scope& scope) {
+  std::set<EpochMember> out;
+  if (scope.is_private()) return out;
+  auto s_h = impl_->stmts.Get("SELECT epoch, member FROM log_circle_members WHERE circle_id = ?");
+  Stmt& s = *s_h;
+  s.BindBlob(1, scope.circle_id);
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.emplace(static_cast<uint32_t>(s.Int(0)), s.Blob(1));
+  }
+  return out;
+}
 
 Result<std::vector<RemovalCut>> OpLog::RemovalCuts(const Scope& scope) {
   std::vector<RemovalCut> out;

@@ -9,12 +9,15 @@
 // circle (all its epochs). Private ops never leave the device, so one global chain per
 // author would show every peer gaps it could never fill.
 //
-// Circles: a circle has a random 32-byte id and one 32-byte key per epoch. The creator is
-// the admin: only the admin adds or removes members; only members of an op's epoch may
-// post in it. Adding a member grants the current epoch key; removing one starts a new
-// epoch whose fresh key is granted to every remaining member (crypto_box_seal to their
-// X25519 keys, carried in Op.key_grants). A relay (CarryCircle) stores and forwards a
-// circle's ops, verifying signatures and chains, without any key.
+// Circles: a circle's 32-byte id is BLAKE2b-256("estelik-circle-v1" || admin || 16-byte
+// salt) (CircleIdFor), and it has one random 32-byte key per epoch. The creator is the admin:
+// only the admin adds or removes members; only members of an op's epoch may post in it.
+// Adding a member grants the current epoch key; removing one starts a new epoch whose fresh
+// key is granted to every remaining member (crypto_box_seal to their X25519 keys, carried in
+// Op.key_grants) and fixes the removed member's cut: their later ops in earlier epochs are
+// void (stored, never opened). An author's chain never returns to an earlier epoch. A relay
+// (CarryCircle) stores and forwards a circle's ops, verifying signatures and chains, without
+// any key.
 //
 // Ownership: the OpLog uses but does not own `db`, which must outlive it (the vault opens it
 // through the encrypting VFS; tables are prefixed log_ and created idempotently). Secrets
@@ -79,6 +82,9 @@ struct CircleInfo {
   std::vector<PublicKey> members;  // of the current epoch, sorted
   bool carrier_only = false;       // relay: no key
 };
+
+// One member of one epoch of a circle (member: 32-byte Ed25519 key as bytes).
+using EpochMember = std::pair<uint32_t, std::string>;
 
 // A member_remove's cut (MemberRemove.cut): `member`'s ops in the circle with seq > `cut` in
 // an epoch before `epoch` (the epoch the removal started) are void.
@@ -154,6 +160,12 @@ class OpLog {
   // cut. Cost: O(that author's ops in `scope`).
   Result<bool> HoldsUnappliedOpBefore(const Scope& scope, std::string_view author, uint64_t seq);
 
+  // (seq, epoch) of `author`'s chained ops in `scope` with after < seq <= upto, seq order.
+  Result<std::vector<std::pair<uint64_t, uint32_t>>> ChainEpochs(const Scope& scope,
+                                                                 std::string_view author,
+                                                                 uint64_t after, uint64_t upto);
+  // Every (epoch, member) of circle `scope` this log knows.
+  Result<std::set<EpochMember>> EpochMembers(const Scope& scope);
   // Removal cuts of circle `scope` this log has read (docs/FORMAT.md "Acceptance rules"):
   // every op of `member` with seq > `cut` sealed in an epoch before `epoch` is void. Sorted.
   Result<std::vector<RemovalCut>> RemovalCuts(const Scope& scope);

@@ -3,7 +3,10 @@
 // same materialized state and every replica (members and relays) with the same version vector.
 // The ops include members' tag adds, removes and annotations on each other's testimonies,
 // racing with their authors' edits and withdrawals; a rebuild from the log reproduces the
-// state. Forged ops are rejected wherever they are injected and change nothing.
+// state. Forged ops are rejected wherever they are injected and change nothing. With removals,
+// the admin removes and re-adds authors while they (not having heard) go on writing with the key
+// they kept: every replica ends in the same state, without any of the removed author's ops past
+// its cut, however the removal and those ops interleave on the way.
 //
 // Scenarios are random but seeded: a failure prints its seed, and
 //   ESTELIK_PROPERTY_SEED=<seed> build/<dir>/tests/estelik_property_tests
@@ -102,10 +105,19 @@ struct OwnTestimony {
 };
 
 struct ScenarioShape {
-  size_t authors = 2;    // authoring members; authors[0] created the circle
-  size_t receivers = 3;  // members that never author
-  bool relay = true;     // a carrier without the circle key
-  size_t actions = 20;   // author actions (most produce one circle op)
+  size_t authors = 2;     // authoring members; authors[0] created the circle
+  size_t receivers = 3;   // members that never author
+  bool relay = true;      // a carrier without the circle key
+  size_t actions = 20;    // author actions (most produce one circle op)
+  bool removals = false;  // the admin also removes and re-adds the other authors
+};
+
+// One share of an author's testimony into the circle, as its op header says.
+struct ShareRecord {
+  std::string testimony_id;
+  std::string author;  // 32 bytes
+  uint64_t seq = 0;
+  uint32_t epoch = 0;
 };
 
 // Real Archives in one TempDir: authors, receiving members and an optional relay, all in one
@@ -121,6 +133,8 @@ class Scenario {
   std::vector<std::unique_ptr<Archive>>& receivers() { return receivers_; }
   Archive* relay() { return relay_.get(); }
   const std::vector<std::vector<OwnTestimony>>& owned() const { return owned_; }
+  const std::vector<ShareRecord>& shares() const { return shares_; }
+  size_t removals() const { return removals_; }
 
   void SetUp() {
     auto make = [&](const std::string& name) {
@@ -178,11 +192,57 @@ class Scenario {
     return f;
   }
 
+  // Whether `a` counts itself a member of the circle's current epoch (a removed author that has
+  // not heard of its removal does, and goes on writing).
+  bool MemberInOwnView(Archive& a) {
+    auto info = a.log().GetCircle(circle_);
+    if (!info.ok() || info->carrier_only) return false;
+    const auto& m = info->members;
+    return std::find(m.begin(), m.end(), a.identity().public_key()) != m.end();
+  }
+
+  // The admin removes a random other author, or re-adds a removed one (who then sometimes
+  // syncs with the admin at once, sometimes much later).
+  void ChangeMembership() {
+    Archive& admin = *authors_[0];
+    Archive& other = *authors_[rng_.Between(1, authors_.size() - 1)];
+    auto info = admin.log().GetCircle(circle_);
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+    const auto& m = info->members;
+    if (std::find(m.begin(), m.end(), other.identity().public_key()) != m.end()) {
+      Status st = admin.RemoveCircleMember(circle_, other.identity().public_key());
+      ASSERT_TRUE(st.ok()) << st.ToString();
+      ++removals_;
+    } else {
+      Status st = admin.AddCircleMember(circle_, other.identity().public_key());
+      ASSERT_TRUE(st.ok()) << st.ToString();
+      if (rng_.OneIn(2)) {
+        ASSERT_NO_FATAL_FAILURE(Sync(admin, other));
+      }
+    }
+  }
+
+  // The header of `a`'s newest op in the circle.
+  pb::Op NewestCircleOp(Archive& a) {
+    auto vv = a.log().GetVersionVector(scope());
+    EXPECT_TRUE(vv.ok());
+    const auto& key = a.identity().public_key();
+    uint64_t seq = (*vv)[std::string(reinterpret_cast<const char*>(key.data()), key.size())];
+    auto ops = a.log().OpsAt(key, scope(), seq);
+    EXPECT_TRUE(ops.ok() && !ops->empty());
+    return ops.ok() && !ops->empty() ? *log::ParseOpHeader(ops->front().op()) : pb::Op();
+  }
+
   // Random author actions; each shared-testimony action is one circle op.
   void Act() {
     for (size_t step = 0; step < shape_.actions; ++step) {
       size_t who = rng_.Between(0, authors_.size() - 1);
+      if (shape_.removals && who == 0 && authors_.size() > 1 && rng_.OneIn(4)) {
+        ASSERT_NO_FATAL_FAILURE(ChangeMembership());
+        continue;
+      }
       Archive& a = *authors_[who];
+      if (shape_.removals && !MemberInOwnView(a)) continue;  // told it was removed
       std::vector<OwnTestimony>& mine = owned_[who];
       std::vector<size_t> live;
       for (size_t i = 0; i < mine.size(); ++i) {
@@ -201,6 +261,8 @@ class Scenario {
         Status s = a.Share(t->id(), circle_);
         ASSERT_TRUE(s.ok()) << s.ToString();
         mine.push_back({t->id()});
+        pb::Op share = NewestCircleOp(a);
+        shares_.push_back({t->id(), share.author(), share.seq(), share.scope().epoch()});
       } else if (action >= 10) {  // tag, untag or annotate any shared testimony we hold
         ASSERT_NO_FATAL_FAILURE(Remark(a, action));
       } else if (action == 9) {  // authors sometimes sync with each other mid-way
@@ -304,16 +366,19 @@ class Scenario {
   std::unique_ptr<Archive> relay_;
   std::string circle_;
   std::vector<std::vector<OwnTestimony>> owned_;
+  std::vector<ShareRecord> shares_;
+  size_t removals_ = 0;
   std::array<uint8_t, 32> initial_relay_hash_{};
 };
 
 struct Totals {
-  size_t accepted = 0, duplicates = 0, pending = 0, forks = 0;
+  size_t accepted = 0, duplicates = 0, pending = 0, forks = 0, undone = 0;
   void Add(const Archive::ReceiveReport& r) {
     accepted += r.accepted;
     duplicates += r.duplicates;
     pending += r.pending;
     forks += r.forks;
+    undone += r.undone ? 1 : 0;
   }
 };
 
@@ -533,6 +598,123 @@ TEST(Convergence, LargerScenariosConvergeToo) {
       return;
     }
   }
+}
+
+// Over every removal case run so far: shares that a removal made void, and batches whose
+// removal undid ops a replica had already applied. The property must have exercised both.
+size_t g_void_shares = 0;
+size_t g_undone_batches = 0;
+
+// A replica's shared testimonies, one line each, to show where two replicas differ.
+std::string Describe(Archive& a) {
+  pb::ListFilter filter;
+  filter.add_scopes(pb::CONSENT_SCOPE_CIRCLE);
+  pb::PageRequest page;
+  page.set_limit(500);
+  auto held = a.List(filter, page);
+  if (!held.ok()) return held.status().ToString();
+  std::string out;
+  for (const auto& t : held->testimonies()) {
+    out += "  " + t.id().substr(0, 4) + " v" + std::to_string(t.current_version()) +
+           (t.withdrawn() ? " withdrawn" : "") + " body " +
+           std::to_string(t.fields().body().size()) + " tags";
+    for (const auto& tag : t.tags()) out += " " + tag;
+    out += " notes " + std::to_string(t.annotations_size()) + "\n";
+  }
+  return out;
+}
+
+// Whether the admin's cuts make this share void (docs/FORMAT.md "Acceptance rules").
+bool IsVoid(const ShareRecord& share, const std::vector<log::RemovalCut>& cuts) {
+  return std::any_of(cuts.begin(), cuts.end(), [&](const log::RemovalCut& c) {
+    return c.member == share.author && share.seq > c.cut && share.epoch < c.epoch;
+  });
+}
+
+// Removals racing the removed authors' writes, and re-adds, delivered in any order.
+void RunRemovalCase(uint64_t seed, ScenarioShape shape) {
+  SCOPED_TRACE(Rerun(seed));
+  Scenario s(seed, shape);
+  ASSERT_NO_FATAL_FAILURE(s.SetUp());
+  ASSERT_NO_FATAL_FAILURE(s.Act());
+  std::vector<pb::Envelope> all;
+  log::VersionVector expected;
+  ASSERT_NO_FATAL_FAILURE(s.Union(&all, &expected));
+  auto cuts = s.authors()[0]->log().RemovalCuts(s.scope());
+  ASSERT_TRUE(cuts.ok()) << cuts.status().ToString();
+  EXPECT_EQ(cuts->size(), s.removals());
+
+  std::vector<std::pair<std::string, Archive*>> replicas;
+  for (size_t i = 0; i < s.receivers().size(); ++i) {
+    replicas.push_back({"member " + std::to_string(i), s.receivers()[i].get()});
+  }
+  for (size_t i = 0; i < s.authors().size(); ++i) {
+    replicas.push_back({"author " + std::to_string(i), s.authors()[i].get()});
+  }
+  if (s.relay()) replicas.push_back({"relay", s.relay()});
+  for (auto& [name, to] : replicas) {
+    SCOPED_TRACE(name);
+    Totals totals;
+    ASSERT_NO_FATAL_FAILURE(DeliverChaotically(s.rng(), *to, s.circle(), all,
+                                               /*inject_forgery=*/s.rng().OneIn(2), &totals));
+    g_undone_batches += totals.undone;
+    EXPECT_EQ(totals.forks, 0u);
+    EXPECT_EQ(*to->log().GetVersionVector(s.scope()), expected) << "version vector differs";
+  }
+  // Every member who was never removed holds the same state...
+  auto reference = s.receivers()[0]->store().StateHash();
+  ASSERT_TRUE(reference.ok());
+  for (size_t i = 1; i < s.receivers().size(); ++i) {
+    EXPECT_EQ(*s.receivers()[i]->store().StateHash(), *reference)
+        << "member " << i << " diverged from member 0:\n"
+        << Describe(*s.receivers()[0]) << "member " << i << ":\n"
+        << Describe(*s.receivers()[i]);
+  }
+  // ...in which every share past its author's cut is absent and every other share present.
+  for (const ShareRecord& share : s.shares()) {
+    const bool gone = IsVoid(share, *cuts);
+    g_void_shares += gone ? 1 : 0;
+    for (size_t i = 0; i < s.receivers().size(); ++i) {
+      auto held = s.receivers()[i]->GetTestimony(share.testimony_id);
+      if (gone) {
+        EXPECT_EQ(held.status().code(), Code::kNotFound)
+            << "member " << i << " shows a removed author's share past its cut (seq " << share.seq
+            << ", epoch " << share.epoch << ")";
+      } else {
+        EXPECT_TRUE(held.ok()) << "member " << i << " lacks a share (seq " << share.seq
+                               << ", epoch " << share.epoch << "): " << held.status().ToString();
+      }
+    }
+  }
+  // A rebuild from the log reproduces each replica's state, the removed authors' too.
+  std::vector<Archive*> rebuilt = {s.receivers()[0].get()};
+  for (auto& a : s.authors()) rebuilt.push_back(a.get());
+  for (Archive* a : rebuilt) {
+    auto report = a->Rebuild();
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(report->after, report->before);
+  }
+  EXPECT_EQ(*s.receivers()[0]->store().StateHash(), *reference);
+}
+
+TEST(Convergence, RemovalsRacingTheRemovedAuthorsWritesAndReaddsConvergeEverywhere) {
+  int cases = std::max(1, CasesFromEnv(kDefaultCases) / 3);
+  for (uint64_t seed : Seeds(7, cases)) {
+    Rng shape_rng(seed ^ 0x7e40ULL);
+    ScenarioShape shape;
+    shape.authors = 3;
+    shape.receivers = 2 + shape_rng.Between(0, 1);
+    shape.relay = shape_rng.OneIn(2);
+    shape.actions = shape_rng.Between(15, 40);
+    shape.removals = true;
+    RunRemovalCase(seed, shape);
+    if (HasFailure()) {
+      ADD_FAILURE() << "failing case: " << Rerun(seed);
+      return;
+    }
+  }
+  EXPECT_GT(g_void_shares, 0u) << "no case made a share void";
+  EXPECT_GT(g_undone_batches, 0u) << "no case undid ops applied before their removal arrived";
 }
 
 // Archives write with synchronous=FULL: on a real disk the fsyncs, not the logic, would

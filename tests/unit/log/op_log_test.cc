@@ -386,6 +386,35 @@ TEST_F(CircleTest, NonMemberPostIsRejectedEvenWithTheKey) {
   EXPECT_EQ(Snapshot(alice.db()), before);
 }
 
+TEST_F(CircleTest, APostThatArrivesBeforeTheOpAddingItsAuthorWaitsForItUnstored) {
+  SyncScope(alice, bob, scope());
+  Peer carol(3, "carol.db");
+  ASSERT_TRUE(alice->AddMember(circle_, carol.key(), kT + 2).ok());
+  SyncScope(alice, carol, scope());
+  auto post = carol->Append(TagBody("new here"), scope(), kT + 3);
+  ASSERT_TRUE(post.ok());
+  // Bob holds the epoch key but not yet the op adding Carol: only the admin could tell a
+  // non-member from a member whose add is on its way, so Bob holds the post in memory.
+  Snapshot before(bob.db());
+  EXPECT_EQ(*bob->Ingest(*post, kT), IngestOutcome::kPending);
+  EXPECT_EQ(Snapshot(bob.db()), before);
+  // A stranger with a leaked key gets no further: held, never stored, never opened.
+  crypto::SecretBytes key = BobsKey();
+  Identity mallory = std::move(Identity::FromSeed(Seed(9))).value();
+  pb::Envelope spam = Craft(mallory, circle_, 0, 1, "", TagBody("spam"), key.span());
+  EXPECT_EQ(*bob->Ingest(spam, kT), IngestOutcome::kPending);
+  EXPECT_EQ(Snapshot(bob.db()), before);
+  // The add arrives: Carol's post joins her chain; Mallory's stays out.
+  SyncScope(alice, bob, scope());
+  auto vv = bob->GetVersionVector(scope());
+  ASSERT_TRUE(vv.ok());
+  EXPECT_EQ((*vv)[KeyBytes(carol.key())], 1u);
+  EXPECT_EQ(vv->count(KeyBytes(mallory.public_key())), 0u);
+  auto opened = bob->OpenBody(*post);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(opened->tag_add().tag(), "new here");
+}
+
 TEST_F(CircleTest, OpsOfUnknownCirclesAreHeldButNeverStored) {
   Peer carol(3, "carol.db");
   auto post = alice->Append(TagBody("x"), scope(), kT);
