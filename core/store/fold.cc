@@ -303,6 +303,9 @@ size_t Phase2(const char* w, size_t n, char* out, bool prefix) {
     } else if (c == 'z' && c1 == 'h') {  // zh -> j
       room = key.Put('j');
       i += 2;
+    } else if (c == 'i' && c1 == 'e' && (key.size() == 0 || IsVowel(key.last()))) {
+      i +=
+          1;  // y/i gliding into e, word-initially or after a vowel: Yesenov = Есенов, -ayev = -аев
     } else if ((c == 'k' || c == 'g') && c1 == 'h') {  // kh -> k, gh -> g
       room = key.Put(static_cast<char>(c));
       i += 2;
@@ -317,7 +320,193 @@ size_t Phase2(const char* w, size_t n, char* out, bool prefix) {
   return key.size();
 }
 
+// --- Stemming (docs/FORMAT.md "Search folding", "Stems") ---
+//
+// Suffixes are stripped from the phase-1 bytes (transliterated, lower case, doubled letters
+// not yet collapsed, so Жаңаөзен+нің = "janaozen"+"nin" is not mistaken for "janaoze"+"nin"),
+// then the stem goes through phase 2 like any key.
+
+// What may precede a suffix: the class of the last letter of the stem.
+enum Ctx : uint16_t {
+  kV = 1,   // a vowel: a e i o u (i also й, u also у)
+  kZ = 2,   // a voiced consonant or glide: l r z j, and i u (й, у)
+  kN = 4,   // a nasal: m n (ң folds to n)
+  kT = 8,   // a voiceless consonant: k p s t f h (ш ч щ х end in h), and b d g v (loans: -ов)
+  kC = 16,  // any consonant (not a e i o u)
+  kPoss = 32,  // the possessive vowel i (алаң-ы-нда)
+  kSurn = 64,  // a stem ending in ov, ev or in (Russian surnames)
+  kYot = 128,  // a vowel other than i (Russian й-stems: Кызылсай, Кызылсая); the suffix -> i
+  kCu = 256,  // any consonant, or u (Ақтау-ы)
+};
+
+struct Suffix {
+  const char* s;
+  uint8_t len;
+  uint16_t ctx;
+};
+
+// Longest first: the first applicable entry is taken.
+constexpr Suffix kSuffixes[] = {
+    // Kazakh locative-attributive -дағы.
+    {"ndagi", 5, kPoss},
+    {"ndegi", 5, kPoss},
+    {"dagi", 4, kV | kZ | kN},
+    {"degi", 4, kV | kZ | kN},
+    {"tagi", 4, kT},
+    {"tegi", 4, kT},
+    // Kazakh ablative, genitive, instrumental, plural, locative after a possessive.
+    {"dan", 3, kV | kZ},
+    {"den", 3, kV | kZ},
+    {"nan", 3, kN | kPoss},
+    {"nen", 3, kN | kPoss},
+    {"tan", 3, kT},
+    {"ten", 3, kT},
+    {"nin", 3, kV | kN},
+    {"din", 3, kZ},
+    {"tin", 3, kT},
+    {"men", 3, kV | kN | kZ},
+    {"ben", 3, kZ},
+    {"pen", 3, kT},
+    {"lar", 3, kV | kZ},
+    {"ler", 3, kV | kZ},
+    {"dar", 3, kZ | kN},
+    {"der", 3, kZ | kN},
+    {"tar", 3, kT},
+    {"ter", 3, kT},
+    {"nda", 3, kPoss},
+    {"nde", 3, kPoss},
+    // Russian -ою/-ею.
+    {"oiu", 3, kC},
+    {"eiu", 3, kC},
+    // Kazakh dative, locative, accusative, possessive.
+    {"ga", 2, kV | kZ | kN},
+    {"ge", 2, kV | kZ | kN},
+    {"ka", 2, kT},
+    {"ke", 2, kT},
+    {"na", 2, kPoss},
+    {"ne", 2, kPoss},
+    {"da", 2, kV | kZ | kN},
+    {"de", 2, kV | kZ | kN},
+    {"ta", 2, kT},
+    {"te", 2, kT},
+    {"ni", 2, kV},
+    {"di", 2, kZ | kN},
+    {"ti", 2, kT},
+    {"si", 2, kV},
+    // Russian -ом -ем -ым/им -ой -ей -ых/их; Kazakh -ым/ім; й-stems -я -ю -ем.
+    {"om", 2, kC},
+    {"em", 2, kC},
+    {"im", 2, kC},
+    {"oi", 2, kC},
+    {"ei", 2, kC},
+    {"ik", 2, kSurn},
+    {"ia", 2, kYot},
+    {"iu", 2, kYot},
+    {"em", 2, kYot},
+    // Russian -а -у -е -ы/и (Kazakh possessive -ы/і), й-stem -е; English plural of a surname.
+    {"a", 1, kC},
+    {"u", 1, kC},
+    {"e", 1, kC},
+    {"i", 1, kCu},
+    {"e", 1, kYot},
+    {"s", 1, kSurn},
+};
+
+constexpr size_t kMinStemLetters = 4;
+constexpr int kMaxStrips = 4;
+
+// Letters of w[0, n), a digraph's h (sh zh kh gh ch) not counted, so Шетпе and Şetpe agree.
+size_t Letters(const char* w, size_t n) {
+  size_t count = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const char c = w[i];
+    if (c == 'h' && i > 0 &&
+        (w[i - 1] == 's' || w[i - 1] == 'z' || w[i - 1] == 'k' || w[i - 1] == 'g' ||
+         w[i - 1] == 'c'))
+      continue;
+    ++count;
+  }
+  return count;
+}
+
+uint16_t ContextOf(const char* w, size_t m) {
+  const unsigned char c = w[m - 1];
+  uint16_t ctx = 0;
+  if (IsVowel(c)) {
+    ctx |= kV;
+    if (c == 'i' || c == 'u') ctx |= kZ;
+    if (c == 'i') ctx |= kPoss;
+    if (c != 'i') ctx |= kYot;
+    if (c == 'u') ctx |= kCu;
+  } else {
+    ctx |= kC | kCu;
+    if (c == 'l' || c == 'r' || c == 'z' || c == 'j') ctx |= kZ;
+    if (c == 'm' || c == 'n') ctx |= kN;
+    if (c == 'k' || c == 'p' || c == 's' || c == 't' || c == 'f' || c == 'h' || c == 'b' ||
+        c == 'd' || c == 'g' || c == 'v')
+      ctx |= kT;
+  }
+  if (m >= 2 && (c == 'v' || c == 'n') &&
+      (w[m - 2] == 'o' || w[m - 2] == 'e' || (c == 'n' && w[m - 2] == 'i')))
+    ctx |= kSurn;
+  return ctx;
+}
+
+// Stems the phase-1 bytes w[0, n) in place; returns the stem's length (<= n) and sets
+// *changed when any suffix was stripped or rewritten.
+size_t StemPhase1(char* w, size_t n, bool* changed) {
+  *changed = false;
+  if (n >= 2 && w[n - 2] == '\'' && w[n - 1] == 's') {  // English possessive
+    n -= 2;
+    *changed = true;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!IsAsciiLetter(static_cast<unsigned char>(w[i]))) return n;  // digits, apostrophes,
+  }                                                                  // other scripts: as is
+  for (int round = 0; round < kMaxStrips; ++round) {
+    bool stripped = false;
+    for (const Suffix& s : kSuffixes) {
+      if (s.len >= n || std::memcmp(w + n - s.len, s.s, s.len) != 0) continue;
+      const size_t m = n - s.len;
+      if ((ContextOf(w, m) & s.ctx) == 0) continue;
+      const bool yot = s.ctx == kYot;  // Кызылсая, Кызылсае -> Кызылсай
+      // Too short a stem: try a shorter suffix (алаңы is алаң+ы, not ала+ңы); a word with no
+      // strippable suffix is left whole (қара, ақ, жол, сот are words, not stems).
+      if (Letters(w, m) + (yot ? 1 : 0) < kMinStemLetters) continue;
+      n = m;
+      if (yot) w[n++] = 'i';
+      stripped = *changed = true;
+      break;
+    }
+    if (!stripped) break;
+  }
+  return n;
+}
+
 }  // namespace
+
+FoldedToken FoldWithStem(std::string_view utf8_token, char* key, char* stem) {
+  char work[kWorkBytes];
+  const size_t n = Phase1(utf8_token, work);
+  FoldedToken out;
+  out.key = Phase2(work, n, key, false);
+  bool changed = false;
+  const size_t m = StemPhase1(work, n, &changed);
+  if (changed) {
+    out.stem = Phase2(work, m, stem, false);
+  } else {
+    std::memcpy(stem, key, out.key);
+    out.stem = out.key;
+  }
+  return out;
+}
+
+std::string StemForSearch(std::string_view utf8_token) {
+  char key[kMaxFoldedKeyBytes];
+  char stem[kMaxFoldedKeyBytes];
+  const FoldedToken t = FoldWithStem(utf8_token, key, stem);
+  return std::string(stem, t.stem);
+}
 
 size_t FoldInto(std::string_view utf8_token, char* out, bool prefix) {
   char work[kWorkBytes];

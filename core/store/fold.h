@@ -24,7 +24,7 @@
 namespace estelik::store {
 
 // Version of the folding rules. Bump on ANY change of the output of FoldForSearch.
-inline constexpr int kFoldVersion = 1;
+inline constexpr int kFoldVersion = 2;
 
 // Folded keys are truncated to at most this many bytes (on a UTF-8 boundary).
 inline constexpr size_t kMaxFoldedKeyBytes = 128;
@@ -38,6 +38,23 @@ std::string FoldForSearch(std::string_view utf8_token);
 // length. With `prefix` the token is a query prefix ("Тенг*"): a trailing "ng", whose g the
 // full word loses before a vowel ("Тенгиз" -> "teniz"), is shortened to "n" so it still matches.
 size_t FoldInto(std::string_view utf8_token, char* out, bool prefix = false);
+
+// A token's two keys, as FoldWithStem writes them.
+struct FoldedToken {
+  size_t key = 0;   // length of the exact key (FoldInto without prefix)
+  size_t stem = 0;  // length of the stem key; equal bytes to the key when nothing was stripped
+};
+
+// Folds one token to its exact key (into `key`) and to its stem key (into `stem`), both buffers
+// of at least kMaxFoldedKeyBytes bytes. The stem is the key of the word with its Kazakh case,
+// plural and possessive suffixes, Russian declension endings and English possessive removed by
+// the rules of docs/FORMAT.md "Search folding" (no dictionary): Жаңаөзенде, Жанаозене,
+// Jañaözende and Zhanaozen's all stem to "janaozen"; Есенова, Есеновтың and Yesenova to
+// "esenov". Stems keep at least 4 letters; a word that would lose more is left whole.
+FoldedToken FoldWithStem(std::string_view utf8_token, char* key, char* stem);
+
+// The stem key of one token (FoldWithStem's second key), for tests and tools.
+std::string StemForSearch(std::string_view utf8_token);
 
 // How the tokenizer treats a code point.
 enum class CharClass : uint8_t {

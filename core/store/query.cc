@@ -1,7 +1,10 @@
 #include "core/store/query.h"
 
+#include <algorithm>
 #include <memory>
 #include <vector>
+
+#include "core/store/tokenizer.h"
 
 namespace estelik::store {
 namespace {
@@ -39,7 +42,7 @@ bool IsSyntax(char c) {
          c == '}' || c == '+' || c == ',';
 }
 
-std::vector<Token> Lex(std::string_view in) {
+std::vector<Token> Lex(std::string_view in, bool operators_are_words) {
   std::vector<Token> out;
   size_t i = 0;
   while (i < in.size()) {
@@ -91,7 +94,12 @@ std::vector<Token> Lex(std::string_view in) {
       ++i;  // a syntax character alone (*, :, ^, ...): skip it
       continue;
     }
-    if (!negated && word == "AND") {
+    if (operators_are_words) {
+      Token t{Tok::kTerm, std::move(word)};
+      t.prefix = prefix;
+      t.negated = negated;
+      out.push_back(std::move(t));
+    } else if (!negated && word == "AND") {
       out.push_back({Tok::kAnd, ""});
     } else if (!negated && word == "OR") {
       out.push_back({Tok::kOr, ""});
@@ -127,10 +135,10 @@ class Parser {
 
   // Stray ')' end a top-level ParseOr early; they are skipped and the pieces around them
   // are ANDed.
-  Result<std::string> Parse() {
+  std::string Parse() {
     std::vector<std::string> parts;
     while (!AtEnd()) {
-      ESTELIK_ASSIGN_OR_RETURN(std::string e, ParseOr(0));
+      std::string e = ParseOr(0);
       if (!e.empty()) parts.push_back(std::move(e));
       if (!AtEnd()) ++pos_;
     }
@@ -144,14 +152,14 @@ class Parser {
   bool AtEnd() const { return pos_ >= toks_.size(); }
 
   // or := and (OR and)*
-  Result<std::string> ParseOr(int depth) {
+  std::string ParseOr(int depth) {
     std::vector<std::string> alts;
     while (!AtEnd() && toks_[pos_].kind != Tok::kRParen) {
       if (toks_[pos_].kind == Tok::kOr) {  // leading or doubled OR: drop
         ++pos_;
         continue;
       }
-      ESTELIK_ASSIGN_OR_RETURN(std::string a, ParseAnd(depth));
+      std::string a = ParseAnd(depth);
       if (!a.empty()) alts.push_back(std::move(a));
     }
     if (alts.empty()) return std::string();
@@ -162,7 +170,7 @@ class Parser {
   }
 
   // and := item ((AND | NOT)? item)*, ending before OR, ')' or the end.
-  Result<std::string> ParseAnd(int depth) {
+  std::string ParseAnd(int depth) {
     std::vector<std::string> pos, neg;
     bool next_negated = false;
     while (!AtEnd()) {
@@ -178,15 +186,22 @@ class Parser {
       bool negated = next_negated;
       next_negated = false;
       if (t.kind == Tok::kLParen) {
-        if (depth + 1 > kMaxDepth)
-          return InvalidArgument("search text is nested too deeply (more than 16 parentheses)");
-        ESTELIK_ASSIGN_OR_RETURN(item, ParseOr(depth + 1));
+        if (depth + 1 > kMaxDepth) continue;  // deeper parentheses are ignored
+        item = ParseOr(depth + 1);
         if (!AtEnd() && toks_[pos_].kind == Tok::kRParen) ++pos_;  // unclosed: closed here
       } else {
         if (!Searchable(t.text)) continue;
-        if (++terms_ > kMaxTerms) return InvalidArgument("search text has more than 64 words");
-        item = Quote(t.text) + (t.prefix ? " *" : "");
+        if (++terms_ > kMaxTerms) continue;  // words past the 64th are ignored
         negated = negated || t.negated;
+        if (t.prefix) {
+          item = Quote(t.text) + " *";
+        } else if (negated) {
+          item = Quote(t.text);  // excludes every form of the word
+        } else {
+          // Every form of the word, and the exact form again so that it ranks first.
+          item = "(" + Quote(std::string(1, kExactQueryMarker) + t.text) + " OR " + Quote(t.text) +
+                 ")";
+        }
       }
       if (item.empty()) continue;
       (negated ? neg : pos).push_back(std::move(item));
@@ -240,17 +255,24 @@ std::string PhraseUnion(std::string_view match) {
   return out;
 }
 
-Result<std::string> BuildMatchExpression(std::string_view user_text) {
-  if (user_text.size() > kMaxInputBytes)
-    return InvalidArgument("search text is longer than 4096 bytes");
-  Parser parser(Lex(user_text));
-  std::string expr;
-  ESTELIK_ASSIGN_OR_RETURN(expr, parser.Parse());
-  if (expr.empty()) {
-    if (parser.negated_only())
-      return InvalidArgument(
-          "search needs at least one word to look for, not only words to exclude");
-    return InvalidArgument("search text is empty: type at least one word");
+std::string BuildMatchExpression(std::string_view user_text) {
+  // Over-long text is cut at a UTF-8 boundary; control characters are spaces (they separate
+  // words anyway, and one of them is the tokenizer's exact-query marker).
+  size_t size = std::min(user_text.size(), kMaxInputBytes);
+  while (size > 0 && size < user_text.size() &&
+         (static_cast<unsigned char>(user_text[size]) & 0xC0) == 0x80)
+    --size;
+  std::string text(user_text.substr(0, size));
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  Parser parser(Lex(text, /*operators_are_words=*/false));
+  std::string expr = parser.Parse();
+  if (expr.empty() && !parser.negated_only()) {
+    // Only operators ("AND OR NOT"): the user meant the words.
+    Parser words(Lex(text, /*operators_are_words=*/true));
+    expr = words.Parse();
+    if (words.negated_only()) expr.clear();
   }
   return expr;
 }

@@ -5,7 +5,14 @@
 // prefix* , AND, OR, NOT (binary: `a NOT b`), a leading `-word` (exclude), `+word`, and
 // parentheses. Anything malformed is repaired: unbalanced quotes and parentheses are closed,
 // operators without operands are dropped, `*`, `^`, `:` and other punctuation alone are
-// ignored. Words with no letter or digit are dropped (they would match nothing).
+// ignored. Words with no letter or digit are dropped (they would match nothing). Any text is
+// valid: text past 4096 bytes, words past the 64th and parentheses nested deeper than 16 are
+// ignored, and a text of operators only ("AND OR NOT") searches those words.
+//
+// Each word or phrase that is looked for (not excluded, not a prefix) becomes
+// ("\x01word" OR "word"): "word" matches every inflected form (the tokenizer's stem
+// synonyms, core/store/tokenizer.h) and "\x01word" the exact form only, which adds its own
+// bm25 term so exact forms rank above forms that share only the stem.
 //
 // Thread-safe (pure function).
 #pragma once
@@ -13,14 +20,11 @@
 #include <string>
 #include <string_view>
 
-#include "core/status.h"
-
 namespace estelik::store {
 
-// Returns the FTS5 expression, or kInvalidArgument when nothing searchable remains
-// ("search text is empty") or only excluded words were given, or the input is absurd
-// (longer than 4096 bytes, nested deeper than 16 parentheses, more than 64 words).
-Result<std::string> BuildMatchExpression(std::string_view user_text);
+// Returns the FTS5 expression, or "" when nothing is searchable: no word with a letter or
+// digit, or only words to exclude ("-strike", "NOT strike"). Search returns an empty page then.
+std::string BuildMatchExpression(std::string_view user_text);
 
 // The phrases of a BuildMatchExpression result, in order, joined by OR: a row matches it when
 // any phrase of `match` occurs in it, and FTS5 numbers its phrases as in `match`.

@@ -741,7 +741,13 @@ Result<pb::TestimonyPage> Store::List(const pb::ListFilter& filter, const pb::Pa
 // With filters, FTS stays the outer loop (CROSS JOIN): the planner otherwise scans the filter
 // index and re-runs MATCH once per row, 10-100x slower.
 Result<pb::SearchPage> Store::Search(const pb::SearchQuery& query) {
-  ESTELIK_ASSIGN_OR_RETURN(std::string match, BuildMatchExpression(query.text()));
+  const std::string match = BuildMatchExpression(query.text());
+  if (match.empty()) {  // nothing to look for ("", "*", "-strike"): any text is valid
+    pb::SearchPage none;
+    none.set_highlight_open(kHighlightOpen);
+    none.set_highlight_close(kHighlightClose);
+    return none;
+  }
   const pb::PageRequest& page = query.page();
   uint32_t limit = page.limit() == 0 ? kDefaultPageSize : std::min(page.limit(), kMaxPageSize);
 

@@ -141,7 +141,9 @@ class Store {
   // Newest first by created HLC; keyset paging (stable when testimonies are added meanwhile).
   Result<pb::TestimonyPage> List(const pb::ListFilter& filter, const pb::PageRequest& page);
   // Ranked full-text search (title weighs more than body) combined with the list filters.
-  // User text never causes an FTS5 syntax error: see query.h.
+  // Any text is valid (query.h): text with nothing to look for ("", "*", "-strike") gives an
+  // empty page. Every inflected form of a word in any of the four scripts matches (Ақтауға,
+  // Aktau, Актау; Есенова, Yesenov: docs/FORMAT.md "Search folding"); exact forms rank first.
   // Cost is bounded: when the query (with its filters) matches more than
   // kMaxRankedCandidates testimonies, only the kMaxRankedCandidates most recently stored
   // (on this device) matches are ranked (SearchPage.ranked_recent_only is set; further words or

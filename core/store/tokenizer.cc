@@ -2,6 +2,7 @@
 
 #include <array>
 #include <climits>
+#include <cstring>
 #include <memory>
 
 #include "core/store/fold.h"
@@ -78,22 +79,43 @@ int Create(void*, const char** args, int nargs, Fts5Tokenizer** out) {
 
 void Delete(Fts5Tokenizer*) {}
 
+bool SameKey(const char* a, size_t an, const char* b, size_t bn) {
+  return an == bn && std::memcmp(a, b, an) == 0;
+}
+
 int Tokenize(Fts5Tokenizer*, void* ctx, int flags, const char* text, int length,
              int (*token)(void*, int, const char*, int, int, int)) {
   if (text == nullptr || length <= 0) return SQLITE_OK;
   const auto* base = reinterpret_cast<const unsigned char*>(text);
   const auto* end = base + length;
   const bool prefix = (flags & FTS5_TOKENIZE_PREFIX) != 0;
+  const bool query = (flags & FTS5_TOKENIZE_QUERY) != 0;
+  const bool exact_only = query && text[0] == kExactQueryMarker;
   return ForEachToken(base, end, [&](const unsigned char* b, const unsigned char* e) {
+    const std::string_view word(reinterpret_cast<const char*>(b), static_cast<size_t>(e - b));
+    const int start = static_cast<int>(b - base);
+    const int stop = static_cast<int>(e - base);
     char key[kMaxFoldedKeyBytes];
-    // Only the last word of a prefix query carries the '*'.
-    const bool is_prefix = prefix && !HasTokenAfter(e, end);
-    const size_t n =
-        FoldInto(std::string_view(reinterpret_cast<const char*>(b), static_cast<size_t>(e - b)),
-                 key, is_prefix);
-    if (n == 0) return SQLITE_OK;  // nothing searchable (only marks or apostrophes)
-    return token(ctx, 0, key, static_cast<int>(n), static_cast<int>(b - base),
-                 static_cast<int>(e - base));
+    // Only the last word of a prefix query carries the '*'; a prefix matches exact keys.
+    if (prefix && !HasTokenAfter(e, end)) {
+      const size_t n = FoldInto(word, key, /*prefix=*/true);
+      return n == 0 ? SQLITE_OK : token(ctx, 0, key, static_cast<int>(n), start, stop);
+    }
+    char stem[1 + kMaxFoldedKeyBytes];
+    stem[0] = kStemKeyMarker;
+    const FoldedToken t = FoldWithStem(word, key, stem + 1);
+    if (t.key == 0) return SQLITE_OK;  // nothing searchable (only marks or apostrophes)
+    if (exact_only || t.stem == 0) return token(ctx, 0, key, static_cast<int>(t.key), start, stop);
+    if (query) {
+      // Any form of the word: the stem written as a whole word, or the stem of an inflected
+      // word (FTS5 query synonyms: either token matches).
+      const int rc = token(ctx, 0, stem + 1, static_cast<int>(t.stem), start, stop);
+      if (rc != SQLITE_OK) return rc;
+      return token(ctx, FTS5_TOKEN_COLOCATED, stem, static_cast<int>(t.stem + 1), start, stop);
+    }
+    const int rc = token(ctx, 0, key, static_cast<int>(t.key), start, stop);
+    if (rc != SQLITE_OK || SameKey(key, t.key, stem + 1, t.stem)) return rc;
+    return token(ctx, FTS5_TOKEN_COLOCATED, stem, static_cast<int>(t.stem + 1), start, stop);
   });
 }
 
@@ -136,11 +158,14 @@ std::vector<SearchToken> TokenizeForSearch(std::string_view text) {
   const auto* base = reinterpret_cast<const unsigned char*>(text.data());
   ForEachToken(base, base + length, [&](const unsigned char* b, const unsigned char* e) {
     char key[kMaxFoldedKeyBytes];
-    const size_t n = FoldInto(
-        std::string_view(reinterpret_cast<const char*>(b), static_cast<size_t>(e - b)), key);
-    if (n > 0) {
-      tokens.push_back(
-          {std::string(key, n), static_cast<int>(b - base), static_cast<int>(e - base)});
+    char stem[kMaxFoldedKeyBytes];
+    const FoldedToken t = FoldWithStem(
+        std::string_view(reinterpret_cast<const char*>(b), static_cast<size_t>(e - b)), key, stem);
+    if (t.key > 0) {
+      SearchToken token{std::string(key, t.key), static_cast<int>(b - base),
+                        static_cast<int>(e - base), std::string()};
+      if (!SameKey(key, t.key, stem, t.stem)) token.stem.assign(stem, t.stem);
+      tokens.push_back(std::move(token));
     }
     return 0;
   });

@@ -244,14 +244,86 @@ TEST(FoldTest, PrefixFoldKeepsAPrefixOfTheWholeWordsKey) {
 
 TEST(FoldTest, FoldVersionIsPinned) {
   // Changing any rule changes stored index keys: bump kFoldVersion and this pin together.
-  EXPECT_EQ(kFoldVersion, 1);
+  EXPECT_EQ(kFoldVersion, 2);
   std::string all;
   for (const char* w : {"Жаңаөзен", "Mañğystau", "Kazakhstan", "Тенгиз", "щука", "Assel", "meet",
-                        "S'ymkent", "dzhigit", "Ёлка", "ΑΘΗΝΑ"}) {
+                        "S'ymkent", "dzhigit", "Ёлка", "ΑΘΗΝΑ", "Yesenov", "Zholdybayev"}) {
     all += FoldForSearch(w);
     all += '|';
   }
-  EXPECT_EQ(all, "janaozen|manistau|kazakstan|teniz|shuka|asel|meet|shimkent|jigit|elka|αθηνα|");
+  EXPECT_EQ(all,
+            "janaozen|manistau|kazakstan|teniz|shuka|asel|meet|shimkent|jigit|elka|αθηνα|esenov|"
+            "joldibaev|");
+  std::string stems;
+  for (const char* w : {"Жаңаөзеннің", "Маңғыстаудағы", "Есеновой", "Қызылсая", "алаңында",
+                        "Теңгеде", "Zhanaozen's", "Yesenovs", "Сапаровтарға", "Шетпеге"}) {
+    stems += StemForSearch(w);
+    stems += '|';
+  }
+  EXPECT_EQ(stems, "janaozen|manistau|esenov|kizilsai|alan|teng|janaozen|esenov|saparov|shetp|");
+}
+
+// English writes Cyrillic е as "ye" where Russian pronounces it so: word-initially and after a
+// vowel (Yesenov, Zholdybayev, Sergeyeva).
+TEST(FoldTest, EnglishYeMeetsCyrillicE) {
+  EXPECT_EQ(FoldForSearch("Yesenov"), FoldForSearch("Есенов"));
+  EXPECT_EQ(FoldForSearch("Yerlan"), FoldForSearch("Ерлан"));
+  EXPECT_EQ(FoldForSearch("Zholdybayev"), FoldForSearch("Жолдыбаев"));
+  EXPECT_EQ(FoldForSearch("Zholdybaiev"), FoldForSearch("Жолдыбаев"));
+  EXPECT_EQ(FoldForSearch("Zholdybaev"), FoldForSearch("Жолдыбаев"));
+  EXPECT_EQ(FoldForSearch("Sergeyeva"), FoldForSearch("Сергеева"));
+  EXPECT_NE(FoldForSearch("Nurlybek"), FoldForSearch("Nurlbek"));  // ye after a consonant stays
+}
+
+// Every inflected form of a name, in every script, has the stem of the name as written alone.
+TEST(FoldTest, InflectedFormsShareTheStemOfTheBareName) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> forms = {
+      {"Жаңаөзен",
+       {"Жаңаөзенде", "Жаңаөзенге", "Жаңаөзеннің", "Жаңаөзеннен", "Жаңаөзенді", "Жаңаөзендегі",
+        "Жаңаөзенмен", "Жанаозене", "Жанаозена", "Жанаозеном", "Жанаозену", "Jañaözende",
+        "Jañaözenge", "Zhanaozen's", "Zhanaozen", "Janaozen"}},
+      {"Ақтау",
+       {"Ақтауға", "Ақтауда", "Ақтаудан", "Ақтаудың", "Ақтауды", "Ақтаудағы", "Ақтауы", "Aqtauğa",
+        "Aqtauda", "Aktau", "Актау", "Aktau's"}},
+      {"Шетпе", {"Шетпеде", "Шетпеден", "Шетпеге", "Шетпенің", "Шетпедегі", "Şetpede", "Shetpe"}},
+      {"Маңғыстау", {"Маңғыстауда", "Маңғыстаудағы", "Мангистау", "Mañğystauda", "Mangystau"}},
+      {"Қызылсай",
+       {"Қызылсайға", "Қызылсайда", "Қызылсайдың", "Qyzylsaiğa", "Кызылсая", "Кызылсае",
+        "Кызылсаем", "Kyzylsai"}},
+      {"Қаламқас", {"Қаламқаста", "Қаламқастан", "Қаламқастың", "Каламкасе", "Каламкаса"}},
+      {"Теңге", {"Теңгеде", "Теңгеге", "Теңгенің", "Тенге", "Tenge", "Teñgede"}},
+      {"Бейнеу", {"Бейнеуде", "Бейнеуге", "Бейнеудің", "Beineu", "Beyneu"}},
+      {"Есенов",
+       {"Есенова",   "Есеновым",  "Есеновой", "Есенову",  "Есенове",   "Есеновых",  "Есеновы",
+        "Есеновою",  "Есеновтың", "Есеновке", "Есеновты", "Есеновпен", "Есеновтан", "Есенованың",
+        "Есеноваға", "Есеновтер", "Yesenov",  "Yesenova", "Yesenovs",  "Esenov",    "Esenovtiñ"}},
+      {"Жолдыбаев",
+       {"Жолдыбаева", "Жолдыбаевқа", "Жолдыбаевтың", "Жолдыбаевым", "Zholdybayev", "Zholdybaev",
+        "Zholdybaiev", "Zholdybayeva", "Zholdybaeva"}},
+      {"Нұрмағамбетов", {"Нұрмағамбетовтың", "Нурмагамбетова", "Nurmagambetov", "Nurmağambetov"}},
+  };
+  for (const auto& [name, inflected] : forms) {
+    const std::string stem = StemForSearch(name);
+    EXPECT_EQ(StemForSearch(stem), stem) << name << " stems to a fixed point";
+    for (const std::string& w : inflected) EXPECT_EQ(StemForSearch(w), stem) << w << " vs " << name;
+  }
+}
+
+// Guards against over-stemming: short words are left whole, and a word that only looks like a
+// short word plus a suffix keeps its own stem.
+TEST(FoldTest, StemsDoNotMergeShortWordsWithNames) {
+  const std::pair<const char*, const char*> distinct[] = {
+      {"қара", "Қаражанбас"},     {"ақ", "Ақсу"},      {"жол", "Жолдыбаев"}, {"сот", "Сотников"},
+      {"жолда", "жол"},           {"Ақсуда", "ақ"},    {"алма", "Алматы"},   {"Есен", "Есенов"},
+      {"Сапаров", "Сапар"},       {"Шетпе", "Шет"},    {"Ақтау", "Ақтас"},   {"Жаңаөзен", "Өзен"},
+      {"қарада", "Қаражанбаста"}, {"Тенгиз", "Теңге"},
+  };
+  for (const auto& [a, b] : distinct) {
+    EXPECT_NE(StemForSearch(a), StemForSearch(b)) << a << " vs " << b;
+  }
+  for (const char* w : {"қара", "ақ", "жол", "сот", "Ақсу", "Роза", "Алма", "2011", "Ж7"}) {
+    EXPECT_EQ(StemForSearch(w), FoldForSearch(w)) << w << " is too short to strip";
+  }
 }
 
 }  // namespace

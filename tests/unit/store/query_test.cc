@@ -15,76 +15,87 @@ using namespace estelik::store::testing;  // NOLINT
 
 struct Case {
   const char* input;
-  const char* expected;  // nullptr: kInvalidArgument
+  std::string expected;  // "": nothing to search (Search gives an empty page)
 };
+
+// What a looked-for word or phrase becomes: its exact form or any form (query.h).
+std::string W(const std::string& w) { return "(\"\x01" + w + "\" OR \"" + w + "\")"; }
 
 TEST(QueryTest, UserTextBecomesAQuotedFts5Expression) {
   const Case cases[] = {
-      {"strike", "\"strike\""},
-      {"oil strike", "(\"oil\" AND \"strike\")"},
-      {"oil AND strike", "(\"oil\" AND \"strike\")"},
-      {"oil OR strike", "(\"oil\" OR \"strike\")"},
-      {"oil NOT police", "(\"oil\" NOT \"police\")"},
-      {"oil -police", "(\"oil\" NOT \"police\")"},
-      {"+oil", "\"oil\""},
-      {"\"oil workers\"", "\"oil workers\""},
+      {"strike", W("strike")},
+      {"oil strike", "(" + W("oil") + " AND " + W("strike") + ")"},
+      {"oil AND strike", "(" + W("oil") + " AND " + W("strike") + ")"},
+      {"oil OR strike", "(" + W("oil") + " OR " + W("strike") + ")"},
+      {"oil NOT police", "(" + W("oil") + " NOT \"police\")"},
+      {"oil -police", "(" + W("oil") + " NOT \"police\")"},
+      {"+oil", W("oil")},
+      {"\"oil workers\"", W("oil workers")},
       {"squ*", "\"squ\" *"},
       {"\"oil work\"*", "\"oil work\" *"},
-      {"(a OR b) c", "((\"a\" OR \"b\") AND \"c\")"},
-      {"and or not", "(\"and\" AND \"or\" AND \"not\")"},  // lower case: plain words
-      {"NEAR(a b)", "(\"NEAR\" AND (\"a\" AND \"b\"))"},
-      {"Жаңаөзен", "\"Жаңаөзен\""},
-      {"2011-12-16", "\"2011-12-16\""},
+      {"(a OR b) c", "((" + W("a") + " OR " + W("b") + ") AND " + W("c") + ")"},
+      {"and or not", "(" + W("and") + " AND " + W("or") + " AND " + W("not") + ")"},
+      {"NEAR(a b)", "(" + W("NEAR") + " AND (" + W("a") + " AND " + W("b") + "))"},
+      {"Жаңаөзен", W("Жаңаөзен")},
+      {"2011-12-16", W("2011-12-16")},
       // Hostile or broken input is repaired, never passed through as syntax.
-      {"\"unbalanced quote", "\"unbalanced quote\""},
-      {"say \"hi", "(\"say\" AND \"hi\")"},
-      {"a\"\"b", "(\"a\" AND \"b\")"},
-      {"AND AND strike", "\"strike\""},
-      {"strike AND AND", "\"strike\""},
-      {"strike OR", "\"strike\""},
-      {"OR strike", "\"strike\""},
-      {"NOT NOT strike", nullptr},
-      {"strike NOT", "\"strike\""},
-      {"*", nullptr},
-      {"strike *", "\"strike\""},
-      {"-", nullptr},
-      {":", nullptr},
-      {"title:strike", "(\"title\" AND \"strike\")"},
-      {"^strike", "\"strike\""},
-      {"((strike", "\"strike\""},
-      {"strike))", "\"strike\""},
-      {")(", nullptr},
-      {"{a b}: c", "(\"a\" AND \"b\" AND \"c\")"},
-      {"!@#$%&", nullptr},
-      {"strike, oil.", "(\"strike\" AND \"oil.\")"},
-      {"", nullptr},
-      {"NOT strike", nullptr},
-      {"-strike", nullptr},
+      {"\"unbalanced quote", W("unbalanced quote")},
+      {"say \"hi", "(" + W("say") + " AND " + W("hi") + ")"},
+      {"a\"\"b", "(" + W("a") + " AND " + W("b") + ")"},
+      {"AND AND strike", W("strike")},
+      {"strike AND AND", W("strike")},
+      {"strike OR", W("strike")},
+      {"OR strike", W("strike")},
+      {"NOT NOT strike", ""},
+      {"strike NOT", W("strike")},
+      {"*", ""},
+      {"strike *", W("strike")},
+      {"-", ""},
+      {":", ""},
+      {"title:strike", "(" + W("title") + " AND " + W("strike") + ")"},
+      {"^strike", W("strike")},
+      {"((strike", W("strike")},
+      {"strike))", W("strike")},
+      {")(", ""},
+      {"{a b}: c", "(" + W("a") + " AND " + W("b") + " AND " + W("c") + ")"},
+      {"!@#$%&", ""},
+      {"strike, oil.", "(" + W("strike") + " AND " + W("oil.") + ")"},
+      {"", ""},
+      {"\"", ""},
+      {"\"\"", ""},
+      {"NOT strike", ""},
+      {"-strike", ""},
+      // Only operators: the user meant the words.
+      {"AND OR NOT", "(" + W("AND") + " AND " + W("OR") + " AND " + W("NOT") + ")"},
+      {"OR", W("OR")},
+      // Control characters separate words; the tokenizer's exact marker cannot be smuggled in.
+      {"\x01strike", W("strike")},
   };
   for (const Case& c : cases) {
-    auto r = BuildMatchExpression(c.input);
-    if (c.expected == nullptr) {
-      ASSERT_FALSE(r.ok()) << "input: " << c.input << " gave " << r.value();
-      EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << c.input;
-      EXPECT_FALSE(r.status().message().empty());
-    } else {
-      ASSERT_TRUE(r.ok()) << "input: " << c.input << ": " << r.status().ToString();
-      EXPECT_EQ(*r, c.expected) << "input: " << c.input;
-    }
+    EXPECT_EQ(BuildMatchExpression(c.input), c.expected) << "input: " << c.input;
   }
 }
 
-TEST(QueryTest, AbsurdInputIsRefusedClearly) {
-  EXPECT_EQ(BuildMatchExpression(std::string(5000, 'a')).status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(BuildMatchExpression(std::string(40, '(') + "a").status().code(),
-            Code::kInvalidArgument);
+TEST(QueryTest, AbsurdInputIsCutNotRefused) {
+  // Over 4096 bytes: cut on a UTF-8 boundary (2-byte letters, the cut falls inside one).
+  std::string long_text = "a";
+  while (long_text.size() < 5000) long_text += "ж";
+  const std::string cut = BuildMatchExpression(long_text);
+  ASSERT_FALSE(cut.empty());
+  EXPECT_LT(cut.size(), 2 * 4096u + 32);
+  EXPECT_EQ(cut.find("\xD0\""), std::string::npos) << "a letter was split";
+  // Nested deeper than 16: the extra parentheses are ignored, the word still searched.
+  EXPECT_NE(BuildMatchExpression(std::string(40, '(') + "a").find("\"a\""), std::string::npos);
+  // More than 64 words: the first 64 are searched.
   std::string many;
   for (int i = 0; i < 100; ++i) many.append("w").append(std::to_string(i)).append(" ");
-  EXPECT_EQ(BuildMatchExpression(many).status().code(), Code::kInvalidArgument);
+  const std::string expr = BuildMatchExpression(many);
+  EXPECT_NE(expr.find("\"w63\""), std::string::npos);
+  EXPECT_EQ(expr.find("\"w64\""), std::string::npos);
 }
 
-// Every input, however hostile, reaches SQLite as a valid expression: the search either
-// succeeds or is refused with kInvalidArgument, never an SQL error.
+// Every input, however hostile, reaches SQLite as a valid expression: the search succeeds
+// (any text is valid), never an SQL error.
 TEST(QueryTest, NoUserInputReachesSqliteAsASyntaxError) {
   estelik::testing::TempDir dir;
   DbHandle db = OpenTestDb(dir.File("store.db"));
@@ -108,13 +119,10 @@ TEST(QueryTest, NoUserInputReachesSqliteAsASyntaxError) {
     pb::SearchQuery sq;
     sq.set_text(q);
     auto r = (*store)->Search(sq);
-    if (r.ok()) {
-      ++searched;
-    } else {
-      EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << q << ": " << r.status().ToString();
-    }
+    ASSERT_TRUE(r.ok()) << q << ": " << r.status().ToString();
+    if (r->hits_size() > 0) ++searched;
   }
-  EXPECT_GT(searched, 500);
+  EXPECT_GT(searched, 100);
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ namespace estelik::store {
 
 // Readable failure messages for token lists.
 void PrintTo(const SearchToken& t, std::ostream* os) {
-  *os << "{\"" << t.key << "\", " << t.start << ", " << t.end << "}";
+  *os << "{\"" << t.key << "\", " << t.start << ", " << t.end << ", \"" << t.stem << "\"}";
 }
 
 namespace {
@@ -146,7 +146,7 @@ TEST_F(TokenizerTest, PhraseQueriesMatchAcrossScriptsAndKeepWordOrder) {
 
 TEST_F(TokenizerTest, PrefixQueriesMatchTheFoldedPrefixInEveryScript) {
   const int64_t kk = Insert("Жаңаөзен қаласы");
-  const int64_t ru = Insert("в Жанаозене было холодно");  // inflected: only a prefix finds it
+  const int64_t ru = Insert("в Жанаозене было холодно");  // inflected: found by its stem
   const int64_t en = Insert("Zhanaozen square");
   const int64_t kkl = Insert("Jañaözen alañy");
   Insert("Жанат and Zhanna");
@@ -154,7 +154,7 @@ TEST_F(TokenizerTest, PrefixQueriesMatchTheFoldedPrefixInEveryScript) {
   EXPECT_EQ(Match("Жанаоз*"), all);
   EXPECT_EQ(Match("Zhanaoz*"), all);
   EXPECT_EQ(Match("Jañaö*"), all);
-  EXPECT_EQ(Match("Жанаозен"), (std::set<int64_t>{kk, en, kkl}));
+  EXPECT_EQ(Match("Жанаозен"), all);
 
   const int64_t tengiz = Insert("работал на Тенгизе");
   const int64_t teniz = Insert("Teñizde jūmys ıstedı");
@@ -226,14 +226,14 @@ TEST_F(TokenizerTest, IndexSurvivesReopeningTheDatabaseFile) {
 TEST(TokenizeForSearchTest, TokensCarryFoldedKeysAndOriginalByteOffsets) {
   const std::vector<SearchToken> tokens = TokenizeForSearch("Жаңаөзен, Aqtau—2011!");
   const std::vector<SearchToken> expected = {
-      {"janaozen", 0, 16}, {"aktau", 18, 23}, {"2011", 26, 30}};
+      {"janaozen", 0, 16, ""}, {"aktau", 18, 23, ""}, {"2011", 26, 30, ""}};
   EXPECT_EQ(tokens, expected);
 }
 
 TEST(TokenizeForSearchTest, ApostrophesJoinLettersButNeverStartOrEndAWord) {
   const std::vector<SearchToken> tokens = TokenizeForSearch("'quoted' don't Jan’aozen ’ s'");
   const std::vector<SearchToken> expected = {
-      {"kuoted", 1, 7}, {"dont", 9, 14}, {"janaozen", 15, 26}, {"s", 31, 32}};
+      {"kuoted", 1, 7, ""}, {"dont", 9, 14, ""}, {"janaozen", 15, 26, ""}, {"s", 31, 32, ""}};
   EXPECT_EQ(tokens, expected);
 }
 
