@@ -1,18 +1,18 @@
 #include "core/log/log_db.h"
 
+#include "core/sql/sql_status.h"
+
 namespace estelik::log::internal {
 
 namespace {
-Status SqliteError(sqlite3* db, std::string_view what) {
-  return IoError("op log database: " + std::string(what) + ": " + sqlite3_errmsg(db));
+Status SqliteError(sqlite3* db, int rc, std::string_view what) {
+  return sql::FromSqlite(db, rc, "op log database: " + std::string(what));
 }
 }  // namespace
 
 Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
-  if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
-      SQLITE_OK) {
-    status_ = SqliteError(db, "prepare");
-  }
+  int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  if (rc != SQLITE_OK) status_ = SqliteError(db, rc, "prepare");
 }
 
 Stmt::~Stmt() { sqlite3_finalize(stmt_); }
@@ -45,7 +45,7 @@ Result<bool> Stmt::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return SqliteError(db_, "step");
+  return SqliteError(db_, rc, "step");
 }
 
 Status Stmt::Run() {
@@ -77,10 +77,11 @@ std::string Stmt::Text(int col) const {
 Status Exec(sqlite3* db, std::string_view sql) {
   char* err = nullptr;
   std::string s(sql);
-  if (sqlite3_exec(db, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+  int rc = sqlite3_exec(db, s.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
-    return IoError("op log database: " + msg);
+    return SqliteError(db, rc, msg);
   }
   return Status::Ok();
 }

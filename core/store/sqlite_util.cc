@@ -1,23 +1,11 @@
 #include "core/store/sqlite_util.h"
 
+#include "core/sql/sql_status.h"
+
 namespace estelik::store::internal {
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-  switch (rc & 0xff) {
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return Corrupt("store.db is corrupt or tampered (" + msg + ")");
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_READONLY:
-      return IoError(msg);
-    case SQLITE_CONSTRAINT:
-      return AlreadyExists(msg);
-    default:
-      return Internal(msg);
-  }
+  return sql::FromSqlite(db, rc, what);
 }
 
 Status Exec(sqlite3* db, const char* sql) {
@@ -26,7 +14,7 @@ Status Exec(sqlite3* db, const char* sql) {
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    return SqliteError(nullptr, rc, "store: " + msg);
+    return SqliteError(db, rc, "store: " + msg);
   }
   return Status::Ok();
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/sql/sql_status.h"
 #include "core/vault/unlock_guard.h"
 #include "core/vault/vfs.h"
 
@@ -41,15 +42,21 @@ Status MakePrivateDir(const std::string& dir) {
   return Status::Ok();
 }
 
-Status SqliteError(sqlite3* db, int rc, const std::string& what) {
-  std::string detail = LastVfsError();
-  if (detail.empty()) detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  int primary = rc & 0xff;
-  if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT || rc == SQLITE_IOERR_AUTH) {
-    return Corrupt(what + ": " + detail);
+// vault.key opened with the passphrase, so the page key is the right one: a store.db whose first
+// pages do not authenticate under it is damaged (or is another vault's store), never a wrong
+// passphrase. The VFS alone cannot tell, so it says "wrong key"; the vault knows better.
+Status ProvenKeyError(Status status) {
+  if (status.code() != Code::kCorrupt || sql::LastDamage().rfind(kWrongKeyNote, 0) != 0) {
+    return status;
   }
-  if (primary == SQLITE_FULL) return IoError(what + ": disk is full");
-  return IoError(what + ": " + detail);
+  return Corrupt(
+      "vault is corrupt or tampered: store.db page 1 (vault.key opened with this passphrase, but "
+      "store.db does not authenticate under its key: store.db is damaged or belongs to another "
+      "vault)");
+}
+
+Status SqliteError(sqlite3* db, int rc, const std::string& what) {
+  return ProvenKeyError(sql::FromSqlite(db, rc, what));
 }
 
 }  // namespace
@@ -214,7 +221,7 @@ Status Vault::OpenStore(bool create, bool wal) {
         std::strcmp(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal") == 0;
     sqlite3_finalize(stmt);
     if (rc != SQLITE_ROW) return SqliteError(raw, rc, "cannot read " + StorePath());
-    ESTELIK_RETURN_IF_ERROR(ConfigureConnection(raw, is_wal));
+    ESTELIK_RETURN_IF_ERROR(ProvenKeyError(ConfigureConnection(raw, is_wal)));
   }
   db_ = std::move(db);
   return Status::Ok();

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "core/sql/sql_status.h"
 #include "core/vault/vault.h"
 
 namespace estelik::vault {
@@ -17,12 +18,7 @@ struct StmtCloser {
 using Stmt = std::unique_ptr<sqlite3_stmt, StmtCloser>;
 
 Status SettingsError(sqlite3* db, const std::string& what) {
-  int rc = sqlite3_extended_errcode(db);
-  std::string detail = sqlite3_errmsg(db);
-  if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB || rc == SQLITE_IOERR_AUTH) {
-    return Corrupt("vault is corrupt or tampered: " + what + ": " + detail);
-  }
-  return IoError(what + ": " + detail);
+  return sql::FromSqlite(db, sqlite3_extended_errcode(db), what);
 }
 
 Result<Stmt> Prepare(sqlite3* db, const char* sql) {

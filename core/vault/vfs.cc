@@ -43,6 +43,7 @@
 #include <mutex>
 #include <new>
 
+#include "core/sql/sql_status.h"
 #include "core/vault/vfs_format.h"
 
 namespace estelik::vault {
@@ -65,9 +66,8 @@ constexpr int kReserveBytes = static_cast<int>(kOverhead);
 constexpr size_t kMaxUnitPhysical = kJournalBlock + kOverhead;  // 4136, the largest unit
 constexpr int64_t kWalShift = static_cast<int64_t>(kOverhead);  // WAL physical - logical
 
-thread_local std::string t_last_error;
-
-void SetError(std::string message) { t_last_error = std::move(message); }
+// Where the damage is, for whoever maps the SQLite error this read returns (core/sql).
+void SetError(std::string message) { sql::NoteDamage(std::move(message)); }
 
 // ---------------------------------------------------------------------------------------------
 // Keys
@@ -329,7 +329,7 @@ struct EncryptedFile {
       // altered; otherwise the key is most likely wrong.
       Load second = LoadUnit(UnitAt(FileKind::kMain, kPageBytes), merge.get());
       if (second.rc != SQLITE_OK || second.state != LoadState::kOk) {
-        SetError("wrong key or not an Estelik vault: " + name + " (page 1 does not authenticate)");
+        SetError(std::string(kWrongKeyNote) + ": " + name + " (page 1 does not authenticate)");
         return SQLITE_NOTADB;
       }
     }
@@ -925,15 +925,8 @@ Status Exec(sqlite3* db, const char* sql) {
   char* error = nullptr;
   int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
   if (rc == SQLITE_OK) return Status::Ok();
-  std::string detail = LastVfsError();
-  if (detail.empty()) detail = error != nullptr ? error : sqlite3_errstr(rc);
   sqlite3_free(error);
-  rc = sqlite3_extended_errcode(db);
-  int primary = rc & 0xff;
-  if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT || rc == SQLITE_IOERR_AUTH) {
-    return Corrupt(detail);
-  }
-  return IoError(std::string(sql) + ": " + detail);
+  return sql::FromSqlite(db, rc, sql);
 }
 
 Result<std::string> QueryText(sqlite3* db, const char* sql) {
@@ -943,11 +936,7 @@ Result<std::string> QueryText(sqlite3* db, const char* sql) {
   }
   std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(stmt, sqlite3_finalize);
   int rc = sqlite3_step(stmt);
-  if (rc != SQLITE_ROW) {
-    std::string detail = LastVfsError();
-    if (detail.empty()) detail = sqlite3_errmsg(db);
-    return IoError(std::string(sql) + ": " + detail);
-  }
+  if (rc != SQLITE_ROW) return sql::FromSqlite(db, rc, sql);
   const unsigned char* text = sqlite3_column_text(stmt, 0);
   return std::string(text != nullptr ? reinterpret_cast<const char*>(text) : "");
 }
@@ -1056,8 +1045,8 @@ Status ConfigureConnection(sqlite3* db, bool wal) {
   return Exec(db, "PRAGMA synchronous=FULL");
 }
 
-std::string LastVfsError() { return t_last_error; }
+std::string LastVfsError() { return sql::LastDamage(); }
 
-void ClearLastVfsError() { t_last_error.clear(); }
+void ClearLastVfsError() { sql::ClearDamage(); }
 
 }  // namespace estelik::vault

@@ -73,6 +73,10 @@ Status ConfigureConnection(sqlite3* db, bool wal);
 // store.db page 412"; empty if none. SQLite reports such reads as SQLITE_IOERR_AUTH /
 // SQLITE_CORRUPT, which carries no detail; callers add this message to their Status.
 std::string LastVfsError();
+// How the note above starts when neither page 1 nor page 2 opens under the key given: at this
+// level a wrong key and a store damaged from its first page look alike (callers that proved the
+// key, like Vault, report damage).
+inline constexpr std::string_view kWrongKeyNote = "wrong key or not an Estelik vault";
 // Forgets this thread's LastVfsError().
 void ClearLastVfsError();
 

@@ -4,9 +4,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "tests/support/command.h"
+#include "tests/support/damage.h"
 #include "tests/support/temp_dir.h"
 
 namespace estelik {
@@ -97,6 +99,33 @@ TEST_F(CliTest, SearchFindsEverySpellingOfANameWithHighlights) {
   CliRun r = Estelik("search Zhanaozen");
   EXPECT_NE(r.out.find("[Жаңаөзен]"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("[Jañaözen]"), std::string::npos) << r.out;
+}
+
+// Damaged pages of store.db: every command that reads one says so and exits 5 ("vault is
+// corrupt or tampered: store.db page N"), never "disk I/O error".
+TEST_F(CliTest, DamagedPagesAreReportedAsCorruptNamingThePageWithExitCode5) {
+  for (int i = 0; i < 30; ++i) {
+    Add("--title 'note " + std::to_string(i) + "' --body '" + std::string(3000, 'a' + i % 26) +
+        " note'");
+  }
+  const std::string store = vault_ + "/store.db";
+  const uint64_t pages = fs::file_size(store) / testing::kStorePageBytes;
+  ASSERT_GT(pages, 20u);
+  std::set<uint32_t> damaged;
+  for (uint32_t p = 3; p <= pages; p += 2) damaged.insert(p);
+  ASSERT_EQ(testing::FlipPages(store, damaged), "");
+  for (const char* command : {"search note", "rebuild", "list"}) {
+    SCOPED_TRACE(command);
+    CliRun r = Estelik(command);
+    EXPECT_EQ(r.exit_code, 5) << r.out;
+    EXPECT_EQ(r.out.find("disk I/O error"), std::string::npos) << r.out;
+    EXPECT_EQ(damaged.count(testing::DamagedPageNamed(r.out)), 1u) << r.out;
+  }
+  ASSERT_EQ(testing::FlipPages(store, {1, 2}), "");
+  CliRun first = Estelik("list");
+  EXPECT_EQ(first.exit_code, 5) << first.out;
+  EXPECT_NE(first.out.find("vault is corrupt or tampered: store.db page 1"), std::string::npos)
+      << first.out;
 }
 
 TEST_F(CliTest, HostileQueriesNeverFailWithASyntaxError) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <thread>
@@ -11,6 +12,7 @@
 
 #include "platform/c/estelik.h"
 #include "proto/record.pb.h"
+#include "tests/support/damage.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -192,6 +194,42 @@ TEST_F(CApiTest, WrongPassphraseIsRejectedWithCodeAndMessageAndTheVaultStillOpen
 
   ASSERT_EQ(estelik_vault_open(dir_.c_str(), kPass, sizeof kPass - 1, &vault, &err.e), ESTELIK_OK);
   EXPECT_EQ(ListAll().size(), 1u);
+}
+
+// A damaged store.db page reaches the app as ESTELIK_CORRUPT naming the file and page, whether
+// opening or searching reads it; damaged first pages are not a wrong passphrase.
+TEST_F(CApiTest, DamagedPagesAreCorruptNamingThePageNotAnIoErrorOrAWrongPassphrase) {
+  for (int i = 0; i < 150; ++i) Add("note " + std::to_string(i) + std::string(900, 'x'));
+  estelik_vault_close(vault);
+  vault = nullptr;
+  const std::string store = dir_ + "/store.db";
+  const uint64_t pages = std::filesystem::file_size(store) / estelik::testing::kStorePageBytes;
+  ASSERT_GT(pages, 20u);
+  std::set<uint32_t> damaged;
+  for (uint32_t p = 3; p <= pages; p += 2) damaged.insert(p);
+  ASSERT_EQ(estelik::testing::FlipPages(store, damaged), "");
+  Error err;
+  estelik_status st = estelik_vault_open(dir_.c_str(), kPass, sizeof kPass - 1, &vault, &err.e);
+  if (st == ESTELIK_OK) {
+    estelik::pb::SearchQuery q;
+    q.set_text("note");
+    const std::string bytes = q.SerializeAsString();
+    Buffer page;
+    st = estelik_testimony_search(vault, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                  bytes.size(), &page.b, &err.e);
+  }
+  EXPECT_EQ(st, ESTELIK_CORRUPT) << err.message();
+  EXPECT_EQ(damaged.count(estelik::testing::DamagedPageNamed(err.message())), 1u) << err.message();
+  estelik_vault_close(vault);
+  vault = nullptr;
+
+  ASSERT_EQ(estelik::testing::FlipPages(store, {1, 2}), "");
+  Error first;
+  EXPECT_EQ(estelik_vault_open(dir_.c_str(), kPass, sizeof kPass - 1, &vault, &first.e),
+            ESTELIK_CORRUPT);
+  EXPECT_NE(first.message().find("vault is corrupt or tampered: store.db page 1"),
+            std::string::npos)
+      << first.message();
 }
 
 TEST_F(CApiTest, LockedHandleRefusesEveryCallUntilUnlockedAndDropsUnfinishedWriters) {
