@@ -227,6 +227,12 @@ Status Vault::OpenStore(bool create, bool wal) {
   return Status::Ok();
 }
 
+Result<crypto::SecretBytes> Vault::UnlockPageKey(const std::string& dir,
+                                                 std::string_view passphrase) {
+  ESTELIK_ASSIGN_OR_RETURN(UnlockedKey unlocked, UnlockKey(dir, passphrase));
+  return DeriveSubkey(unlocked.master_key, kPageKeyId, kPageKeyContext);
+}
+
 Result<crypto::SecretBytes> Vault::DeriveKey(uint64_t subkey_id, const char (&context)[9]) const {
   if (locked()) return Status(Code::kLocked, "the vault is locked; enter the passphrase again");
   return DeriveSubkey(master_key_, subkey_id, context);

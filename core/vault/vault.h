@@ -69,6 +69,10 @@ class Vault {
   // so the screen shows nothing new. Errors as KeyFile::Unlock, plus kIo if a set limit cannot
   // be counted.
   static Result<UnlockedKey> UnlockKey(const std::string& dir, std::string_view passphrase);
+  // The page key of store.db for a tool that opens it through the VFS itself (the sqlite3
+  // shell extension): UnlockKey, then the derivation OpenStore uses. Errors as UnlockKey.
+  static Result<crypto::SecretBytes> UnlockPageKey(const std::string& dir,
+                                                   std::string_view passphrase);
 
   ~Vault();
   Vault(const Vault&) = delete;

@@ -11,8 +11,8 @@
 
 namespace estelik::sqlite_ext {
 
-// The page key of the vault in `dir`, unlocked through vault::Vault::UnlockKey (so the
-// failed-unlock guard counts the attempt) and derived as the Vault derives it.
+// The page key of the vault in `dir`, from vault::Vault::UnlockPageKey (so the failed-unlock
+// guard counts the attempt and the derivation is the Vault's own).
 Result<crypto::SecretBytes> PageKeyForVault(const std::string& dir, std::string_view passphrase);
 
 }  // namespace estelik::sqlite_ext
