@@ -346,71 +346,38 @@ struct Suffix {
 };
 
 // Longest first: the first applicable entry is taken.
+// clang-format off
 constexpr Suffix kSuffixes[] = {
-    // Kazakh locative-attributive -дағы.
-    {"ndagi", 5, kPoss},
-    {"ndegi", 5, kPoss},
-    {"dagi", 4, kV | kZ | kN},
-    {"degi", 4, kV | kZ | kN},
-    {"tagi", 4, kT},
-    {"tegi", 4, kT},
-    // Kazakh ablative, genitive, instrumental, plural, locative after a possessive.
-    {"dan", 3, kV | kZ},
-    {"den", 3, kV | kZ},
-    {"nan", 3, kN | kPoss},
-    {"nen", 3, kN | kPoss},
-    {"tan", 3, kT},
-    {"ten", 3, kT},
-    {"nin", 3, kV | kN},
-    {"din", 3, kZ},
-    {"tin", 3, kT},
-    {"men", 3, kV | kN | kZ},
-    {"ben", 3, kZ},
-    {"pen", 3, kT},
-    {"lar", 3, kV | kZ},
-    {"ler", 3, kV | kZ},
-    {"dar", 3, kZ | kN},
-    {"der", 3, kZ | kN},
-    {"tar", 3, kT},
-    {"ter", 3, kT},
-    {"nda", 3, kPoss},
-    {"nde", 3, kPoss},
-    // Russian -ою/-ею.
-    {"oiu", 3, kC},
-    {"eiu", 3, kC},
+    // Kazakh locative-attributive -дағы (after a possessive -ндағы).
+    {"ndagi", 5, kPoss}, {"ndegi", 5, kPoss},
+    {"dagi", 4, kV | kZ | kN}, {"degi", 4, kV | kZ | kN}, {"tagi", 4, kT}, {"tegi", 4, kT},
+    // Kazakh possessive "our", "your (polite)": Ақтау-ымыз, алаң-ыңыз.
+    {"imiz", 4, kCu}, {"iniz", 4, kCu},
+    // Kazakh ablative, genitive, instrumental, plural; locative after a possessive.
+    {"dan", 3, kV | kZ}, {"den", 3, kV | kZ}, {"nan", 3, kN | kPoss}, {"nen", 3, kN | kPoss},
+    {"tan", 3, kT}, {"ten", 3, kT},
+    {"nin", 3, kV | kN}, {"din", 3, kZ}, {"tin", 3, kT},
+    {"men", 3, kV | kN | kZ}, {"ben", 3, kZ}, {"pen", 3, kT},
+    {"lar", 3, kV | kZ}, {"ler", 3, kV | kZ}, {"dar", 3, kZ | kN}, {"der", 3, kZ | kN},
+    {"tar", 3, kT}, {"ter", 3, kT},
+    {"nda", 3, kPoss}, {"nde", 3, kPoss},
+    // Kazakh possessive after a vowel (Шетпе-міз); -лық "of, from" (Жаңаөзен-дік, Ақтау-лық).
+    {"miz", 3, kV}, {"niz", 3, kV},
+    {"lik", 3, kV | kZ}, {"dik", 3, kZ | kN}, {"tik", 3, kT},
+    // Russian -ою/-ею, plural instrumental -ами/-ыми.
+    {"oiu", 3, kC}, {"eiu", 3, kC}, {"ami", 3, kC}, {"imi", 3, kC},
     // Kazakh dative, locative, accusative, possessive.
-    {"ga", 2, kV | kZ | kN},
-    {"ge", 2, kV | kZ | kN},
-    {"ka", 2, kT},
-    {"ke", 2, kT},
-    {"na", 2, kPoss},
-    {"ne", 2, kPoss},
-    {"da", 2, kV | kZ | kN},
-    {"de", 2, kV | kZ | kN},
-    {"ta", 2, kT},
-    {"te", 2, kT},
-    {"ni", 2, kV},
-    {"di", 2, kZ | kN},
-    {"ti", 2, kT},
-    {"si", 2, kV},
+    {"ga", 2, kV | kZ | kN}, {"ge", 2, kV | kZ | kN}, {"ka", 2, kT}, {"ke", 2, kT},
+    {"na", 2, kPoss}, {"ne", 2, kPoss},
+    {"da", 2, kV | kZ | kN}, {"de", 2, kV | kZ | kN}, {"ta", 2, kT}, {"te", 2, kT},
+    {"ni", 2, kV}, {"di", 2, kZ | kN}, {"ti", 2, kT}, {"si", 2, kV},
     // Russian -ом -ем -ым/им -ой -ей -ых/их; Kazakh -ым/ім; й-stems -я -ю -ем.
-    {"om", 2, kC},
-    {"em", 2, kC},
-    {"im", 2, kC},
-    {"oi", 2, kC},
-    {"ei", 2, kC},
-    {"ik", 2, kSurn},
-    {"ia", 2, kYot},
-    {"iu", 2, kYot},
-    {"em", 2, kYot},
+    {"om", 2, kC}, {"em", 2, kC}, {"im", 2, kCu}, {"oi", 2, kC}, {"ei", 2, kC},
+    {"ik", 2, kSurn}, {"ia", 2, kYot}, {"iu", 2, kYot}, {"em", 2, kYot},
     // Russian -а -у -е -ы/и (Kazakh possessive -ы/і), й-stem -е; English plural of a surname.
-    {"a", 1, kC},
-    {"u", 1, kC},
-    {"e", 1, kC},
-    {"i", 1, kCu},
-    {"e", 1, kYot},
-    {"s", 1, kSurn},
+    {"a", 1, kC}, {"u", 1, kC}, {"e", 1, kC}, {"i", 1, kCu}, {"e", 1, kYot}, {"s", 1, kSurn},
 };
+// clang-format on
 
 constexpr size_t kMinStemLetters = 4;
 constexpr int kMaxStrips = 4;
@@ -460,9 +427,21 @@ size_t StemPhase1(char* w, size_t n, bool* changed) {
     n -= 2;
     *changed = true;
   }
+  // Apostrophes of the Kazakh 2018 Latin alphabet (Jan'aozende, -nin') vanish in phase 2
+  // anyway, except after s and c (s' = ш): drop them here so that the suffixes show.
+  size_t kept = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (!IsAsciiLetter(static_cast<unsigned char>(w[i]))) return n;  // digits, apostrophes,
-  }                                                                  // other scripts: as is
+    if (w[i] == '\'' && (kept == 0 || (w[kept - 1] != 's' && w[kept - 1] != 'c'))) {
+      *changed = true;
+      continue;
+    }
+    w[kept++] = w[i];
+  }
+  n = kept;
+  for (size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(w[i]);
+    if (!IsAsciiLetter(c) && c != '\'') return n;  // digits, other scripts: as is
+  }
   for (int round = 0; round < kMaxStrips; ++round) {
     bool stripped = false;
     for (const Suffix& s : kSuffixes) {

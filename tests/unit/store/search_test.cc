@@ -237,6 +237,72 @@ TEST_F(SearchTest, AWordInMoreTestimoniesThanTheCapRanksTheMostRecentAndSaysSo) 
   EXPECT_EQ(Ids("strike", kk), (std::vector<std::string>{Id(10)}));
 }
 
+// Issue #13: a name is found whatever case ending it carries, in any of the four scripts.
+TEST_F(SearchTest, InflectedNamesFindEachOtherAcrossScripts) {
+  Add(1, "", "Біз Ақтауға хабар жібердік", "kk");
+  Add(2, "", "Жаңаөзенде атыс болды", "kk");
+  Add(3, "", "В Жанаозене стреляли", "ru");
+  Add(4, "", "Задержали Есенова", "ru");
+  Add(5, "", "Есеновтың қызы келді", "kk");
+  Add(6, "", "Yesenov was detained", "en");
+  Add(7, "", "Қаражанбаста қара көлік тұрды", "kk");
+  using V = std::vector<std::string>;
+  for (const char* q : {"Ақтау", "Aktau", "Aqtau", "Актау", "Ақтауда"})
+    EXPECT_EQ(Ids(q), V{Id(1)}) << q;
+  for (const char* q : {"Жаңаөзен", "Zhanaozen", "Жанаозен", "Jañaözen", "Жаңаөзеннің"}) {
+    auto ids = Ids(q);
+    EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()), (std::set<std::string>{Id(2), Id(3)}))
+        << q;
+  }
+  for (const char* q : {"Есенов", "Есенова", "Есеновой", "Yesenov", "Yesenova", "Есеновтың"}) {
+    auto ids = Ids(q);
+    EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()),
+              (std::set<std::string>{Id(4), Id(5), Id(6)}))
+        << q;
+  }
+  EXPECT_EQ(Ids("қара"), V{Id(7)});  // the word, not Қаражанбас's stem
+  EXPECT_EQ(Ids("Қаражанбас"), V{Id(7)});
+  EXPECT_TRUE(Ids("ақ").empty()) << "ақ is not the stem of Ақтау";
+  EXPECT_TRUE(Ids("жол").empty());
+}
+
+// The exact form outranks a form that shares only the stem, even when the stem-only
+// testimony repeats the word in a shorter text (which alone would win on bm25).
+TEST_F(SearchTest, ExactFormRanksAboveInflectedForms) {
+  Add(1, "", "Ақтауға, Ақтауға, Ақтауға барамыз");
+  Add(2, "", "Біз көп жыл бойы Ақтау қаласында тұрдық, кейін ауылға көштік");
+  Add(3, "", "Ақтаудан келдік");
+  auto ids = Ids("Ақтау");
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0], Id(2));
+  ids = Ids("Aqtauğa");
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0], Id(1));
+}
+
+TEST_F(SearchTest, PhrasesAndPrefixesWorkAcrossInflection) {
+  Add(1, "", "Жаңаөзеннің алаңында мыңдаған адам тұрды");
+  Add(2, "", "Жаңаөзенде атыс болды, ал алаңда ешкім қалмады");
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Ids("\"Жаңаөзен алаңы\""), V{Id(1)});
+  EXPECT_EQ(Ids("\"Jañaözen alañy\""), V{Id(1)});
+  EXPECT_EQ(Ids("\"Zhanaozen ala\"*"), V{Id(1)});
+  EXPECT_EQ(Ids("Жаңаөзен -алаңы"), V{}) << "excluding a word excludes every form of it";
+  EXPECT_EQ(Ids("Жаңаөзен").size(), 2u);
+}
+
+TEST_F(SearchTest, SnippetsHighlightTheInflectedWordAsWritten) {
+  Add(1, "Ақтауға хат", "Біз Ақтауға хабар жібердік.");
+  auto page = Find("Aktau");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->hits_size(), 1);
+  const std::string open = kHighlightOpen, close = kHighlightClose;
+  EXPECT_NE(page->hits(0).body_snippet().find(open + "Ақтауға" + close), std::string::npos)
+      << page->hits(0).body_snippet();
+  EXPECT_NE(page->hits(0).title_snippet().find(open + "Ақтауға" + close), std::string::npos)
+      << page->hits(0).title_snippet();
+}
+
 TEST_F(SearchTest, AnyTextIsValidNothingToLookForGivesAnEmptyPage) {
   Add(1, "strike", "x");
   for (const char* q :
