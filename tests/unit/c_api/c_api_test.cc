@@ -309,6 +309,38 @@ TEST_F(CApiTest, ClosingTheVaultAbortsOpenStreamsThatMayStillBeFreedSafely) {
   estelik_attachment_abort(writer);  // frees; must not touch the closed vault
 }
 
+// estelik.h: "Any text is valid; it is never a syntax error." Text with nothing to look for
+// gives an empty page; operators alone are searched as words; inflected names are found.
+TEST_F(CApiTest, SearchAcceptsAnyTextAndFindsInflectedNames) {
+  ASSERT_EQ(estelik_testimony_add_simple(vault, "kk", "Ақтауға хат", "Біз Ақтауға хабар жібердік",
+                                         nullptr, nullptr),
+            ESTELIK_OK);
+  ASSERT_EQ(estelik_testimony_add_simple(vault, "en", "and or not", "x", nullptr, nullptr),
+            ESTELIK_OK);
+  auto search = [&](const std::string& text, int* hits) {
+    estelik::pb::SearchQuery query;
+    query.set_text(text);
+    const std::string q = query.SerializeAsString();
+    Buffer page;
+    Error err;
+    const estelik_status st = estelik_testimony_search(
+        vault, reinterpret_cast<const uint8_t*>(q.data()), q.size(), &page.b, &err.e);
+    EXPECT_EQ(st, ESTELIK_OK) << text << ": " << err.message();
+    *hits = st == ESTELIK_OK ? page.As<estelik::pb::SearchPage>().hits_size() : -1;
+  };
+  int hits = -1;
+  for (const char* text : {"", "*", "-", "\"", "\"\"", "-strike", "NOT strike", "()", "   "}) {
+    search(text, &hits);
+    EXPECT_EQ(hits, 0) << text;
+  }
+  search("AND OR NOT", &hits);
+  EXPECT_EQ(hits, 1);
+  for (const char* text : {"Ақтау", "Aktau", "Aqtau", "Актау"}) {
+    search(text, &hits);
+    EXPECT_EQ(hits, 1) << text;
+  }
+}
+
 TEST_F(CApiTest, TestimonyIdsAreAcceptedAsFullHexOrUniquePrefix) {
   std::string id = Add("by prefix");
   Buffer out;
