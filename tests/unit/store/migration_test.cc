@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -227,6 +229,54 @@ TEST_F(MigrationTest, UpgradedVaultHasTheStateHashOfTheSameRecordsWrittenToday) 
   ASSERT_TRUE(s.Withdraw(Id(3), Author(1), Hlc(kT3WithdrawWall)).ok());
 
   EXPECT_EQ(*(*upgraded)->StateHash(), *s.StateHash());
+}
+
+// tests/fixtures/store/fold_v1.db was written at today's schema by fold version 1 (no stems;
+// tests/tools/store_make_fold_v1_fixture.cc). Opening it after the fold bump rebuilds the index,
+// and then inflected names are found by any form, which the old index could not do.
+TEST(FoldUpgradeTest, StoreIndexedByFoldVersionOneIsReindexedAndFindsInflectedForms) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  std::filesystem::copy_file(std::string(ESTELIK_SOURCE_DIR) + "/tests/fixtures/store/fold_v1.db",
+                             path);
+  DbHandle db = OpenPlainTestDb(path);
+  ASSERT_EQ(*IndexedFoldVersion(db.get()), 1);
+  ASSERT_TRUE(RegisterTokenizer(db.get()).ok());
+  auto raw_matches = [&](const std::string& match) {
+    int rows = 0;
+    for (int k = 0; k < kFtsShards; ++k) {
+      sqlite3_stmt* s = nullptr;
+      const std::string sql =
+          "SELECT count(*) FROM " + FtsShardName(k) + " WHERE " + FtsShardName(k) + " MATCH ?1";
+      EXPECT_EQ(sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &s, nullptr), SQLITE_OK);
+      sqlite3_bind_text(s, 1, match.c_str(), -1, SQLITE_TRANSIENT);
+      if (sqlite3_step(s) == SQLITE_ROW) rows += sqlite3_column_int(s, 0);
+      sqlite3_finalize(s);
+    }
+    return rows;
+  };
+  EXPECT_EQ(raw_matches("\"Ақтау\""), 0) << "the version 1 index has no stems";
+
+  auto opened = Store::Open(db.get());
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(*IndexedFoldVersion(db.get()), kFoldVersion);
+  EXPECT_EQ(raw_matches("\"Ақтау\""), 1);
+  auto found = [&](const std::string& text) {
+    pb::SearchQuery q;
+    q.set_text(text);
+    auto page = (*opened)->Search(q);
+    EXPECT_TRUE(page.ok()) << text << ": " << page.status().ToString();
+    std::set<std::string> ids;
+    if (page.ok())
+      for (const auto& h : page->hits()) ids.insert(h.testimony_id());
+    return ids;
+  };
+  using S = std::set<std::string>;
+  for (const char* q : {"Ақтау", "Aktau", "Aqtau"}) EXPECT_EQ(found(q), S{Id(1)}) << q;
+  for (const char* q : {"Жаңаөзен", "Zhanaozen", "Жанаозен"}) EXPECT_EQ(found(q), S{Id(2)}) << q;
+  for (const char* q : {"Есенов", "Yesenova", "Есеновтың"})
+    EXPECT_EQ(found(q), (S{Id(2), Id(3)})) << q;
+  EXPECT_EQ(found("Шетпеде"), S{Id(3)});
 }
 
 }  // namespace
