@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <iterator>
+#include <string>
 #include <string_view>
 
 #include "core/json.h"
@@ -125,7 +126,7 @@ constexpr const char* kEnSentences[] = {
     "I worked as an operator at the {F} oilfield for nine years before the strike began.",
     "Every morning {M} we gathered on the square in {C} and asked for the wage coefficient to "
     "be restored.",
-    "My neighbour {N} kept a notebook with the names of everyone who was detained.",
+    "{N.pos} notebook has the names of everyone who was detained.",
     "On the day of the shooting I was standing near the stage with {N} when the first shots "
     "came from the direction of the akimat.",
     "The police drove us to a building on the edge of {C} and kept us there without water until "
@@ -133,7 +134,7 @@ constexpr const char* kEnSentences[] = {
     "Nobody from the prosecutor's office ever asked me what I had seen.",
     "We wrote letters to the company office in {D} and to the ministry, but no answer came.",
     "{N} was dismissed {M} together with {K} other workers from the same brigade.",
-    "At the hospital in {C} the doctors worked through the night and there was not enough blood "
+    "At {C.pos} hospital the doctors worked through the night and there was not enough blood "
     "for transfusions.",
     "The internet and mobile phones were cut for several days, so we could not tell our "
     "relatives in {D} that we were alive.",
@@ -153,13 +154,13 @@ constexpr const char* kEnSentences[] = {
     "Many families in the {R} region lost their only income that year.",
 };
 constexpr const char* kRuSentences[] = {
-    "Я девять лет работал оператором на месторождении {F}, пока не началась забастовка.",
-    "Каждое утро {M} мы собирались на площади в городе {C} и требовали вернуть прежний "
+    "Я девять лет работал оператором на {F.loc}, пока не началась забастовка.",
+    "Каждое утро {M} мы собирались на площади в {C.loc} и требовали вернуть прежний "
     "коэффициент к зарплате.",
-    "В тетради, которую ведёт {N}, записаны имена всех задержанных.",
+    "В тетради {N.gen} записаны имена всех задержанных.",
     "В день стрельбы рядом со мной у сцены стоял человек из нашей бригады, {N}, и тут со "
     "стороны акимата раздались первые выстрелы.",
-    "Полицейские отвезли нас в здание на окраине города {C} и держали там без воды до "
+    "Полицейские отвезли нас в здание на окраине {C.gen} и держали там без воды до "
     "следующего вечера.",
     "Никто из прокуратуры так и не спросил, что я видел.",
     "Мы писали письма в контору компании в городе {D} и в министерство, но ответа не было.",
@@ -170,23 +171,23 @@ constexpr const char* kRuSentences[] = {
     "Я помню, что снег у площади был тёмным от копоти и следов.",
     "На суде в городе {D} зачитали мои показания, но это были не те слова, которые я говорил.",
     "Семьи собирали деньги на адвокатов, передачи и тёплую одежду для задержанных.",
-    "Журналистка из города {D} записала мой рассказ, но запись у неё отобрали в аэропорту.",
-    "Даже сейчас я не могу спокойно пройти через ту площадь; об этом знает и {N}.",
+    "Журналистка из {D.gen} записала мой рассказ, но запись у неё отобрали в аэропорту.",
+    "Даже сейчас я не могу спокойно пройти через ту площадь, где задержали {N.acc}.",
     "Забастовка длилась больше {K} дней, и почти все мы жили на помощь родственников.",
     "Люди в форме без знаков различия проверяли каждую машину на трассе {C} — {D}.",
-    "Я даю эти показания, чтобы не забыли, что произошло в декабре {Y} года в городе {C}.",
+    "Я даю эти показания, чтобы не забыли, что произошло в декабре {Y} года в {C.loc}.",
     "Нам велели подписать бумагу о том, что мы уходим с работы по собственному желанию.",
     "Моему сыну тогда было {A} лет, и он до сих пор спрашивает о той зиме.",
     "О забастовке узнали на всех промыслах Республики {Q}, и некоторые присылали нам деньги.",
     "Многие семьи в регионе {R} в тот год потеряли единственный заработок.",
 };
 constexpr const char* kKkSentences[] = {
-    "Ереуіл басталғанға дейін мен {F} кен орнында тоғыз жыл оператор болып істедім.",
-    "Біз {M} күн сайын таңертең {C} қаласының алаңына жиналып, жалақы коэффициентін қайтаруды "
+    "Ереуіл басталғанға дейін мен {F.loc} тоғыз жыл оператор болып істедім.",
+    "Біз {M} күн сайын таңертең {C.gen} алаңына жиналып, жалақы коэффициентін қайтаруды "
     "талап еттік.",
     "Көршім {N} ұсталғандардың барлығының атын дәптерге жазып жүрді.",
-    "Атыс басталған күні мен сахнаның жанында тұрдым, қасымда {N} бар еді.",
-    "Полицейлер бізді {C} қаласының шетіндегі ғимаратқа апарып, келесі кешке дейін сусыз "
+    "Атыс басталған күні мен сахнаның жанында {N.ins} бірге тұрдым.",
+    "Полицейлер бізді {C.gen} шетіндегі ғимаратқа апарып, келесі кешке дейін сусыз "
     "ұстады.",
     "Прокуратурадан ешкім менен не көргенімді сұраған жоқ.",
     "Біз {D} қаласындағы компания кеңсесіне және министрлікке хат жаздық, бірақ жауап келмеді.",
@@ -197,12 +198,12 @@ constexpr const char* kKkSentences[] = {
     "Алаңның жанындағы қар күйе мен іздерден қарайып кеткені есімде.",
     "{D} қаласындағы сотта менің айғақтарым оқылды, бірақ олар менің айтқан сөздерім емес еді.",
     "Отбасылар адвокаттарға, сәлемдемелерге және ұсталғандарға жылы киімге ақша жинады.",
-    "{D} қаласынан келген журналист менің әңгімемді жазып алды, бірақ әуежайда жазбаны тартып "
+    "{D.abl} келген журналист менің әңгімемді жазып алды, бірақ әуежайда жазбаны тартып "
     "алды.",
-    "Әлі күнге дейін сол алаңнан өткенде {N} есіме түседі.",
+    "Әлі күнге дейін {N.acc} ұстаған алаңнан өте алмаймын.",
     "Ереуіл {K} күннен астам созылды, көбіміз туыстарымыздың көмегімен күн көрдік.",
     "{C} — {D} жолында белгісіз формадағы адамдар әр көлікті тексерді.",
-    "Мен бұл айғақты {Y} жылы желтоқсанда {C} қаласында болған оқиға ұмытылмасын деп беріп "
+    "Мен бұл айғақты {Y} жылы желтоқсанда {C.loc} болған оқиға ұмытылмасын деп беріп "
     "отырмын.",
     "Бізге өз еркімізбен жұмыстан кетеміз деген қағазға қол қоюды бұйырды.",
     "Ол кезде ұлым {A} жаста еді, ол әлі күнге дейін сол қыс туралы сұрайды.",
@@ -387,34 +388,204 @@ void AddUnique(std::vector<std::string>& v, const std::string& s) {
   v.push_back(s);
 }
 
+// --- Inflection: names take case endings as real text writes them (docs/FORMAT.md "Search
+// folding" is what search does with them). ---
+
+// Grammatical cases a slot may ask for: {C.loc} ...
+enum class Case { kNom, kLoc, kDat, kAbl, kGen, kAcc, kIns, kPos };
+
+Case ParseCase(std::string_view c) {
+  if (c == "loc") return Case::kLoc;
+  if (c == "dat") return Case::kDat;
+  if (c == "abl") return Case::kAbl;
+  if (c == "gen") return Case::kGen;
+  if (c == "acc") return Case::kAcc;
+  if (c == "ins") return Case::kIns;
+  if (c == "pos") return Case::kPos;
+  return Case::kNom;
+}
+
+// The last code point of UTF-8 `s` (0 if empty) and the byte length before it.
+uint32_t LastLetter(std::string_view s, size_t* before = nullptr) {
+  size_t i = s.size();
+  while (i > 0 && (static_cast<unsigned char>(s[i - 1]) & 0xC0) == 0x80) --i;
+  if (i == 0) return 0;
+  --i;
+  if (before != nullptr) *before = i;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data()) + i;
+  if (p[0] < 0x80) return p[0];
+  if (p[0] < 0xE0) return ((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+  return ((p[0] & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+}
+
+bool IsIn(uint32_t cp, std::u32string_view set) {
+  return set.find(cp) != std::u32string_view::npos;
+}
+
+// Kazakh case suffix for a word whose Kazakh Cyrillic spelling is `kk`: vowel harmony from its
+// last vowel, the consonant of the suffix from its last sound (Жаңаөзен-де, Қаламқас-та,
+// Ақтау-ға, Есенов-тің).
+std::string KazakhSuffix(std::string_view kk, Case c) {
+  bool front = false;
+  size_t end = kk.size();
+  uint32_t last = 0;
+  for (bool first = true;; first = false) {
+    size_t before = 0;
+    const uint32_t cp = LastLetter(kk.substr(0, end), &before);
+    if (cp == 0) break;
+    if (first) last = cp;
+    if (IsIn(cp, U"әеіөүиэЕӘІӨҮИ")) {
+      front = true;
+      break;
+    }
+    if (IsIn(cp, U"аоұыяАОҰЫ")) break;
+    end = before;
+  }
+  enum { kVowel, kVoiced, kNasal, kVoiceless } sound = kVowel;
+  if (IsIn(last, U"мнң"))
+    sound = kNasal;
+  else if (IsIn(last, U"лрзжйу"))
+    sound = kVoiced;
+  else if (!IsIn(last, U"аәеиоөұүыіэюя"))
+    sound = kVoiceless;
+  auto pick = [&](const char* back, const char* fr) { return std::string(front ? fr : back); };
+  switch (c) {
+    case Case::kLoc:
+      return sound == kVoiceless ? pick("та", "те") : pick("да", "де");
+    case Case::kDat:
+      return sound == kVoiceless ? pick("қа", "ке") : pick("ға", "ге");
+    case Case::kAbl:
+      return sound == kVoiceless ? pick("тан", "тен")
+             : sound == kNasal   ? pick("нан", "нен")
+                                 : pick("дан", "ден");
+    case Case::kGen:
+      return sound == kVoiceless ? pick("тың", "тің")
+             : sound == kVoiced  ? pick("дың", "дің")
+                                 : pick("ның", "нің");
+    case Case::kAcc:
+      return sound == kVoiceless ? pick("ты", "ті")
+             : sound == kVowel   ? pick("ны", "ні")
+                                 : pick("ды", "ді");
+    case Case::kIns:
+      return sound == kVoiceless ? "пен" : IsIn(last, U"зж") ? "бен" : "мен";
+    default:
+      return "";
+  }
+}
+
+// Russian declension of a place name (Жанаозен: в Жанаозене, из Жанаозена; Узень: на Узени;
+// names ending in a vowel other than а, like Актау and Шетпе, do not decline).
+std::string RussianPlace(const std::string& ru, Case c) {
+  size_t before = 0;
+  const uint32_t last = LastLetter(ru, &before);
+  const std::string stem = ru.substr(0, before);
+  const bool loc = c == Case::kLoc, gen = c == Case::kGen || c == Case::kAbl;
+  if (!loc && !gen && c != Case::kDat && c != Case::kIns) return ru;
+  if (last == U'ь') return stem + (loc || c == Case::kDat ? "и" : gen ? "я" : "ем");
+  if (last == U'а') return stem + (loc || c == Case::kDat ? "е" : gen ? "ы" : "ой");
+  if (IsIn(last, U"еиоуыэюя")) return ru;
+  return ru + (loc ? "е" : gen ? "а" : c == Case::kDat ? "у" : "ом");
+}
+
+// Russian declension of one word of a person's name: masculine surnames in -ов/-ев and
+// consonant-final first names, feminine surnames in -ова/-ева and first names in -а; others
+// (Айгуль, Сауле) do not decline.
+std::string RussianPerson(const std::string& ru, bool female, bool surname, Case c) {
+  size_t before = 0;
+  const uint32_t last = LastLetter(ru, &before);
+  const std::string stem = ru.substr(0, before);
+  if (c == Case::kNom || c == Case::kPos) return ru;
+  if (female) {
+    if (last != U'а') return ru;
+    if (surname) return stem + (c == Case::kAcc ? "у" : "ой");
+    return stem + (c == Case::kAcc ? "у" : c == Case::kGen ? "ы" : c == Case::kIns ? "ой" : "е");
+  }
+  if (IsIn(last, U"аеиоуыэюяь")) return ru;
+  switch (c) {
+    case Case::kAcc:
+    case Case::kGen:
+    case Case::kAbl:
+      return ru + "а";
+    case Case::kDat:
+      return ru + "у";
+    case Case::kIns:
+      return ru + (surname ? "ым" : "ом");
+    default:
+      return ru + "е";
+  }
+}
+
 // Fills the slots of one template. Names are drawn per testimony (the same city recurs) but
 // each {N} may be another person.
 class Filler {
  public:
   Filler(Voice voice, Rng& rng, SampleTestimony& t) : voice_(voice), rng_(rng), t_(t) {
-    city_ = Spell(Pick(kCities, rng), voice, rng);
+    city_name_ = &Pick(kCities, rng);
+    city_ = Spell(*city_name_, voice, rng);
     do {
-      other_city_ = Spell(Pick(kCities, rng), voice, rng);
+      other_city_name_ = &Pick(kCities, rng);
+      other_city_ = Spell(*other_city_name_, voice, rng);
     } while (other_city_ == city_);
-    field_ = Spell(Pick(kFields, rng), voice, rng);
-    region_ = Spell(Pick(kRegions, rng), voice, rng);
+    field_name_ = &Pick(kFields, rng);
+    field_ = Spell(*field_name_, voice, rng);
+    region_name_ = &Pick(kRegions, rng);
+    region_ = Spell(*region_name_, voice, rng);
   }
 
   std::string Fill(std::string_view tmpl) {
     std::string out;
     out.reserve(tmpl.size() + 32);
     for (size_t i = 0; i < tmpl.size(); ++i) {
-      if (tmpl[i] != '{' || i + 2 >= tmpl.size() || tmpl[i + 2] != '}') {
+      const size_t close = tmpl[i] == '{' ? tmpl.find('}', i) : std::string_view::npos;
+      if (close == std::string_view::npos || close < i + 2 || close > i + 6) {
         out += tmpl[i];
         continue;
       }
-      out += Slot(tmpl[i + 1]);
-      i += 2;
+      // {C} or {C.loc}: the slot, in the named case.
+      const Case c = close > i + 2 ? ParseCase(tmpl.substr(i + 3, close - i - 3)) : Case::kNom;
+      out += c == Case::kNom ? Slot(tmpl[i + 1]) : Inflected(tmpl[i + 1], c);
+      i = close;
     }
     return out;
   }
 
  private:
+  // A place or person slot in case `c` (the places and people lists keep the nominative).
+  std::string Inflected(char slot, Case c) {
+    if (slot == 'N') return Person(c);
+    const Name* name = slot == 'C'   ? city_name_
+                       : slot == 'D' ? other_city_name_
+                       : slot == 'F' ? field_name_
+                                     : region_name_;
+    const std::string spelled = Slot(slot);
+    switch (voice_) {
+      case kEn:
+        return c == Case::kPos ? spelled + "'s" : spelled;
+      case kRu:
+        return RussianPlace(spelled, c);
+      default:  // Kazakh: the suffix follows the Cyrillic spelling; kk-Latn transliterates it
+        return spelled + KazakhSuffix(name->kk, c);
+    }
+  }
+
+  std::string Person(Case c) {
+    const FirstName& first = Pick(kFirstNames, rng_);
+    const Name& last = Pick(kSurnames, rng_);
+    std::string given = Spell(first.name, voice_, rng_), family = Spell(last, voice_, rng_);
+    if (first.female) family += (voice_ == kRu || voice_ == kKk) ? "а" : "a";
+    AddUnique(t_.people, given + " " + family);
+    switch (voice_) {
+      case kEn:
+        return given + " " + family + (c == Case::kPos ? "'s" : "");
+      case kRu:
+        return RussianPerson(given, first.female, false, c) + " " +
+               RussianPerson(family, first.female, true, c);
+      default:
+        return given + " " + family +
+               KazakhSuffix(std::string(last.kk) + (first.female ? "а" : ""), c);
+    }
+  }
+
   std::string Slot(char slot) {
     const int lang = voice_ == kKkLatn ? kKk : voice_;
     switch (slot) {
@@ -465,6 +636,10 @@ class Filler {
   Rng& rng_;
   SampleTestimony& t_;
   std::string city_, other_city_, field_, region_;
+  const Name* city_name_ = nullptr;
+  const Name* other_city_name_ = nullptr;
+  const Name* field_name_ = nullptr;
+  const Name* region_name_ = nullptr;
 };
 
 template <size_t N>
