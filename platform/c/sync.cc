@@ -1,15 +1,13 @@
-// Sync for estelik.h: listeners, one-shot and continuous dials. sync/net's NetworkService
-// drives sync/protocol's ReplicationSession over the handle's Archive; this file only adapts
-// them to the C handle (its mutex, lock and close) and to C callbacks.
+// Sync for estelik.h: listeners, one-shot and continuous dials, run by sync::Orchestrator
+// (sync/orchestrator) over the handle's Archive; this file only adapts it to the C handle (its
+// mutex, lock and close), to C options and structs, and to C callbacks.
 //
 // Locking: the network thread takes the handle's mutex for one Replica call at a time (one
 // batch of ops, one chunk), so an app call waits at most one batch and a sync at most one app
 // call. User callbacks run on the network thread with no mutex held, so they may call the
 // vault. estelik_vault_lock drops the Archive under the mutex (keys wiped at once; every later
 // Replica call fails with LOCKED) and then, outside it, stops every network of the handle.
-#include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -17,12 +15,14 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "platform/c/handles.h"
 #include "sync/net/contact_dial.h"
 #include "sync/net/network.h"
-#include "sync/protocol/archive_replica.h"
-#include "sync/protocol/replication.h"
+#include "sync/orchestrator/archive_replica.h"
+#include "sync/orchestrator/network_key.h"
+#include "sync/orchestrator/orchestrator.h"
 
 // The opaque handle: the C owner's reference to a sync.
 struct estelik_sync {
@@ -38,104 +38,6 @@ thread_local const SyncState* tls_callback_of = nullptr;
 
 const Status kShutStatus(Code::kLocked,
                          "sync stopped: the vault was locked or closed, or the sync was stopped");
-
-// The Replica of a vault handle. Like ArchiveReplica with a mutex, but it finds the Archive
-// anew at every call, since a lock or close may have destroyed it in between.
-class HandleReplica final : public sync::Replica {
- public:
-  HandleReplica(std::shared_ptr<VaultCore> core, const std::atomic<bool>* shut)
-      : core_(std::move(core)), shut_(shut) {}
-
-  crypto::SecretBytes IdentitySecretKey() const override {
-    crypto::SecretBytes key;  // empty when locked: the channel then refuses to start
-    (void)Call([&](sync::ArchiveReplica& r) -> Status {
-      key = r.IdentitySecretKey();
-      return Status::Ok();
-    });
-    return key;
-  }
-  bool IsContact(const log::PublicKey& peer) override {
-    bool contact = false;  // fail closed: a locked vault knows no contact
-    (void)Call([&](sync::ArchiveReplica& r) -> Status {
-      contact = r.IsContact(peer);
-      return Status::Ok();
-    });
-    return contact;
-  }
-  Result<std::vector<std::string>> SharedCircles(const log::PublicKey& peer) override {
-    return Fetch<std::vector<std::string>>(
-        [&](sync::ArchiveReplica& r) { return r.SharedCircles(peer); });
-  }
-  bool KnowsCircle(const std::string& circle_id) override {
-    bool knows = false;
-    (void)Call([&](sync::ArchiveReplica& r) -> Status {
-      knows = r.KnowsCircle(circle_id);
-      return Status::Ok();
-    });
-    return knows;
-  }
-  Result<log::VersionVector> Versions(const std::string& circle_id) override {
-    return Fetch<log::VersionVector>(
-        [&](sync::ArchiveReplica& r) { return r.Versions(circle_id); });
-  }
-  Result<std::vector<pb::Envelope>> OpsAfter(const std::string& circle_id,
-                                             const log::VersionVector& theirs,
-                                             size_t limit) override {
-    return Fetch<std::vector<pb::Envelope>>(
-        [&](sync::ArchiveReplica& r) { return r.OpsAfter(circle_id, theirs, limit); });
-  }
-  Result<sync::ReceiveOutcome> ReceiveOps(const std::string& circle_id,
-                                          const std::vector<pb::Envelope>& envelopes) override {
-    return Fetch<sync::ReceiveOutcome>(
-        [&](sync::ArchiveReplica& r) { return r.ReceiveOps(circle_id, envelopes); });
-  }
-  Result<std::vector<pb::AttachmentInfo>> CircleAttachments(const std::string& circle_id) override {
-    return Fetch<std::vector<pb::AttachmentInfo>>(
-        [&](sync::ArchiveReplica& r) { return r.CircleAttachments(circle_id); });
-  }
-  Result<std::vector<uint64_t>> MissingChunks(const std::string& attachment_id) override {
-    return Fetch<std::vector<uint64_t>>(
-        [&](sync::ArchiveReplica& r) { return r.MissingChunks(attachment_id); });
-  }
-  Status ExpectAttachment(const pb::AttachmentInfo& info) override {
-    return Call([&](sync::ArchiveReplica& r) { return r.ExpectAttachment(info); });
-  }
-  Status PutChunk(const std::string& attachment_id, uint64_t index,
-                  const std::string& sealed) override {
-    return Call([&](sync::ArchiveReplica& r) { return r.PutChunk(attachment_id, index, sealed); });
-  }
-  Result<std::string> GetSealedChunk(const std::string& attachment_id, uint64_t index) override {
-    return Fetch<std::string>(
-        [&](sync::ArchiveReplica& r) { return r.GetSealedChunk(attachment_id, index); });
-  }
-
- private:
-  // Runs `fn` on an ArchiveReplica of the current Archive with the handle's mutex held for
-  // this one call. Sync traffic is not app activity: Get() (not Use()) leaves the auto-lock
-  // clock alone, so an idle device locks even while a server answers peers.
-  // Call() for the calls that return a value.
-  template <typename T, typename Fn>
-  Result<T> Fetch(Fn&& fn) const {
-    std::optional<Result<T>> out;
-    ESTELIK_RETURN_IF_ERROR(Call([&](sync::ArchiveReplica& r) -> Status {
-      out.emplace(fn(r));
-      return Status::Ok();
-    }));
-    return std::move(*out);
-  }
-
-  template <typename Fn>
-  Status Call(Fn&& fn) const {
-    std::lock_guard lock(core_->mu);
-    if (shut_->load()) return kShutStatus;
-    ESTELIK_ASSIGN_OR_RETURN(archive::Archive * archive, core_->Get());
-    sync::ArchiveReplica replica(*archive);
-    return fn(replica);
-  }
-
-  std::shared_ptr<VaultCore> core_;
-  const std::atomic<bool>* shut_;
-};
 
 void CopyStats(const sync::ReplicationStats& s, estelik_sync_stats* out) {
   *out = estelik_sync_stats{};
@@ -157,78 +59,60 @@ void CopyStats(const sync::ReplicationStats& s, estelik_sync_stats* out) {
   }
 }
 
-// HOST:PORT, IPv6 as [::1]:PORT; port 0 only where `allow_zero`.
-Result<std::pair<std::string, uint16_t>> ParseHostPort(const char* text, bool allow_zero) {
+// HOST:PORT, IPv6 as [::1]:PORT; port 0 only where `allow_zero`. One message for every
+// malformed address.
+Result<sync::HostPort> ParseHostPort(const char* text, bool allow_zero) {
   ESTELIK_RETURN_IF_ERROR(Require(text, "host_port"));
-  const std::string s(text);
-  const size_t colon = s.rfind(':');
-  const auto bad = [&] {
-    return InvalidArgument("expected HOST:PORT, e.g. 127.0.0.1:7420 or [::1]:7420; got '" + s +
-                           "'");
-  };
-  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) return bad();
-  std::string host = s.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
+  Result<sync::HostPort> parsed = sync::ParseHostPort(text, allow_zero);
+  if (!parsed.ok()) {
+    return InvalidArgument("expected HOST:PORT, e.g. 127.0.0.1:7420 or [::1]:7420; got '" +
+                           std::string(text) + "'");
   }
-  uint32_t port = 0;
-  for (size_t i = colon + 1; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9' || port > 65535) return bad();
-    port = port * 10 + static_cast<uint32_t>(s[i] - '0');
-  }
-  if (port > 65535 || (port == 0 && !allow_zero)) return bad();
-  return std::make_pair(host, static_cast<uint16_t>(port));
+  return parsed;
 }
 
 }  // namespace
 
-// One listener, one-shot dial or continuous dial on a vault handle. Shared by the C handle
-// (estelik_sync), the vault's registry (weakly) and, briefly, a lock that stops it.
+// One listener, one-shot dial or continuous dial on a vault handle (sync::Orchestrator over
+// the handle's Archive). Shared by the C handle (estelik_sync), the vault's registry (weakly)
+// and, briefly, a lock that stops it.
 struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<SyncState> {
   std::shared_ptr<VaultCore> core;
   estelik_sync_callbacks callbacks{};
-  crypto::SecretBytes network_key;
-  std::atomic<bool> shut{false};  // never serve again (lock, close, stop)
-  HandleReplica replica;
-
-  // A one-shot dial's outcome (network thread writes, caller reads after the dial).
-  struct Outcome {
-    std::mutex mu;
-    bool closed = false;
-    bool succeeded = false;
-    std::string reason;
-    sync::ReplicationStats stats;
-  };
-  std::shared_ptr<Outcome> outcome;
-
-  // Dials: the contact named by options->peer_key, or else every contact in turn (the one
-  // that answered last first).
+  sync::ArchiveReplica replica;
+  // Dials: the contact named by options->peer_key, or else every contact in turn.
   std::optional<sync::net::ContactKey> peer_key;
-  std::optional<sync::net::ContactKey> last_answered;  // loop thread (or the one-shot caller)
-
-  // Continuous mode.
-  std::string dial_host;
-  uint16_t dial_port = 0;
-  std::chrono::milliseconds interval{60'000};
-  std::mutex loop_mu;
-  std::condition_variable loop_cv;
-  bool loop_stop = false;
-  bool stop_requested = false;                       // a helper thread is stopping this sync
-  std::shared_ptr<sync::net::ContactDialer> dialer;  // the current dial, if any
-  std::thread loop;
+  std::thread loop;  // continuous mode: the dial rounds
 
   std::mutex stop_mu;
   bool stopped = false;
+  std::atomic<bool> stop_requested{false};  // a helper thread is stopping this sync
   uint16_t port = 0;
   // Network thread only: each session's final stats, from on_closed to OnSessionEnded.
   std::map<uint64_t, sync::ReplicationStats> final_stats;
 
   // Last member: destroyed first, while everything its sessions borrow still exists.
-  std::unique_ptr<sync::net::NetworkService> service;
+  std::unique_ptr<sync::Orchestrator> orchestrator;
 
   explicit SyncState(std::shared_ptr<VaultCore> vault_core)
-      : core(std::move(vault_core)), replica(core, &shut) {}
+      : core(std::move(vault_core)), replica(HandleAccess()) {}
   ~SyncState() override { Stop(); }
+
+  // The Archive of the handle for one Replica call, under the handle's mutex, found anew each
+  // time since a lock or close may have destroyed it in between. Sync traffic is not app
+  // activity: Get() (not Use()) leaves the auto-lock clock alone, so an idle device locks even
+  // while a server answers peers.
+  sync::ArchiveReplica::Access HandleAccess() {
+    return [this](const sync::ArchiveReplica::Use& use) -> Status {
+      std::lock_guard lock(core->mu);
+      if (shut()) return kShutStatus;
+      ESTELIK_ASSIGN_OR_RETURN(archive::Archive * archive, core->Get());
+      return use(*archive);
+    };
+  }
+
+  // Never serve again (lock, close, stop).
+  bool shut() const { return orchestrator == nullptr || orchestrator->refusing(); }
 
   void Emit(const estelik_sync_event& event) {
     if (callbacks.on_event == nullptr) return;
@@ -281,122 +165,43 @@ struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<
     Emit(e);
   }
 
-  // Network thread: a fresh replication session for a new connection, or none once shut.
-  std::unique_ptr<sync::Session> MakeSession(
-      const sync::net::SessionInfo& info, bool initiator,
-      const std::optional<sync::net::ContactKey>& expected_peer = std::nullopt) {
-    if (shut.load()) return nullptr;
-    sync::ReplicationConfig config;
-    config.initiator = initiator;
-    config.expected_peer = expected_peer;
-    config.network_key = network_key.Clone();
-    const uint64_t id = info.id;
-    const std::string peer = info.peer;
-    const bool inbound = info.direction == sync::net::Direction::kInbound;
-    config.on_progress = [this, id, peer, inbound](const sync::ReplicationStats& s) {
-      estelik_sync_event e{};
-      e.kind = ESTELIK_SYNC_PROGRESS;
-      e.session_id = id;
-      e.peer_address = peer.c_str();
-      e.inbound = inbound ? 1 : 0;
-      e.reason = "";
+  // Progress events, and each session's final stats for its SESSION_ENDED event.
+  sync::SessionHooks Hooks() {
+    sync::SessionHooks hooks;
+    hooks.on_progress = [this](const sync::net::SessionInfo& info,
+                               const sync::ReplicationStats& s) {
+      estelik_sync_event e = Event(ESTELIK_SYNC_PROGRESS, info);
       CopyStats(s, &e.stats);
       Emit(e);
     };
-    config.on_closed = [this, id, out = outcome](const sync::ReplicationStats& s, bool ok,
-                                                 const std::string& why) {
-      final_stats[id] = s;
-      if (!out) return;
-      std::lock_guard lock(out->mu);
-      out->closed = true;
-      out->succeeded = ok;
-      out->reason = why;
-      out->stats = s;
+    hooks.on_closed = [this](const sync::net::SessionInfo& info, const sync::SessionEnd& end) {
+      final_stats[info.id] = end.stats;
     };
-    auto session = sync::ReplicationSession::Create(replica, std::move(config));
-    if (!session.ok()) return nullptr;
-    return std::move(*session);
+    return hooks;
   }
 
-  sync::net::SessionFactory Factory(bool initiator) {
-    return [this, initiator](const sync::net::SessionInfo& info) {
-      return MakeSession(info, initiator);
-    };
-  }
-
-  // The contacts a dial tries, in order.
-  Result<std::vector<sync::net::ContactKey>> Candidates() {
+  // The contacts a dial tries.
+  Result<std::vector<sync::net::ContactKey>> Candidates() const {
     if (peer_key) return std::vector<sync::net::ContactKey>{*peer_key};
-    std::vector<sync::net::ContactKey> out;
-    {
-      std::lock_guard lock(core->mu);
-      if (shut.load()) return kShutStatus;
-      ESTELIK_ASSIGN_OR_RETURN(archive::Archive * archive, core->Get());
-      ESTELIK_ASSIGN_OR_RETURN(std::vector<log::Contact> contacts, archive->log().Contacts());
-      for (const log::Contact& c : contacts) out.push_back(c.public_key);
-    }
-    if (last_answered) {
-      auto at = std::find(out.begin(), out.end(), *last_answered);
-      if (at != out.end()) std::rotate(out.begin(), at, at + 1);
-    }
-    return out;
+    return replica.ContactKeys();
   }
 
-  // A dial of dial_host:dial_port as each candidate in turn (retrying rounds with backoff if
-  // `retry`), registered so that Stop() cancels it; null once stopping.
-  std::shared_ptr<sync::net::ContactDialer> StartDial(std::vector<sync::net::ContactKey> candidates,
-                                                      bool retry) {
-    sync::net::ContactDialOptions options;
-    options.rounds.retry = retry;
-    options.on_retry = [this](const std::string& peer, int attempt, const Status& why,
-                              std::chrono::milliseconds retry_in) {
-      OnDialRetry(peer, attempt, why, retry_in);
-    };
-    auto factory_for = [this](const sync::net::ContactKey& contact) -> sync::net::SessionFactory {
-      return [this, contact](const sync::net::SessionInfo& info) {
-        return MakeSession(info, /*initiator=*/true, contact);
-      };
-    };
-    std::lock_guard lock(loop_mu);
-    if (loop_stop) return nullptr;
-    dialer = std::make_shared<sync::net::ContactDialer>(
-        *service, dial_host, dial_port, std::move(candidates), factory_for, std::move(options));
-    return dialer;
-  }
-
-  // Continuous mode: a dial (retrying with backoff) per round, `interval` between rounds.
-  void Loop() {
-    for (;;) {
-      Result<std::vector<sync::net::ContactKey>> candidates = Candidates();
-      if (candidates.ok()) {
-        std::shared_ptr<sync::net::ContactDialer> current =
-            StartDial(std::move(*candidates), /*retry=*/true);
-        if (!current) return;
-        (void)current->Wait();
-        if (auto answered = current->answered()) last_answered = answered;
-        std::lock_guard lock(loop_mu);
-        dialer.reset();
-      }
-      std::unique_lock lock(loop_mu);
-      if (loop_cv.wait_for(lock, interval, [this] { return loop_stop; })) return;
-    }
+  // Dial rounds at `target`: the candidates of each round are asked anew.
+  sync::Rounds DialRounds(const sync::HostPort& target) const {
+    sync::Rounds rounds;
+    rounds.target = target;
+    rounds.candidates = [this] { return Candidates(); };
+    return rounds;
   }
 
   // Ends every session and wipes this sync's keys; idempotent. Must not run on the network
   // thread (callers check tls_callback_of).
   void Stop() {
     std::lock_guard guard(stop_mu);
-    shut.store(true);
+    if (orchestrator) orchestrator->Halt();
     if (stopped) return;
-    {
-      std::lock_guard lock(loop_mu);
-      loop_stop = true;
-      if (dialer) dialer->Cancel();
-    }
-    loop_cv.notify_all();
-    if (service) service->Stop();  // sessions end; the dial loop's Wait() returns
+    if (orchestrator) orchestrator->Stop();  // sessions end; the dial rounds return
     if (loop.joinable()) loop.join();
-    network_key.Wipe();
     stopped = true;
   }
 
@@ -404,15 +209,8 @@ struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<
   // sessions fail at their next vault access) and let a helper thread finish the stop, which
   // completes once the callback has returned.
   void RequestStop() {
-    shut.store(true);
-    {
-      std::lock_guard lock(loop_mu);
-      loop_stop = true;
-      if (dialer) dialer->Cancel();
-      if (stop_requested) return;
-      stop_requested = true;
-    }
-    loop_cv.notify_all();
+    orchestrator->Halt();
+    if (stop_requested.exchange(true)) return;
     std::thread([self = shared_from_this()] { self->Stop(); }).detach();
   }
 
@@ -426,7 +224,7 @@ struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<
 };
 
 void MarkSyncsShut(VaultCore& core) {
-  for (auto& [raw, weak] : core.syncs) raw->shut.store(true);
+  for (auto& [raw, weak] : core.syncs) raw->orchestrator->Refuse();
 }
 
 bool OnOwnNetworkThread(const SyncState& sync) { return tls_callback_of == &sync; }
@@ -455,11 +253,6 @@ Result<std::optional<sync::net::ContactKey>> PeerKey(const estelik_sync_options*
   return std::optional<sync::net::ContactKey>(key);
 }
 
-Result<crypto::SecretBytes> NetworkKey(const estelik_sync_options* options) {
-  if (options == nullptr || options->network_key == nullptr) return sync::DefaultNetworkKey();
-  return crypto::SecretBytes::CopyOf({options->network_key, sync::kNetworkKeySize});
-}
-
 sync::net::NetworkOptions NetOptions(const estelik_sync_options* options) {
   sync::net::NetworkOptions net;
   if (options == nullptr) return net;
@@ -471,17 +264,21 @@ sync::net::NetworkOptions NetOptions(const estelik_sync_options* options) {
 }
 
 // A new sync on `vault`, registered so that lock and close stop it; LOCKED/ABORTED if the
-// vault is not open. The service is started by the caller.
+// vault is not open. The caller listens or dials.
 Result<std::shared_ptr<SyncState>> NewSync(estelik_vault* vault,
                                            const estelik_sync_options* options,
                                            const estelik_sync_callbacks* callbacks) {
   ESTELIK_RETURN_IF_ERROR(Require(vault, "vault"));
   ApplyAutoLock(*vault->core);
+  sync::NetworkKeySource key_source;  // none given: the public default
+  if (options != nullptr) key_source.bytes = options->network_key;
+  ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes network_key, sync::LoadNetworkKey(key_source));
   auto state = std::make_shared<SyncState>(vault->core);
   if (callbacks != nullptr) state->callbacks = *callbacks;
-  ESTELIK_ASSIGN_OR_RETURN(state->network_key, NetworkKey(options));
   ESTELIK_ASSIGN_OR_RETURN(state->peer_key, PeerKey(options));
-  state->service = std::make_unique<sync::net::NetworkService>(NetOptions(options), state.get());
+  state->orchestrator = std::make_unique<sync::Orchestrator>(
+      state->replica, sync::OrchestratorOptions{std::move(network_key), NetOptions(options),
+                                                state.get(), state->Hooks()});
   std::lock_guard lock(vault->core->mu);
   ESTELIK_RETURN_IF_ERROR(vault->core->Use().status());
   vault->core->syncs[state.get()] = state;
@@ -520,7 +317,7 @@ estelik_status estelik_sync_listen(estelik_vault* vault, const char* host_port,
     ESTELIK_RETURN_IF_ERROR(Require(out_sync, "out_sync"));
     ESTELIK_ASSIGN_OR_RETURN(auto address, estelik::capi::ParseHostPort(host_port, true));
     ESTELIK_ASSIGN_OR_RETURN(auto state, estelik::capi::NewSync(vault, options, callbacks));
-    auto port = state->service->Listen(address.first, address.second, state->Factory(false));
+    auto port = state->orchestrator->Listen(address);
     if (!port.ok()) {
       estelik::capi::Unregister(state);
       return port.status();
@@ -543,12 +340,13 @@ estelik_status estelik_sync_dial(estelik_vault* vault, const char* host_port,
     ESTELIK_RETURN_IF_ERROR(Require(out_sync, "out_sync"));
     ESTELIK_ASSIGN_OR_RETURN(auto address, estelik::capi::ParseHostPort(host_port, false));
     ESTELIK_ASSIGN_OR_RETURN(auto state, estelik::capi::NewSync(vault, options, callbacks));
-    state->dial_host = address.first;
-    state->dial_port = address.second;
+    estelik::sync::Rounds rounds = state->DialRounds(address);
+    rounds.retry = true;  // each round reconnects with backoff
     if (options != nullptr && options->interval_ms > 0) {
-      state->interval = std::chrono::milliseconds(options->interval_ms);
+      rounds.interval = std::chrono::milliseconds(options->interval_ms);
     }
-    state->loop = std::thread([raw = state.get()] { raw->Loop(); });
+    state->loop = std::thread(
+        [raw = state.get(), rounds = std::move(rounds)] { raw->orchestrator->RunRounds(rounds); });
     return estelik::capi::Publish(std::move(state), out_sync);
   });
 }
@@ -561,38 +359,23 @@ estelik_status estelik_sync_once(estelik_vault* vault, const char* host_port,
   return Guard(err, [&]() -> Status {
     ESTELIK_ASSIGN_OR_RETURN(auto address, estelik::capi::ParseHostPort(host_port, false));
     ESTELIK_ASSIGN_OR_RETURN(auto state, estelik::capi::NewSync(vault, options, callbacks));
-    state->outcome = std::make_shared<SyncState::Outcome>();
-    state->dial_host = address.first;
-    state->dial_port = address.second;
-    Status dialed = Status::Ok();
-    bool answered = false;
-    estelik::Result<std::vector<estelik::sync::net::ContactKey>> candidates = state->Candidates();
-    if (!candidates.ok()) {
-      dialed = candidates.status();
-    } else if (auto dialer = state->StartDial(std::move(*candidates), /*retry=*/false)) {
-      dialed = dialer->Wait();
-      answered = dialer->answered().has_value();
-    } else {
-      dialed = Status(Code::kAborted, "sync stopped");
-    }
-    const bool shut = state->shut.load();
+    // One round, no retry; when the sync is stopped before it dials, that is its outcome.
+    estelik::sync::SyncOutcome outcome =
+        estelik::sync::FailedOutcome(Status(Code::kAborted, "sync stopped"));
+    estelik::sync::Rounds rounds = state->DialRounds(address);
+    rounds.after_round = [&outcome](const estelik::sync::SyncOutcome& round) {
+      outcome = round;
+      return false;
+    };
+    state->orchestrator->RunRounds(rounds);
+    const bool shut = state->shut();
     state->Stop();
     estelik::capi::Unregister(state);
-    std::lock_guard lock(state->outcome->mu);
-    if (out_summary != nullptr) estelik::capi::CopyStats(state->outcome->stats, out_summary);
+    if (out_summary != nullptr) estelik::capi::CopyStats(outcome.stats, out_summary);
     if (shut) {
       return Status(Code::kLocked, "sync aborted: the vault was locked or closed during it");
     }
-    // A contact that did not answer also ended a session: only the one that answered counts.
-    if (answered && state->outcome->closed && !state->outcome->succeeded) {
-      return Status(Code::kProtocol,
-                    "sync with " + std::string(host_port) + " failed: " + state->outcome->reason);
-    }
-    if (!dialed.ok()) {
-      return Status(dialed.code(),
-                    "sync with " + std::string(host_port) + " failed: " + dialed.message());
-    }
-    return Status::Ok();
+    return estelik::sync::OutcomeStatus(outcome, host_port);
   });
 }
 

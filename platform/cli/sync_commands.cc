@@ -1,50 +1,16 @@
-// `estelik serve` and `estelik sync`: replication with contacts over TCP (sync/net driving
-// sync/protocol's ReplicationSession).
-//
-// Help text for the command table (to be added to commands.h/commands.cc by the CLI owner):
-//
-//   {"serve",
-//    "answer sync sessions from contacts until stopped (SIGINT/SIGTERM; SIGUSR1 panic-locks)",
-//    "  --listen HOST:PORT        address to listen on (e.g. 127.0.0.1:7420, 0.0.0.0:7420;\n"
-//    "                            port 0 picks a free port, printed on stdout)\n"
-//    "  --network-key HEX         the community's 32-byte network key (64 hex digits)\n"
-//    "  --network-key-file F      ... or read from a file (64 hex digits or 32 raw bytes)\n"
-//    "  --discover                announce this server on the LAN (encrypted beacons)\n"
-//    "Without a network key the public default is used: it separates Estelik from other\n"
-//    "protocols only. Only contacts get past the handshake. SIGUSR1 stops networking, wipes\n"
-//    "the vault keys from memory and exits at once (panic lock).\n"
-//    "\nexample:\n  estelik serve --listen 0.0.0.0:7420 --network-key-file ~/circle.key\n",
-//    {"listen", "network-key", "network-key-file"},
-//    {"discover"},
-//    RunServe},
-//   {"sync",
-//    "sync once (or continuously) with a contact's `estelik serve`",
-//    "  HOST:PORT                 the contact's server\n"
-//    "  --network-key HEX | --network-key-file F   as for serve\n"
-//    "  --peer NAME|FINGERPRINT|KEY  the contact whose server it is (a contact's name,\n"
-//    "                            fingerprint or 64-hex public key); without it each\n"
-//    "                            contact is tried in turn, one connection each\n"
-//    "  --watch SECONDS           keep syncing every SECONDS, reconnecting with backoff,\n"
-//    "                            until interrupted\n"
-//    "Prints what was received and sent (ops, attachment chunks, bytes); --json for scripts.\n"
-//    "Exits non-zero with the reason if the session fails.\n"
-//    "\nexample:\n  estelik sync 192.168.1.20:7420 --network-key-file ~/circle.key\n",
-//    {"network-key", "network-key-file", "peer", "watch"},
-//    {},
-//    RunSync},
+// `estelik serve` and `estelik sync`: replication with contacts over TCP, run by
+// sync::Orchestrator (sync/orchestrator). This file keeps the shell's part: flags, signals,
+// the holder registration and printing.
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/crypto/hash.h"
 #include "core/json.h"
@@ -52,79 +18,25 @@
 #include "platform/cli/commands.h"
 #include "platform/cli/terminal.h"
 #include "sync/net/beacon.h"
-#include "sync/net/contact_dial.h"
 #include "sync/net/discovery.h"
-#include "sync/net/network.h"
-#include "sync/protocol/archive_replica.h"
-#include "sync/protocol/replication.h"
+#include "sync/orchestrator/address.h"
+#include "sync/orchestrator/archive_replica.h"
+#include "sync/orchestrator/contact_choice.h"
+#include "sync/orchestrator/network_key.h"
+#include "sync/orchestrator/orchestrator.h"
 
 namespace estelik::cli {
 namespace {
 
 using sync::ReplicationStats;
 
-// HOST:PORT (IPv6 as [::1]:PORT). Port 0 (an ephemeral port) only where `allow_zero`.
-Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text,
-                                                       bool allow_zero = false) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    return InvalidArgument("expected HOST:PORT, e.g. 127.0.0.1:7420; got '" + text + "'");
-  }
-  std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  unsigned long port = 70000;
-  try {
-    size_t used = 0;
-    port = std::stoul(text.substr(colon + 1), &used);
-    if (used != text.size() - colon - 1) port = 70000;
-  } catch (...) {
-    port = 70000;
-  }
-  if ((port == 0 && !allow_zero) || port > 65535) {
-    return InvalidArgument("bad port in '" + text + "'");
-  }
-  return std::make_pair(host, static_cast<uint16_t>(port));
-}
-
-Result<crypto::SecretBytes> ParseHexKey(std::string hex, const std::string& where) {
-  while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.back()))) hex.pop_back();
-  if (hex.size() != 2 * sync::kNetworkKeySize) {
-    return InvalidArgument(where + ": a network key is 64 hex digits (32 bytes)");
-  }
-  crypto::SecretBytes key(sync::kNetworkKeySize);
-  for (size_t i = 0; i < sync::kNetworkKeySize; ++i) {
-    auto nibble = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    int hi = nibble(hex[2 * i]);
-    int lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return InvalidArgument(where + ": a network key is 64 hex digits");
-    key.data()[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  std::fill(hex.begin(), hex.end(), '\0');
-  return key;
-}
-
+// --network-key HEX, else --network-key-file F, else the public default.
 Result<crypto::SecretBytes> NetworkKey(const Context& ctx) {
-  if (auto hex = ctx.args.Get("network-key")) return ParseHexKey(*hex, "--network-key");
-  if (auto file = ctx.args.Get("network-key-file")) {
-    std::ifstream in(*file, std::ios::binary);
-    if (!in) return NotFound("cannot read network key file " + *file);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (bytes.size() == sync::kNetworkKeySize) {
-      auto key = crypto::SecretBytes::CopyOf(
-          {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-      std::fill(bytes.begin(), bytes.end(), '\0');
-      return key;
-    }
-    return ParseHexKey(std::move(bytes), *file);
-  }
-  return sync::DefaultNetworkKey();
+  sync::NetworkKeySource source;
+  source.hex = ctx.args.Get("network-key");
+  source.hex_origin = "--network-key";
+  source.file = ctx.args.Get("network-key-file");
+  return sync::LoadNetworkKey(std::move(source));
 }
 
 std::string Hex(std::string_view bytes) {
@@ -161,16 +73,6 @@ int WaitForSignal(const sigset_t& set, long timeout_ms) {
   int sig = sigtimedwait(&set, nullptr, &ts);
   return sig > 0 ? sig : 0;
 }
-
-// One session's outcome, filled on the network thread and read by the main thread after the
-// dial is over.
-struct Outcome {
-  std::mutex mu;
-  bool closed = false;
-  bool succeeded = false;
-  std::string reason;
-  ReplicationStats stats;
-};
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -265,30 +167,14 @@ Result<std::string> VersionsHash(archive::Archive& archive, const std::vector<st
 Result<std::vector<sync::net::ContactKey>> DialCandidates(const Context& ctx,
                                                           archive::Archive& archive) {
   ESTELIK_ASSIGN_OR_RETURN(std::vector<log::Contact> contacts, archive.log().Contacts());
-  std::vector<sync::net::ContactKey> out;
   const std::optional<std::string> peer = ctx.args.Get("peer");
   if (!peer) {
+    std::vector<sync::net::ContactKey> out;
     for (const log::Contact& c : contacts) out.push_back(c.public_key);
     if (out.empty()) return NotFound("no contacts to sync with (see estelik contacts add)");
     return out;
   }
-  std::string lower = *peer;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  const bool hex =
-      !lower.empty() && lower.find_first_not_of("0123456789abcdef") == std::string::npos;
-  for (const log::Contact& c : contacts) {
-    if (c.name == *peer) out.push_back(c.public_key);
-  }
-  if (out.empty() && hex) {
-    for (const log::Contact& c : contacts) {
-      const std::string key_hex = log::Hex(c.public_key);
-      if (lower.size() == key_hex.size() ? key_hex == lower
-                                         : lower.size() >= 4 && key_hex.rfind(lower, 0) == 0) {
-        out.push_back(c.public_key);
-      }
-    }
-  }
+  std::vector<sync::net::ContactKey> out = sync::MatchContacts(contacts, *peer);
   if (out.empty()) {
     return NotFound("--peer '" + *peer +
                     "' is not a contact (give a contact's name, fingerprint or public key; see "
@@ -298,187 +184,146 @@ Result<std::vector<sync::net::ContactKey>> DialCandidates(const Context& ctx,
   return out;
 }
 
-}  // namespace
-
-Status RunServe(const Context& ctx) {
-  auto listen_text = ctx.args.Get("listen");
-  if (!listen_text) return InvalidArgument("serve needs --listen HOST:PORT, e.g. 127.0.0.1:7420");
-  ESTELIK_ASSIGN_OR_RETURN(auto listen, ParseHostPort(*listen_text, /*allow_zero=*/true));
-  ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes network_key, NetworkKey(ctx));
-  std::optional<vault::HolderRegistration> holder;  // outlives the archive: see RegisterHolder
-  ESTELIK_ASSIGN_OR_RETURN(std::unique_ptr<archive::Archive> archive, ctx.OpenArchive());
-  ESTELIK_ASSIGN_OR_RETURN(const uint32_t auto_lock_seconds, archive->vault().AutoLockSeconds());
-  sync::ArchiveReplica replica(*archive);
-  const std::string fingerprint = log::Fingerprint(archive->identity().public_key());
-
-  sigset_t stop_signals = BlockStopSignals();
-  ESTELIK_RETURN_IF_ERROR(RegisterHolder(ctx, holder));
-  ServeLog log;
-  auto service = std::make_unique<sync::net::NetworkService>(sync::net::NetworkOptions{}, &log);
-  auto factory = [&](const sync::net::SessionInfo& info) -> std::unique_ptr<sync::Session> {
-    sync::ReplicationConfig config;
-    config.network_key = network_key.Clone();
-    const uint64_t id = info.id;
-    config.on_closed = [id](const ReplicationStats& stats, bool ok, const std::string& why) {
-      std::fprintf(stderr, "session %llu %s: %s\n", static_cast<unsigned long long>(id),
-                   ok ? "synced" : ("failed (" + why + ")").c_str(), DescribeStats(stats).c_str());
-    };
-    auto session = sync::ReplicationSession::Create(replica, std::move(config));
-    if (!session.ok()) return nullptr;
-    return std::move(*session);
+// The session lines `estelik serve` prints on stderr.
+sync::SessionHooks ServeHooks() {
+  sync::SessionHooks hooks;
+  hooks.on_closed = [](const sync::net::SessionInfo& info, const sync::SessionEnd& end) {
+    std::fprintf(stderr, "session %llu %s: %s\n", static_cast<unsigned long long>(info.id),
+                 end.succeeded ? "synced" : ("failed (" + end.reason + ")").c_str(),
+                 DescribeStats(end.stats).c_str());
   };
-  ESTELIK_ASSIGN_OR_RETURN(uint16_t port, service->Listen(listen.first, listen.second, factory));
+  return hooks;
+}
 
-  std::unique_ptr<sync::net::Discovery> discovery;
-  if (ctx.args.Has("discover")) {
-    ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes discovery_key,
-                             sync::net::DeriveDiscoveryKey(network_key.span()));
-    std::vector<sync::net::Advertisement> ads;
-    ads.push_back({std::move(discovery_key), port});
-    ESTELIK_ASSIGN_OR_RETURN(discovery,
-                             sync::net::Discovery::Start({}, {}, std::move(ads), nullptr));
-  }
-
+// Prints `listening on HOST:PORT as FINGERPRINT` (or its JSON) on stdout.
+void PrintListening(const Context& ctx, const std::string& host, uint16_t port,
+                    const std::string& fingerprint) {
   if (ctx.json) {
     JsonWriter w;
     w.BeginObject()
         .Key("listening")
-        .String(listen.first + ":" + std::to_string(port))
+        .String(host + ":" + std::to_string(port))
         .Key("fingerprint")
         .String(fingerprint)
         .EndObject();
     std::printf("%s\n", w.str().c_str());
   } else {
-    std::printf("listening on %s:%u as %s\n", listen.first.c_str(), port, fingerprint.c_str());
+    std::printf("listening on %s:%u as %s\n", host.c_str(), port, fingerprint.c_str());
   }
   std::fflush(stdout);
-
-  // Auto-lock: a server nobody syncs with for auto_lock_seconds drops its keys and exits (it
-  // cannot ask for the passphrase again). Checked once a second, between signals.
-  int sig = 0;
-  bool idle = false;
-  while (sig == 0 && !idle) {
-    sig = WaitForSignal(stop_signals, 1000);
-    idle = sig == 0 && auto_lock_seconds > 0 && log.IdleMs() >= int64_t{auto_lock_seconds} * 1000;
-  }
-  if (discovery) discovery->Stop();
-  if (sig == SIGUSR1 || idle) {
-    // No more networking, keys out of memory, gone; the holder file goes last.
-    service.reset();
-    archive.reset();
-    if (sig == SIGUSR1) return PanicLocked();
-    std::fprintf(stderr,
-                 "auto-lock: no sync session for %u s; networking stopped and the vault keys "
-                 "were wiped from memory\n",
-                 auto_lock_seconds);
-    return Status::Ok();
-  }
-  std::fprintf(stderr, "stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  service->Stop();
-  return Status::Ok();
 }
 
-Status RunSync(const Context& ctx) {
-  const auto& pos = ctx.args.positional();
-  if (pos.size() != 1) return InvalidArgument("expected `estelik sync HOST:PORT`");
-  ESTELIK_ASSIGN_OR_RETURN(auto target, ParseHostPort(pos[0]));
-  ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes network_key, NetworkKey(ctx));
-  long watch_seconds = 0;
-  if (auto watch = ctx.args.Get("watch")) {
-    try {
-      watch_seconds = std::stol(*watch);
-    } catch (...) {
-      watch_seconds = 0;
-    }
-    if (watch_seconds <= 0) return InvalidArgument("--watch takes a number of seconds, e.g. 60");
-  }
-  std::optional<vault::HolderRegistration> holder;  // outlives the archive: see RegisterHolder
-  ESTELIK_ASSIGN_OR_RETURN(std::unique_ptr<archive::Archive> archive, ctx.OpenArchive());
-  sync::ArchiveReplica replica(*archive);
-  // Transport v2 answers only a dialer that names the contact it dials: --peer, or each contact
-  // in turn (the one that answered last goes first in later --watch rounds).
-  ESTELIK_ASSIGN_OR_RETURN(std::vector<sync::net::ContactKey> candidates,
-                           DialCandidates(ctx, *archive));
-  sigset_t stop_signals = BlockStopSignals();
-  ESTELIK_RETURN_IF_ERROR(RegisterHolder(ctx, holder));
-  sync::net::NetworkService service;
+// Announces the server at `port` on the LAN when --discover asks for it (else null).
+Result<std::unique_ptr<sync::net::Discovery>> StartDiscovery(const Context& ctx,
+                                                             const crypto::SecretBytes& network_key,
+                                                             uint16_t port) {
+  if (!ctx.args.Has("discover")) return std::unique_ptr<sync::net::Discovery>();
+  ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes discovery_key,
+                           sync::net::DeriveDiscoveryKey(network_key.span()));
+  std::vector<sync::net::Advertisement> ads;
+  ads.push_back({std::move(discovery_key), port});
+  return sync::net::Discovery::Start({}, {}, std::move(ads), nullptr);
+}
 
-  for (int round = 1;; ++round) {
-    auto outcome = std::make_shared<Outcome>();
-    std::shared_ptr<ProgressBar> bar;  // network thread only
-    auto factory_for = [&,
-                        outcome](const sync::net::ContactKey& peer) -> sync::net::SessionFactory {
-      return [&, outcome, peer](const sync::net::SessionInfo&) -> std::unique_ptr<sync::Session> {
-        sync::ReplicationConfig config;
-        config.initiator = true;
-        config.expected_peer = peer;
-        config.network_key = network_key.Clone();
-        config.on_progress = [&bar](const ReplicationStats& s) {
-          if (s.chunks_wanted == 0) return;
-          if (!bar) bar = std::make_shared<ProgressBar>("attachments", s.chunks_wanted);
-          bar->Update(s.chunks_received + s.chunks_unavailable);
-        };
-        config.on_closed = [outcome, &bar](const ReplicationStats& s, bool ok,
-                                           const std::string& why) {
-          if (bar) bar->Finish();
-          std::lock_guard<std::mutex> lock(outcome->mu);
-          outcome->closed = true;
-          outcome->succeeded = ok;
-          outcome->reason = why;
-          outcome->stats = s;
-        };
-        auto session = sync::ReplicationSession::Create(replica, std::move(config));
-        if (!session.ok()) return nullptr;
-        return std::move(*session);
-      };
+// One `estelik sync` run, as the orchestrator's round hooks: waits for each round while
+// watching the stop signals, prints it, decides whether to go on, and pauses --watch seconds
+// between rounds. result() is the command's status once the rounds are over.
+class SyncRun {
+ public:
+  SyncRun(const Context& ctx, archive::Archive& archive, const sigset_t& stop_signals,
+          long watch_seconds)
+      : ctx_(ctx), archive_(archive), stop_signals_(stop_signals), watch_seconds_(watch_seconds) {}
+
+  // The attachment progress bar of the session running (network thread).
+  sync::SessionHooks Hooks() {
+    sync::SessionHooks hooks;
+    hooks.on_progress = [this](const sync::net::SessionInfo&, const ReplicationStats& s) {
+      if (s.chunks_wanted == 0) return;
+      if (!bar_) bar_ = std::make_shared<ProgressBar>("attachments", s.chunks_wanted);
+      bar_->Update(s.chunks_received + s.chunks_unavailable);
     };
-    sync::net::ContactDialOptions dial_options;
-    dial_options.rounds.retry = watch_seconds > 0;  // --watch: reconnect with backoff
-    const auto started = std::chrono::steady_clock::now();
-    sync::net::ContactDialer dial(service, target.first, target.second, candidates, factory_for,
-                                  std::move(dial_options));
-    std::optional<Status> result;
-    int sig = 0;
-    while (!(result = dial.WaitFor(std::chrono::milliseconds(200)))) {
-      if ((sig = WaitForSignal(stop_signals, 0)) != 0) {
+    hooks.on_closed = [this](const sync::net::SessionInfo&, const sync::SessionEnd&) {
+      if (bar_) bar_->Finish();
+    };
+    return hooks;
+  }
+
+  sync::Rounds MakeRounds(const sync::HostPort& target,
+                          std::vector<sync::net::ContactKey> candidates) {
+    sync::Rounds rounds;
+    rounds.target = target;
+    rounds.retry = watch_seconds_ > 0;  // --watch: reconnect with backoff
+    rounds.candidates = [candidates = std::move(candidates)] { return candidates; };
+    rounds.await = [this](sync::DialRun& dial) { return Await(dial); };
+    rounds.after_round = [this](const sync::SyncOutcome& outcome) { return AfterRound(outcome); };
+    rounds.pause = [this] { return Pause(); };
+    return rounds;
+  }
+
+  const Status& result() const { return result_; }
+
+ private:
+  // Waits for the dial, cancelling it on a stop signal.
+  sync::SyncOutcome Await(sync::DialRun& dial) {
+    started_ = std::chrono::steady_clock::now();
+    signal_ = 0;
+    for (;;) {
+      if (auto outcome = dial.WaitFor(std::chrono::milliseconds(200))) return *outcome;
+      if ((signal_ = WaitForSignal(stop_signals_, 0)) != 0) {
         dial.Cancel();
-        result = dial.Wait();
-        break;
+        return dial.Wait();
       }
     }
-    // Returning destroys the dialer, the service, then the archive (keys wiped), then the holder
-    // file. Stop the service first so that a session still running ends now.
-    if (sig == SIGUSR1) {
-      service.Stop();
-      return PanicLocked();
-    }
+  }
+
+  bool AfterRound(const sync::SyncOutcome& outcome) {
+    ++round_;
+    bar_.reset();
+    if (signal_ == SIGUSR1) return Finish(PanicLocked());
     const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::lock_guard<std::mutex> lock(outcome->mu);
-    const ReplicationStats& s = outcome->stats;
-    // A contact that did not answer also closed a session; what counts is whether one answered.
-    const bool answered = dial.answered().has_value();
-    const bool ok = answered && outcome->closed ? outcome->succeeded : result->ok();
-    const std::string reason =
-        answered && outcome->closed ? outcome->reason : (result->ok() ? "done" : result->message());
-    if (auto answered = dial.answered()) {  // who is at this address: dial it first next time
-      auto at = std::find(candidates.begin(), candidates.end(), *answered);
-      if (at != candidates.end()) std::rotate(candidates.begin(), at, at + 1);
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    if (Status printed = Print(outcome, seconds); !printed.ok()) return Finish(printed);
+    if (signal_ != 0) return Finish(Status(Code::kAborted, "sync interrupted"));
+    const std::string& label = ctx_.args.positional()[0];
+    if (watch_seconds_ == 0) {
+      if (outcome.ok) return Finish(Status::Ok());
+      return Finish(Status(Code::kProtocol, "sync with " + label + " failed: " + outcome.reason));
     }
+    if (!outcome.ok) {
+      std::fprintf(stderr, "sync with %s failed: %s\n", label.c_str(), outcome.reason.c_str());
+    }
+    return true;
+  }
+
+  bool Pause() {
+    const int stop = WaitForSignal(stop_signals_, watch_seconds_ * 1000);
+    if (stop == 0) return true;
+    return Finish(stop == SIGUSR1 ? PanicLocked() : Status::Ok());
+  }
+
+  bool Finish(Status result) {
+    result_ = std::move(result);
+    return false;
+  }
+
+  // The round's line (when it succeeded) or JSON object (always) on stdout.
+  Status Print(const sync::SyncOutcome& outcome, double seconds) {
+    const ReplicationStats& s = outcome.stats;
+    const std::string& label = ctx_.args.positional()[0];
     uint64_t ops = 0;
-    ESTELIK_ASSIGN_OR_RETURN(std::string versions_hash, VersionsHash(*archive, s.circle_ids, &ops));
-    ESTELIK_ASSIGN_OR_RETURN(auto state_hash, archive->store().StateHash());
-    if (ctx.json) {
+    ESTELIK_ASSIGN_OR_RETURN(std::string versions_hash, VersionsHash(archive_, s.circle_ids, &ops));
+    ESTELIK_ASSIGN_OR_RETURN(auto state_hash, archive_.store().StateHash());
+    if (ctx_.json) {
       JsonWriter w;
       w.BeginObject()
           .Key("peer")
-          .String(pos[0])
+          .String(label)
           .Key("round")
-          .Int(round)
+          .Int(round_)
           .Key("ok")
-          .Bool(ok)
+          .Bool(outcome.ok)
           .Key("result")
-          .String(reason)
+          .String(outcome.reason)
           .Key("ops_received")
           .Uint(s.ops_received)
           .Key("ops_accepted")
@@ -513,21 +358,111 @@ Status RunSync(const Context& ctx) {
           .String(Hex({reinterpret_cast<const char*>(state_hash.data()), state_hash.size()}))
           .EndObject();
       std::printf("%s\n", w.str().c_str());
-    } else if (ok) {
-      std::printf("synced with %s in %.1f s: %s\n", pos[0].c_str(), seconds,
+    } else if (outcome.ok) {
+      std::printf("synced with %s in %.1f s: %s\n", label.c_str(), seconds,
                   DescribeStats(s).c_str());
     }
     std::fflush(stdout);
-    if (sig != 0) return Status(Code::kAborted, "sync interrupted");
-    if (watch_seconds == 0) {
-      if (!ok) return Status(Code::kProtocol, "sync with " + pos[0] + " failed: " + reason);
-      return Status::Ok();
-    }
-    if (!ok) std::fprintf(stderr, "sync with %s failed: %s\n", pos[0].c_str(), reason.c_str());
-    if (int stop = WaitForSignal(stop_signals, watch_seconds * 1000); stop != 0) {
-      return stop == SIGUSR1 ? PanicLocked() : Status::Ok();
-    }
+    return Status::Ok();
   }
+
+  const Context& ctx_;
+  archive::Archive& archive_;
+  const sigset_t stop_signals_;
+  const long watch_seconds_;
+  int round_ = 0;
+  int signal_ = 0;  // the stop signal that ended the last dial, if any
+  std::chrono::steady_clock::time_point started_;
+  Status result_;
+  std::shared_ptr<ProgressBar> bar_;  // network thread only (reset between rounds)
+};
+
+// --watch SECONDS, or 0 without it.
+Result<long> WatchSeconds(const Context& ctx) {
+  auto watch = ctx.args.Get("watch");
+  if (!watch) return 0L;
+  long seconds = 0;
+  try {
+    seconds = std::stol(*watch);
+  } catch (...) {
+    seconds = 0;
+  }
+  if (seconds <= 0) return InvalidArgument("--watch takes a number of seconds, e.g. 60");
+  return seconds;
+}
+
+}  // namespace
+
+Status RunServe(const Context& ctx) {
+  auto listen_text = ctx.args.Get("listen");
+  if (!listen_text) return InvalidArgument("serve needs --listen HOST:PORT, e.g. 127.0.0.1:7420");
+  ESTELIK_ASSIGN_OR_RETURN(sync::HostPort listen,
+                           sync::ParseHostPort(*listen_text, /*allow_zero=*/true));
+  ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes network_key, NetworkKey(ctx));
+  std::optional<vault::HolderRegistration> holder;  // outlives the archive: see RegisterHolder
+  ESTELIK_ASSIGN_OR_RETURN(std::unique_ptr<archive::Archive> archive, ctx.OpenArchive());
+  ESTELIK_ASSIGN_OR_RETURN(const uint32_t auto_lock_seconds, archive->vault().AutoLockSeconds());
+  sync::ArchiveReplica replica(*archive);
+  const std::string fingerprint = log::Fingerprint(archive->identity().public_key());
+
+  sigset_t stop_signals = BlockStopSignals();
+  ESTELIK_RETURN_IF_ERROR(RegisterHolder(ctx, holder));
+  ServeLog log;
+  auto orchestrator = std::make_unique<sync::Orchestrator>(
+      replica, sync::OrchestratorOptions{network_key.Clone(), {}, &log, ServeHooks()});
+  ESTELIK_ASSIGN_OR_RETURN(uint16_t port, orchestrator->Listen(listen));
+  ESTELIK_ASSIGN_OR_RETURN(std::unique_ptr<sync::net::Discovery> discovery,
+                           StartDiscovery(ctx, network_key, port));
+  PrintListening(ctx, listen.host, port, fingerprint);
+
+  // Auto-lock: a server nobody syncs with for auto_lock_seconds drops its keys and exits (it
+  // cannot ask for the passphrase again). Checked once a second, between signals.
+  int sig = 0;
+  bool idle = false;
+  while (sig == 0 && !idle) {
+    sig = WaitForSignal(stop_signals, 1000);
+    idle = sig == 0 && auto_lock_seconds > 0 && log.IdleMs() >= int64_t{auto_lock_seconds} * 1000;
+  }
+  if (discovery) discovery->Stop();
+  if (sig == SIGUSR1 || idle) {
+    // No more networking, keys out of memory, gone; the holder file goes last.
+    orchestrator.reset();
+    archive.reset();
+    if (sig == SIGUSR1) return PanicLocked();
+    std::fprintf(stderr,
+                 "auto-lock: no sync session for %u s; networking stopped and the vault keys "
+                 "were wiped from memory\n",
+                 auto_lock_seconds);
+    return Status::Ok();
+  }
+  std::fprintf(stderr, "stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  orchestrator->Stop();
+  return Status::Ok();
+}
+
+Status RunSync(const Context& ctx) {
+  const auto& pos = ctx.args.positional();
+  if (pos.size() != 1) return InvalidArgument("expected `estelik sync HOST:PORT`");
+  ESTELIK_ASSIGN_OR_RETURN(sync::HostPort target, sync::ParseHostPort(pos[0]));
+  ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes network_key, NetworkKey(ctx));
+  ESTELIK_ASSIGN_OR_RETURN(const long watch_seconds, WatchSeconds(ctx));
+  std::optional<vault::HolderRegistration> holder;  // outlives the archive: see RegisterHolder
+  ESTELIK_ASSIGN_OR_RETURN(std::unique_ptr<archive::Archive> archive, ctx.OpenArchive());
+  sync::ArchiveReplica replica(*archive);
+  // Transport v2 answers only a dialer that names the contact it dials: --peer, or each contact
+  // in turn (the one that answered last goes first in later --watch rounds).
+  ESTELIK_ASSIGN_OR_RETURN(std::vector<sync::net::ContactKey> candidates,
+                           DialCandidates(ctx, *archive));
+  sigset_t stop_signals = BlockStopSignals();
+  ESTELIK_RETURN_IF_ERROR(RegisterHolder(ctx, holder));
+  SyncRun run(ctx, *archive, stop_signals, watch_seconds);
+  sync::Orchestrator orchestrator(
+      replica, sync::OrchestratorOptions{std::move(network_key), {}, nullptr, run.Hooks()});
+  orchestrator.RunRounds(run.MakeRounds(target, std::move(candidates)));
+  // Returning destroys the orchestrator, then the archive (keys wiped), then the holder file.
+  // Stop first so that a session still running (a panic lock) ends now.
+  orchestrator.Stop();
+  return run.result();
 }
 
 }  // namespace estelik::cli

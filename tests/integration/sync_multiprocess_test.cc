@@ -19,7 +19,7 @@
 
 #include "core/archive/archive.h"
 #include "sync/net/network.h"
-#include "sync/protocol/archive_replica.h"
+#include "sync/orchestrator/archive_replica.h"
 #include "sync/protocol/replication.h"
 #include "tests/support/temp_dir.h"
 

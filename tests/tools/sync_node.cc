@@ -44,7 +44,7 @@
 #include "core/vault/key_file.h"
 #include "sync/net/contact_dial.h"
 #include "sync/net/network.h"
-#include "sync/protocol/archive_replica.h"
+#include "sync/orchestrator/archive_replica.h"
 #include "sync/protocol/replication.h"
 
 using namespace estelik;
