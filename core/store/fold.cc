@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstring>
+#include <iterator>
 
 namespace estelik::store {
 namespace {
@@ -379,22 +380,24 @@ constexpr Suffix kSuffixes[] = {
 };
 // clang-format on
 
+// kSuffixes indices by the suffix's last letter, longest first (the table's order), so a word
+// is compared only with the few suffixes that end like it.
+struct SuffixIndex {
+  std::array<std::array<uint8_t, 16>, 26> at{};
+  std::array<uint8_t, 26> count{};
+};
+constexpr SuffixIndex BuildSuffixIndex() {
+  SuffixIndex x;
+  for (size_t i = 0; i < std::size(kSuffixes); ++i) {
+    const int last = kSuffixes[i].s[kSuffixes[i].len - 1] - 'a';
+    x.at[last][x.count[last]++] = static_cast<uint8_t>(i);
+  }
+  return x;
+}
+constexpr SuffixIndex kSuffixIndex = BuildSuffixIndex();
+
 constexpr size_t kMinStemLetters = 4;
 constexpr int kMaxStrips = 4;
-
-// Letters of w[0, n), a digraph's h (sh zh kh gh ch) not counted, so Шетпе and Şetpe agree.
-size_t Letters(const char* w, size_t n) {
-  size_t count = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const char c = w[i];
-    if (c == 'h' && i > 0 &&
-        (w[i - 1] == 's' || w[i - 1] == 'z' || w[i - 1] == 'k' || w[i - 1] == 'g' ||
-         w[i - 1] == 'c'))
-      continue;
-    ++count;
-  }
-  return count;
-}
 
 uint16_t ContextOf(const char* w, size_t m) {
   const unsigned char c = w[m - 1];
@@ -427,33 +430,51 @@ size_t StemPhase1(char* w, size_t n, bool* changed) {
     n -= 2;
     *changed = true;
   }
-  // Apostrophes of the Kazakh 2018 Latin alphabet (Jan'aozende, -nin') vanish in phase 2
-  // anyway, except after s and c (s' = ш): drop them here so that the suffixes show.
-  size_t kept = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (w[i] == '\'' && (kept == 0 || (w[kept - 1] != 's' && w[kept - 1] != 'c'))) {
-      *changed = true;
-      continue;
-    }
-    w[kept++] = w[i];
-  }
-  n = kept;
+  // One pass: only ASCII letters are stemmed (digits, other scripts: left as they are), and
+  // apostrophes of the Kazakh 2018 Latin alphabet (Jan'aozende, -nin') vanish as phase 2 would
+  // drop them, except after s and c (s' = ш), so that the suffixes show. Counts the letters.
+  size_t kept = 0, letters = 0;
   for (size_t i = 0; i < n; ++i) {
     const auto c = static_cast<unsigned char>(w[i]);
-    if (!IsAsciiLetter(c) && c != '\'') return n;  // digits, other scripts: as is
+    if (c == '\'') {
+      if (kept > 0 && (w[kept - 1] == 's' || w[kept - 1] == 'c')) {
+        w[kept++] = '\'';
+      } else {
+        *changed = true;
+      }
+      continue;
+    }
+    if (!IsAsciiLetter(c)) return n;
+    // A digraph's h (sh zh kh gh ch) is not a letter of its own: Шетпе and Şetpe agree.
+    if (c != 'h' || kept == 0 ||
+        (w[kept - 1] != 's' && w[kept - 1] != 'z' && w[kept - 1] != 'k' && w[kept - 1] != 'g' &&
+         w[kept - 1] != 'c'))
+      ++letters;
+    w[kept++] = static_cast<char>(c);
   }
+  n = kept;
   for (int round = 0; round < kMaxStrips; ++round) {
     bool stripped = false;
-    for (const Suffix& s : kSuffixes) {
-      if (s.len >= n || std::memcmp(w + n - s.len, s.s, s.len) != 0) continue;
-      const size_t m = n - s.len;
-      if ((ContextOf(w, m) & s.ctx) == 0) continue;
+    if (n == 0 || w[n - 1] < 'a' || w[n - 1] > 'z') break;
+    const int last = w[n - 1] - 'a';
+    for (uint8_t k = 0; k < kSuffixIndex.count[last]; ++k) {
+      const Suffix& s = kSuffixes[kSuffixIndex.at[last][k]];
       const bool yot = s.ctx == kYot;  // Кызылсая, Кызылсае -> Кызылсай
       // Too short a stem: try a shorter suffix (алаңы is алаң+ы, not ала+ңы); a word with no
-      // strippable suffix is left whole (қара, ақ, жол, сот are words, not stems).
-      if (Letters(w, m) + (yot ? 1 : 0) < kMinStemLetters) continue;
+      // strippable suffix is left whole (қара, ақ, жол, сот are words, not stems). Suffixes
+      // hold no h, so each of their bytes is a letter.
+      if (s.len >= n || letters + (yot ? 1 : 0) < kMinStemLetters + s.len) continue;
+      uint8_t j = 2;  // the last letter matched by the index; compare the rest from the end
+      while (j <= s.len && w[n - j] == s.s[s.len - j]) ++j;
+      if (j <= s.len) continue;
+      const size_t m = n - s.len;
+      if ((ContextOf(w, m) & s.ctx) == 0) continue;
       n = m;
-      if (yot) w[n++] = 'i';
+      letters -= s.len;
+      if (yot) {
+        w[n++] = 'i';
+        ++letters;
+      }
       stripped = *changed = true;
       break;
     }

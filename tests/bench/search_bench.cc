@@ -10,8 +10,10 @@
 // then not measured). The stores use SQLite's default VFS with the vault's connection settings
 // (WAL, locking_mode=EXCLUSIVE, synchronous=FULL, temp_store=MEMORY): the encrypting VFS's
 // own cost is measured by vfs_bench. Prints ingest rate, p50/p99 latency of each query class,
-// tokenizer throughput, estelik/unicode61 ratios, and a final JSON line.
-// Goals: single-term p99 < 10 ms at 100k; tokenizer cost within 1.3x of unicode61.
+// tokenizer throughput, estelik/unicode61 ratios, recall and precision on the labelled
+// evaluation set (tests/data/search_eval) for each tokenizer, and a final JSON line.
+// Goals: single-term p99 < 10 ms at 100k; tokenizer cost within 1.5x of unicode61; eval
+// recall and precision >= 0.97 (estelik).
 #include <sqlite3.h>
 #include <time.h>
 
@@ -32,6 +34,7 @@
 #include "core/store/store.h"
 #include "core/store/tokenizer.h"
 #include "tests/support/corpus.h"
+#include "tests/support/search_eval.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -227,7 +230,53 @@ struct Side {
   double withdraw_ms = 0;
   std::map<std::string, ClassResult> classes;
   double tokenizer_mb_per_s = 0;
+  double eval_recall = 0;  // on tests/data/search_eval (search quality, not speed)
+  double eval_precision = 0;
 };
+
+// Recall and precision of `side`'s tokenizer on the labelled evaluation set, in a store of its
+// own (tests/data/search_eval; the same figures SearchEvalTest asserts for estelik).
+void RunEval(Side& side, const std::string& path, const estelik::testing::SearchEval& eval) {
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-wal");
+  Db db = OpenDb(path);
+  estelik::store::StoreOptions options;
+  options.fts_tokenizer = side.tokenize;
+  auto opened = Store::Open(db.get(), options);
+  Check(opened.status(), "Store::Open (eval)");
+  Store& store = **opened;
+  std::map<std::string, std::string> ids;  // store id -> eval id
+  estelik::crypto::SecretBytes key(estelik::store::kContentKeySize);
+  auto batch = store.BeginBatch();
+  Check(batch.status(), "BeginBatch");
+  for (size_t i = 0; i < eval.testimonies.size(); ++i) {
+    SampleTestimony s;
+    s.language = "kk";
+    s.body = eval.testimonies[i].text;
+    s.event_date = "2011-12-16";
+    estelik::store::NewTestimony t = ToNew(s, 10'000'000 + i);
+    ids[t.id] = eval.testimonies[i].id;
+    Check(store.CreateTestimony(t, key), "CreateTestimony (eval)");
+  }
+  Check(batch->Commit(), "Batch::Commit");
+  const estelik::testing::EvalScore score = estelik::testing::ScoreSearchEval(
+      eval,
+      [&](const std::string& text) {
+        estelik::pb::SearchQuery q;
+        q.set_text(text);
+        q.mutable_page()->set_limit(500);
+        auto page = store.Search(q);
+        if (!page.ok()) Die("eval query " + text + ": " + page.status().ToString());
+        std::vector<std::string> found;
+        for (const auto& h : page->hits()) found.push_back(ids[h.testimony_id()]);
+        return found;
+      },
+      nullptr);
+  side.eval_recall = score.recall();
+  side.eval_precision = score.precision();
+  std::printf("  eval     recall %.3f  precision %.3f  (%zu queries, %zu testimonies)\n",
+              side.eval_recall, side.eval_precision, eval.queries.size(), eval.testimonies.size());
+}
 
 void RunQueries(Store& store, Side& side, const std::map<std::string, std::vector<Query>>& qs) {
   side.classes.clear();
@@ -262,37 +311,54 @@ int CountToken(void* count, int, const char*, int, int, int) {
   return SQLITE_OK;
 }
 
-// Pure tokenizer throughput through the FTS5 tokenizer API (best of three passes).
-void MeasureTokenizer(sqlite3* db, Side& side, const std::vector<SampleTestimony>& corpus) {
-  auto api = estelik::store::GetFts5Api(db);
+// Pure tokenizer throughput through the FTS5 tokenizer API, both tokenizers in the same loop:
+// passes alternate between them (best of five each), so that load from other processes on a
+// shared machine falls on both alike and their ratio stays meaningful.
+void MeasureTokenizers(std::vector<Side>& sides, const std::vector<SampleTestimony>& corpus) {
+  sqlite3* raw = nullptr;
+  if (sqlite3_open(":memory:", &raw) != SQLITE_OK) Die("cannot open :memory:");
+  Db db(raw);
+  Check(estelik::store::RegisterTokenizer(db.get()), "RegisterTokenizer");
+  auto api = estelik::store::GetFts5Api(db.get());
   if (!api.ok()) Die(api.status().ToString());
-  const bool ours = side.name == "estelik";
-  void* user = nullptr;
-  fts5_tokenizer tok{};
-  if ((*api)->xFindTokenizer(*api, ours ? "estelik" : "unicode61", &user, &tok) != SQLITE_OK) {
-    Die("no tokenizer " + side.name);
-  }
-  const char* args[] = {"remove_diacritics", "2"};
-  Fts5Tokenizer* instance = nullptr;
-  if (tok.xCreate(user, ours ? nullptr : args, ours ? 0 : 2, &instance) != SQLITE_OK) {
-    Die("cannot create tokenizer " + side.name);
+  struct Instance {
+    fts5_tokenizer tok{};
+    Fts5Tokenizer* instance = nullptr;
+    double best = 1e9;
+  };
+  std::vector<Instance> inst(sides.size());
+  for (size_t i = 0; i < sides.size(); ++i) {
+    const bool ours = sides[i].name == "estelik";
+    void* user = nullptr;
+    if ((*api)->xFindTokenizer(*api, ours ? "estelik" : "unicode61", &user, &inst[i].tok) !=
+        SQLITE_OK)
+      Die("no tokenizer " + sides[i].name);
+    const char* args[] = {"remove_diacritics", "2"};
+    if (inst[i].tok.xCreate(user, ours ? nullptr : args, ours ? 0 : 2, &inst[i].instance) !=
+        SQLITE_OK)
+      Die("cannot create tokenizer " + sides[i].name);
   }
   size_t bytes = 0;
   for (const auto& t : corpus) bytes += t.title.size() + t.body.size();
-  double best = 1e9;
-  for (int pass = 0; pass < 3; ++pass) {
-    size_t tokens = 0;
-    const auto start = Clock::now();
-    for (const auto& t : corpus) {
-      tok.xTokenize(instance, &tokens, FTS5_TOKENIZE_DOCUMENT, t.title.data(),
-                    static_cast<int>(t.title.size()), CountToken);
-      tok.xTokenize(instance, &tokens, FTS5_TOKENIZE_DOCUMENT, t.body.data(),
-                    static_cast<int>(t.body.size()), CountToken);
+  for (int pass = 0; pass < 5; ++pass) {
+    for (Instance& x : inst) {
+      size_t tokens = 0;
+      const auto start = Clock::now();
+      for (const auto& t : corpus) {
+        x.tok.xTokenize(x.instance, &tokens, FTS5_TOKENIZE_DOCUMENT, t.title.data(),
+                        static_cast<int>(t.title.size()), CountToken);
+        x.tok.xTokenize(x.instance, &tokens, FTS5_TOKENIZE_DOCUMENT, t.body.data(),
+                        static_cast<int>(t.body.size()), CountToken);
+      }
+      x.best = std::min(x.best, Seconds(start));
     }
-    best = std::min(best, Seconds(start));
   }
-  tok.xDelete(instance);
-  side.tokenizer_mb_per_s = static_cast<double>(bytes) / 1e6 / best;
+  for (size_t i = 0; i < sides.size(); ++i) {
+    inst[i].tok.xDelete(inst[i].instance);
+    sides[i].tokenizer_mb_per_s = static_cast<double>(bytes) / 1e6 / inst[i].best;
+    std::printf("%s: tokenizer %.1f MB/s (best of 5, passes alternating)\n", sides[i].name.c_str(),
+                sides[i].tokenizer_mb_per_s);
+  }
 }
 
 size_t ParseFlag(int argc, char** argv, const char* name, size_t fallback) {
@@ -345,8 +411,6 @@ void RunSide(Side& side, const std::string& path, const std::vector<SampleTestim
         kind.c_str(), Percentile(r.ms, 0.5), Percentile(r.ms, 0.99), Percentile(r.cpu_ms, 0.5),
         Percentile(r.cpu_ms, 0.99), r.hits, 100.0 * r.capped);
   }
-  MeasureTokenizer(db.get(), side, corpus);
-  std::printf("  tokenizer %.1f MB/s\n", side.tokenizer_mb_per_s);
   if (!reuse && side.name == "estelik") {
     // Withdrawal rewrites the testimony's FTS shard ('optimize', 1/16 of the index) and
     // checkpoints the WAL: its cost grows with the store. Three withdrawals, mean.
@@ -390,6 +454,16 @@ int main(int argc, char** argv) {
   sides[1].tokenize = "unicode61 remove_diacritics 2";
   const std::string tag = "-" + std::to_string(docs) + "-" + std::to_string(seed) + ".db";
   for (Side& side : sides) RunSide(side, dir + "/" + side.name + tag, corpus, queries);
+  MeasureTokenizers(sides, corpus);
+  estelik::testing::SearchEval eval;
+  std::string eval_error;
+  if (!estelik::testing::LoadSearchEval(estelik::testing::SearchEvalDir(ESTELIK_SOURCE_DIR), &eval,
+                                        &eval_error))
+    Die(eval_error);
+  for (Side& side : sides) {
+    std::printf("%s:\n", side.name.c_str());
+    RunEval(side, dir + "/eval-" + side.name + ".db", eval);
+  }
 
   const Side& e = sides[0];
   const Side& u = sides[1];
@@ -409,7 +483,9 @@ int main(int argc, char** argv) {
     json += ",\"" + side->name + "\":{\"ingest_docs_per_s\":" +
             std::to_string(
                 side->ingest_seconds > 0 ? static_cast<double>(docs) / side->ingest_seconds : 0) +
-            ",\"tokenizer_mb_per_s\":" + std::to_string(side->tokenizer_mb_per_s);
+            ",\"tokenizer_mb_per_s\":" + std::to_string(side->tokenizer_mb_per_s) +
+            ",\"eval_recall\":" + std::to_string(side->eval_recall) +
+            ",\"eval_precision\":" + std::to_string(side->eval_precision);
     if (side->withdraw_ms > 0) json += ",\"withdraw_ms\":" + std::to_string(side->withdraw_ms);
     for (const auto& [kind, r] : side->classes) {
       json += ",\"" + kind + "_p50_ms\":" + std::to_string(Percentile(r.ms, 0.5)) + ",\"" + kind +
