@@ -216,6 +216,23 @@ class Archive {
   Status Apply(const pb::Op& op, const std::string& hash, const pb::OpBody& body,
                RebuildState* rebuild);
   Status ApplyShare(const pb::Op& op, const std::string& hash, const pb::ShareIntoCircle& s);
+  // One op being applied (merge.cc): its header, hash, and the rebuild's state (null live).
+  struct Applying {
+    const pb::Op& op;
+    const std::string& hash;
+    RebuildState* rebuild;
+  };
+  // The merge rule of each op kind (docs/FORMAT.md "Merge"), one function each.
+  Status ApplyCreate(const Applying& a, const pb::TestimonyCreate& c);
+  Status ApplyEdit(const Applying& a, const pb::TestimonyEdit& e);
+  Status ApplyWithdraw(const Applying& a, const pb::TestimonyWithdraw& w);
+  Status WithdrawUnheld(const Applying& a, const pb::TestimonyWithdraw& w, const Status& lookup);
+  Status ApplyAttachmentAdd(const Applying& a, const pb::AttachmentInfo& info);
+  Status ApplyTagAdd(const Applying& a, const pb::TagAdd& t);
+  Status ApplyTagRemove(const Applying& a, const pb::TagRemove& r);
+  Status ApplyAnnotationAdd(const Applying& a, const pb::AnnotationAdd& n);
+  Status RecordCarrier(const Applying& a, const std::string& testimony_id);
+  Result<bool> LiveTestimony(const Applying& a, const std::string& id, bool author_only);
   // Clears every materialized table and replays the log into it (Rebuild's work, without its
   // comparison); the caller holds the batch. Counts into `report`.
   Status Rederive(RebuildReport* report);

@@ -233,7 +233,7 @@ class OpLog {
   // Testing hook: fills each sealing nonce instead of the CSPRNG (vector tests only).
   void SetNonceSourceForTesting(std::function<void(std::span<uint8_t>)> source);
 
-  struct Impl;  // opaque; internal to op_log.cc
+  struct Impl;  // opaque; defined in op_log_impl.h, shared by the units that implement OpLog
 
  private:
   explicit OpLog(sqlite3* db, Identity identity, crypto::SecretBytes private_key,
