@@ -6,7 +6,9 @@
 // list of names): Cyrillic is transliterated, case and diacritics are dropped, sounds that the
 // scripts spell differently are merged (zh/j/ж -> j; q/қ/х/kh -> k; y/ы/і/и/й -> i; ng before
 // a vowel -> n; ...) and doubled letters collapse. The full rule table, its order and the
-// deliberate over-merges are in docs/FORMAT.md, "Search folding".
+// deliberate over-merges are in docs/FORMAT.md, "Search folding". Each token also has a stem
+// key (FoldWithStem): the key without its Kazakh, Russian or English inflectional endings, so
+// that Ақтауға, Aqtauda and Актау meet (FORMAT.md "Stems").
 //
 // The FTS index stores folded keys, so the rules are part of the on-disk format: any change to
 // them must bump kFoldVersion, and a store whose index was built with another version must
@@ -23,7 +25,8 @@
 
 namespace estelik::store {
 
-// Version of the folding rules. Bump on ANY change of the output of FoldForSearch.
+// Version of the folding rules. Bump on ANY change of the output of FoldForSearch or
+// StemForSearch (FoldTest.FoldVersionIsPinned pins both).
 inline constexpr int kFoldVersion = 2;
 
 // Folded keys are truncated to at most this many bytes (on a UTF-8 boundary).
