@@ -5,13 +5,6 @@ namespace estelik::log {
 
 using internal::AppendLocked;
 using internal::AppendSpec;
-using internal::CircleRow;
-using internal::Exec;
-using internal::Head;
-using internal::IsMembershipOp;
-using internal::MembershipOf;
-using internal::Savepoint;
-using internal::Short;
 using internal::Stmt;
 using internal::ToKey;
 using internal::ToString;

@@ -16,11 +16,9 @@ Status AddRedactionColumn(sqlite3* db);
 
 using internal::AppendLocked;
 using internal::AppendSpec;
-using internal::CircleRow;
 using internal::Exec;
 using internal::Head;
 using internal::IsMembershipOp;
-using internal::MembershipOf;
 using internal::Savepoint;
 using internal::Short;
 using internal::Stmt;

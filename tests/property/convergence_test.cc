@@ -357,6 +357,19 @@ class Scenario {
 
   const std::array<uint8_t, 32>& initial_relay_hash() const { return initial_relay_hash_; }
 
+  // Every replica with a name for traces: the members, then the authors, then the relay.
+  std::vector<std::pair<std::string, Archive*>> Replicas() {
+    std::vector<std::pair<std::string, Archive*>> out;
+    for (size_t i = 0; i < receivers_.size(); ++i) {
+      out.push_back({"member " + std::to_string(i), receivers_[i].get()});
+    }
+    for (size_t i = 0; i < authors_.size(); ++i) {
+      out.push_back({"author " + std::to_string(i), authors_[i].get()});
+    }
+    if (relay_) out.push_back({"relay", relay_.get()});
+    return out;
+  }
+
  private:
   Rng rng_;
   ScenarioShape shape_;
@@ -490,14 +503,7 @@ void RunConvergenceCase(uint64_t seed, ScenarioShape shape) {
   Rng& rng = s.rng();
 
   // Receiver 0 gets every author's chain in order (the reference); the others chaos.
-  std::vector<std::pair<std::string, Archive*>> replicas;
-  for (size_t i = 0; i < s.receivers().size(); ++i) {
-    replicas.push_back({"member " + std::to_string(i), s.receivers()[i].get()});
-  }
-  for (size_t i = 0; i < s.authors().size(); ++i) {
-    replicas.push_back({"author " + std::to_string(i), s.authors()[i].get()});
-  }
-  if (s.relay()) replicas.push_back({"relay", s.relay()});
+  const std::vector<std::pair<std::string, Archive*>> replicas = s.Replicas();
 
   for (size_t r = 0; r < replicas.size(); ++r) {
     SCOPED_TRACE(replicas[r].first);
@@ -644,14 +650,7 @@ void RunRemovalCase(uint64_t seed, ScenarioShape shape) {
   ASSERT_TRUE(cuts.ok()) << cuts.status().ToString();
   EXPECT_EQ(cuts->size(), s.removals());
 
-  std::vector<std::pair<std::string, Archive*>> replicas;
-  for (size_t i = 0; i < s.receivers().size(); ++i) {
-    replicas.push_back({"member " + std::to_string(i), s.receivers()[i].get()});
-  }
-  for (size_t i = 0; i < s.authors().size(); ++i) {
-    replicas.push_back({"author " + std::to_string(i), s.authors()[i].get()});
-  }
-  if (s.relay()) replicas.push_back({"relay", s.relay()});
+  const std::vector<std::pair<std::string, Archive*>> replicas = s.Replicas();
   for (auto& [name, to] : replicas) {
     SCOPED_TRACE(name);
     Totals totals;
