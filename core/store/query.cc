@@ -255,6 +255,25 @@ std::string PhraseUnion(std::string_view match) {
   return out;
 }
 
+bool IsDisjunction(std::string_view match) {
+  for (size_t i = 0; i < match.size(); ++i) {
+    if (match[i] == '"') {  // skip the phrase; "" inside it is an escaped quote
+      for (++i; i < match.size(); ++i) {
+        if (match[i] != '"') continue;
+        if (i + 1 < match.size() && match[i + 1] == '"') {
+          ++i;
+          continue;
+        }
+        break;
+      }
+      continue;
+    }
+    const std::string_view rest = match.substr(i);
+    if (rest.starts_with("AND ") || rest.starts_with("NOT ")) return false;
+  }
+  return true;
+}
+
 std::string BuildMatchExpression(std::string_view user_text) {
   // Over-long text is cut at a UTF-8 boundary; control characters are spaces (they separate
   // words anyway, and one of them is the tokenizer's exact-query marker).

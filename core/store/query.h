@@ -30,4 +30,8 @@ std::string BuildMatchExpression(std::string_view user_text);
 // any phrase of `match` occurs in it, and FTS5 numbers its phrases as in `match`.
 std::string PhraseUnion(std::string_view match);
 
+// True when `match` (a BuildMatchExpression result) is phrases joined only by OR: a row matches
+// it exactly when some phrase occurs in it. False when it holds AND or NOT.
+bool IsDisjunction(std::string_view match);
+
 }  // namespace estelik::store

@@ -1,5 +1,6 @@
 #include "core/store/rank.h"
 
+#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -36,6 +37,28 @@ void MatchStats(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* 
                       SQLITE_TRANSIENT);
 }
 
+void Features(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int,
+              sqlite3_value**) {
+  const int phrases = api->xPhraseCount(fts);
+  std::vector<double> out(1 + static_cast<size_t>(phrases), 0.0);
+  int instances = 0;
+  int rc = api->xInstCount(fts, &instances);
+  for (int i = 0; i < instances && rc == SQLITE_OK; ++i) {
+    int phrase = 0, column = 0, offset = 0;
+    rc = api->xInst(fts, i, &phrase, &column, &offset);
+    if (rc == SQLITE_OK && column >= 0 && column < 3) out[1 + phrase] += kRankWeights[column];
+  }
+  int length = 0;
+  if (rc == SQLITE_OK) rc = api->xColumnSize(fts, -1, &length);
+  if (rc != SQLITE_OK) {
+    sqlite3_result_error_code(ctx, rc);
+    return;
+  }
+  out[0] = length;
+  sqlite3_result_blob(ctx, out.data(), static_cast<int>(out.size() * sizeof(double)),
+                      SQLITE_TRANSIENT);
+}
+
 // SQLite's varint (FTS5 records use it): 7 bits per byte, big-endian, the 9th byte whole.
 bool GetVarint(std::string_view in, size_t* at, uint64_t* v) {
   *v = 0;
@@ -52,40 +75,18 @@ bool GetVarint(std::string_view in, size_t* at, uint64_t* v) {
   return true;
 }
 
-void Rank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int argc,
-          sqlite3_value** argv) {
-  const auto* stats =
-      argc == 1
-          ? static_cast<const RankStats*>(sqlite3_value_pointer(argv[0], kRankStatsPointerType))
-          : nullptr;
-  const int phrases = api->xPhraseCount(fts);
-  if (stats == nullptr || stats->idf.size() != static_cast<size_t>(phrases) || stats->rows <= 0) {
-    sqlite3_result_error(ctx, "estelik_rank: missing or mismatched statistics", -1);
-    return;
-  }
-  std::vector<double> freq(static_cast<size_t>(phrases), 0.0);
-  int instances = 0;
-  int rc = api->xInstCount(fts, &instances);
-  for (int i = 0; i < instances && rc == SQLITE_OK; ++i) {
-    int phrase = 0, column = 0, offset = 0;
-    rc = api->xInst(fts, i, &phrase, &column, &offset);
-    if (rc == SQLITE_OK && column >= 0 && column < 3) freq[phrase] += kRankWeights[column];
-  }
-  int length = 0;
-  if (rc == SQLITE_OK) rc = api->xColumnSize(fts, -1, &length);
-  if (rc != SQLITE_OK) {
-    sqlite3_result_error_code(ctx, rc);
-    return;
-  }
-  const double avg = stats->tokens / stats->rows;
-  const double norm = kK1 * (1 - kB + kB * length / (avg > 0 ? avg : 1));
-  double score = 0;
-  for (int p = 0; p < phrases; ++p)
-    score += stats->idf[p] * (freq[p] * (kK1 + 1)) / (freq[p] + norm);
-  sqlite3_result_double(ctx, -score);
-}
-
 }  // namespace
+
+Result<RankFeatures> RankFeatures::Decode(std::string_view blob) {
+  if (blob.size() % sizeof(double) != 0 || blob.size() < sizeof(double))
+    return Corrupt("search index: malformed ranking features");
+  std::vector<double> v(blob.size() / sizeof(double));
+  std::memcpy(v.data(), blob.data(), blob.size());
+  RankFeatures f;
+  f.length = v[0];
+  f.freq.assign(v.begin() + 1, v.end());
+  return f;
+}
 
 Status RankStats::AddTotals(std::string_view averages) {
   if (averages.empty()) return Status::Ok();  // a shard that never held a row
@@ -93,6 +94,7 @@ Status RankStats::AddTotals(std::string_view averages) {
   uint64_t n = 0;
   if (!GetVarint(averages, &at, &n)) return Corrupt("search index: malformed averages record");
   rows += static_cast<double>(n);
+  index_rows += static_cast<double>(n);
   while (at < averages.size()) {
     if (!GetVarint(averages, &at, &n)) return Corrupt("search index: malformed averages record");
     tokens += static_cast<double>(n);
@@ -114,6 +116,14 @@ Status RankStats::AddPhraseRows(std::string_view blob) {
   return Status::Ok();
 }
 
+void RankStats::CountCandidates(const std::vector<RankFeatures>& candidates) {
+  for (const RankFeatures& c : candidates) {
+    if (phrase_rows.empty()) phrase_rows.resize(c.freq.size(), 0);
+    assert(c.freq.size() == phrase_rows.size());
+    for (size_t p = 0; p < c.freq.size(); ++p) phrase_rows[p] += c.freq[p] > 0 ? 1 : 0;
+  }
+}
+
 void RankStats::Finish() {
   idf.clear();
   for (double n : phrase_rows) {
@@ -122,10 +132,20 @@ void RankStats::Finish() {
   }
 }
 
+double RankStats::Rank(const RankFeatures& row) const {
+  assert(row.freq.size() == idf.size());
+  const double avg = index_rows > 0 ? tokens / index_rows : 0;
+  const double norm = kK1 * (1 - kB + kB * row.length / (avg > 0 ? avg : 1));
+  double score = 0;
+  for (size_t p = 0; p < idf.size(); ++p)
+    score += idf[p] * (row.freq[p] * (kK1 + 1)) / (row.freq[p] + norm);
+  return -score;
+}
+
 Status RegisterRankFunctions(sqlite3* db) {
   ESTELIK_ASSIGN_OR_RETURN(fts5_api * api, GetFts5Api(db));
-  for (auto [name, fn] :
-       {std::pair{"estelik_match_stats", &MatchStats}, std::pair{"estelik_rank", &Rank}}) {
+  for (auto [name, fn] : {std::pair{"estelik_match_stats", &MatchStats},
+                          std::pair{"estelik_rank_features", &Features}}) {
     int rc = api->xCreateFunction(api, name, nullptr, fn, nullptr);
     if (rc != SQLITE_OK)
       return Internal(std::string("could not register the FTS5 function ") + name + ": " +

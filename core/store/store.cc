@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <map>
 
@@ -12,6 +13,7 @@
 #include "core/store/query.h"
 #include "core/store/rank.h"
 #include "core/store/schema.h"
+#include "core/store/snippet.h"
 #include "core/store/sqlite_util.h"
 #include "core/store/tokenizer.h"
 
@@ -32,7 +34,7 @@ constexpr int kTermTag = 1;
 constexpr int kTermPlace = 2;
 constexpr int kTermPerson = 3;
 constexpr uint8_t kListCursorVersion = 1;
-constexpr uint8_t kSearchCursorVersion = 3;
+constexpr uint8_t kSearchCursorVersion = 4;
 
 // A tokenize= argument: words of letters, digits and '_' separated by single spaces.
 bool IsPlainTokenizerSpec(std::string_view spec) {
@@ -725,199 +727,274 @@ Result<pb::TestimonyPage> Store::List(const pb::ListFilter& filter, const pb::Pa
   return out;
 }
 
-// Search runs in four steps so its cost is bounded by kMaxRankedCandidates, not by how many
-// testimonies a word occurs in. The index is kFtsShards FTS5 tables (a testimony is in exactly
-// one), so each step is one compound SELECT with an arm per shard:
-//  1. Statistics: in every shard with a match, estelik_match_stats (rows, tokens, rows per
-//     phrase: a walk of each phrase's doclist, the pass bm25() makes for its IDF), summed so
-//     that scores from different shards are comparable (core/store/rank.h).
-//  2. Cut: the rowid of the (max_ranked_+1)-th most recent match. Each arm walks a doclist in
-//     rowid order without scoring and SQLite merges the ordered arms, so this costs O(cap).
-//     No such row: no cut.
-//  3. Rank the matches above the cut with estelik_rank (bm25 on the summed statistics), page
-//     with the (rank, seq) cursor, LIMIT n+1.
-//  4. Snippets and display columns for the n hits only, one rowid lookup each in its shard
-//     (snippet() re-tokenizes the document, far too costly to run for every candidate).
-// With filters, FTS stays the outer loop (CROSS JOIN): the planner otherwise scans the filter
-// index and re-runs MATCH once per row, 10-100x slower.
-Result<pb::SearchPage> Store::Search(const pb::SearchQuery& query) {
-  const std::string match = BuildMatchExpression(query.text());
-  if (match.empty()) {  // nothing to look for ("", "*", "-strike"): any text is valid
-    pb::SearchPage none;
-    none.set_highlight_open(kHighlightOpen);
-    none.set_highlight_close(kHighlightClose);
-    return none;
-  }
-  const pb::PageRequest& page = query.page();
-  uint32_t limit = page.limit() == 0 ? kDefaultPageSize : std::min(page.limit(), kMaxPageSize);
+// Search, in named steps (docs/FORMAT.md "Search cost bound"). The index is kFtsShards FTS5
+// tables (a testimony is in exactly one), so a step that reads the index is one compound
+// SELECT with an arm per shard (ShardArms).
+namespace {
 
+// What a query asks for, as the steps need it.
+struct SearchPlan {
+  std::string match;  // the FTS5 expression (query.h)
+  bool disjunction;   // IsDisjunction(match)
   std::string filter_sql;
   std::vector<Param> filter_params;
-  ESTELIK_RETURN_IF_ERROR(AppendFilter(query.filter(), &filter_sql, &filter_params));
-
-  // "SELECT <columns> FROM <shard> ... WHERE <shard> MATCH ? <filters> <tail>" for every shard,
-  // joined by UNION ALL; '$' in `columns` and `tail` stands for the shard's table. `params`
-  // receives each arm's parameters in order (the match, the filters', then `tail_params`).
-  auto compound = [&](const std::string& columns, bool filtered, const std::string& tail,
-                      const std::vector<Param>& tail_params, std::vector<Param>* params) {
-    std::string sql;
-    for (int k = 0; k < kFtsShards; ++k) {
-      const std::string fts = FtsShardName(k);
-      auto sub = [&](std::string s) {
-        for (size_t at = s.find('$'); at != std::string::npos; at = s.find('$', at + fts.size()))
-          s.replace(at, 1, fts);
-        return s;
-      };
-      if (k > 0) sql += " UNION ALL ";
-      sql += "SELECT " + sub(columns) + " FROM " + fts;
-      if (filtered && !filter_sql.empty())
-        sql += " CROSS JOIN testimonies t ON t.seq = " + fts + ".rowid";
-      sql += " WHERE " + fts + " MATCH ?";
-      params->push_back(Text(match));
-      if (filtered) {
-        sql += filter_sql;
-        params->insert(params->end(), filter_params.begin(), filter_params.end());
-      }
-      sql += sub(tail);
-      params->insert(params->end(), tail_params.begin(), tail_params.end());
-    }
-    return sql;
-  };
-
-  // 1. Statistics over the whole index, as bm25() takes them (filters do not change them):
-  // every shard's totals, and the rows per phrase of every shard where any phrase occurs.
-  RankStats stats;
-  {
-    std::string sql;
-    for (int k = 0; k < kFtsShards; ++k) {
-      if (k > 0) sql += " UNION ALL ";
-      sql += "SELECT block FROM " + FtsShardName(k) + "_data WHERE id = 1";
-    }
-    ESTELIK_ASSIGN_OR_RETURN(Stmt totals, Stmt::Prepare(db_, sql));
-    while (true) {
-      ESTELIK_ASSIGN_OR_RETURN(bool row, totals.Step());
-      if (!row) break;
-      ESTELIK_RETURN_IF_ERROR(stats.AddTotals(totals.Blob(0)));
-    }
-    std::vector<Param> params;
-    sql.clear();
-    for (int k = 0; k < kFtsShards; ++k) {  // every arm needs its own LIMIT 1: a subquery each
-      const std::string fts = FtsShardName(k);
-      if (k > 0) sql += " UNION ALL ";
-      sql += "SELECT * FROM (SELECT estelik_match_stats(" + fts + ") FROM " + fts + " WHERE " +
-             fts + " MATCH ? LIMIT 1)";
-      params.push_back(Text(PhraseUnion(match)));
-    }
-    ESTELIK_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, sql));
-    BindAll(s, params);
-    while (true) {
-      ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      ESTELIK_RETURN_IF_ERROR(stats.AddPhraseRows(s.Blob(0)));
-    }
-    stats.Finish();
-  }
-
-  bool have_cursor = !page.cursor().empty();
+  uint32_t limit;
+  bool have_cursor = false;
   double cursor_rank = 0;
-  int64_t cursor_seq = 0, cut = 0;
-  if (have_cursor) {
-    const std::string& c = page.cursor();
-    if (c.size() != 1 + 8 + 8 + 8 || static_cast<uint8_t>(c[0]) != kSearchCursorVersion)
-      return InvalidArgument("paging cursor is malformed; start again without a cursor");
-    uint64_t bits = GetU64(c, 1);
-    std::memcpy(&cursor_rank, &bits, sizeof cursor_rank);
-    cursor_seq = static_cast<int64_t>(GetU64(c, 9));
-    cut = static_cast<int64_t>(GetU64(c, 17));  // later pages rank the first page's candidates
-  } else if (!stats.phrase_rows.empty()) {
-    // 2. The cut.
-    std::vector<Param> params;
-    std::string sql =
-        compound("$.rowid", true, "", {}, &params) + " ORDER BY 1 DESC LIMIT 1 OFFSET ?";
-    params.push_back(Num(static_cast<int64_t>(max_ranked_)));
-    ESTELIK_ASSIGN_OR_RETURN(Stmt c, Stmt::Prepare(db_, sql));
-    BindAll(c, params);
-    ESTELIK_ASSIGN_OR_RETURN(bool over, c.Step());
-    if (over) cut = c.Int(0);
-  }
+  int64_t cursor_seq = 0;
+  int64_t cut = 0;  // rank only matches with seq > cut (0: every match)
+};
 
-  // 3. Rank. Parameter 1 is the statistics pointer, shared by every arm.
-  struct Ranked {
-    int64_t seq;
-    double rank;
-  };
+Status ReadSearchCursor(const std::string& c, SearchPlan* plan) {
+  if (c.size() != 1 + 8 + 8 + 8 || static_cast<uint8_t>(c[0]) != kSearchCursorVersion)
+    return InvalidArgument("paging cursor is malformed; start again without a cursor");
+  plan->have_cursor = true;
+  const uint64_t bits = GetU64(c, 1);
+  std::memcpy(&plan->cursor_rank, &bits, sizeof plan->cursor_rank);
+  plan->cursor_seq = static_cast<int64_t>(GetU64(c, 9));
+  plan->cut = static_cast<int64_t>(GetU64(c, 17));  // later pages rank the first page's window
+  return Status::Ok();
+}
+
+// Version byte, the rank's IEEE-754 bits, the last hit's seq (ties are broken by seq), the cut.
+std::string SearchCursor(double rank, int64_t seq, int64_t cut) {
+  std::string cursor(1, static_cast<char>(kSearchCursorVersion));
+  uint64_t bits;
+  std::memcpy(&bits, &rank, sizeof bits);
+  PutU64(&cursor, bits);
+  PutU64(&cursor, static_cast<uint64_t>(seq));
+  PutU64(&cursor, static_cast<uint64_t>(cut));
+  return cursor;
+}
+
+// "SELECT <columns> FROM <shard> [CROSS JOIN testimonies t] WHERE <shard> MATCH ? <filters>
+// <tail>" for every shard, joined by UNION ALL; '$' in `columns` and `tail` stands for the
+// shard's table. Appends each arm's parameters (the match, the filters', `tail_params`). With
+// filters FTS stays the outer loop (CROSS JOIN): the planner otherwise scans the filter index
+// and re-runs MATCH once per row, 10-100x slower.
+std::string ShardArms(const SearchPlan& plan, const std::string& columns, const std::string& tail,
+                      const std::vector<Param>& tail_params, std::vector<Param>* params) {
+  std::string sql;
+  for (int k = 0; k < kFtsShards; ++k) {
+    const std::string fts = FtsShardName(k);
+    auto sub = [&](std::string s) {
+      for (size_t at = s.find('$'); at != std::string::npos; at = s.find('$', at + fts.size()))
+        s.replace(at, 1, fts);
+      return s;
+    };
+    if (k > 0) sql += " UNION ALL ";
+    sql += "SELECT " + sub(columns) + " FROM " + fts;
+    if (!plan.filter_sql.empty()) sql += " CROSS JOIN testimonies t ON t.seq = " + fts + ".rowid";
+    sql += " WHERE " + fts + " MATCH ?" + plan.filter_sql + sub(tail);
+    params->push_back(Text(plan.match));
+    params->insert(params->end(), plan.filter_params.begin(), plan.filter_params.end());
+    params->insert(params->end(), tail_params.begin(), tail_params.end());
+  }
+  return sql;
+}
+
+// Rows and tokens of the whole index: every shard's FTS5 averages record.
+Status AddIndexTotals(sqlite3* db, RankStats* stats) {
+  std::string sql;
+  for (int k = 0; k < kFtsShards; ++k) {
+    if (k > 0) sql += " UNION ALL ";
+    sql += "SELECT block FROM " + FtsShardName(k) + "_data WHERE id = 1";
+  }
+  ESTELIK_ASSIGN_OR_RETURN(Stmt totals, Stmt::Prepare(db, sql));
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, totals.Step());
+    if (!row) return Status::Ok();
+    ESTELIK_RETURN_IF_ERROR(stats->AddTotals(totals.Blob(0)));
+  }
+}
+
+// Rows per phrase over the whole index (filters do not change them): in every shard where any
+// phrase occurs, a walk of each phrase's doclist (estelik_match_stats).
+Status AddPhraseWalk(sqlite3* db, const std::string& match, RankStats* stats) {
+  std::string sql;
+  std::vector<Param> params;
+  for (int k = 0; k < kFtsShards; ++k) {  // every arm needs its own LIMIT 1: a subquery each
+    const std::string fts = FtsShardName(k);
+    if (k > 0) sql += " UNION ALL ";
+    sql += "SELECT * FROM (SELECT estelik_match_stats(" + fts + ") FROM " + fts + " WHERE " + fts +
+           " MATCH ? LIMIT 1)";
+    params.push_back(Text(PhraseUnion(match)));
+  }
+  ESTELIK_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db, sql));
+  BindAll(s, params);
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return Status::Ok();
+    ESTELIK_RETURN_IF_ERROR(stats->AddPhraseRows(s.Blob(0)));
+  }
+}
+
+// The rows of the window above `cut`, estimated from the seq range (seqs are dense but for
+// withdrawals): the collection a windowed IDF is taken over. At least `matched`.
+Status SetWindowRows(sqlite3* db, int64_t cut, size_t matched, RankStats* stats) {
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt s,
+      Stmt::Prepare(
+          db, "SELECT (SELECT min(seq) FROM testimonies), (SELECT max(seq) FROM testimonies)"));
+  ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return Internal("store: an aggregate yielded no row");
+  const double lo = static_cast<double>(s.Int(0)), hi = static_cast<double>(s.Int(1));
+  const double share = hi >= lo ? (hi - static_cast<double>(cut)) / (hi - lo + 1) : 1;
+  stats->rows = std::clamp(stats->index_rows * share, static_cast<double>(matched),
+                           std::max(stats->index_rows, static_cast<double>(matched)));
+  return Status::Ok();
+}
+
+struct Candidate {
+  int64_t seq;
+  RankFeatures features;
+};
+
+// The matches to rank, with their bm25 inputs, in one pass over the shards' doclists newest
+// first (SQLite merges the ordered arms, so this costs O(max_ranked)): on a first page the
+// max_ranked most recent (more matched: plan->cut becomes the seq of the next one), on a later
+// page every match above the cursor's cut.
+Result<std::vector<Candidate>> CollectCandidates(sqlite3* db, uint32_t max_ranked,
+                                                 SearchPlan* plan) {
+  std::vector<Param> params;
+  std::string sql = ShardArms(*plan, "$.rowid, estelik_rank_features($)", " AND $.rowid > ?",
+                              {Num(plan->cut)}, &params);
+  if (!plan->have_cursor) {
+    sql += " ORDER BY 1 DESC LIMIT ?";
+    params.push_back(Num(static_cast<int64_t>(max_ranked) + 1));
+  }
+  ESTELIK_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db, sql));
+  BindAll(s, params);
+  std::vector<Candidate> out;
+  while (true) {
+    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ESTELIK_ASSIGN_OR_RETURN(RankFeatures f, RankFeatures::Decode(s.Blob(1)));
+    if (!out.empty() && f.freq.size() != out[0].features.freq.size())
+      return Corrupt("search index shards disagree on the query's phrases");
+    out.push_back({s.Int(0), std::move(f)});
+  }
+  if (!plan->have_cursor && out.size() > max_ranked) {
+    plan->cut = out.back().seq;
+    out.pop_back();
+  }
+  return out;
+}
+
+// The statistics bm25 takes (core/store/rank.h says where the rows per phrase come from).
+Result<RankStats> SearchStats(sqlite3* db, const SearchPlan& plan,
+                              const std::vector<Candidate>& candidates) {
+  RankStats stats;
+  ESTELIK_RETURN_IF_ERROR(AddIndexTotals(db, &stats));
+  if (plan.disjunction && plan.filter_sql.empty()) {
+    std::vector<RankFeatures> features;
+    features.reserve(candidates.size());
+    for (const Candidate& c : candidates) features.push_back(c.features);
+    stats.CountCandidates(features);
+    if (plan.cut > 0)
+      ESTELIK_RETURN_IF_ERROR(SetWindowRows(db, plan.cut, candidates.size(), &stats));
+  } else {
+    ESTELIK_RETURN_IF_ERROR(AddPhraseWalk(db, plan.match, &stats));
+  }
+  if (stats.phrase_rows.size() != candidates[0].features.freq.size())
+    return Corrupt("search index statistics disagree with the query's phrases");
+  stats.Finish();
+  return stats;
+}
+
+struct Ranked {
+  int64_t seq;
+  double rank;
+};
+
+// The page: candidates after the cursor in (rank, seq) order, at most limit + 1 (one more
+// than the page tells whether there is a next one).
+std::vector<Ranked> RankPage(const std::vector<Candidate>& candidates, const RankStats& stats,
+                             const SearchPlan& plan) {
   std::vector<Ranked> ranked;
-  if (!stats.phrase_rows.empty()) {
-    std::vector<Param> tail_params = {Num(cut)};
-    std::string tail = " AND $.rowid > ?";
-    if (have_cursor) {
-      tail += " AND (r > ? OR (r = ? AND $.rowid > ?))";
-      Param r{Param::kReal, 0, cursor_rank, {}};
-      tail_params.insert(tail_params.end(), {r, r, Num(cursor_seq)});
-    }
-    std::vector<Param> params = {Num(0)};  // ?1: replaced by the pointer below
-    std::string sql =
-        compound("$.rowid, estelik_rank($, ?1) AS r", true, tail, tail_params, &params) +
-        " ORDER BY 2, 1 LIMIT ?";
-    params.push_back(Num(static_cast<int64_t>(limit) + 1));
-    ESTELIK_ASSIGN_OR_RETURN(Stmt rank, Stmt::Prepare(db_, sql));
-    BindAll(rank, params);
-    sqlite3_bind_pointer(rank.get(), 1, &stats, kRankStatsPointerType, nullptr);
-    while (true) {
-      ESTELIK_ASSIGN_OR_RETURN(bool row, rank.Step());
-      if (!row) break;
-      ranked.push_back({rank.Int(0), rank.Double(1)});
-    }
+  ranked.reserve(candidates.size());
+  for (const Candidate& c : candidates) {
+    const double r = stats.Rank(c.features);
+    if (plan.have_cursor &&
+        !(r > plan.cursor_rank || (r == plan.cursor_rank && c.seq > plan.cursor_seq)))
+      continue;
+    ranked.push_back({c.seq, r});
   }
+  const size_t keep = std::min<size_t>(ranked.size(), static_cast<size_t>(plan.limit) + 1);
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<ptrdiff_t>(keep), ranked.end(),
+                    [](const Ranked& a, const Ranked& b) {
+                      return a.rank != b.rank ? a.rank < b.rank : a.seq < b.seq;
+                    });
+  ranked.resize(keep);
+  return ranked;
+}
 
-  pb::SearchPage out;
-  if (ranked.size() > limit) {
-    ranked.pop_back();
-    // Cursor: version byte, the rank's IEEE-754 bits, the last hit's seq (ties broken by seq),
-    // the candidate cut.
-    std::string cursor(1, static_cast<char>(kSearchCursorVersion));
-    uint64_t b;
-    std::memcpy(&b, &ranked.back().rank, sizeof b);
-    PutU64(&cursor, b);
-    PutU64(&cursor, static_cast<uint64_t>(ranked.back().seq));
-    PutU64(&cursor, static_cast<uint64_t>(cut));
-    out.set_next_cursor(cursor);
-  }
-  out.set_ranked_recent_only(cut > 0);
-
-  // 4. Snippets, one prepared statement per shard that has a hit.
-  std::map<int, Stmt> shows;
+// Snippets (core/store/snippet.h) and display columns of the page's hits: one rowid lookup
+// each in its shard's stored text.
+Status AddHits(sqlite3* db, const std::string& match, const std::vector<Ranked>& ranked,
+               pb::SearchPage* out) {
+  const SnippetQuery snippets(match);
+  std::map<int, Stmt> shows;  // one prepared statement per shard that has a hit
   for (const Ranked& r : ranked) {
     const int k = FtsShardOf(r.seq);
     auto it = shows.find(k);
     if (it == shows.end()) {
       const std::string fts = FtsShardName(k);
       ESTELIK_ASSIGN_OR_RETURN(
-          Stmt show,
-          Stmt::Prepare(db_, "SELECT t.id, snippet(" + fts + ", 0, ?1, ?2, '…', 12), snippet(" +
-                                 fts + ", 1, ?1, ?2, '…', 24), t.language, " + fts +
-                                 ".title, t.updated_wall, t.updated_counter FROM " + fts +
-                                 " CROSS JOIN testimonies t ON t.seq = " + fts + ".rowid WHERE " +
-                                 fts + " MATCH ?3 AND " + fts + ".rowid = ?4"));
+          Stmt show, Stmt::Prepare(db,
+                                   "SELECT t.id, f.title, f.body, t.language, t.updated_wall, "
+                                   "t.updated_counter FROM " +
+                                       fts +
+                                       " f CROSS JOIN testimonies t ON t.seq = f.rowid "
+                                       "WHERE f.rowid = ?1"));
       it = shows.emplace(k, std::move(show)).first;
     }
     Stmt& show = it->second;
-    show.Bind(1, std::string_view(kHighlightOpen)).Bind(2, std::string_view(kHighlightClose));
-    show.Bind(3, match).Bind(4, r.seq);
+    show.Bind(1, r.seq);
     ESTELIK_ASSIGN_OR_RETURN(bool row, show.Step());
     if (!row) return Internal("store: search hit " + std::to_string(r.seq) + " vanished");
-    pb::SearchHit* h = out.add_hits();
+    pb::SearchHit* h = out->add_hits();
     h->set_testimony_id(show.Blob(0));
     h->set_rank(r.rank);
-    h->set_title_snippet(show.Text(1));
-    h->set_body_snippet(show.Text(2));
+    const std::string title = show.Text(1);
+    h->set_title_snippet(snippets.Snippet(title, 12, kHighlightOpen, kHighlightClose, "…"));
+    h->set_body_snippet(snippets.Snippet(show.Text(2), 24, kHighlightOpen, kHighlightClose, "…"));
     h->set_language(show.Text(3));
-    h->set_title(show.Text(4));
-    ReadHlc(show, 5, h->mutable_updated());
+    h->set_title(title);
+    ReadHlc(show, 4, h->mutable_updated());
     show.Reset();
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// Cost is bounded by max_ranked_, not by how many testimonies a word occurs in, but for the
+// doclist walk of a query that is not a disjunction (rank.h).
+Result<pb::SearchPage> Store::Search(const pb::SearchQuery& query) {
+  pb::SearchPage out;
   out.set_highlight_open(kHighlightOpen);
   out.set_highlight_close(kHighlightClose);
+  SearchPlan plan;
+  plan.match = BuildMatchExpression(query.text());
+  if (plan.match.empty()) return out;  // nothing to look for ("", "*", "-strike")
+  plan.disjunction = IsDisjunction(plan.match);
+  const pb::PageRequest& page = query.page();
+  plan.limit = page.limit() == 0 ? kDefaultPageSize : std::min(page.limit(), kMaxPageSize);
+  if (!page.cursor().empty()) ESTELIK_RETURN_IF_ERROR(ReadSearchCursor(page.cursor(), &plan));
+  ESTELIK_RETURN_IF_ERROR(AppendFilter(query.filter(), &plan.filter_sql, &plan.filter_params));
+
+  ESTELIK_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
+                           CollectCandidates(db_, max_ranked_, &plan));
+  out.set_ranked_recent_only(plan.cut > 0);
+  if (candidates.empty()) return out;
+  ESTELIK_ASSIGN_OR_RETURN(RankStats stats, SearchStats(db_, plan, candidates));
+  std::vector<Ranked> ranked = RankPage(candidates, stats, plan);
+  if (ranked.size() > plan.limit) {
+    ranked.pop_back();
+    out.set_next_cursor(SearchCursor(ranked.back().rank, ranked.back().seq, plan.cut));
+  }
+  ESTELIK_RETURN_IF_ERROR(AddHits(db_, plan.match, ranked, &out));
   return out;
 }
 

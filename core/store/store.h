@@ -147,7 +147,8 @@ class Store {
   // Cost is bounded: when the query (with its filters) matches more than
   // kMaxRankedCandidates testimonies, only the kMaxRankedCandidates most recently stored
   // (on this device) matches are ranked (SearchPage.ranked_recent_only is set; further words or
-  // filters reach older ones). Fewer matches are all ranked by bm25.
+  // filters reach older ones), by bm25 with that window's statistics when the query is words
+  // joined by OR (rank.h). Fewer matches are all ranked by bm25 over the whole index.
   Result<pb::SearchPage> Search(const pb::SearchQuery& query);
   // BLAKE2b-256 over a canonical serialization of every record, ordered by id.
   Result<std::array<uint8_t, kHashSize>> StateHash();

@@ -4,7 +4,8 @@
 // identical store whose FTS table uses SQLite's "unicode61 remove_diacritics 2"
 // (StoreOptions::fts_tokenizer, bench-only).
 //
-//   search_bench [--docs N] [--queries Q] [--seed S] [--dir D]     (100000, 300, 1, temp)
+//   search_bench [--docs N] [--queries Q] [--seed S] [--dir D] [--only CLASS]
+//                                                     (100000, 300, 1, temp, every class)
 //
 // With --dir the stores are kept in D and reused by the next run with the same flags (ingest is
 // then not measured). The stores use SQLite's default VFS with the vault's connection settings
@@ -434,7 +435,7 @@ int main(int argc, char** argv) {
   const uint64_t seed = ParseFlag(argc, argv, "--seed", 1);
   const std::string keep_dir = StringFlag(argc, argv, "--dir");
   if (docs < 10 || query_count < 1)
-    Die("usage: search_bench [--docs N>=10] [--queries Q] [--seed S] [--dir D]");
+    Die("usage: search_bench [--docs N>=10] [--queries Q] [--seed S] [--dir D] [--only CLASS]");
 
   std::printf("generating %zu testimonies (seed %llu)...\n", docs,
               static_cast<unsigned long long>(seed));
@@ -443,7 +444,11 @@ int main(int argc, char** argv) {
   for (const auto& t : corpus) bytes += t.title.size() + t.body.size();
   std::printf("  %.1f MB of text; default VFS (not encrypted: see vfs_bench)\n",
               static_cast<double>(bytes) / 1e6);
-  const auto queries = MakeQueries(corpus, query_count, seed);
+  auto queries = MakeQueries(corpus, query_count, seed);
+  const std::string only = StringFlag(argc, argv, "--only");
+  if (!only.empty()) std::erase_if(queries, [&](const auto& q) { return q.first != only; });
+  if (queries.empty())
+    Die("--only: no query class " + only + " (single, phrase, prefix, filtered)");
 
   estelik::testing::TempDir temp;
   std::string dir = keep_dir.empty() ? temp.path().string() : keep_dir;

@@ -96,6 +96,17 @@ TEST(QueryTest, AbsurdInputIsCutNotRefused) {
 
 // Every input, however hostile, reaches SQLite as a valid expression: the search succeeds
 // (any text is valid), never an SQL error.
+// Search counts each phrase's rows from its candidates only when a row matches exactly when some
+// phrase occurs in it (rank.h); AND and NOT, in any spelling, must say otherwise.
+TEST(QueryTest, OnlyPhrasesJoinedByOrAreADisjunction) {
+  for (const char* text : {"Жаңаөзен", "\"oil workers\"", "Жана*", "strike OR police",
+                           "(strike OR police) OR night", "\"AND\"", "NOT"})
+    EXPECT_TRUE(IsDisjunction(BuildMatchExpression(text))) << text;
+  for (const char* text : {"strike police", "strike AND police", "strike -police",
+                           "strike NOT police", "(a OR b) c", "\"x\" AND y*"})
+    EXPECT_FALSE(IsDisjunction(BuildMatchExpression(text))) << text;
+}
+
 TEST(QueryTest, NoUserInputReachesSqliteAsASyntaxError) {
   estelik::testing::TempDir dir;
   DbHandle db = OpenTestDb(dir.File("store.db"));

@@ -101,6 +101,64 @@ TEST_F(SearchTest, RanksAreBm25OverTheWholeIndexWhicheverShardATestimonyIsIn) {
   }
 }
 
+// When only the matches above the cut are ranked, a word's statistics are those of that recent
+// window (rank.h): the ranks equal bm25() of one FTS5 table holding exactly the window's rows.
+// Every testimony has the same length, so the index-wide average length is the window's too.
+TEST_F(SearchTest, WithACutRanksAreBm25OverTheRecentWindow) {
+  store_.reset();
+  StoreOptions options;
+  options.max_ranked_candidates = 10;
+  store_ = std::move(Store::Open(db_.get(), options)).value();
+  DbHandle window = OpenPlainTestDb(":memory:");
+  ASSERT_TRUE(RegisterTokenizer(window.get()).ok());
+  ASSERT_EQ(sqlite3_exec(window.get(),
+                         "CREATE VIRTUAL TABLE f USING fts5(title, body, extra, "
+                         "tokenize='estelik')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  for (uint8_t n = 1; n <= 30; ++n) {
+    std::string body;  // ten words: some exact forms, some inflected, some other words
+    for (int i = 0; i < 10; ++i)
+      body += i < n % 3 ? "Ақтау " : i < n % 3 + n % 4 + 1 ? "Ақтауға " : "хабар ";
+    Add(n, "title", body);
+    if (n <= 20) continue;  // the cut: only the 10 most recent matches are ranked
+    sqlite3_stmt* ins = nullptr;
+    ASSERT_EQ(
+        sqlite3_prepare_v2(window.get(),
+                           "INSERT INTO f(rowid, title, body, extra) VALUES(?1, 'title', ?2, '')",
+                           -1, &ins, nullptr),
+        SQLITE_OK);
+    sqlite3_bind_int(ins, 1, n);
+    sqlite3_bind_text(ins, 2, body.c_str(), -1, SQLITE_TRANSIENT);
+    ASSERT_EQ(sqlite3_step(ins), SQLITE_DONE);
+    sqlite3_finalize(ins);
+  }
+  const std::string match = BuildMatchExpression("Ақтау");
+  std::map<std::string, double> expected;
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(window.get(),
+                               "SELECT rowid, bm25(f, 10.0, 1.0, 4.0) FROM f WHERE f MATCH ?1", -1,
+                               &q, nullptr),
+            SQLITE_OK);
+  sqlite3_bind_text(q, 1, match.c_str(), -1, SQLITE_TRANSIENT);
+  while (sqlite3_step(q) == SQLITE_ROW)
+    expected[Id(static_cast<uint8_t>(sqlite3_column_int(q, 0)))] = sqlite3_column_double(q, 1);
+  sqlite3_finalize(q);
+  ASSERT_EQ(expected.size(), 10u);
+
+  pb::SearchQuery sq;
+  sq.set_text("Ақтау");
+  sq.mutable_page()->set_limit(100);
+  auto page = store_->Search(sq);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_TRUE(page->ranked_recent_only());
+  ASSERT_EQ(page->hits_size(), 10);
+  for (const auto& h : page->hits()) EXPECT_NEAR(h.rank(), expected.at(h.testimony_id()), 1e-9);
+  // Exact forms first: the best hit holds "Ақтау" itself.
+  EXPECT_NE(page->hits(0).body_snippet().find("\x02Ақтау\x03 "), std::string::npos)
+      << page->hits(0).body_snippet();
+}
+
 TEST_F(SearchTest, PhrasePrefixAndBooleanOperatorsWork) {
   Add(1, "one", "the oil workers gathered in the square");
   Add(2, "two", "workers of the oil field");
