@@ -307,6 +307,10 @@ size_t Phase2(const char* w, size_t n, char* out, bool prefix) {
     } else if (c == 'i' && c1 == 'e' && (key.size() == 0 || IsVowel(key.last()))) {
       i +=
           1;  // y/i gliding into e, word-initially or after a vowel: Yesenov = Есенов, -ayev = -аев
+    } else if (c == 'i' && ((c1 == 'e' && at(i + 2) == 'v') ||
+                            (c1 == 'i' && at(i + 2) == 'e' && at(i + 3) == 'v'))) {
+      // -ьев/-иев after a consonant: Vasilyev = Vasiliev = Васильев, Aliyev = Алиев.
+      i += c1 == 'i' ? 2 : 1;
     } else if ((c == 'k' || c == 'g') && c1 == 'h') {  // kh -> k, gh -> g
       room = key.Put(static_cast<char>(c));
       i += 2;

@@ -27,7 +27,7 @@ namespace estelik::store {
 
 // Version of the folding rules. Bump on ANY change of the output of FoldForSearch or
 // StemForSearch (FoldTest.FoldVersionIsPinned pins both).
-inline constexpr int kFoldVersion = 2;
+inline constexpr int kFoldVersion = 3;
 
 // Folded keys are truncated to at most this many bytes (on a UTF-8 boundary).
 inline constexpr size_t kMaxFoldedKeyBytes = 128;

@@ -244,16 +244,17 @@ TEST(FoldTest, PrefixFoldKeepsAPrefixOfTheWholeWordsKey) {
 
 TEST(FoldTest, FoldVersionIsPinned) {
   // Changing any rule changes stored index keys: bump kFoldVersion and this pin together.
-  EXPECT_EQ(kFoldVersion, 2);
+  EXPECT_EQ(kFoldVersion, 3);
   std::string all;
-  for (const char* w : {"Жаңаөзен", "Mañğystau", "Kazakhstan", "Тенгиз", "щука", "Assel", "meet",
-                        "S'ymkent", "dzhigit", "Ёлка", "ΑΘΗΝΑ", "Yesenov", "Zholdybayev"}) {
+  for (const char* w :
+       {"Жаңаөзен", "Mañğystau", "Kazakhstan", "Тенгиз", "щука", "Assel", "meet", "S'ymkent",
+        "dzhigit", "Ёлка", "ΑΘΗΝΑ", "Yesenov", "Zholdybayev", "Vasilyev"}) {
     all += FoldForSearch(w);
     all += '|';
   }
   EXPECT_EQ(all,
             "janaozen|manistau|kazakstan|teniz|shuka|asel|meet|shimkent|jigit|elka|αθηνα|esenov|"
-            "joldibaev|");
+            "joldibaev|vasilev|");
   std::string stems;
   for (const char* w : {"Жаңаөзеннің", "Маңғыстаудағы", "Есеновой", "Қызылсая", "алаңында",
                         "Теңгеде", "Zhanaozen's", "Yesenovs", "Сапаровтарға", "Шетпеге"}) {
@@ -273,6 +274,18 @@ TEST(FoldTest, EnglishYeMeetsCyrillicE) {
   EXPECT_EQ(FoldForSearch("Zholdybaev"), FoldForSearch("Жолдыбаев"));
   EXPECT_EQ(FoldForSearch("Sergeyeva"), FoldForSearch("Сергеева"));
   EXPECT_NE(FoldForSearch("Nurlybek"), FoldForSearch("Nurlbek"));  // ye after a consonant stays
+}
+
+// Russian surnames in -ьев/-иев are written -yev, -iev, -'ev or -ev in Latin (fold version 3).
+TEST(FoldTest, SurnamesInYevMeetTheirCyrillic) {
+  for (const char* w : {"Vasilyev", "Vasiliev", "Vasil'ev", "Vasilev", "VASILYEV"})
+    EXPECT_EQ(FoldForSearch(w), FoldForSearch("Васильев")) << w;
+  EXPECT_EQ(FoldForSearch("Dmitriev"), FoldForSearch("Дмитриев"));
+  EXPECT_EQ(FoldForSearch("Grigoryev"), FoldForSearch("Григорьев"));
+  EXPECT_EQ(FoldForSearch("Aliyev"), FoldForSearch("Алиев"));
+  EXPECT_EQ(StemForSearch("Vasilyeva"), StemForSearch("Васильевой"));
+  EXPECT_EQ(StemForSearch("Vasilyevs"), StemForSearch("Васильева"));
+  EXPECT_NE(FoldForSearch("lied"), FoldForSearch("led"));  // ie elsewhere stays
 }
 
 // Every inflected form of a name, in every script, has the stem of the name as written alone.

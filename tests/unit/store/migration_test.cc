@@ -231,52 +231,81 @@ TEST_F(MigrationTest, UpgradedVaultHasTheStateHashOfTheSameRecordsWrittenToday) 
   EXPECT_EQ(*(*upgraded)->StateHash(), *s.StateHash());
 }
 
-// tests/fixtures/store/fold_v1.db was written at today's schema by fold version 1 (no stems;
-// tests/tools/store_make_fold_v1_fixture.cc). Opening it after the fold bump rebuilds the index,
-// and then inflected names are found by any form, which the old index could not do.
+// A copy of tests/fixtures/store/<name> (written by tests/tools/store_make_fold_fixture.cc at
+// an older fold version) in `dir`, opened without a Store.
+DbHandle OpenFixtureCopy(const TempDir& dir, const std::string& name) {
+  const std::string path = dir.File("store.db");
+  std::filesystem::copy_file(std::string(ESTELIK_SOURCE_DIR) + "/tests/fixtures/store/" + name,
+                             path);
+  return OpenPlainTestDb(path);
+}
+
+// Rows of the index that match `match` in raw FTS5 (no Store).
+int RawMatches(sqlite3* db, const std::string& match) {
+  int rows = 0;
+  for (int k = 0; k < kFtsShards; ++k) {
+    sqlite3_stmt* s = nullptr;
+    const std::string sql =
+        "SELECT count(*) FROM " + FtsShardName(k) + " WHERE " + FtsShardName(k) + " MATCH ?1";
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK);
+    sqlite3_bind_text(s, 1, match.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(s) == SQLITE_ROW) rows += sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+  }
+  return rows;
+}
+
+std::set<std::string> Found(Store& store, const std::string& text) {
+  pb::SearchQuery q;
+  q.set_text(text);
+  auto page = store.Search(q);
+  EXPECT_TRUE(page.ok()) << text << ": " << page.status().ToString();
+  std::set<std::string> ids;
+  if (page.ok())
+    for (const auto& h : page->hits()) ids.insert(h.testimony_id());
+  return ids;
+}
+
+using S = std::set<std::string>;
+
+// fold_v1.db: fold version 1 (no stems). Opening it after the fold bump rebuilds the index, and
+// then inflected names are found by any form, which the old index could not do.
 TEST(FoldUpgradeTest, StoreIndexedByFoldVersionOneIsReindexedAndFindsInflectedForms) {
   TempDir dir;
-  const std::string path = dir.File("store.db");
-  std::filesystem::copy_file(std::string(ESTELIK_SOURCE_DIR) + "/tests/fixtures/store/fold_v1.db",
-                             path);
-  DbHandle db = OpenPlainTestDb(path);
+  DbHandle db = OpenFixtureCopy(dir, "fold_v1.db");
   ASSERT_EQ(*IndexedFoldVersion(db.get()), 1);
   ASSERT_TRUE(RegisterTokenizer(db.get()).ok());
-  auto raw_matches = [&](const std::string& match) {
-    int rows = 0;
-    for (int k = 0; k < kFtsShards; ++k) {
-      sqlite3_stmt* s = nullptr;
-      const std::string sql =
-          "SELECT count(*) FROM " + FtsShardName(k) + " WHERE " + FtsShardName(k) + " MATCH ?1";
-      EXPECT_EQ(sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &s, nullptr), SQLITE_OK);
-      sqlite3_bind_text(s, 1, match.c_str(), -1, SQLITE_TRANSIENT);
-      if (sqlite3_step(s) == SQLITE_ROW) rows += sqlite3_column_int(s, 0);
-      sqlite3_finalize(s);
-    }
-    return rows;
-  };
-  EXPECT_EQ(raw_matches("\"Ақтау\""), 0) << "the version 1 index has no stems";
+  EXPECT_EQ(RawMatches(db.get(), "\"Ақтау\""), 0) << "the version 1 index has no stems";
 
   auto opened = Store::Open(db.get());
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   EXPECT_EQ(*IndexedFoldVersion(db.get()), kFoldVersion);
-  EXPECT_EQ(raw_matches("\"Ақтау\""), 1);
-  auto found = [&](const std::string& text) {
-    pb::SearchQuery q;
-    q.set_text(text);
-    auto page = (*opened)->Search(q);
-    EXPECT_TRUE(page.ok()) << text << ": " << page.status().ToString();
-    std::set<std::string> ids;
-    if (page.ok())
-      for (const auto& h : page->hits()) ids.insert(h.testimony_id());
-    return ids;
-  };
-  using S = std::set<std::string>;
-  for (const char* q : {"Ақтау", "Aktau", "Aqtau"}) EXPECT_EQ(found(q), S{Id(1)}) << q;
-  for (const char* q : {"Жаңаөзен", "Zhanaozen", "Жанаозен"}) EXPECT_EQ(found(q), S{Id(2)}) << q;
+  EXPECT_EQ(RawMatches(db.get(), "\"Ақтау\""), 1);
+  Store& store = **opened;
+  for (const char* q : {"Ақтау", "Aktau", "Aqtau"}) EXPECT_EQ(Found(store, q), S{Id(1)}) << q;
+  for (const char* q : {"Жаңаөзен", "Zhanaozen", "Жанаозен"})
+    EXPECT_EQ(Found(store, q), S{Id(2)}) << q;
   for (const char* q : {"Есенов", "Yesenova", "Есеновтың"})
-    EXPECT_EQ(found(q), (S{Id(2), Id(3)})) << q;
-  EXPECT_EQ(found("Шетпеде"), S{Id(3)});
+    EXPECT_EQ(Found(store, q), (S{Id(2), Id(3)})) << q;
+  EXPECT_EQ(Found(store, "Шетпеде"), S{Id(3)});
+}
+
+// fold_v2.db: fold version 2 (stems, but -ьев and -yev apart). After the bump to 3 the index is
+// rebuilt and every spelling of Васильев meets.
+TEST(FoldUpgradeTest, StoreIndexedByFoldVersionTwoIsReindexedAndVasilyevFindsVasilyev) {
+  TempDir dir;
+  DbHandle db = OpenFixtureCopy(dir, "fold_v2.db");
+  ASSERT_EQ(*IndexedFoldVersion(db.get()), 2);
+  ASSERT_TRUE(RegisterTokenizer(db.get()).ok());
+  EXPECT_EQ(RawMatches(db.get(), "\"Vasilyev\""), 1) << "version 2 indexed Vasiliev apart";
+
+  auto opened = Store::Open(db.get());
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(*IndexedFoldVersion(db.get()), kFoldVersion);
+  Store& store = **opened;
+  for (const char* q : {"Vasilyev", "Vasiliev", "Васильев", "Vasil'ev", "Vasilyeva", "Васильеву"})
+    EXPECT_EQ(Found(store, q), (S{Id(4), Id(5)})) << q;
+  EXPECT_EQ(Found(store, "Aqtau"), S{Id(1)}) << "what version 2 found is still found";
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
-// Writes tests/fixtures/store/fold_v1.db: a plain SQLite store at today's schema whose
-// full-text index was built by fold version 1 (no stems), for the test that a store opened
-// after the fold bump re-indexes and finds inflected forms (migration_test.cc). Must be built
-// from a commit that still has kFoldVersion == 1 (77e57c6 or earlier); it refuses otherwise:
+// Writes tests/fixtures/store/fold_vN.db: a plain SQLite store whose full-text index was built by
+// the fold version N this tool is built at, for the tests that a store opened after a fold bump
+// re-indexes (migration_test.cc). Build it from a commit that still has the old kFoldVersion:
 //
-//   git worktree add /tmp/fold1 77e57c6 && cp tests/tools/store_make_fold_v1_fixture.cc
-//   /tmp/fold1/tests/tools/ && (build store_make_fold_v1_fixture there) && run it with OUT.db
+//   git worktree add /tmp/foldN <commit> && cp tests/tools/store_make_fold_fixture.cc
+//   /tmp/foldN/tests/tools/ && (build it there) && run it with OUT.db
+//
+// fold_v1.db (77e57c6, fold 1: no stems) holds the first three testimonies; fold_v2.db
+// (eb583c3, fold 2: no -iev rule) all five.
 #include <cstdio>
 #include <filesystem>
 
@@ -15,8 +17,8 @@
 int main(int argc, char** argv) {
   using namespace estelik::store;           // NOLINT
   using namespace estelik::store::testing;  // NOLINT
-  if (argc != 2 || kFoldVersion != 1) {
-    std::fprintf(stderr, "usage: store_make_fold_v1_fixture OUT.db (built at fold version 1)\n");
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: store_make_fold_fixture OUT.db (built at the old fold version)\n");
     return 2;
   }
   std::filesystem::remove(argv[1]);
@@ -27,8 +29,10 @@ int main(int argc, char** argv) {
       {"Ақтауға хат", "Біз Ақтауға хабар жібердік."},
       {"Жанаозен", "В Жанаозене стреляли. Задержали Есенова."},
       {"Shetpe", "Yesenov's daughter went to Shetpe."},
+      {"Допрос", "Меня допрашивал следователь Васильев."},
+      {"Court", "Judge Vasiliev read the sentence."},
   };
-  for (uint8_t n = 1; n <= 3; ++n) {
+  for (uint8_t n = 1; n <= 5; ++n) {
     auto s = (*store)->CreateTestimony(
         Testimony(n, Fields(bodies[n - 1][0], bodies[n - 1][1], n == 2 ? "ru" : "kk")), Key(n));
     if (!s.ok()) {
