@@ -14,7 +14,9 @@
 #include "core/archive/archive_internal.h"
 #include "core/archive/scope_fields.h"
 #include "core/archive/text_delta.h"
+#include "core/bytes.h"
 #include "core/crypto/random.h"
+#include "core/ids.h"
 #include "core/log/op_codec.h"
 #include "core/store/sqlite_util.h"
 
@@ -200,8 +202,7 @@ Result<pb::Testimony> Archive::AddIntoCircle(const std::string& id,
   const log::PublicKey& me = identity().public_key();
   if (circle.carrier_only ||
       std::find(circle.members.begin(), circle.members.end(), me) == circle.members.end()) {
-    return PermissionDenied("we are not a member of circle " +
-                            store::internal::Hex(fields.circle_id()).substr(0, 8));
+    return PermissionDenied("we are not a member of circle " + ShortId(fields.circle_id()));
   }
   pb::OpBody body;
   auto* s = body.mutable_share_into_circle();
@@ -225,8 +226,7 @@ Result<pb::Testimony> Archive::EditTestimony(std::string_view id,
   // later edits and a withdrawal always reach the members who hold copies.
   ESTELIK_ASSIGN_OR_RETURN(pb::Testimony current, store_->Get(id));
   if (current.withdrawn()) {
-    return InvalidArgument("testimony " + store::internal::Hex(id) +
-                           " was withdrawn; it cannot be edited");
+    return InvalidArgument("testimony " + Hex(id) + " was withdrawn; it cannot be edited");
   }
   pb::TestimonyFields fields = new_fields;
   if (current.fields().consent_scope() == pb::CONSENT_SCOPE_CIRCLE) {
@@ -246,7 +246,7 @@ Status Archive::Withdraw(std::string_view id) {
   ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, store_->Get(id));
   if (t.withdrawn()) return Status::Ok();
   if (t.author() != AuthorBytes(identity())) {
-    return PermissionDenied("only the author may withdraw testimony " + store::internal::Hex(id));
+    return PermissionDenied("only the author may withdraw testimony " + Hex(id));
   }
   pb::OpBody body;
   body.mutable_testimony_withdraw()->set_testimony_id(std::string(id));
@@ -282,7 +282,7 @@ Status Archive::RedactContentOf(const std::string& testimony_id) {
 namespace {
 Status CheckTestimonyOpen(const pb::Testimony& t) {
   if (t.withdrawn()) {
-    return InvalidArgument("testimony " + store::internal::Hex(t.id()) + " was withdrawn");
+    return InvalidArgument("testimony " + Hex(t.id()) + " was withdrawn");
   }
   return Status::Ok();
 }
@@ -315,7 +315,7 @@ Status Archive::RemoveTag(std::string_view id, const std::string& tag) {
                              "\" is one of the author's own tags; only an edit of the testimony "
                              "removes it");
     }
-    return NotFound("testimony " + store::internal::Hex(id) + " has no tag \"" + tag + "\"");
+    return NotFound("testimony " + Hex(id) + " has no tag \"" + tag + "\"");
   }
   pb::OpBody body;
   auto* remove = body.mutable_tag_remove();
@@ -349,8 +349,7 @@ Result<std::string> Archive::Annotate(std::string_view id, const std::string& te
 
 Result<std::string> Archive::ResolveId(std::string_view hex_or_prefix) {
   std::string prefix = Lower(std::string(hex_or_prefix));
-  if (prefix.size() < 6 || prefix.size() > store::kTestimonyIdSize * 2 ||
-      prefix.find_first_not_of("0123456789abcdef") != std::string::npos) {
+  if (prefix.size() < 6 || prefix.size() > kTestimonyIdSize * 2 || !IsLowerHex(prefix)) {
     std::string message(hex_or_prefix);
     message.append(" is not a testimony id (6 to 32 hex digits)");
     return InvalidArgument(std::move(message));
@@ -364,7 +363,7 @@ Result<std::string> Archive::ResolveId(std::string_view hex_or_prefix) {
   for (;;) {
     ESTELIK_ASSIGN_OR_RETURN(pb::TestimonyPage result, store_->List(filter, page));
     for (const auto& t : result.testimonies()) {
-      std::string hex = store::internal::Hex(t.id());
+      std::string hex = Hex(t.id());
       if (hex.rfind(prefix, 0) == 0) matches.push_back(t.id());
     }
     if (result.next_cursor().empty()) break;
@@ -503,8 +502,7 @@ Status Archive::Rederive(RebuildReport* report) {
     Status applied = Apply(op, hash, *body, &state);
     if (!applied.ok()) {
       return Status(applied.code(), "rebuild: op seq " + std::to_string(op.seq()) + " of " +
-                                        store::internal::Hex(op.author()).substr(0, 16) + ": " +
-                                        applied.message());
+                                        ShortId(op.author()) + ": " + applied.message());
     }
     ++report->applied;
     return Status::Ok();
@@ -519,9 +517,8 @@ Result<Archive::RebuildReport> Archive::Rebuild() {
   ESTELIK_ASSIGN_OR_RETURN(report.after, store_->StateHash());
   if (report.after != report.before) {
     return Corrupt("rebuilding from the op log gives state " +
-                   store::internal::Hex({report.after.data(), report.after.size()}) +
-                   " but the store holds " +
-                   store::internal::Hex({report.before.data(), report.before.size()}) +
+                   Hex({report.after.data(), report.after.size()}) + " but the store holds " +
+                   Hex({report.before.data(), report.before.size()}) +
                    ": the store was changed outside the log or the log lost ops; nothing was "
                    "changed");
   }

@@ -6,13 +6,14 @@
 
 #include "core/archive/archive.h"
 #include "core/archive/archive_internal.h"
+#include "core/bytes.h"
+#include "core/ids.h"
 #include "core/log/op_codec.h"
 #include "core/store/sqlite_util.h"
 
 namespace estelik::archive {
 namespace {
 
-using store::internal::Hex;
 using store::internal::Transaction;
 
 bool Contains(const std::vector<log::PublicKey>& keys, const log::PublicKey& key) {
@@ -72,7 +73,7 @@ Status Archive::Share(std::string_view testimony_id, const std::string& circle_i
   if (t.withdrawn()) return InvalidArgument("a withdrawn testimony cannot be shared");
   ESTELIK_ASSIGN_OR_RETURN(log::CircleInfo circle, log_->GetCircle(circle_id));
   if (circle.carrier_only || !Contains(circle.members, identity().public_key())) {
-    return PermissionDenied("we are not a member of circle " + Hex(circle_id).substr(0, 8));
+    return PermissionDenied("we are not a member of circle " + ShortId(circle_id));
   }
   if (t.fields().consent_scope() == pb::CONSENT_SCOPE_CIRCLE &&
       t.fields().circle_id() == circle_id) {

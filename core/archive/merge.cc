@@ -3,7 +3,8 @@
 // so every rule here gives the same state whatever the interleaving:
 // - only a testimony's author creates, edits, withdraws it or adds its attachments;
 // - a withdrawal wins: anything about a withdrawn testimony arriving later is ignored;
-// - tags and annotations are add-wins sets, recorded whatever arrives first (store_tags.cc);
+// - tags and annotations are add-wins sets, recorded whatever arrives first
+// (store_tags_annotations.cc);
 // - a circle op about a testimony we cannot hold (its share is unreadable or void) is skipped.
 // An op the store refuses (an edit of someone else's testimony) is rejected as a whole: the
 // log does not keep it either. Local changes take the same path (Archive::AppendAndApply),
@@ -13,13 +14,12 @@
 #include "core/archive/archive.h"
 #include "core/archive/scope_fields.h"
 #include "core/archive/text_delta.h"
+#include "core/bytes.h"
 #include "core/log/op_codec.h"
 #include "core/store/sqlite_util.h"
 
 namespace estelik::archive {
 namespace {
-
-using store::internal::Hex;
 
 // Given how looking up the testimony a circle op is about went (`lookup`): ok(true) when the
 // op is to be skipped because we do not hold the testimony and cannot: its author's chain in
@@ -88,7 +88,7 @@ Status Archive::ApplyShare(const pb::Op& op, const std::string& hash,
     }
   } else if (existing.status().code() == Code::kNotFound) {
     ESTELIK_RETURN_IF_ERROR(
-        store_->CreateTestimony(t, crypto::SecretBytes::CopyOf(log::Bytes(s.content_key()))));
+        store_->CreateTestimony(t, crypto::SecretBytes::CopyOf(AsBytes(s.content_key()))));
     ESTELIK_RETURN_IF_ERROR(store_->SetVersionOp(t.id, 1, hash));
   } else {
     return existing.status();
@@ -157,7 +157,7 @@ Status Archive::ApplyCreate(const Applying& a, const pb::TestimonyCreate& c) {
   t.fields = c.fields();
   crypto::SecretBytes key;
   if (c.content_key().size() == store::kContentKeySize) {
-    key = crypto::SecretBytes::CopyOf(log::Bytes(c.content_key()));
+    key = crypto::SecretBytes::CopyOf(AsBytes(c.content_key()));
   } else if (auto it = a.rebuild ? a.rebuild->legacy_keys.find(t.id)
                                  : std::map<std::string, crypto::SecretBytes>::iterator();
              a.rebuild && it != a.rebuild->legacy_keys.end()) {

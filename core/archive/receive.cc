@@ -16,13 +16,13 @@
 #include <set>
 
 #include "core/archive/archive.h"
+#include "core/bytes.h"
+#include "core/ids.h"
 #include "core/log/op_codec.h"
 #include "core/store/sqlite_util.h"
 
 namespace estelik::archive {
 namespace {
-
-using store::internal::Hex;
 
 void Count(log::IngestOutcome outcome, size_t n, Archive::ReceiveReport* report) {
   switch (outcome) {
@@ -43,7 +43,7 @@ void Count(log::IngestOutcome outcome, size_t n, Archive::ReceiveReport* report)
 // Names one op of a batch in an error, so a user (or a test) can find it.
 std::string OpName(size_t index, size_t count, const pb::Op& op) {
   return "op " + std::to_string(index + 1) + " of " + std::to_string(count) + " (author " +
-         Hex(op.author()).substr(0, 16) + ", seq " + std::to_string(op.seq()) + ")";
+         ShortId(op.author()) + ", seq " + std::to_string(op.seq()) + ")";
 }
 
 }  // namespace
@@ -64,7 +64,7 @@ Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
     }
     if (op->scope().circle_id() != circle_id) {
       return ProtocolError("peer sent an op of another circle in a batch for circle " +
-                           Hex(circle_id).substr(0, 8));
+                           ShortId(circle_id));
     }
     headers.push_back(*std::move(op));
   }

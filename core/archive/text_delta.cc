@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/bytes.h"
 #include "core/crypto/hash.h"
 #include "core/store/sqlite_util.h"
 
@@ -108,7 +109,7 @@ Result<std::string> ApplyTextDelta(std::string_view base, const pb::TextDelta& d
 Result<pb::TestimonyFields> ResolveEditFields(const pb::TestimonyEdit& edit,
                                               std::string_view base_body) {
   if (!edit.has_body_delta()) return edit.fields();
-  const std::string what = "edit of testimony " + store::internal::Hex(edit.testimony_id());
+  const std::string what = "edit of testimony " + Hex(edit.testimony_id());
   if (edit.base_op().size() != crypto::kHashSize) {
     return Corrupt(what + " carries a text delta but does not name the op it was made from");
   }

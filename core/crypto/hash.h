@@ -13,9 +13,11 @@
 #include <span>
 #include <string_view>
 
+#include "core/ids.h"
+
 namespace estelik::crypto {
 
-inline constexpr size_t kHashSize = 32;
+using ::estelik::kHashSize;  // core/ids.h
 using Hash256 = std::array<uint8_t, kHashSize>;
 
 // BLAKE2b-256 of `data`.

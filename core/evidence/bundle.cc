@@ -11,6 +11,7 @@
 #include <set>
 
 #include "core/archive/scope_fields.h"
+#include "core/bytes.h"
 #include "core/crypto/secret.h"
 
 namespace estelik::evidence::internal {
@@ -30,7 +31,7 @@ class FileSink {
   explicit FileSink(fs::path root) : root_(std::move(root)) {}
 
   Status Write(const std::string& rel, std::string_view bytes) {
-    return Stream(rel, [&](const ChunkSink& sink) { return sink(log::Bytes(bytes)); });
+    return Stream(rel, [&](const ChunkSink& sink) { return sink(AsBytes(bytes)); });
   }
 
   Status Stream(const std::string& rel, const std::function<Status(const ChunkSink&)>& produce) {
@@ -54,7 +55,7 @@ class FileSink {
     log::OpHash h{};
     crypto_generichash_final(&st, h.data(), h.size());
     seen_.insert(rel);
-    entries_.push_back({rel, size, log::Hex(h)});
+    entries_.push_back({rel, size, Hex(h)});
     total_ += size;
     return Status::Ok();
   }
@@ -92,39 +93,17 @@ class RemoveOnFailure {
 
 }  // namespace
 
-std::string HexOf(std::string_view bytes) { return log::Hex(log::Bytes(bytes)); }
-
-bool ParseHex(std::string_view hex, std::string* out) {
-  if (hex.size() % 2 != 0) return false;
-  out->assign(hex.size() / 2, '\0');
-  for (size_t i = 0; i < hex.size(); ++i) {
-    char c = hex[i];
-    int v;
-    if (c >= '0' && c <= '9') {
-      v = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      v = c - 'a' + 10;
-    } else {
-      return false;  // lower case only: one spelling per value
-    }
-    (*out)[i / 2] = static_cast<char>((*out)[i / 2] | (i % 2 == 0 ? v << 4 : v));
-  }
-  return true;
-}
-
-std::string OpEnvelopePath(const log::OpHash& hash) {
-  return "ops/" + log::Hex(hash) + ".envelope";
-}
-std::string OpBodyPath(const log::OpHash& hash) { return "ops/" + log::Hex(hash) + ".body"; }
-std::string KeyPath(std::string_view key) { return "keys/" + HexOf(key) + ".pub"; }
+std::string OpEnvelopePath(const log::OpHash& hash) { return "ops/" + Hex(hash) + ".envelope"; }
+std::string OpBodyPath(const log::OpHash& hash) { return "ops/" + Hex(hash) + ".body"; }
+std::string KeyPath(std::string_view key) { return "keys/" + Hex(key) + ".pub"; }
 std::string AttachmentPath(std::string_view attachment_id) {
-  return "attachments/" + HexOf(attachment_id);
+  return "attachments/" + Hex(attachment_id);
 }
 
 std::string KeyFileContent(std::string_view key) {
   log::PublicKey k{};
   std::memcpy(k.data(), key.data(), std::min(key.size(), k.size()));
-  return "ed25519 " + HexOf(key) + "\nfingerprint " + log::Fingerprint(k) + "\n";
+  return "ed25519 " + Hex(key) + "\nfingerprint " + log::Fingerprint(k) + "\n";
 }
 
 Result<RevealedOp> RevealOp(std::string_view envelope_bytes, std::string body) {
@@ -192,7 +171,7 @@ Result<ExportReport> WriteBundle(const BundleInput& input, const log::Identity& 
     for (const auto& a : t.attachments) {
       auto it = sources.find(a.attachment_id());
       if (it == sources.end()) {
-        return NotFound("attachment " + HexOf(a.attachment_id()) + " of testimony " + HexOf(t.id) +
+        return NotFound("attachment " + Hex(a.attachment_id()) + " of testimony " + Hex(t.id) +
                         " is not available");
       }
       ESTELIK_RETURN_IF_ERROR(
@@ -211,17 +190,17 @@ Result<ExportReport> WriteBundle(const BundleInput& input, const log::Identity& 
   ESTELIK_RETURN_IF_ERROR(files.Write(kCustodyHtmlName, CustodyHtml(custody)));
 
   std::string manifest(kManifestMagic);
-  manifest += "\nexporter " + HexOf(exporter_key) + "\n";
+  manifest += "\nexporter " + Hex(exporter_key) + "\n";
   manifest += "exported-unix-ms " + std::to_string(options.export_unix_ms) + "\n";
-  for (const auto& id : input.testimony_ids) manifest += "testimony " + HexOf(id) + "\n";
+  for (const auto& id : input.testimony_ids) manifest += "testimony " + Hex(id) + "\n";
   for (const auto& e : files.Sorted()) {
     manifest += "file " + e.hash_hex + " " + std::to_string(e.size) + " " + e.path + "\n";
   }
   std::string signing_input(kManifestSignContext);
   signing_input += manifest;
-  log::Signature sig = exporter.Sign(log::Bytes(signing_input));
+  log::Signature sig = exporter.Sign(AsBytes(signing_input));
   ESTELIK_RETURN_IF_ERROR(files.Write(kManifestName, manifest));
-  ESTELIK_RETURN_IF_ERROR(files.Write(kSignatureName, log::Hex(sig) + "\n"));
+  ESTELIK_RETURN_IF_ERROR(files.Write(kSignatureName, Hex(sig) + "\n"));
 
   ExportReport report;
   report.bundle_path = out_path;
@@ -232,7 +211,8 @@ Result<ExportReport> WriteBundle(const BundleInput& input, const log::Identity& 
   for (const auto& t : custody.testimonies) {
     if (t.withdrawn) report.withdrawn.push_back(t.id);
   }
-  report.manifest_hash = log::Hex(log::HashOpBytes(manifest));
+  report.manifest_hash = Hex(log::HashOpBytes(manifest));
+  report.exporter = exporter_key;
   cleanup.Release();
   return report;
 }

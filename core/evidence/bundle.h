@@ -108,8 +108,6 @@ Result<ExportReport> WriteBundle(const BundleInput& input, const log::Identity& 
 // commitment. Corrupt/Unsupported naming the op on failure.
 Result<RevealedOp> RevealOp(std::string_view envelope_bytes, std::string body);
 
-std::string HexOf(std::string_view bytes);
-bool ParseHex(std::string_view hex, std::string* out);
 std::string Iso8601(uint64_t unix_ms);  // "2026-11-25T00:20:48.123Z"
 
 }  // namespace estelik::evidence::internal

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "core/archive/text_delta.h"
+#include "core/bytes.h"
 #include "core/evidence/bundle.h"
 #include "core/json.h"
 
@@ -25,8 +26,6 @@ log::PublicKey KeyOf(std::string_view bytes) {
 }
 
 std::string Fp(std::string_view key) { return log::Fingerprint(KeyOf(key)); }
-
-std::string ShortId(std::string_view id) { return HexOf(id); }
 
 std::string KindOf(const pb::OpBody& body) {
   switch (body.mutation_case()) {
@@ -72,18 +71,18 @@ const pb::TestimonyFields* FieldsOf(const pb::OpBody& body) {
   return nullptr;
 }
 
-std::string HashHex(const log::OpHash& h) { return log::Hex(h); }
+std::string HashHex(const log::OpHash& h) { return Hex(h); }
 
 void AddAttachment(CustodyTestimony& t, const pb::AttachmentInfo& info, const RevealedOp& op,
                    std::map<std::string, size_t>& index, std::vector<std::string>& problems) {
-  const std::string where = OpEnvelopePath(op.hash) + ": attachment " + HexOf(info.attachment_id());
+  const std::string where = OpEnvelopePath(op.hash) + ": attachment " + Hex(info.attachment_id());
   if (info.attachment_id().empty() || info.attachment_id().size() > 64) {
     problems.push_back(where + " has an invalid id");
     return;
   }
   if (info.testimony_id() != t.id) {
-    problems.push_back(where + " belongs to testimony " + HexOf(info.testimony_id()) + ", not " +
-                       HexOf(t.id));
+    problems.push_back(where + " belongs to testimony " + Hex(info.testimony_id()) + ", not " +
+                       Hex(t.id));
     return;
   }
   if (info.content_hash().size() != log::kHashSize) {
@@ -105,7 +104,7 @@ void AddAttachment(CustodyTestimony& t, const pb::AttachmentInfo& info, const Re
 void BuildOne(CustodyTestimony& t, std::vector<const RevealedOp*> ops,
               std::vector<std::string>& problems) {
   std::sort(ops.begin(), ops.end(), Before);
-  const std::string tid = "testimony " + ShortId(t.id);
+  const std::string tid = "testimony " + Hex(t.id);
   // The owner: the creator; on a device that only received the testimony, the author of its
   // first share; for a tombstone-only export, the withdrawer.
   std::vector<const RevealedOp*> creates, shares, withdraws;
@@ -168,7 +167,7 @@ void BuildOne(CustodyTestimony& t, std::vector<const RevealedOp*> ops,
       if (base_named) std::memcpy(base_hash.data(), base.data(), base.size());
       if (!base.empty() && (!base_named || present.count(base_hash) == 0)) {
         problems.push_back(tid + " version " + std::to_string(event.version) +
-                           ": the version it was edited from (op " + HexOf(base) + ") is missing" +
+                           ": the version it was edited from (op " + Hex(base) + ") is missing" +
                            (edit.has_body_delta() ? "; its text, a change to that version's, "
                                                     "cannot be shown"
                                                   : ""));
@@ -185,7 +184,7 @@ void BuildOne(CustodyTestimony& t, std::vector<const RevealedOp*> ops,
           // Reported above as a missing version.
         } else if (base_version == version_by_op.end()) {
           problem = tid + " version " + std::to_string(event.version) +
-                    ": its text delta names op " + HexOf(base) +
+                    ": its text delta names op " + Hex(base) +
                     ", which is not an earlier version of the testimony";
         } else if (unresolved.count(base_version->second) > 0) {
           problem = tid + " version " + std::to_string(event.version) +
@@ -222,7 +221,7 @@ void BuildOne(CustodyTestimony& t, std::vector<const RevealedOp*> ops,
 // ---- Rendering ----
 
 void KeyJson(JsonWriter& w, std::string_view key) {
-  w.BeginObject().Key("key").String(HexOf(key)).Key("fingerprint").String(Fp(key)).EndObject();
+  w.BeginObject().Key("key").String(Hex(key)).Key("fingerprint").String(Fp(key)).EndObject();
 }
 
 void HlcJson(JsonWriter& w, const pb::Hlc& hlc) {
@@ -258,7 +257,7 @@ void FieldsJson(JsonWriter& w, const pb::TestimonyFields& f) {
   w.Key("event_from").String(f.event_dates().from());
   w.Key("event_to").String(f.event_dates().to());
   w.Key("consent_scope").String(pb::ConsentScope_Name(f.consent_scope()));
-  w.Key("circle_id").String(HexOf(f.circle_id()));
+  w.Key("circle_id").String(Hex(f.circle_id()));
   w.Key("capture_metadata").BeginObject();
   for (const auto& [k, v] : SortedMetadata(f)) w.Key(k).String(v);
   w.EndObject();
@@ -267,14 +266,14 @@ void FieldsJson(JsonWriter& w, const pb::TestimonyFields& f) {
 
 void AttachmentJson(JsonWriter& w, const pb::AttachmentInfo& a) {
   w.BeginObject();
-  w.Key("id").String(HexOf(a.attachment_id()));
+  w.Key("id").String(Hex(a.attachment_id()));
   w.Key("file").String(AttachmentPath(a.attachment_id()));
   w.Key("name").String(a.name());
   w.Key("media_type").String(a.media_type());
   w.Key("kind").String(pb::AttachmentKind_Name(a.kind()));
   w.Key("size").Uint(a.size());
-  w.Key("content_hash").String(HexOf(a.content_hash()));
-  w.Key("author").String(HexOf(a.author()));
+  w.Key("content_hash").String(Hex(a.content_hash()));
+  w.Key("author").String(Hex(a.author()));
   w.Key("added");
   HlcJson(w, a.added());
   w.EndObject();
@@ -289,12 +288,12 @@ std::string Describe(const CustodyEvent& e) {
     case pb::OpBody::kTestimonyEdit:
       return "edited (version " + std::to_string(e.version) + ")";
     case pb::OpBody::kShareIntoCircle:
-      return "shared into circle " + HexOf(e.op->op.scope().circle_id()) +
+      return "shared into circle " + Hex(e.op->op.scope().circle_id()) +
              (e.version ? " (version " + std::to_string(e.version) + ")" : "");
     case pb::OpBody::kTestimonyWithdraw:
-      return "withdrawn; tombstone " + HexOf(b.testimony_withdraw().tombstone_hash());
+      return "withdrawn; tombstone " + Hex(b.testimony_withdraw().tombstone_hash());
     case pb::OpBody::kAttachmentAdd:
-      return "attachment " + HexOf(b.attachment_add().info().attachment_id()) +
+      return "attachment " + Hex(b.attachment_add().info().attachment_id()) +
              " added: " + b.attachment_add().info().name();
     case pb::OpBody::kTagAdd:
       return "tag added: " + b.tag_add().tag();
@@ -309,7 +308,7 @@ std::string Describe(const CustodyEvent& e) {
 
 std::string ScopeText(const pb::Op& op) {
   if (op.scope().circle_id().empty()) return "private";
-  return "circle " + HexOf(op.scope().circle_id()) + " epoch " + std::to_string(op.scope().epoch());
+  return "circle " + Hex(op.scope().circle_id()) + " epoch " + std::to_string(op.scope().epoch());
 }
 
 std::string Html(std::string_view s) {
@@ -386,7 +385,7 @@ Custody BuildCustody(const std::vector<std::string>& testimony_ids,
     if (it == by_id.end()) {
       c.problems.push_back(OpEnvelopePath(op.hash) +
                            (id.empty() ? std::string(": op is not about a testimony")
-                                       : ": op is about testimony " + HexOf(id) +
+                                       : ": op is about testimony " + Hex(id) +
                                              ", which the manifest does not list"));
       continue;
     }
@@ -396,7 +395,7 @@ Custody BuildCustody(const std::vector<std::string>& testimony_ids,
     CustodyTestimony t;
     t.id = id;
     if (list.empty()) {
-      c.problems.push_back("testimony " + HexOf(id) + ": the bundle holds no op about it");
+      c.problems.push_back("testimony " + Hex(id) + ": the bundle holds no op about it");
     } else {
       BuildOne(t, std::move(list), c.problems);
     }
@@ -420,7 +419,7 @@ std::string CustodyJson(const Custody& c) {
   w.Key("testimonies").BeginArray();
   for (const auto& t : c.testimonies) {
     w.BeginObject();
-    w.Key("id").String(HexOf(t.id));
+    w.Key("id").String(Hex(t.id));
     w.Key("author");
     KeyJson(w, t.author);
     w.Key("withdrawn").Bool(t.withdrawn);
@@ -429,7 +428,7 @@ std::string CustodyJson(const Custody& c) {
       w.BeginObject();
       w.Key("version").Uint(v.number);
       w.Key("op").String(HashHex(v.op->hash));
-      w.Key("author").String(HexOf(v.op->op.author()));
+      w.Key("author").String(Hex(v.op->op.author()));
       w.Key("hlc");
       HlcJson(w, v.op->op.hlc());
       uint64_t recorded = v.op->parsed.has_testimony_create()
@@ -455,10 +454,10 @@ std::string CustodyJson(const Custody& c) {
       w.Key("op").String(HashHex(e.op->hash));
       w.Key("envelope").String(OpEnvelopePath(e.op->hash));
       w.Key("body").String(OpBodyPath(e.op->hash));
-      w.Key("author").String(HexOf(op.author()));
+      w.Key("author").String(Hex(op.author()));
       w.Key("scope").String(ScopeText(op));
       w.Key("seq").Uint(op.seq());
-      w.Key("prev").String(HexOf(op.prev()));
+      w.Key("prev").String(Hex(op.prev()));
       w.Key("hlc");
       HlcJson(w, op.hlc());
       if (e.version != 0) w.Key("version").Uint(e.version);
@@ -482,15 +481,15 @@ std::string CustodyHtml(const Custody& c) {
       "td,th{border:1px solid #999;padding:4px;vertical-align:top;text-align:left}"
       "pre{white-space:pre-wrap}</style></head><body>\n"
       "<h1>Evidence custody report</h1>\n<p>Exported " +
-      Html(Iso8601(c.exported_unix_ms)) + " by key " + Html(HexOf(c.exporter)) + " (fingerprint " +
+      Html(Iso8601(c.exported_unix_ms)) + " by key " + Html(Hex(c.exporter)) + " (fingerprint " +
       Html(Fp(c.exporter)) +
       "). Check every file with <code>estelik verify</code>; this page is generated from the "
       "signed ops and verification fails if it differs from them.</p>\n<h2>Authors</h2>\n"
       "<table><tr><th>key</th><th>fingerprint</th></tr>\n";
-  for (const auto& a : c.authors) h += Row({HexOf(a), Fp(a)});
+  for (const auto& a : c.authors) h += Row({Hex(a), Fp(a)});
   h += "</table>\n";
   for (const auto& t : c.testimonies) {
-    h += "<h2>Testimony " + Html(HexOf(t.id)) + "</h2>\n<p>Author " + Html(Fp(t.author)) +
+    h += "<h2>Testimony " + Html(Hex(t.id)) + "</h2>\n<p>Author " + Html(Fp(t.author)) +
          (t.withdrawn ? ". <strong>Withdrawn by its author: only the tombstone is included."
                         "</strong>"
                       : ".") +
@@ -520,7 +519,7 @@ std::string CustodyHtml(const Custody& c) {
            "<th>bytes</th><th>BLAKE2b-256</th></tr>\n";
       for (const auto& a : t.attachments) {
         h += Row({AttachmentPath(a.attachment_id()), a.name(), a.media_type(),
-                  std::to_string(a.size()), HexOf(a.content_hash())});
+                  std::to_string(a.size()), Hex(a.content_hash())});
       }
       h += "</table>\n";
     }

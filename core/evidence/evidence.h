@@ -48,6 +48,7 @@ struct ExportReport {
   uint64_t bytes = 0;                  // all files written, manifest included
   std::vector<std::string> withdrawn;  // ids (16 bytes) exported as a tombstone only
   std::string manifest_hash;           // 64 hex digits: BLAKE2b-256 of MANIFEST
+  std::string exporter;                // 32-byte key that signed the manifest
 };
 
 // Exports the testimonies with ids `testimony_ids` (16-byte ids; at least one) into a new

@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "core/bytes.h"
 #include "core/evidence/bundle.h"
 #include "core/evidence/evidence.h"
 #include "core/store/attachment.h"
@@ -13,7 +14,6 @@ namespace {
 using internal::AttachmentSource;
 using internal::BundleInput;
 using internal::ChunkSink;
-using internal::HexOf;
 using internal::RevealedOp;
 using internal::TestimonyIdOf;
 
@@ -43,7 +43,7 @@ Result<std::vector<RevealedOp>> CollectOps(log::OpLog& oplog, const std::set<std
       Result<RevealedOp> revealed = internal::RevealOp(env.SerializeAsString(), plain);
       if (!revealed.ok()) {
         if (revealed.status().code() == Code::kUnsupported) {
-          return Unsupported("testimony " + HexOf(TestimonyIdOf(*body)) +
+          return Unsupported("testimony " + Hex(TestimonyIdOf(*body)) +
                              " cannot be exported as evidence: " + revealed.status().message() +
                              " (recorded by an older version of Estelik)");
         }
@@ -75,7 +75,7 @@ Result<ExportReport> ExportBundle(archive::Archive& archive,
   for (const auto& id : input.testimony_ids) {
     bool any = std::any_of(ops.begin(), ops.end(),
                            [&](const RevealedOp& op) { return TestimonyIdOf(op.parsed) == id; });
-    if (!any) return NotFound("no op of this vault names testimony " + HexOf(id));
+    if (!any) return NotFound("no op of this vault names testimony " + Hex(id));
   }
   // Owner-only ops signed by someone else (a misbehaving circle member) are not part of the
   // testimony's history: the materializer ignores them, and so does the export.
@@ -117,7 +117,7 @@ Result<ExportReport> ExportBundle(archive::Archive& archive,
         Result<std::unique_ptr<store::AttachmentReader>> reader =
             store.OpenAttachment(info.attachment_id());
         if (!reader.ok()) {
-          return NotFound("attachment " + HexOf(info.attachment_id()) + " (" + info.name() +
+          return NotFound("attachment " + Hex(info.attachment_id()) + " (" + info.name() +
                           ") is not complete on this device; sync it before exporting (" +
                           reader.status().message() + ")");
         }
@@ -128,7 +128,7 @@ Result<ExportReport> ExportBundle(archive::Archive& archive,
           ESTELIK_RETURN_IF_ERROR(sink({buffer.data(), n}));
         }
         if ((*reader)->info().content_hash() != info.content_hash()) {
-          return Corrupt("attachment " + HexOf(info.attachment_id()) +
+          return Corrupt("attachment " + Hex(info.attachment_id()) +
                          " in the store differs from the one its signed op describes");
         }
         return Status::Ok();

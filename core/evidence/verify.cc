@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "core/bytes.h"
 #include "core/evidence/bundle.h"
 #include "core/evidence/evidence.h"
 
@@ -15,8 +16,6 @@ namespace estelik::evidence {
 namespace {
 
 namespace fs = std::filesystem;
-using internal::HexOf;
-using internal::ParseHex;
 using internal::RevealedOp;
 
 constexpr size_t kMaxSmallFile = 64 << 20;  // custody report, keys, ops: read whole
@@ -162,7 +161,7 @@ Result<Actual> ReadFile(const fs::path& p, bool keep, size_t limit) {
   if (keep) {
     ESTELIK_ASSIGN_OR_RETURN(a.content, ReadSmall(p, limit));
     a.size = a.content.size();
-    a.hash_hex = log::Hex(log::HashOpBytes(a.content));
+    a.hash_hex = Hex(log::HashOpBytes(a.content));
     return a;
   }
   std::ifstream in(p, std::ios::binary);
@@ -180,7 +179,7 @@ Result<Actual> ReadFile(const fs::path& p, bool keep, size_t limit) {
   if (in.bad()) return IoError("error reading " + p.string());
   log::OpHash h{};
   crypto_generichash_final(&st, h.data(), h.size());
-  a.hash_hex = log::Hex(h);
+  a.hash_hex = Hex(h);
   return a;
 }
 
@@ -208,7 +207,7 @@ class Verifier {
       Problem("MANIFEST: missing or unreadable (" + text.status().message() + ")");
       return false;
     }
-    verdict_.manifest_hash = log::Hex(log::HashOpBytes(*text));
+    verdict_.manifest_hash = Hex(log::HashOpBytes(*text));
     Result<Manifest> m = ParseManifest(*text);
     if (!m.ok()) {
       Problem(m.status().message());
@@ -226,7 +225,7 @@ class Verifier {
     }
     std::string input(internal::kManifestSignContext);
     input += *text;
-    if (!log::VerifySignature(log::Bytes(manifest_.exporter), log::Bytes(input), log::Bytes(sig))) {
+    if (!log::VerifySignature(AsBytes(manifest_.exporter), AsBytes(input), AsBytes(sig))) {
       Problem("MANIFEST.sig: the signature does not verify: the manifest was changed after export");
     }
     return true;
@@ -308,7 +307,7 @@ class Verifier {
         continue;
       }
       if (internal::OpEnvelopePath(op->hash) != path) {
-        Problem(path + ": the op's bytes hash to " + log::Hex(op->hash) +
+        Problem(path + ": the op's bytes hash to " + Hex(op->hash) +
                 ", not to its file name (op replaced)");
         continue;
       }
@@ -357,7 +356,7 @@ class Verifier {
         const Actual* a = Get(path);
         if (a == nullptr) {
           Problem(path + ": attachment " + info.name() + " named by a signed op is missing");
-        } else if (a->size != info.size() || a->hash_hex != HexOf(info.content_hash())) {
+        } else if (a->size != info.size() || a->hash_hex != Hex(info.content_hash())) {
           Problem(path + ": attachment bytes do not match the content hash in the author's " +
                   "signed op (swapped or altered)");
         }

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/bytes.h"
+
 namespace estelik::log {
 namespace {
 
@@ -15,10 +17,6 @@ constexpr std::string_view kQrPrefix = "ESTELIK:";
 constexpr std::string_view kQrVersion = "1";
 constexpr size_t kQrChecksumBytes = 4;
 constexpr size_t kQrSize = 10 + 2 * kPublicKeySize + 1 + 2 * kQrChecksumBytes;  // 83
-
-std::span<const uint8_t> AsBytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
 
 // Groups of 5 decimal digits, each from 5 hash bytes read big-endian modulo 100000. The
 // bias of 2^40 mod 10^5 is below 1e-7 per group: irrelevant for comparing aloud.
@@ -177,11 +175,17 @@ Result<PublicKey> ParseQrPayload(std::string_view payload) {
   return key;
 }
 
-std::string Hex(std::span<const uint8_t> bytes) {
-  std::string out(bytes.size() * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), bytes.data(), bytes.size());
-  out.pop_back();
-  return out;
+Result<PublicKey> ParsePublicKey(std::string_view text) {
+  if (text.starts_with(kQrPrefix)) return ParseQrPayload(text);
+  std::string bytes;
+  if (text.size() != 2 * kPublicKeySize || !ParseHexIgnoringCase(text, &bytes)) {
+    return InvalidArgument("'" + std::string(text) +
+                           "' is not a public key (64 hex digits or a QR payload)");
+  }
+  PublicKey key{};
+  std::copy(bytes.begin(), bytes.end(), key.begin());
+  ESTELIK_RETURN_IF_ERROR(X25519FromEd25519(key).status());
+  return key;
 }
 
 }  // namespace estelik::log

@@ -19,11 +19,12 @@
 #include <string_view>
 
 #include "core/crypto/secret.h"
+#include "core/ids.h"
 #include "core/status.h"
 
 namespace estelik::log {
 
-inline constexpr size_t kPublicKeySize = 32;  // Ed25519 and X25519 public keys
+using ::estelik::kPublicKeySize;  // core/ids.h
 inline constexpr size_t kSeedSize = 32;
 inline constexpr size_t kSignatureSize = 64;
 
@@ -78,8 +79,9 @@ std::string SafetyNumber(const PublicKey& a, const PublicKey& b);
 // not a valid Ed25519 point) and a newer format version with Unsupported.
 std::string QrPayload(const PublicKey& key);
 Result<PublicKey> ParseQrPayload(std::string_view payload);
-
-// Lower-case hex of `bytes` (for messages and logs).
-std::string Hex(std::span<const uint8_t> bytes);
+// A public key as a person pastes it: the QR payload, or the key's 64 hex digits in either
+// case. InvalidArgument naming `text` for anything else, or for a key that is not a valid
+// Ed25519 point.
+Result<PublicKey> ParsePublicKey(std::string_view text);
 
 }  // namespace estelik::log

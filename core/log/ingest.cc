@@ -7,6 +7,8 @@
 #include <optional>
 #include <utility>
 
+#include "core/bytes.h"
+#include "core/ids.h"
 #include "core/log/op_log_impl.h"
 
 namespace estelik::log {
@@ -16,7 +18,6 @@ using internal::Head;
 using internal::IsMembershipOp;
 using internal::MembershipOf;
 using internal::Savepoint;
-using internal::Short;
 using internal::Stmt;
 using internal::ToString;
 using internal::Transact;
@@ -76,7 +77,7 @@ Result<IngestOutcome> Ingestor::Accept(const VerifiedOp& v) {
   const pb::Op& op = v.op;
   const std::string& scope = op.scope().circle_id();
   if (scope.empty()) {
-    return PermissionDenied("refusing a private op from " + Short(op.author()) +
+    return PermissionDenied("refusing a private op from " + ShortId(op.author()) +
                             ": private ops never leave their author's device");
   }
   ESTELIK_ASSIGN_OR_RETURN(std::optional<CircleRow> circle, impl_.LoadCircle(scope));
@@ -109,7 +110,7 @@ Status Ingestor::LearnGrantedKey(const pb::Op& op, std::optional<CircleRow>* cir
     if (held != nullptr) return Status::Ok();  // nothing to learn; the normal path checks it
   }
   for (const std::string& grant : op.key_grants()) {
-    auto key = OpenGrant(me_, grant, Bytes(scope), op.scope().epoch());
+    auto key = OpenGrant(me_, grant, AsBytes(scope), op.scope().epoch());
     if (!key) continue;
     ESTELIK_ASSIGN_OR_RETURN(pb::OpBody body, impl_.DecryptBody(op, key->span()));
     if (!IsMembershipOp(body)) return Corrupt("key grant on an op that is not a membership op");
@@ -158,7 +159,7 @@ Result<std::optional<IngestOutcome>> Ingestor::DuplicateOrFork(const VerifiedOp&
 Result<IngestOutcome> Ingestor::KeepFork(const VerifiedOp& v, size_t variants) {
   const pb::Op& op = v.op;
   if (variants >= impl_.options.max_fork_variants) {
-    return LimitExceeded("author " + Short(op.author()) + " already has " +
+    return LimitExceeded("author " + ShortId(op.author()) + " already has " +
                          std::to_string(variants) + " forked ops at seq " +
                          std::to_string(op.seq()));
   }
@@ -178,7 +179,7 @@ Result<std::optional<IngestOutcome>> Ingestor::CheckFollowsHead(const VerifiedOp
   const pb::Op& op = v.op;
   if (op.seq() > head.seq + 1) return std::optional<IngestOutcome>(IngestOutcome::kPending);
   const std::string expected_prev = head.seq == 0 ? std::string(kHashSize, '\0') : head.hash;
-  if (!crypto::ConstantTimeEquals(Bytes(op.prev()), Bytes(expected_prev))) {
+  if (!crypto::ConstantTimeEquals(AsBytes(op.prev()), AsBytes(expected_prev))) {
     auto s_h = impl_.stmts.Get(
         "SELECT 1 FROM log_ops WHERE scope = ? AND author = ? AND seq = ? AND hash = ? "
         "AND canonical = 0");
@@ -191,14 +192,14 @@ Result<std::optional<IngestOutcome>> Ingestor::CheckFollowsHead(const VerifiedOp
       return std::optional<IngestOutcome>(kept);
     }
     return Corrupt("hash chain broken: op seq " + std::to_string(op.seq()) + " of " +
-                   Short(op.author()) + " does not follow the seq " + std::to_string(head.seq) +
+                   ShortId(op.author()) + " does not follow the seq " + std::to_string(head.seq) +
                    " we hold");
   }
   // An author's chain never returns to an earlier epoch: a member who learned of a new epoch
   // (or was removed) cannot go on writing under a key it kept.
   if (head.seq > 0 && op.scope().epoch() < head.epoch) {
-    return PermissionDenied("op seq " + std::to_string(op.seq()) + " of " + Short(op.author()) +
-                            " in circle " + Short(op.scope().circle_id()) + " returns to epoch " +
+    return PermissionDenied("op seq " + std::to_string(op.seq()) + " of " + ShortId(op.author()) +
+                            " in circle " + ShortId(op.scope().circle_id()) + " returns to epoch " +
                             std::to_string(op.scope().epoch()) + " after epoch " +
                             std::to_string(head.epoch));
   }

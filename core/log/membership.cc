@@ -5,6 +5,8 @@
 #include <cassert>
 #include <set>
 
+#include "core/bytes.h"
+#include "core/ids.h"
 #include "core/log/op_log_impl.h"
 
 namespace estelik::log {
@@ -14,7 +16,6 @@ using internal::AppendSpec;
 using internal::CircleRow;
 using internal::Head;
 using internal::MembershipOf;
-using internal::Short;
 using internal::Stmt;
 using internal::ToKey;
 using internal::ToString;
@@ -72,9 +73,9 @@ Result<const crypto::SecretBytes*> OpLog::Impl::CircleKey(const Identity& me,
   s.BindBlob(1, circle).Bind(2, epoch);
   ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return static_cast<const crypto::SecretBytes*>(nullptr);
-  auto key = OpenGrant(me, s.Blob(0), Bytes(circle), epoch);
+  auto key = OpenGrant(me, s.Blob(0), AsBytes(circle), epoch);
   if (!key)
-    return Corrupt("stored key for circle " + Short(circle) + " epoch " + std::to_string(epoch) +
+    return Corrupt("stored key for circle " + ShortId(circle) + " epoch " + std::to_string(epoch) +
                    " does not open with this identity");
   auto [pos, _] = circle_keys.emplace(std::make_pair(circle, epoch), std::move(*key));
   return &pos->second;
@@ -115,7 +116,7 @@ Status OpLog::Impl::ApplyMembership(const Identity& me, const pb::OpBody& body, 
     ESTELIK_RETURN_IF_ERROR(c.Run());
   }
   for (const std::string& grant : op.key_grants()) {
-    auto key = OpenGrant(me, grant, Bytes(id), m.epoch());
+    auto key = OpenGrant(me, grant, AsBytes(id), m.epoch());
     if (!key) continue;
     auto s_h =
         stmts.Get("INSERT OR IGNORE INTO log_circle_epochs(circle_id, epoch, grant) VALUES(?,?,?)");
@@ -173,12 +174,12 @@ Status OpLog::Impl::CheckMembershipShape(const pb::Op& op, const pb::OpBody& bod
   const pb::CircleMembership* m = MembershipOf(body);
   if (m->circle_id() != op.scope().circle_id() || m->epoch() != op.scope().epoch() ||
       m->admin() != op.author()) {
-    return PermissionDenied("membership op by " + Short(op.author()) +
+    return PermissionDenied("membership op by " + ShortId(op.author()) +
                             " does not match its circle, epoch or admin");
   }
   if (m->salt().size() != kCircleSaltSize || CircleIdFor(m->admin(), m->salt()) != m->circle_id()) {
-    return PermissionDenied("circle id " + Short(m->circle_id()) + " does not belong to admin " +
-                            Short(m->admin()));
+    return PermissionDenied("circle id " + ShortId(m->circle_id()) + " does not belong to admin " +
+                            ShortId(m->admin()));
   }
   for (const auto& member : m->members()) {
     if (member.size() != kPublicKeySize) return Corrupt("circle member is not a 32-byte key");
@@ -212,14 +213,14 @@ Status OpLog::Impl::Authorize(const pb::Op& op, const pb::OpBody& body, const Ci
     case pb::OpBody::kMemberAdd:
     case pb::OpBody::kMemberRemove:
       if (op.author() != circle.admin) {
-        return PermissionDenied(Short(op.author()) + " is not the admin of circle " + Short(id) +
-                                "; only the admin adds or removes members");
+        return PermissionDenied(ShortId(op.author()) + " is not the admin of circle " +
+                                ShortId(id) + "; only the admin adds or removes members");
       }
       return CheckMembershipShape(op, body);
     default: {
       ESTELIK_ASSIGN_OR_RETURN(bool member, IsMember(id, op.scope().epoch(), op.author()));
       if (!member) {
-        return PermissionDenied(Short(op.author()) + " is not a member of circle " + Short(id) +
+        return PermissionDenied(ShortId(op.author()) + " is not a member of circle " + ShortId(id) +
                                 " epoch " + std::to_string(op.scope().epoch()));
       }
       return Status::Ok();
@@ -260,7 +261,7 @@ Result<OpLog::CreatedCircle> OpLog::CreateCircle(const std::string& name, uint64
                     id,
                     0,
                     key.span(),
-                    {SealGrant(identity_.x25519_public_key(), Bytes(id), 0, key.span())}};
+                    {SealGrant(identity_.x25519_public_key(), AsBytes(id), 0, key.span())}};
     ESTELIK_ASSIGN_OR_RETURN(pb::Envelope env,
                              AppendLocked(*impl_, identity_, clock_, spec, physical_ms));
     return CreatedCircle{id, std::move(env)};
@@ -272,13 +273,13 @@ Result<pb::Envelope> OpLog::AddMember(const std::string& circle_id, const Public
   ESTELIK_ASSIGN_OR_RETURN(PublicKey member_x, X25519FromEd25519(member));
   return Transact(impl_->db, clock_, [&]() -> Result<pb::Envelope> {
     ESTELIK_ASSIGN_OR_RETURN(auto circle, impl_->LoadCircle(circle_id));
-    if (!circle) return NotFound("unknown circle " + Short(circle_id));
+    if (!circle) return NotFound("unknown circle " + ShortId(circle_id));
     if (circle->admin != ToString(identity_.public_key())) {
       return PermissionDenied("only the circle's admin may add members");
     }
     ESTELIK_ASSIGN_OR_RETURN(auto members, impl_->Members(circle_id, circle->epoch));
     if (std::find(members.begin(), members.end(), ToString(member)) != members.end()) {
-      return AlreadyExists("already a member of circle " + Short(circle_id));
+      return AlreadyExists("already a member of circle " + ShortId(circle_id));
     }
     ESTELIK_ASSIGN_OR_RETURN(auto key, impl_->CircleKey(identity_, circle_id, circle->epoch));
     if (key == nullptr) return Internal("admin lost the circle key");
@@ -297,7 +298,7 @@ Result<pb::Envelope> OpLog::AddMember(const std::string& circle_id, const Public
                     circle_id,
                     circle->epoch,
                     key->span(),
-                    {SealGrant(member_x, Bytes(circle_id), circle->epoch, key->span())}};
+                    {SealGrant(member_x, AsBytes(circle_id), circle->epoch, key->span())}};
     return AppendLocked(*impl_, identity_, clock_, spec, physical_ms);
   });
 }
@@ -306,7 +307,7 @@ Result<pb::Envelope> OpLog::RemoveMember(const std::string& circle_id, const Pub
                                          uint64_t physical_ms) {
   return Transact(impl_->db, clock_, [&]() -> Result<pb::Envelope> {
     ESTELIK_ASSIGN_OR_RETURN(auto circle, impl_->LoadCircle(circle_id));
-    if (!circle) return NotFound("unknown circle " + Short(circle_id));
+    if (!circle) return NotFound("unknown circle " + ShortId(circle_id));
     if (circle->admin != ToString(identity_.public_key())) {
       return PermissionDenied("only the circle's admin may remove members");
     }
@@ -315,7 +316,7 @@ Result<pb::Envelope> OpLog::RemoveMember(const std::string& circle_id, const Pub
     }
     ESTELIK_ASSIGN_OR_RETURN(auto members, impl_->Members(circle_id, circle->epoch));
     auto it = std::find(members.begin(), members.end(), ToString(member));
-    if (it == members.end()) return NotFound("not a member of circle " + Short(circle_id));
+    if (it == members.end()) return NotFound("not a member of circle " + ShortId(circle_id));
     members.erase(it);
     const uint32_t epoch = circle->epoch + 1;
     // A fresh key: the removed member holds every earlier key but never this one.
@@ -335,8 +336,8 @@ Result<pb::Envelope> OpLog::RemoveMember(const std::string& circle_id, const Pub
     AppendSpec spec{&body, circle_id, epoch, key.span(), {}};
     for (auto& k : members) {
       m->add_members(k);
-      ESTELIK_ASSIGN_OR_RETURN(PublicKey x, X25519FromEd25519(Bytes(k)));
-      spec.grants.push_back(SealGrant(x, Bytes(circle_id), epoch, key.span()));
+      ESTELIK_ASSIGN_OR_RETURN(PublicKey x, X25519FromEd25519(AsBytes(k)));
+      spec.grants.push_back(SealGrant(x, AsBytes(circle_id), epoch, key.span()));
     }
     return AppendLocked(*impl_, identity_, clock_, spec, physical_ms);
   });
@@ -353,7 +354,7 @@ Status OpLog::CarryCircle(const std::string& circle_id) {
 
 Result<CircleInfo> OpLog::GetCircle(const std::string& circle_id) {
   ESTELIK_ASSIGN_OR_RETURN(auto circle, impl_->LoadCircle(circle_id));
-  if (!circle) return NotFound("unknown circle " + Short(circle_id));
+  if (!circle) return NotFound("unknown circle " + ShortId(circle_id));
   CircleInfo info;
   info.circle_id = circle_id;
   info.name = circle->name;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/bytes.h"
 #include "core/deflate.h"
 
 namespace estelik::log {
@@ -55,14 +56,10 @@ Status CheckBodyCodec(const pb::Op& op) {
 
 }  // namespace
 
-std::span<const uint8_t> Bytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 OpHash HashOpBytes(std::string_view op_bytes) {
   crypto::EnsureSodium();
   OpHash h{};
-  crypto_generichash(h.data(), h.size(), Bytes(op_bytes).data(), op_bytes.size(), nullptr, 0);
+  crypto_generichash(h.data(), h.size(), AsBytes(op_bytes).data(), op_bytes.size(), nullptr, 0);
   return h;
 }
 
@@ -114,8 +111,8 @@ Status VerifyEnvelopeSignature(const pb::Envelope& envelope, const pb::Op& op) {
   if (envelope.signature().size() != kSignatureSize) {
     return Corrupt("op signature is not 64 bytes");
   }
-  if (!VerifySignature(Bytes(op.author()), Bytes(SigningInput(envelope.op())),
-                       Bytes(envelope.signature()))) {
+  if (!VerifySignature(AsBytes(op.author()), AsBytes(SigningInput(envelope.op())),
+                       AsBytes(envelope.signature()))) {
     return Corrupt("op signature does not verify (forged or altered op seq " +
                    std::to_string(op.seq()) + ")");
   }
@@ -142,7 +139,7 @@ std::string SealBody(std::span<const uint8_t> key, std::span<const uint8_t> nonc
   auto* o = reinterpret_cast<uint8_t*>(out.data());
   std::memcpy(o, nonce.data(), kNonceSize);
   unsigned long long clen = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(o + kNonceSize, &clen, Bytes(plaintext).data(),
+  crypto_aead_xchacha20poly1305_ietf_encrypt(o + kNonceSize, &clen, AsBytes(plaintext).data(),
                                              plaintext.size(), ad.data(), ad.size(), nullptr, o,
                                              key.data());
   return out;
@@ -154,7 +151,7 @@ Result<std::string> OpenSealed(std::span<const uint8_t> key, std::span<const uin
   if (sealed.size() < kNonceSize + kTagSize || key.size() != kBodyKeySize) {
     return Corrupt("sealed body is truncated");
   }
-  auto s = Bytes(sealed);
+  auto s = AsBytes(sealed);
   std::string out(sealed.size() - kNonceSize - kTagSize, '\0');
   unsigned long long mlen = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
@@ -171,8 +168,8 @@ OpHash BodyCommitment(std::string_view body_bytes) {
   OpHash h{};
   crypto_generichash_state st;
   crypto_generichash_init(&st, nullptr, 0, h.size());
-  crypto_generichash_update(&st, Bytes(kBodyCommitContext).data(), kBodyCommitContext.size());
-  crypto_generichash_update(&st, Bytes(body_bytes).data(), body_bytes.size());
+  crypto_generichash_update(&st, AsBytes(kBodyCommitContext).data(), kBodyCommitContext.size());
+  crypto_generichash_update(&st, AsBytes(body_bytes).data(), body_bytes.size());
   crypto_generichash_final(&st, h.data(), h.size());
   return h;
 }
@@ -180,7 +177,8 @@ OpHash BodyCommitment(std::string_view body_bytes) {
 Status CheckBodyCommitment(const pb::Op& op, std::string_view body_bytes) {
   if (op.body_hash().empty()) return Status::Ok();
   OpHash h = BodyCommitment(body_bytes);
-  if (op.body_hash().size() == kHashSize && crypto::ConstantTimeEquals(Bytes(op.body_hash()), h)) {
+  if (op.body_hash().size() == kHashSize &&
+      crypto::ConstantTimeEquals(AsBytes(op.body_hash()), h)) {
     return Status::Ok();
   }
   return Corrupt(OpLabel(op) + ": body does not match its signed commitment");
@@ -228,7 +226,7 @@ pb::Envelope SealAndSign(const Identity& author, pb::Op header, std::string_view
   pb::Envelope env;
   // Serialized once; these bytes are what is hashed, signed, stored and sent, forever.
   env.set_op(header.SerializeAsString());
-  Signature sig = author.Sign(Bytes(SigningInput(env.op())));
+  Signature sig = author.Sign(AsBytes(SigningInput(env.op())));
   env.set_signature(sig.data(), sig.size());
   return env;
 }
@@ -248,7 +246,7 @@ std::optional<crypto::SecretBytes> OpenGrant(const Identity& me, std::string_vie
                                              std::span<const uint8_t> circle_id, uint32_t epoch) {
   if (grant.size() != kGrantSize || circle_id.size() != kCircleIdSize) return std::nullopt;
   crypto::SecretBytes plain(kGrantPlainSize);
-  if (crypto_box_seal_open(plain.data(), Bytes(grant).data(), grant.size(),
+  if (crypto_box_seal_open(plain.data(), AsBytes(grant).data(), grant.size(),
                            me.x25519_public_key().data(), me.x25519_secret_key().data()) != 0) {
     return std::nullopt;
   }
@@ -268,9 +266,9 @@ std::string CircleIdFor(std::string_view admin, std::string_view salt) {
   std::string id(kCircleIdSize, '\0');
   crypto_generichash_state st;
   crypto_generichash_init(&st, nullptr, 0, kCircleIdSize);
-  crypto_generichash_update(&st, Bytes(kContext).data(), kContext.size());
-  crypto_generichash_update(&st, Bytes(admin).data(), admin.size());
-  crypto_generichash_update(&st, Bytes(salt).data(), salt.size());
+  crypto_generichash_update(&st, AsBytes(kContext).data(), kContext.size());
+  crypto_generichash_update(&st, AsBytes(admin).data(), admin.size());
+  crypto_generichash_update(&st, AsBytes(salt).data(), salt.size());
   crypto_generichash_final(&st, reinterpret_cast<uint8_t*>(id.data()), id.size());
   return id;
 }
@@ -291,7 +289,7 @@ Result<VerifiedRun> VerifyChainRun(std::span<const pb::Envelope> run) {
         return InvalidArgument("a run must hold contiguous ascending seqs");
       }
       const OpHash& prev = out.hashes.back();
-      if (!crypto::ConstantTimeEquals(Bytes(op.prev()), prev)) {
+      if (!crypto::ConstantTimeEquals(AsBytes(op.prev()), prev)) {
         return Corrupt("hash chain broken at seq " + std::to_string(op.seq()) + ": op seq " +
                        std::to_string(op.seq() - 1) + " was altered or replaced");
       }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/crypto/secret.h"
+#include "core/ids.h"
 #include "core/log/identity.h"
 #include "core/status.h"
 #include "proto/op.pb.h"
@@ -31,8 +32,8 @@
 namespace estelik::log {
 
 inline constexpr uint32_t kOpVersion = 1;
-inline constexpr size_t kHashSize = 32;
-inline constexpr size_t kCircleIdSize = 32;
+using ::estelik::kCircleIdSize;  // core/ids.h
+using ::estelik::kHashSize;
 inline constexpr size_t kBodyKeySize = 32;
 inline constexpr size_t kNonceSize = 24;
 inline constexpr size_t kTagSize = 16;
@@ -121,7 +122,5 @@ struct VerifiedRun {
   std::vector<OpHash> hashes;
 };
 Result<VerifiedRun> VerifyChainRun(std::span<const pb::Envelope> run);
-
-std::span<const uint8_t> Bytes(std::string_view s);
 
 }  // namespace estelik::log

@@ -6,6 +6,8 @@
 #include <set>
 #include <utility>
 
+#include "core/bytes.h"
+#include "core/ids.h"
 #include "core/log/op_log_impl.h"
 
 namespace estelik::log {
@@ -20,7 +22,6 @@ using internal::Exec;
 using internal::Head;
 using internal::IsMembershipOp;
 using internal::Savepoint;
-using internal::Short;
 using internal::Stmt;
 using internal::ToKey;
 using internal::ToString;
@@ -204,7 +205,7 @@ Result<std::unique_ptr<OpLog>> OpLog::Open(sqlite3* db, crypto::SecretBytes priv
   crypto::SecretBytes seed;
   if (row) {
     std::string stored = q.Blob(0);
-    seed = crypto::SecretBytes::CopyOf(Bytes(stored));
+    seed = crypto::SecretBytes::CopyOf(AsBytes(stored));
     sodium_memzero(stored.data(), stored.size());
     last.set_wall_ms(static_cast<uint64_t>(q.Int(1)));
     last.set_counter(static_cast<uint32_t>(q.Int(2)));
@@ -292,13 +293,13 @@ Result<pb::Envelope> OpLog::Append(const pb::OpBody& body, const Scope& scope,
         return InvalidArgument("circle id must be 32 bytes");
       }
       ESTELIK_ASSIGN_OR_RETURN(auto circle, impl_->LoadCircle(scope.circle_id));
-      if (!circle) return NotFound("unknown circle " + Short(scope.circle_id));
+      if (!circle) return NotFound("unknown circle " + ShortId(scope.circle_id));
       ESTELIK_ASSIGN_OR_RETURN(bool member, impl_->IsMember(scope.circle_id, circle->epoch,
                                                             ToString(identity_.public_key())));
       ESTELIK_ASSIGN_OR_RETURN(auto key,
                                impl_->CircleKey(identity_, scope.circle_id, circle->epoch));
       if (!member || key == nullptr) {
-        return PermissionDenied("not a member of circle " + Short(scope.circle_id) + " epoch " +
+        return PermissionDenied("not a member of circle " + ShortId(scope.circle_id) + " epoch " +
                                 std::to_string(circle->epoch));
       }
       spec.epoch = circle->epoch;
@@ -366,15 +367,15 @@ Result<pb::OpBody> OpLog::OpenBody(const pb::Envelope& envelope, std::string* pl
     return impl_->DecryptBody(op, impl_->private_key.span(), plaintext);
   }
   const std::string no_key =
-      "no key for circle " + Short(scope) + " epoch " + std::to_string(op.scope().epoch());
+      "no key for circle " + ShortId(scope) + " epoch " + std::to_string(op.scope().epoch());
   ESTELIK_ASSIGN_OR_RETURN(auto circle, impl_->LoadCircle(scope));
   if (!circle) return PermissionDenied(no_key);
   ESTELIK_ASSIGN_OR_RETURN(auto key, impl_->CircleKey(identity_, scope, op.scope().epoch()));
   if (key == nullptr) return PermissionDenied(no_key);
   ESTELIK_ASSIGN_OR_RETURN(std::optional<uint64_t> cut, impl_->CutPassed(op));
   if (cut) {
-    return PermissionDenied("op seq " + std::to_string(op.seq()) + " of " + Short(op.author()) +
-                            " is void: its author was removed from circle " + Short(scope) +
+    return PermissionDenied("op seq " + std::to_string(op.seq()) + " of " + ShortId(op.author()) +
+                            " is void: its author was removed from circle " + ShortId(scope) +
                             " keeping only seqs up to " + std::to_string(*cut));
   }
   ESTELIK_ASSIGN_OR_RETURN(pb::OpBody body, impl_->DecryptBody(op, key->span(), plaintext));
@@ -388,7 +389,7 @@ Result<uint32_t> OpLog::OwnOpEpoch(const Scope& scope, std::string_view op_hash)
   Stmt& s = *s_h;
   s.BindBlob(1, scope.circle_id).Bind(2, identity_.public_key()).BindBlob(3, op_hash);
   ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return NotFound("no op " + Short(op_hash) + " of ours in this scope");
+  if (!row) return NotFound("no op " + ShortId(op_hash) + " of ours in this scope");
   return static_cast<uint32_t>(s.Int(0));
 }
 
@@ -537,7 +538,7 @@ Status OpLog::ForEachOp(const std::function<Status(const StoredOp&)>& fn) {
     op.redacted_for = s.Blob(7);
     if (op.redacted_for.empty() && !op.envelope.ParseFromString(s.Blob(0))) {
       return Corrupt("stored envelope of seq " + std::to_string(op.seq) + " by " +
-                     Short(op.author) + " is unreadable");
+                     ShortId(op.author) + " is unreadable");
     }
     ESTELIK_RETURN_IF_ERROR(fn(op));
   }

@@ -19,13 +19,13 @@
 #include <utility>
 #include <vector>
 
+#include "core/bytes.h"
+#include "core/ids.h"
 #include "core/log/log_db.h"
 #include "core/log/op_log.h"
 
 namespace estelik::log {
 namespace internal {
-
-inline std::string Short(std::string_view bytes) { return Hex(Bytes(bytes.substr(0, 4))); }
 
 inline std::string ToString(const PublicKey& k) {
   return std::string(reinterpret_cast<const char*>(k.data()), k.size());

@@ -3,12 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/bytes.h"
 #include "core/store/sqlite_util.h"
 
 namespace estelik::store {
 
-using internal::AsBytes;
-using internal::Hex;
 using internal::Stmt;
 
 namespace {

@@ -113,10 +113,10 @@ Status MigrateV4(sqlite3* db) {
   return Exec(db, "DROP TABLE testimony_fts");
 }
 
-// Version 5: merge bookkeeping (core/store/store_tags.cc). Add-wins tags and annotations
-// keyed by the hash of the op that added them (tag_removed: adds some remove observed, kept
-// even before the add arrives; tag_terms: the live added tags, for the list filter), the op
-// that produced each version (TestimonyEdit.base_op) and which private ops carry a
+// Version 5: merge bookkeeping (core/store/store_tags_annotations.cc, store_op_index.cc). Add-wins
+// tags and annotations keyed by the hash of the op that added them (tag_removed: adds some remove
+// observed, kept even before the add arrives; tag_terms: the live added tags, for the list filter),
+// the op that produced each version (TestimonyEdit.base_op) and which private ops carry a
 // testimony's content (redacted when it is withdrawn). All derived from the op log. A tombstone
 // no longer counts versions (current_version 0): replicas that held different versions agree.
 constexpr char kSchemaV5[] = R"sql(
@@ -296,7 +296,8 @@ Status Migrate(sqlite3* db, int target) {
     } else if (v == 4) {
       ESTELIK_RETURN_IF_ERROR(MigrateV4(db));
     } else if (v == 5) {
-      ESTELIK_RETURN_IF_ERROR(Exec(db, kSchemaV5));  // merge bookkeeping (store_tags.cc)
+      ESTELIK_RETURN_IF_ERROR(
+          Exec(db, kSchemaV5));  // merge bookkeeping (store_tags_annotations.cc)
     }
     ESTELIK_RETURN_IF_ERROR(Exec(db, ("PRAGMA user_version = " + std::to_string(v)).c_str()));
     ESTELIK_RETURN_IF_ERROR(tx.Commit());

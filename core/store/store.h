@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "core/crypto/secret.h"
+#include "core/ids.h"
 #include "core/status.h"
 #include "core/store/attachment.h"
 #include "proto/common.pb.h"
@@ -40,11 +41,11 @@
 
 namespace estelik::store {
 
-inline constexpr size_t kTestimonyIdSize = 16;
-inline constexpr size_t kAttachmentIdSize = 16;
-inline constexpr size_t kAuthorSize = 32;           // Ed25519 public key
-inline constexpr size_t kContentKeySize = 32;       // XChaCha20-Poly1305 key
-inline constexpr size_t kHashSize = 32;             // BLAKE2b-256
+using ::estelik::kAttachmentIdSize;  // core/ids.h
+using ::estelik::kTestimonyIdSize;
+inline constexpr size_t kAuthorSize = kPublicKeySize;  // Ed25519 public key
+inline constexpr size_t kContentKeySize = 32;          // XChaCha20-Poly1305 key
+using ::estelik::kHashSize;
 inline constexpr size_t kMaxFieldsBytes = 1 << 20;  // serialized TestimonyFields
 
 // Markers around matched words in SearchHit snippets (also echoed in every SearchPage).
@@ -182,8 +183,8 @@ class Store {
   // Attachments of the testimony announced by a peer whose chunks are still arriving.
   Result<std::vector<pb::AttachmentInfo>> ReceivingAttachments(std::string_view testimony_id);
 
-  // --- Tags and annotations (store_tags.cc; docs/FORMAT.md "Ops and envelopes", Merge) ---
-  // Add-wins: an add is identified by the hash of its op; a remove removes the adds it names.
+  // --- Tags and annotations (store_tags_annotations.cc; docs/FORMAT.md "Ops and envelopes", Merge)
+  // --- Add-wins: an add is identified by the hash of its op; a remove removes the adds it names.
   // Adds and removes are recorded whatever order they arrive in (a remove before the add it
   // observed, an add before the testimony): the live set is computed, not accumulated. Only
   // adds whose scope is the private log or the testimony's circle count. Nothing is recorded
@@ -212,7 +213,7 @@ class Store {
   // Recomputes the list filter's copy of the live added tags (after a scope change).
   Status RefreshTagTerms(std::string_view testimony_id);
 
-  // --- Op bookkeeping for the Archive (store_tags.cc) ---
+  // --- Op bookkeeping for the Archive (store_op_index.cc) ---
   // The op whose content is `version` of the testimony (TestimonyEdit.base_op).
   Status SetVersionOp(std::string_view testimony_id, uint32_t version, std::string_view op_hash);
   Result<std::string> VersionOp(std::string_view testimony_id, uint32_t version);
@@ -221,7 +222,7 @@ class Store {
   Result<std::vector<std::string>> OpSubjects(std::string_view testimony_id);
   Status ForgetOpSubjects(std::string_view testimony_id);
 
-  // --- Rebuild support (store_tags.cc) ---
+  // --- Rebuild support (store_rebuild.cc) ---
   // Deletes every materialized row (testimonies, versions, terms, FTS, attachment metadata,
   // tags, annotations, bookkeeping) but keeps the sealed attachment chunks. Inside a Batch.
   Status ClearMaterialized();

@@ -1,13 +1,12 @@
 // Store's attachment entry points: local streaming adds and chunk-by-chunk receiving.
 #include <sodium.h>
 
+#include "core/bytes.h"
 #include "core/store/sqlite_util.h"
 #include "core/store/store.h"
 
 namespace estelik::store {
 
-using internal::AsBytes;
-using internal::Hex;
 using internal::Stmt;
 using internal::Transaction;
 

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "core/bytes.h"
+#include "core/ids.h"
 #include "core/log/identity.h"
 #include "core/store/store.h"
 #include "platform/c/handles.h"
@@ -143,30 +145,12 @@ Status Require(const void* pointer, std::string_view what) {
   return Status::Ok();
 }
 
-namespace {
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
-
 Result<std::string> TestimonyId(archive::Archive& archive, const char* text) {
   ESTELIK_RETURN_IF_ERROR(Require(text, "testimony_id"));
   std::string_view hex(text);
   // A full id needs no lookup (ResolveId scans the list to prove a prefix unique).
-  if (hex.size() == store::kTestimonyIdSize * 2) {
-    std::string id(store::kTestimonyIdSize, '\0');
-    bool valid = true;
-    for (size_t i = 0; i < id.size() && valid; ++i) {
-      int hi = HexValue(hex[2 * i]);
-      int lo = HexValue(hex[2 * i + 1]);
-      valid = hi >= 0 && lo >= 0;
-      id[i] = static_cast<char>(hi * 16 + lo);
-    }
-    if (valid) return id;
-  }
+  std::string id;
+  if (hex.size() == kTestimonyIdSize * 2 && ParseHexIgnoringCase(hex, &id)) return id;
   return archive.ResolveId(hex);
 }
 

@@ -1,6 +1,7 @@
 // Testimonies: add, edit, get, history, withdraw, list, search, resolve.
 #include <string>
 
+#include "core/bytes.h"
 #include "core/log/identity.h"
 #include "platform/c/handles.h"
 
@@ -63,10 +64,7 @@ estelik_status estelik_testimony_add_simple(estelik_vault* vault, const char* la
     pb::Testimony testimony;
     ESTELIK_RETURN_IF_ERROR(AddFields(archive, fields, 0, &testimony));
     if (out_id == nullptr) return Status::Ok();
-    return ToString(
-        estelik::log::Hex(std::span(reinterpret_cast<const uint8_t*>(testimony.id().data()),
-                                    testimony.id().size())),
-        out_id);
+    return ToString(estelik::Hex(testimony.id()), out_id);
   });
 }
 
@@ -149,9 +147,7 @@ estelik_status estelik_testimony_resolve_id(estelik_vault* vault, const char* te
     ESTELIK_ASSIGN_OR_RETURN(std::string id, TestimonyId(archive, testimony_id));
     // A full id is decoded without a lookup; make sure it names a testimony.
     ESTELIK_RETURN_IF_ERROR(archive.GetTestimony(id).status());
-    return ToString(
-        estelik::log::Hex(std::span(reinterpret_cast<const uint8_t*>(id.data()), id.size())),
-        out_id);
+    return ToString(estelik::Hex(id), out_id);
   });
 }
 

@@ -1,6 +1,8 @@
 // Verbs for people and circles: id, contacts, circles, share.
 #include <cstdio>
 
+#include "core/bytes.h"
+#include "core/ids.h"
 #include "core/json.h"
 #include "platform/cli/commands.h"
 #include "platform/cli/print.h"
@@ -10,29 +12,11 @@ namespace {
 
 void PrintJson(const JsonWriter& w) { std::printf("%s\n", w.str().c_str()); }
 
-std::string KeyHex(const log::PublicKey& key) { return log::Hex(key); }
-
-// A contact's key as its QR payload ("ESTELIK:1:...") or 64 hex digits.
-Result<log::PublicKey> ParseKey(const std::string& text) {
-  if (text.rfind("ESTELIK:", 0) == 0) return log::ParseQrPayload(text);
-  if (text.size() != 64 || text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
-    return InvalidArgument("'" + text + "' is not a public key (64 hex digits or a QR payload)");
-  }
-  log::PublicKey key{};
-  for (size_t i = 0; i < key.size(); ++i) {
-    key[i] = static_cast<uint8_t>(std::stoi(text.substr(2 * i, 2), nullptr, 16));
-  }
-  // Reuse the strict parser's point check.
-  ESTELIK_RETURN_IF_ERROR(log::X25519FromEd25519(key).status());
-  return key;
-}
-
 Result<std::string> ResolveCircle(archive::Archive& a, const std::string& prefix) {
   ESTELIK_ASSIGN_OR_RETURN(auto circles, a.Circles());
   std::vector<std::string> matches;
   for (const auto& c : circles) {
-    if (HexId(c.circle_id).rfind(prefix, 0) == 0 || c.name == prefix)
-      matches.push_back(c.circle_id);
+    if (Hex(c.circle_id).rfind(prefix, 0) == 0 || c.name == prefix) matches.push_back(c.circle_id);
   }
   if (matches.empty()) return NotFound("no circle '" + prefix + "' (see estelik circles list)");
   if (matches.size() > 1) return InvalidArgument("circle '" + prefix + "' is ambiguous");
@@ -51,12 +35,12 @@ Status RunId(const Context& ctx) {
   const auto& key = archive->identity().public_key();
   if (ctx.json) {
     JsonWriter w;
-    w.BeginObject().Key("public_key").String(KeyHex(key));
+    w.BeginObject().Key("public_key").String(Hex(key));
     w.Key("fingerprint").String(log::Fingerprint(key)).Key("qr").String(log::QrPayload(key));
     w.EndObject();
     PrintJson(w);
   } else {
-    std::printf("public key:  %s\nfingerprint: %s\nQR payload:  %s\n", KeyHex(key).c_str(),
+    std::printf("public key:  %s\nfingerprint: %s\nQR payload:  %s\n", Hex(key).c_str(),
                 log::Fingerprint(key).c_str(), log::QrPayload(key).c_str());
   }
   return Status::Ok();
@@ -68,13 +52,13 @@ Status RunContacts(const Context& ctx) {
   ESTELIK_ASSIGN_OR_RETURN(auto archive, ctx.OpenArchive());
   if (verb == "add" || verb == "remove") {
     ESTELIK_RETURN_IF_ERROR(ExpectArgs(ctx, 2, "estelik contacts add|remove KEY [--name N]"));
-    ESTELIK_ASSIGN_OR_RETURN(log::PublicKey key, ParseKey(pos[1]));
+    ESTELIK_ASSIGN_OR_RETURN(log::PublicKey key, log::ParsePublicKey(pos[1]));
     if (verb == "add") {
       ESTELIK_RETURN_IF_ERROR(archive->AddContact(key, ctx.args.Get("name").value_or("")));
       std::string safety = log::SafetyNumber(archive->identity().public_key(), key);
       if (ctx.json) {
         JsonWriter w;
-        w.BeginObject().Key("added").String(KeyHex(key)).Key("safety_number").String(safety);
+        w.BeginObject().Key("added").String(Hex(key)).Key("safety_number").String(safety);
         PrintJson(w.EndObject());
       } else {
         std::printf("Added. Compare this safety number with them, aloud or by QR:\n  %s\n",
@@ -93,11 +77,11 @@ Status RunContacts(const Context& ctx) {
   for (const auto& c : contacts) {
     std::string safety = log::SafetyNumber(archive->identity().public_key(), c.public_key);
     if (ctx.json) {
-      w.BeginObject().Key("name").String(c.name).Key("public_key").String(KeyHex(c.public_key));
+      w.BeginObject().Key("name").String(c.name).Key("public_key").String(Hex(c.public_key));
       w.Key("safety_number").String(safety).EndObject();
     } else {
       std::printf("%-16s %s\n                 safety number %s\n", c.name.c_str(),
-                  KeyHex(c.public_key).c_str(), safety.c_str());
+                  Hex(c.public_key).c_str(), safety.c_str());
     }
   }
   w.EndArray();
@@ -112,13 +96,13 @@ Status RunCircles(const Context& ctx) {
   if (verb == "create") {
     ESTELIK_RETURN_IF_ERROR(ExpectArgs(ctx, 2, "estelik circles create NAME"));
     ESTELIK_ASSIGN_OR_RETURN(std::string id, archive->CreateCircle(pos[1]));
-    std::printf(ctx.json ? "{\"circle\":\"%s\"}\n" : "%s\n", HexId(id).c_str());
+    std::printf(ctx.json ? "{\"circle\":\"%s\"}\n" : "%s\n", Hex(id).c_str());
     return Status::Ok();
   }
   if (verb == "add" || verb == "remove") {
     ESTELIK_RETURN_IF_ERROR(ExpectArgs(ctx, 3, "estelik circles add|remove CIRCLE KEY"));
     ESTELIK_ASSIGN_OR_RETURN(std::string circle, ResolveCircle(*archive, pos[1]));
-    ESTELIK_ASSIGN_OR_RETURN(log::PublicKey key, ParseKey(pos[2]));
+    ESTELIK_ASSIGN_OR_RETURN(log::PublicKey key, log::ParsePublicKey(pos[2]));
     ESTELIK_RETURN_IF_ERROR(verb == "add" ? archive->AddCircleMember(circle, key)
                                           : archive->RemoveCircleMember(circle, key));
     std::printf(ctx.json ? "{\"ok\":true}\n"
@@ -132,12 +116,12 @@ Status RunCircles(const Context& ctx) {
   w.BeginArray();
   for (const auto& c : circles) {
     if (ctx.json) {
-      w.BeginObject().Key("id").String(HexId(c.circle_id)).Key("name").String(c.name);
+      w.BeginObject().Key("id").String(Hex(c.circle_id)).Key("name").String(c.name);
       w.Key("epoch").Uint(c.epoch).Key("relay").Bool(c.carrier_only).Key("members").BeginArray();
-      for (const auto& m : c.members) w.String(KeyHex(m));
+      for (const auto& m : c.members) w.String(Hex(m));
       w.EndArray().EndObject();
     } else {
-      std::printf("%s  %-20s epoch %u, %zu member(s)%s\n", HexId(c.circle_id).substr(0, 12).c_str(),
+      std::printf("%s  %-20s epoch %u, %zu member(s)%s\n", ShortId(c.circle_id).c_str(),
                   c.name.c_str(), c.epoch, c.members.size(), c.carrier_only ? ", relay" : "");
     }
   }

@@ -1,6 +1,7 @@
 // Maintenance verbs: rebuild.
 #include <cstdio>
 
+#include "core/bytes.h"
 #include "platform/cli/commands.h"
 #include "platform/cli/print.h"
 
@@ -10,14 +11,14 @@ Status RunRebuild(const Context& ctx) {
   if (!ctx.args.positional().empty()) return InvalidArgument("rebuild takes no arguments");
   ESTELIK_ASSIGN_OR_RETURN(auto archive, ctx.OpenArchive());
   ESTELIK_ASSIGN_OR_RETURN(auto before, archive->store().StateHash());
-  const std::string before_hex = HexId(std::string(before.begin(), before.end()));
+  const std::string before_hex = Hex(std::string(before.begin(), before.end()));
   if (!ctx.json) std::printf("state before: %s\n", before_hex.c_str());
   Result<archive::Archive::RebuildReport> report = archive->Rebuild();
   if (!report.ok()) {
     if (!ctx.json) std::printf("state after:  (rolled back)\n");
     return report.status();
   }
-  const std::string after_hex = HexId(std::string(report->after.begin(), report->after.end()));
+  const std::string after_hex = Hex(std::string(report->after.begin(), report->after.end()));
   if (ctx.json) {
     std::printf(
         "{\"before\":\"%s\",\"after\":\"%s\",\"applied\":%zu,\"redacted\":%zu,"

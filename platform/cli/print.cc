@@ -5,19 +5,11 @@
 #include <cstdio>
 #include <ctime>
 
+#include "core/bytes.h"
+#include "core/ids.h"
 #include "core/store/store.h"
 
 namespace estelik::cli {
-
-std::string HexId(const std::string& bytes) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
 
 std::string HlcTime(const pb::Hlc& hlc) {
   std::time_t secs = static_cast<std::time_t>(hlc.wall_ms() / 1000);
@@ -83,26 +75,26 @@ void WriteFields(JsonWriter& w, const pb::TestimonyFields& f) {
 
 void WriteAttachment(JsonWriter& w, const pb::AttachmentInfo& a) {
   w.BeginObject();
-  w.Key("id").String(HexId(a.attachment_id()));
+  w.Key("id").String(Hex(a.attachment_id()));
   w.Key("name").String(a.name());
   w.Key("media_type").String(a.media_type());
   w.Key("kind").String(KindName(a.kind()));
   w.Key("size").Uint(a.size());
   w.Key("chunks").Uint(a.chunk_count());
-  w.Key("blake2b").String(HexId(a.content_hash()));
+  w.Key("blake2b").String(Hex(a.content_hash()));
   w.EndObject();
 }
 
 void WriteTestimony(JsonWriter& w, const pb::Testimony& t) {
   w.BeginObject();
-  w.Key("id").String(HexId(t.id()));
-  w.Key("author").String(HexId(t.author()));
+  w.Key("id").String(Hex(t.id()));
+  w.Key("author").String(Hex(t.author()));
   w.Key("created").String(HlcTime(t.created()));
   w.Key("updated").String(HlcTime(t.updated()));
   w.Key("version").Uint(t.current_version());
   w.Key("withdrawn").Bool(t.withdrawn());
   if (t.withdrawn()) {
-    w.Key("tombstone").String(HexId(t.tombstone_hash()));
+    w.Key("tombstone").String(Hex(t.tombstone_hash()));
   } else {
     WriteFields(w, t.fields());
   }
@@ -113,8 +105,8 @@ void WriteTestimony(JsonWriter& w, const pb::Testimony& t) {
   w.Key("effective_tags").StringArray({t.tags().begin(), t.tags().end()});
   w.Key("annotations").BeginArray();
   for (const auto& n : t.annotations()) {
-    w.BeginObject().Key("id").String(HexId(n.annotation_id()));
-    w.Key("author").String(HexId(n.author())).Key("text").String(n.text());
+    w.BeginObject().Key("id").String(Hex(n.annotation_id()));
+    w.Key("author").String(Hex(n.author())).Key("text").String(n.text());
     w.Key("language").String(n.language()).Key("added").String(HlcTime(n.added()));
     w.EndObject();
   }
@@ -135,12 +127,12 @@ std::string Join(const google::protobuf::RepeatedPtrField<std::string>& items) {
 
 void PrintTestimony(const pb::Testimony& t) {
   const auto& f = t.fields();
-  std::printf("id:        %s\n", HexId(t.id()).c_str());
-  std::printf("author:    %s\n", HexId(t.author()).substr(0, 16).c_str());
+  std::printf("id:        %s\n", Hex(t.id()).c_str());
+  std::printf("author:    %s\n", ShortId(t.author()).c_str());
   std::printf("recorded:  %s\n", HlcTime(t.created()).c_str());
   std::printf("version:   %u (updated %s)\n", t.current_version(), HlcTime(t.updated()).c_str());
   if (t.withdrawn()) {
-    std::printf("WITHDRAWN: content destroyed; tombstone %s\n", HexId(t.tombstone_hash()).c_str());
+    std::printf("WITHDRAWN: content destroyed; tombstone %s\n", Hex(t.tombstone_hash()).c_str());
     return;
   }
   std::printf("language:  %s\n", f.language().c_str());
@@ -161,14 +153,14 @@ void PrintTestimony(const pb::Testimony& t) {
     int n = 0;
     for (const auto& a : t.attachments()) {
       std::printf("  %d. %s (%s, %s) blake2b %s\n", ++n, a.name().c_str(), KindName(a.kind()),
-                  HumanSize(a.size()).c_str(), HexId(a.content_hash()).substr(0, 16).c_str());
+                  HumanSize(a.size()).c_str(), ShortId(a.content_hash()).c_str());
     }
   }
   if (t.annotations_size() > 0) {
     std::printf("\nnotes:\n");
     for (const auto& n : t.annotations()) {
-      std::printf("  %s, %s: %s\n", HexId(n.author()).substr(0, 12).c_str(),
-                  HlcTime(n.added()).c_str(), n.text().c_str());
+      std::printf("  %s, %s: %s\n", ShortId(n.author()).c_str(), HlcTime(n.added()).c_str(),
+                  n.text().c_str());
     }
   }
 }
@@ -176,7 +168,7 @@ void PrintTestimony(const pb::Testimony& t) {
 void PrintTestimonyLine(const pb::Testimony& t) {
   std::string date = t.fields().event_dates().from();
   if (date.empty()) date = HlcTime(t.created()).substr(0, 10);
-  std::printf("%s  %-10s  %-3s  %s%s\n", HexId(t.id()).substr(0, 12).c_str(), date.c_str(),
+  std::printf("%s  %-10s  %-3s  %s%s\n", ShortId(t.id()).c_str(), date.c_str(),
               t.fields().language().c_str(),
               t.withdrawn() ? "[withdrawn]" : t.fields().title().c_str(),
               t.attachments_size() > 0 ? "  (+attachments)" : "");

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bytes.h"
 #include "core/crypto/hash.h"
 #include "core/json.h"
 #include "core/vault/holder.h"
@@ -37,10 +38,6 @@ Result<crypto::SecretBytes> NetworkKey(const Context& ctx) {
   source.hex_origin = "--network-key";
   source.file = ctx.args.Get("network-key-file");
   return sync::LoadNetworkKey(std::move(source));
-}
-
-std::string Hex(std::string_view bytes) {
-  return log::Hex({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
 }
 
 std::string HumanBytes(uint64_t n) {
@@ -158,7 +155,7 @@ Result<std::string> VersionsHash(archive::Archive& archive, const std::vector<st
     }
   }
   auto hash = crypto::Blake2b256(std::string_view(input));
-  return Hex({reinterpret_cast<const char*>(hash.data()), hash.size()});
+  return Hex(hash);
 }
 
 // The contacts to dial at an address: the one --peer names (a contact's exact name, its
@@ -355,7 +352,7 @@ class SyncRun {
           .Key("versions_hash")
           .String(versions_hash)
           .Key("state_hash")
-          .String(Hex({reinterpret_cast<const char*>(state_hash.data()), state_hash.size()}))
+          .String(Hex(state_hash))
           .EndObject();
       std::printf("%s\n", w.str().c_str());
     } else if (outcome.ok) {

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <string>
 
+#include "core/bytes.h"
+#include "core/ids.h"
 #include "core/json.h"
 #include "platform/cli/commands.h"
 #include "platform/cli/print.h"
@@ -34,12 +36,12 @@ Status Report(const Context& ctx, archive::Archive& a, const std::string& id) {
   ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, a.GetTestimony(id));
   if (ctx.json) {
     JsonWriter w;
-    w.BeginObject().Key("id").String(HexId(id)).Key("tags").BeginArray();
+    w.BeginObject().Key("id").String(Hex(id)).Key("tags").BeginArray();
     for (const auto& tag : t.tags()) w.String(tag);
     w.EndArray().Key("annotations").BeginArray();
     for (const auto& n : t.annotations()) {
-      w.BeginObject().Key("id").String(HexId(n.annotation_id()));
-      w.Key("author").String(HexId(n.author())).Key("text").String(n.text());
+      w.BeginObject().Key("id").String(Hex(n.annotation_id()));
+      w.Key("author").String(Hex(n.author())).Key("text").String(n.text());
       w.Key("language").String(n.language()).Key("added").String(HlcTime(n.added()));
       w.EndObject();
     }
@@ -49,11 +51,10 @@ Status Report(const Context& ctx, archive::Archive& a, const std::string& id) {
   }
   std::string tags;
   for (const auto& tag : t.tags()) tags += (tags.empty() ? "" : ", ") + tag;
-  std::printf("%s tags: %s\n", HexId(id).substr(0, 12).c_str(),
-              tags.empty() ? "(none)" : tags.c_str());
+  std::printf("%s tags: %s\n", ShortId(id).c_str(), tags.empty() ? "(none)" : tags.c_str());
   for (const auto& n : t.annotations()) {
-    std::printf("  note by %s, %s: %s\n", HexId(n.author()).substr(0, 12).c_str(),
-                HlcTime(n.added()).c_str(), n.text().c_str());
+    std::printf("  note by %s, %s: %s\n", ShortId(n.author()).c_str(), HlcTime(n.added()).c_str(),
+                n.text().c_str());
   }
   return Status::Ok();
 }

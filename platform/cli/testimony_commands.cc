@@ -7,6 +7,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/bytes.h"
+#include "core/ids.h"
 #include "core/json.h"
 #include "platform/cli/commands.h"
 #include "platform/cli/print.h"
@@ -157,7 +159,7 @@ Status RunAdd(const Context& ctx) {
     WriteTestimony(w, t);
     PrintJson(w);
   } else {
-    std::printf("%s\n", HexId(t.id()).c_str());
+    std::printf("%s\n", Hex(t.id()).c_str());
   }
   return Status::Ok();
 }
@@ -176,7 +178,7 @@ Status RunEdit(const Context& ctx) {
     WriteTestimony(w, t);
     PrintJson(w);
   } else {
-    std::printf("%s version %u\n", HexId(t.id()).c_str(), t.current_version());
+    std::printf("%s version %u\n", Hex(t.id()).c_str(), t.current_version());
   }
   return Status::Ok();
 }
@@ -204,13 +206,13 @@ Status RunList(const Context& ctx) {
     JsonWriter w;
     w.BeginObject().Key("testimonies").BeginArray();
     for (const auto& t : result.testimonies()) WriteTestimony(w, t);
-    w.EndArray().Key("next_cursor").String(HexId(result.next_cursor())).EndObject();
+    w.EndArray().Key("next_cursor").String(Hex(result.next_cursor())).EndObject();
     PrintJson(w);
     return Status::Ok();
   }
   for (const auto& t : result.testimonies()) PrintTestimonyLine(t);
   if (!result.next_cursor().empty()) {
-    std::printf("more: estelik list --cursor %s\n", HexId(result.next_cursor()).c_str());
+    std::printf("more: estelik list --cursor %s\n", Hex(result.next_cursor()).c_str());
   }
   return Status::Ok();
 }
@@ -222,11 +224,11 @@ Status RunHistory(const Context& ctx) {
   ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, archive->GetTestimony(id));
   if (ctx.json) {
     JsonWriter w;
-    w.BeginObject().Key("id").String(HexId(id)).Key("withdrawn").Bool(t.withdrawn());
+    w.BeginObject().Key("id").String(Hex(id)).Key("withdrawn").Bool(t.withdrawn());
     w.Key("versions").BeginArray();
     for (const auto& v : history.versions()) {
       w.BeginObject().Key("version").Uint(v.version()).Key("time").String(HlcTime(v.hlc()));
-      w.Key("author").String(HexId(v.author())).Key("blake2b").String(HexId(v.content_hash()));
+      w.Key("author").String(Hex(v.author())).Key("blake2b").String(Hex(v.content_hash()));
       WriteFields(w, v.fields());
       w.EndObject();
     }
@@ -235,12 +237,12 @@ Status RunHistory(const Context& ctx) {
     return Status::Ok();
   }
   if (t.withdrawn()) {
-    std::printf("withdrawn: only the tombstone %s remains\n", HexId(t.tombstone_hash()).c_str());
+    std::printf("withdrawn: only the tombstone %s remains\n", Hex(t.tombstone_hash()).c_str());
   }
   for (const auto& v : history.versions()) {
     std::printf("--- version %u, %s%s, blake2b %s\n%s\n\n%s\n\n", v.version(),
                 HlcTime(v.hlc()).c_str(), v.version() == 1 ? " (original)" : "",
-                HexId(v.content_hash()).substr(0, 16).c_str(), v.fields().title().c_str(),
+                ShortId(v.content_hash()).c_str(), v.fields().title().c_str(),
                 v.fields().body().c_str());
   }
   return Status::Ok();
@@ -254,7 +256,7 @@ Status RunWithdraw(const Context& ctx) {
       return InvalidArgument("withdrawal destroys the content; confirm with --yes");
     }
     std::fprintf(stderr, "Withdraw %s? Its content and attachments are destroyed. [y/N] ",
-                 HexId(id).c_str());
+                 Hex(id).c_str());
     std::string answer;
     std::getline(std::cin, answer);
     if (answer != "y" && answer != "Y" && answer != "yes") {
@@ -268,7 +270,7 @@ Status RunWithdraw(const Context& ctx) {
     WriteTestimony(w, t);
     PrintJson(w);
   } else {
-    std::printf("withdrawn; tombstone %s\n", HexId(t.tombstone_hash()).c_str());
+    std::printf("withdrawn; tombstone %s\n", Hex(t.tombstone_hash()).c_str());
   }
   return Status::Ok();
 }
@@ -287,25 +289,25 @@ Status RunSearch(const Context& ctx) {
     JsonWriter w;
     w.BeginObject().Key("query").String(text).Key("hits").BeginArray();
     for (const auto& h : result.hits()) {
-      w.BeginObject().Key("id").String(HexId(h.testimony_id())).Key("rank").Double(h.rank());
+      w.BeginObject().Key("id").String(Hex(h.testimony_id())).Key("rank").Double(h.rank());
       w.Key("language").String(h.language()).Key("title").String(h.title());
       w.Key("title_snippet").String(RenderSnippet(h.title_snippet(), false));
       w.Key("body_snippet").String(RenderSnippet(h.body_snippet(), false));
       w.EndObject();
     }
-    w.EndArray().Key("next_cursor").String(HexId(result.next_cursor())).EndObject();
+    w.EndArray().Key("next_cursor").String(Hex(result.next_cursor())).EndObject();
     PrintJson(w);
     return Status::Ok();
   }
   bool terminal = isatty(STDOUT_FILENO) == 1;
   if (result.hits_size() == 0) std::printf("no testimony matches '%s'\n", text.c_str());
   for (const auto& h : result.hits()) {
-    std::printf("%s  [%s]  %s\n    %s\n", HexId(h.testimony_id()).substr(0, 12).c_str(),
-                h.language().c_str(), RenderSnippet(h.title_snippet(), terminal).c_str(),
+    std::printf("%s  [%s]  %s\n    %s\n", ShortId(h.testimony_id()).c_str(), h.language().c_str(),
+                RenderSnippet(h.title_snippet(), terminal).c_str(),
                 RenderSnippet(h.body_snippet(), terminal).c_str());
   }
   if (!result.next_cursor().empty()) {
-    std::printf("more: add --cursor %s\n", HexId(result.next_cursor()).c_str());
+    std::printf("more: add --cursor %s\n", Hex(result.next_cursor()).c_str());
   }
   return Status::Ok();
 }
@@ -334,7 +336,7 @@ Status RunAttachment(const Context& ctx) {
     PrintJson(w);
   } else {
     std::printf("wrote %s (%s), blake2b verified %s\n", out->c_str(),
-                HumanSize(info.size()).c_str(), HexId(info.content_hash()).c_str());
+                HumanSize(info.size()).c_str(), Hex(info.content_hash()).c_str());
   }
   return Status::Ok();
 }

@@ -5,18 +5,10 @@
 #include <random>
 #include <utility>
 
+#include "core/ids.h"
+
 namespace estelik::sync::net {
 namespace {
-
-std::string Fingerprint(const ContactKey& key) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < 8; ++i) {
-    out.push_back(kDigits[key[i] >> 4]);
-    out.push_back(kDigits[key[i] & 15]);
-  }
-  return out;
-}
 
 // Forwards to the real session and notes whether the peer sent anything at all: a responder
 // that is not the dialed contact closes without a byte.
@@ -180,7 +172,7 @@ Status ContactDialer::RunRound() {
     // The connection ended before a reply: the device there is not `contact` (or uses another
     // network key). Try the next one.
     if (order_.size() == 1) {
-      return NotFound("contact " + Fingerprint(contact) + " did not answer at " + label_ +
+      return NotFound("contact " + ShortId(contact) + " did not answer at " + label_ +
                       ": the device there is someone else, uses another network key, or "
                       "speaks another transport version (" +
                       status.message() + ")");

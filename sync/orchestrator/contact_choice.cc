@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/bytes.h"
+
 namespace estelik::sync {
 
 std::vector<net::ContactKey> MatchContacts(const std::vector<log::Contact>& contacts,
@@ -15,11 +17,9 @@ std::vector<net::ContactKey> MatchContacts(const std::vector<log::Contact>& cont
   std::string lower = text;
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  const bool hex =
-      !lower.empty() && lower.find_first_not_of("0123456789abcdef") == std::string::npos;
-  if (!hex) return out;
+  if (!IsLowerHex(lower)) return out;
   for (const log::Contact& c : contacts) {
-    const std::string key_hex = log::Hex(c.public_key);
+    const std::string key_hex = Hex(c.public_key);
     if (lower.size() == key_hex.size() ? key_hex == lower
                                        : lower.size() >= 4 && key_hex.rfind(lower, 0) == 0) {
       out.push_back(c.public_key);

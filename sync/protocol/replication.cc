@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "core/bytes.h"
 #include "core/crypto/hash.h"
 #include "core/deflate.h"
+#include "core/ids.h"
 #include "core/log/op_codec.h"
 
 namespace estelik::sync {
@@ -21,12 +23,6 @@ constexpr double kSendRateFraction = 0.8;  // margin for clock skew and batching
 // deflates at 50-60 MB/s of CPU and saves 59-72 bytes per op; level 6 saved at most 2 bytes
 // more per op for 5-22 % more CPU.
 constexpr int kDeflateLevel = 1;
-
-std::string Hex(std::string_view bytes) {
-  return log::Hex({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-}
-
-std::string Short(std::string_view id) { return Hex(id).substr(0, 12); }
 
 // Bytes of a protobuf varint holding `value`.
 size_t VarintSize(uint64_t value) {
@@ -388,7 +384,7 @@ Status ReplicationSession::OnOpBatch(const pb::OpBatch& batch) {
   // may be our invitation (see Replica::KnowsCircle).
   if (shared_.count(circle) == 0 && invited_.count(circle) == 0) {
     if (replica_.KnowsCircle(circle)) {
-      return PermissionDenied("peer sent ops of circle " + Short(circle) +
+      return PermissionDenied("peer sent ops of circle " + ShortId(circle) +
                               ", which we do not share with it");
     }
     if (invited_.size() >= config_.limits.max_circles) {
@@ -498,7 +494,7 @@ Status ReplicationSession::OnWant(const pb::Want& want) {
         range.first() > UINT64_MAX - range.count() ||
         (known &&
          (range.count() > offer->second || range.first() > offer->second - range.count()))) {
-      return ProtocolError("peer sent a Want with a bad chunk range for attachment " + Short(id));
+      return ProtocolError("peer sent a Want with a bad chunk range for attachment " + ShortId(id));
     }
     next_min = range.first() + range.count();
     total += std::min<uint64_t>(range.count(), config_.limits.max_wanted_chunks + 1);
@@ -521,7 +517,7 @@ Status ReplicationSession::OnChunk(const pb::Chunk& chunk) {
   auto it = outstanding_.find(key);
   if (it == outstanding_.end()) {
     return ProtocolError("peer sent chunk " + std::to_string(chunk.index()) + " of attachment " +
-                         Short(chunk.attachment_id()) + ", which we did not ask for");
+                         ShortId(chunk.attachment_id()) + ", which we did not ask for");
   }
   outstanding_.erase(it);
   if (chunk.unavailable()) {
@@ -640,9 +636,10 @@ Status ReplicationSession::ProduceOpBatch(bool* produced) {
         return Internal("an op we hold cannot be sent: " + header.status().message());
       }
       if (message_size > peer_max) {  // not after the checks above (kMinMaxMessageSize)
-        return Internal("op " + Short(header->author()) + " seq " + std::to_string(header->seq()) +
-                        " (" + std::to_string(size) + " bytes) does not fit the peer's " +
-                        "max_message_size of " + std::to_string(peer_max));
+        return Internal("op " + ShortId(header->author()) + " seq " +
+                        std::to_string(header->seq()) + " (" + std::to_string(size) +
+                        " bytes) does not fit the peer's " + "max_message_size of " +
+                        std::to_string(peer_max));
       }
       uint64_t& seq = theirs[header->author()];
       seq = std::max(seq, header->seq());

@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "core/ids.h"
 #include "proto/wire.pb.h"
 
 namespace estelik::sync {
@@ -47,16 +48,6 @@ const char kNotAnEstelikPeer[] = "network key mismatch or not an Estelik peer";
 const char kNotForUs[] =
     "handshake message 1 did not authenticate: the peer dialed another identity, uses another "
     "network key or transport version, or is not an Estelik peer (nothing was sent to it)";
-
-std::string Fingerprint(const Ed25519PublicKey& key) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < 8; ++i) {
-    out.push_back(kDigits[key[i] >> 4]);
-    out.push_back(kDigits[key[i] & 15]);
-  }
-  return out;
-}
 
 void Wipe(std::vector<uint8_t>& bytes) {
   if (!bytes.empty()) sodium_memzero(bytes.data(), bytes.size());
@@ -314,8 +305,8 @@ Status SecureChannel::VerifyPeer(std::span<const uint8_t> payload) {
       }
       std::copy_n(claimed.begin(), repeated.size(), repeated.begin());
       if (!crypto::ConstantTimeEquals(repeated, identity)) {
-        return PermissionDenied("peer claims identity " + Fingerprint(repeated) +
-                                ", not the contact we dialed (" + Fingerprint(identity) + ")");
+        return PermissionDenied("peer claims identity " + ShortId(repeated) +
+                                ", not the contact we dialed (" + ShortId(identity) + ")");
       }
     }
   } else {
@@ -330,12 +321,12 @@ Status SecureChannel::VerifyPeer(std::span<const uint8_t> payload) {
     const auto& remote = handshake_->remote_static();
     if (!remote || crypto_sign_ed25519_pk_to_curve25519(derived.data(), identity.data()) != 0 ||
         !crypto::ConstantTimeEquals(derived, *remote)) {
-      return PermissionDenied("peer claims identity " + Fingerprint(identity) +
+      return PermissionDenied("peer claims identity " + ShortId(identity) +
                               " but its handshake key does not belong to it (impersonation?)");
     }
   }
   if (!config_.is_contact(identity)) {
-    return PermissionDenied("peer " + Fingerprint(identity) + " is not a contact");
+    return PermissionDenied("peer " + ShortId(identity) + " is not a contact");
   }
   return Accept(identity, {message.capabilities().begin(), message.capabilities().end()},
                 message.max_message_size());

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "core/archive/archive.h"
+#include "core/bytes.h"
 #include "core/log/op_codec.h"
 #include "core/vault/key_file.h"
 #include "sync/protocol/noise.h"
@@ -67,10 +68,6 @@ const std::string kNode = NodePath();
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "sync_bench: %s\n", what.c_str());
   std::exit(1);
-}
-
-std::string Hex(const std::string& s) {
-  return log::Hex({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
 }
 
 double Seconds(std::chrono::steady_clock::time_point since) {

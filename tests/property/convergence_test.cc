@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/archive/archive.h"
+#include "core/bytes.h"
 #include "core/log/op_codec.h"
 #include "core/log/op_log.h"
 #include "tests/support/temp_dir.h"
@@ -332,7 +333,7 @@ class Scenario {
     ASSERT_TRUE(w.ok()) << w.status().ToString();
     std::string bytes(rng_.Between(1, 300), '\0');
     for (auto& c : bytes) c = static_cast<char>(rng_.Between(0, 255));
-    ASSERT_TRUE((*w)->Append(log::Bytes(bytes)).ok());
+    ASSERT_TRUE((*w)->Append(estelik::AsBytes(bytes)).ok());
     auto info = (*w)->Finish();
     ASSERT_TRUE(info.ok()) << info.status().ToString();
   }

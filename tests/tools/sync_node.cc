@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "core/archive/archive.h"
+#include "core/bytes.h"
 #include "core/crypto/hash.h"
 #include "core/vault/key_file.h"
 #include "sync/net/contact_dial.h"
@@ -56,15 +57,14 @@ std::string Passphrase() {
   return p != nullptr ? p : "sync node";
 }
 
-std::string Hex(std::string_view bytes) {
-  return log::Hex({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "sync_node: %s\n", what.c_str());
+  std::exit(1);
 }
 
 std::string Unhex(const std::string& hex) {
   std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
+  if (!ParseHex(hex, &out)) Die("not lower-case hex: " + hex);
   return out;
 }
 
@@ -73,11 +73,6 @@ log::PublicKey KeyFromHex(const std::string& hex) {
   std::string bytes = Unhex(hex);
   std::memcpy(key.data(), bytes.data(), std::min(bytes.size(), key.size()));
   return key;
-}
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "sync_node: %s\n", what.c_str());
-  std::exit(1);
 }
 
 template <typename T>
@@ -298,12 +293,12 @@ int main(int argc, char** argv) {
     options.kdf = vault::MinimalKdfParams();
     auto archive = Check(archive::Archive::Create(dir, Passphrase(), options), "create vault");
     const auto& key = archive->identity().public_key();
-    std::printf("%s\n", log::Hex(key).c_str());
+    std::printf("%s\n", estelik::Hex(key).c_str());
     return 0;
   }
   auto archive = verb == "serve" || verb == "sync" ? nullptr : Open(dir);
   if (verb == "key") {
-    std::printf("%s\n", log::Hex(archive->identity().public_key()).c_str());
+    std::printf("%s\n", estelik::Hex(archive->identity().public_key()).c_str());
   } else if (verb == "befriend" && argc >= 5) {
     Check(archive->log().AddContact(KeyFromHex(argv[3]), argv[4], now), "add contact");
   } else if (verb == "circle" && argc >= 4) {

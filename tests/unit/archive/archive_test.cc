@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/bytes.h"
 #include "core/log/op_codec.h"
 #include "tests/unit/archive/archive_test_util.h"
 
@@ -35,7 +36,7 @@ TEST_F(TwoActivists, SharedTestimonyArrivesWithItsAttachmentAndLaterEdits) {
   for (size_t i = 0; i < audio.size(); ++i) audio[i] = static_cast<char>(i * 31 % 253);
   auto writer = alia_->BeginAttachment(t->id(), {"interview.m4a", "", {}});
   ASSERT_TRUE(writer.ok());
-  ASSERT_TRUE((*writer)->Append(log::Bytes(audio)).ok());
+  ASSERT_TRUE((*writer)->Append(estelik::AsBytes(audio)).ok());
   ASSERT_TRUE((*writer)->Finish().ok());
   ASSERT_TRUE(alia_->Share(t->id(), circle_).ok());
 

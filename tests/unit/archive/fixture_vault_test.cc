@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/archive/archive.h"
+#include "core/bytes.h"
 #include "core/log/op_codec.h"
 #include "tests/support/temp_dir.h"
 
@@ -49,7 +50,7 @@ TEST(FixtureVault, DISABLED_WriteFixtureVault) {
   auto w = (*a)->BeginAttachment(t1->id(), {"interview.m4a", "", {}});
   ASSERT_TRUE(w.ok());
   std::string audio = Audio();
-  ASSERT_TRUE((*w)->Append(log::Bytes(audio)).ok());
+  ASSERT_TRUE((*w)->Append(estelik::AsBytes(audio)).ok());
   ASSERT_TRUE((*w)->Finish().ok());
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/archive/archive.h"
+#include "core/bytes.h"
 #include "core/log/op_codec.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/archive/archive_test_util.h"
@@ -292,7 +293,7 @@ TEST_F(Circle, RebuildFromTheLogGivesTheSameStateHash) {
   ASSERT_TRUE(w.ok());
   std::string audio(150000, '\0');
   for (size_t i = 0; i < audio.size(); ++i) audio[i] = static_cast<char>(i * 7);
-  ASSERT_TRUE((*w)->Append(log::Bytes(audio)).ok());
+  ASSERT_TRUE((*w)->Append(estelik::AsBytes(audio)).ok());
   ASSERT_TRUE((*w)->Finish().ok());
   std::string shared = Shared("shared one");
   ASSERT_TRUE(alia().EditTestimony(shared, Fields("shared one", "edited in the circle")).ok());
@@ -303,7 +304,7 @@ TEST_F(Circle, RebuildFromTheLogGivesTheSameStateHash) {
   ASSERT_TRUE(theirs.ok());
   auto bw = bolat().BeginAttachment(theirs->id(), {"photo.jpg", "", {}});
   ASSERT_TRUE(bw.ok());
-  ASSERT_TRUE((*bw)->Append(log::Bytes(audio.substr(0, 70000))).ok());
+  ASSERT_TRUE((*bw)->Append(estelik::AsBytes(audio.substr(0, 70000))).ok());
   ASSERT_TRUE((*bw)->Finish().ok());
   ASSERT_TRUE(bolat().Share(theirs->id(), circle_).ok());
   ASSERT_NO_FATAL_FAILURE(SyncAll());
@@ -388,7 +389,7 @@ TEST_F(Circle, AWithdrawnTestimonysWordsAreNowhereInTheDecryptedVault) {
   ASSERT_TRUE(alia().Annotate(t->id(), "note " + canary).ok());
   auto w = alia().BeginAttachment(t->id(), {canary + ".txt", "", {}});
   ASSERT_TRUE(w.ok());
-  ASSERT_TRUE((*w)->Append(log::Bytes("file " + canary)).ok());
+  ASSERT_TRUE((*w)->Append(estelik::AsBytes("file " + canary)).ok());
   ASSERT_TRUE((*w)->Finish().ok());
   auto keep = alia().AddTestimony(Fields("unrelated", "stays"));
   ASSERT_TRUE(keep.ok());

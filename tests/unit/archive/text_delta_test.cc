@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/archive/archive.h"
+#include "core/bytes.h"
 #include "core/log/op_codec.h"
 #include "tests/unit/archive/archive_test_util.h"
 
@@ -166,7 +167,7 @@ class DeltaEdits : public AliaAndBolat {
     ASSERT_FALSE(result.ok());
     EXPECT_EQ(result.status().code(), Code::kCorrupt) << result.status().ToString();
     EXPECT_NE(result.status().message().find(
-                  "edit of testimony " + log::Hex(log::Bytes(id)) +
+                  "edit of testimony " + estelik::Hex(estelik::AsBytes(id)) +
                   ": its text delta does not apply to the version it was made from"),
               std::string::npos)
         << result.status().message();

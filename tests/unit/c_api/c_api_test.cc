@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/bytes.h"
 #include "platform/c/estelik.h"
 #include "proto/record.pb.h"
 #include "tests/support/damage.h"
@@ -38,15 +39,7 @@ struct Buffer {
   }
 };
 
-std::string Hex(const std::string& bytes) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
-}
+using estelik::Hex;
 
 class CApiTest : public ::testing::Test {
  protected:

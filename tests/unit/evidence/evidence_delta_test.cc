@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/archive/text_delta.h"
+#include "core/bytes.h"
 #include "core/evidence/bundle.h"
 #include "core/evidence/evidence.h"
 #include "core/json.h"
@@ -250,7 +251,7 @@ TEST_F(DeltaChain, ABundleWithTheBaseVersionDroppedAndReSignedFailsVerification)
   std::string input(internal::kManifestSignContext);
   input += out;
   WriteFile(bundle / internal::kSignatureName,
-            log::Hex(peer_->identity().Sign(log::Bytes(input))) + "\n");
+            estelik::Hex(peer_->identity().Sign(estelik::AsBytes(input))) + "\n");
 
   auto v = VerifyBundle(bundle.string());
   ASSERT_TRUE(v.ok()) << v.status().ToString();
@@ -269,7 +270,7 @@ TEST_F(DeltaChain, ADeltaSignedAgainstOtherTextIsReportedNamingTheOp) {
   internal::Custody c = Build(ops_);
   ASSERT_EQ(c.problems.size(), 1u) << AllProblems(c.problems);
   EXPECT_NE(c.problems[0].find(internal::OpEnvelopePath(ops_.back().hash) + ": edit of testimony " +
-                               internal::HexOf(id_) +
+                               estelik::Hex(id_) +
                                ": its text delta does not apply to the version it was made from"),
             std::string::npos)
       << c.problems[0];

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <set>
 
+#include "core/bytes.h"
 #include "core/evidence/bundle.h"
 #include "core/log/op_codec.h"
 #include "tests/support/temp_dir.h"
@@ -205,7 +206,7 @@ void DropAndReSign(const fs::path& bundle, const std::vector<std::string>& drop,
     bool dropped = false;
     for (const auto& d : drop) dropped = dropped || line.ends_with(" " + d);
     if (line.starts_with("exporter ")) {
-      line = "exporter " + log::Hex(attacker.public_key());
+      line = "exporter " + estelik::Hex(attacker.public_key());
     }
     if (!dropped) out += line + "\n";
   }
@@ -213,7 +214,8 @@ void DropAndReSign(const fs::path& bundle, const std::vector<std::string>& drop,
   WriteFile(bundle / internal::kManifestName, out);
   std::string input(internal::kManifestSignContext);
   input += out;
-  WriteFile(bundle / internal::kSignatureName, log::Hex(attacker.Sign(log::Bytes(input))) + "\n");
+  WriteFile(bundle / internal::kSignatureName,
+            estelik::Hex(attacker.Sign(estelik::AsBytes(input))) + "\n");
 }
 
 TEST_F(EvidenceTest, DroppedVersionReSignedByAnotherKeyFails) {
@@ -346,7 +348,7 @@ TEST(EvidenceLegacyTest, OpsWithoutBodyCommitmentAreRefusedNamingTheTestimony) {
   const std::string id = list->testimonies(0).id();
   auto report = ExportBundle(**a, {id}, tmp.File("bundle"));
   EXPECT_EQ(report.status().code(), Code::kUnsupported);
-  EXPECT_NE(report.status().message().find(internal::HexOf(id)), std::string::npos)
+  EXPECT_NE(report.status().message().find(estelik::Hex(id)), std::string::npos)
       << report.status().message();
   EXPECT_FALSE(fs::exists(tmp.path() / "bundle"));
 }
@@ -400,11 +402,10 @@ TEST_F(EvidenceTest, CliExportThenVerifyPrintsAVerdictAndFailsWithExitCode5OnTam
   alia_.reset();  // the CLI opens the vault itself
   ::setenv("ESTELIK_PASSPHRASE", "alia's passphrase", 1);
   const std::string log = tmp_.File("cli.out");
-  ASSERT_EQ(
-      RunCli("--vault '" + tmp_.File("alia") + "' export " + internal::HexOf(id).substr(0, 8) +
-                 " --out '" + tmp_.File("cli_bundle") + "'",
-             log),
-      0)
+  ASSERT_EQ(RunCli("--vault '" + tmp_.File("alia") + "' export " + estelik::Hex(id).substr(0, 8) +
+                       " --out '" + tmp_.File("cli_bundle") + "'",
+                   log),
+            0)
       << estelik::testing::ReadFileBytes(log + ".err");
   ::unsetenv("ESTELIK_PASSPHRASE");
   // verify needs no vault and no passphrase.
@@ -476,7 +477,7 @@ TEST(EvidenceVectorTest, FixedInputsGiveTheCheckedInManifest) {
   }
   internal::AttachmentSource source;
   source.info = info;
-  source.produce = [&](const internal::ChunkSink& sink) { return sink(log::Bytes(content)); };
+  source.produce = [&](const internal::ChunkSink& sink) { return sink(estelik::AsBytes(content)); };
   input.attachments.push_back(source);
   ExportOptions options;
   options.export_unix_ms = 1700000100000;
@@ -485,7 +486,7 @@ TEST(EvidenceVectorTest, FixedInputsGiveTheCheckedInManifest) {
   auto report = internal::WriteBundle(input, peer->identity(), tmp.File("vector"), options);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   std::string manifest = estelik::testing::ReadFileBytes(tmp.path() / "vector" / "MANIFEST");
-  EXPECT_EQ(log::Hex(log::HashOpBytes(manifest)), kVectorManifestHash) << manifest;
+  EXPECT_EQ(estelik::Hex(log::HashOpBytes(manifest)), kVectorManifestHash) << manifest;
   EXPECT_EQ(report->manifest_hash, kVectorManifestHash);
   Verdict v = *VerifyBundle(tmp.File("vector"));
   EXPECT_TRUE(v.ok) << AllProblems(v);

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <string>
 
+#include "core/bytes.h"
 #include "tests/unit/log/log_test_util.h"
 
 namespace estelik::log {
@@ -48,10 +49,10 @@ TEST(IdentityTest, WrongSeedSizeIsRejected) {
 TEST(IdentityTest, SignatureVerifiesOnlyForTheSignedMessageAndKey) {
   Identity a = Fixed(1), b = Fixed(2);
   std::string msg = "testimony";
-  auto sig = a.Sign(Bytes(msg));
-  EXPECT_TRUE(VerifySignature(a.public_key(), Bytes(msg), sig));
-  EXPECT_FALSE(VerifySignature(b.public_key(), Bytes(msg), sig));
-  EXPECT_FALSE(VerifySignature(a.public_key(), Bytes(std::string("testimonY")), sig));
+  auto sig = a.Sign(AsBytes(msg));
+  EXPECT_TRUE(VerifySignature(a.public_key(), AsBytes(msg), sig));
+  EXPECT_FALSE(VerifySignature(b.public_key(), AsBytes(msg), sig));
+  EXPECT_FALSE(VerifySignature(a.public_key(), AsBytes(std::string("testimonY")), sig));
 }
 
 TEST(SafetyNumberTest, BothPeopleSeeTheSameSixtyDigits) {

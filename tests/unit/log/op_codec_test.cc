@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include "core/bytes.h"
 #include "tests/unit/log/log_test_util.h"
 
 namespace estelik::log {
@@ -117,9 +118,9 @@ TEST(OpVectorTest, FixedInputsGiveTheCheckedInOpBytesHashAndSignature) {
   Identity id = std::move(Identity::FromSeed(Seed(1))).value();
   pb::Envelope env = SealAndSign(id, VectorHeader(id), VectorBody().SerializeAsString(),
                                  VectorKey(), VectorNonce());
-  EXPECT_EQ(Hex(Bytes(env.op())), kVectorOpHex);
+  EXPECT_EQ(Hex(env.op()), kVectorOpHex);
   EXPECT_EQ(Hex(HashOpBytes(env.op())), kVectorHashHex);
-  EXPECT_EQ(Hex(Bytes(env.signature())), kVectorSignatureHex);
+  EXPECT_EQ(Hex(env.signature()), kVectorSignatureHex);
 }
 
 TEST(OpVectorTest, AppendThroughTheOpLogProducesTheVectorBytes) {
@@ -128,8 +129,8 @@ TEST(OpVectorTest, AppendThroughTheOpLogProducesTheVectorBytes) {
   peer->SetNonceSourceForTesting([](std::span<uint8_t> n) { std::fill(n.begin(), n.end(), 0x24); });
   auto env = peer->Append(VectorBody(), Scope::Private(), kVectorWallMs);
   ASSERT_TRUE(env.ok()) << env.status().ToString();
-  EXPECT_EQ(Hex(Bytes(env->op())), kVectorOpHex);
-  EXPECT_EQ(Hex(Bytes(env->signature())), kVectorSignatureHex);
+  EXPECT_EQ(Hex(env->op()), kVectorOpHex);
+  EXPECT_EQ(Hex(env->signature()), kVectorSignatureHex);
 }
 
 TEST(OpVectorTest, CheckedInCompressedOpOpensToTheVectorBody) {
@@ -213,7 +214,7 @@ TEST(OpVectorTest, OpenBodyRejectsASealedBodyThatDiffersFromItsCommitment) {
   env.set_op(header.SerializeAsString());
   std::string input(kSignContext);
   input += env.op();
-  Signature sig = id.Sign(Bytes(input));
+  Signature sig = id.Sign(AsBytes(input));
   env.set_signature(sig.data(), sig.size());
   auto body = peer->OpenBody(env);
   EXPECT_EQ(body.status().code(), Code::kCorrupt);
@@ -322,7 +323,7 @@ TEST_F(OpCodecTest, ChainRunWithAnAlteredMiddleOpIsRejected) {
 TEST_F(OpCodecTest, ChainRunWithAForgedHeadSignatureIsRejected) {
   auto run = Chain(10);
   Identity mallory = std::move(Identity::FromSeed(Seed(9))).value();
-  auto sig = mallory.Sign(Bytes(std::string(kSignContext) + run.back().op()));
+  auto sig = mallory.Sign(AsBytes(std::string(kSignContext) + run.back().op()));
   run.back().set_signature(sig.data(), sig.size());
   EXPECT_EQ(VerifyChainRun(run).status().code(), Code::kCorrupt);
 }
@@ -331,14 +332,14 @@ TEST_F(OpCodecTest, KeyGrantOpensOnlyForItsRecipientCircleAndEpoch) {
   Identity bob = std::move(Identity::FromSeed(Seed(2))).value();
   std::string circle(kCircleIdSize, 'c');
   std::vector<uint8_t> key(kBodyKeySize, 0x55);
-  std::string grant = SealGrant(bob.x25519_public_key(), Bytes(circle), 3, key);
+  std::string grant = SealGrant(bob.x25519_public_key(), AsBytes(circle), 3, key);
   EXPECT_EQ(grant.size(), kGrantSize);
-  auto opened = OpenGrant(bob, grant, Bytes(circle), 3);
+  auto opened = OpenGrant(bob, grant, AsBytes(circle), 3);
   ASSERT_TRUE(opened.has_value());
   EXPECT_TRUE(crypto::ConstantTimeEquals(opened->span(), key));
-  EXPECT_FALSE(OpenGrant(id_, grant, Bytes(circle), 3).has_value());
-  EXPECT_FALSE(OpenGrant(bob, grant, Bytes(circle), 4).has_value());
-  EXPECT_FALSE(OpenGrant(bob, grant, Bytes(std::string(kCircleIdSize, 'd')), 3).has_value());
+  EXPECT_FALSE(OpenGrant(id_, grant, AsBytes(circle), 3).has_value());
+  EXPECT_FALSE(OpenGrant(bob, grant, AsBytes(circle), 4).has_value());
+  EXPECT_FALSE(OpenGrant(bob, grant, AsBytes(std::string(kCircleIdSize, 'd')), 3).has_value());
 }
 
 }  // namespace

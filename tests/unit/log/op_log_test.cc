@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include "core/bytes.h"
 #include "core/deflate.h"
 #include "tests/unit/log/log_test_util.h"
 
@@ -65,7 +66,7 @@ pb::Envelope SignAsIs(const Identity& author, const pb::Op& header) {
   env.set_op(header.SerializeAsString());
   std::string input(kSignContext);
   input += env.op();
-  Signature sig = author.Sign(Bytes(input));
+  Signature sig = author.Sign(AsBytes(input));
   env.set_signature(sig.data(), sig.size());
   return env;
 }
@@ -97,7 +98,7 @@ std::string HashString(const pb::Envelope& env) {
 crypto::SecretBytes KeyFromGrant(const Identity& who, const pb::Envelope& env) {
   pb::Op op = std::move(ParseOpHeader(env.op())).value();
   for (const auto& g : op.key_grants()) {
-    auto k = OpenGrant(who, g, Bytes(op.scope().circle_id()), op.scope().epoch());
+    auto k = OpenGrant(who, g, AsBytes(op.scope().circle_id()), op.scope().epoch());
     if (k) return std::move(*k);
   }
   ADD_FAILURE() << "no grant for this identity";
@@ -541,7 +542,7 @@ TEST_F(CircleTest, RunWithAnAlteredMiddleOpOrForgedHeadIsRejectedWhole) {
   // The head's signature forged by someone else.
   auto forged = run;
   Identity mallory = std::move(Identity::FromSeed(Seed(9))).value();
-  auto sig = mallory.Sign(Bytes(std::string(kSignContext) + forged.back().op()));
+  auto sig = mallory.Sign(AsBytes(std::string(kSignContext) + forged.back().op()));
   forged.back().set_signature(sig.data(), sig.size());
   EXPECT_EQ(bob->IngestRun(forged, kT).status().code(), Code::kCorrupt);
   EXPECT_EQ(Snapshot(bob.db()), before);
@@ -579,7 +580,8 @@ TEST_F(CircleTest, NobodyButTheAdminCanClaimACircleEvenToAPeerWhoDoesNotKnowIt) 
   pb::Op h =
       std::move(ParseOpHeader(Craft(bob_id, circle_, 0, 1, "", body, key.span()).op())).value();
   h.clear_sealed_body();
-  h.add_key_grants(SealGrant(carol->identity().x25519_public_key(), Bytes(circle_), 0, key.span()));
+  h.add_key_grants(
+      SealGrant(carol->identity().x25519_public_key(), AsBytes(circle_), 0, key.span()));
   std::vector<uint8_t> nonce(kNonceSize, 1);
   pb::Envelope claim = SealAndSign(bob_id, h, body.SerializeAsString(), key.span(), nonce);
   Snapshot before(carol.db());

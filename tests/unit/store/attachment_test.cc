@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "core/bytes.h"
 #include "core/store/sqlite_util.h"
 #include "core/store/store.h"
 #include "tests/support/temp_dir.h"
@@ -203,14 +204,14 @@ TEST_F(AttachmentTest, ChunkSealingMatchesThePinnedVector) {
   const std::string id(16, '\x22');
   const std::string text = "Testimony chunk";
   std::string sealed =
-      SealChunk(key, id, 17, internal::AsBytes(text), std::span<const uint8_t, 24>(nonce));
-  EXPECT_EQ(internal::Hex(sealed),
+      SealChunk(key, id, 17, estelik::AsBytes(text), std::span<const uint8_t, 24>(nonce));
+  EXPECT_EQ(estelik::Hex(sealed),
             "404142434445464748494a4b4c4d4e4f5051525354555657805c7604b98d1678f6d4e4d6daf20ef78b371f"
             "17b1c908f7a979e445f8de97");
-  auto opened = OpenChunk(key, id, 17, internal::AsBytes(sealed));
+  auto opened = OpenChunk(key, id, 17, estelik::AsBytes(sealed));
   ASSERT_TRUE(opened.ok());
   EXPECT_EQ(std::string(opened->begin(), opened->end()), text);
-  EXPECT_EQ(OpenChunk(key, id, 18, internal::AsBytes(sealed)).status().code(), Code::kCorrupt);
+  EXPECT_EQ(OpenChunk(key, id, 18, estelik::AsBytes(sealed)).status().code(), Code::kCorrupt);
 }
 
 TEST_F(AttachmentTest, AttachmentsOnlyGoToALiveTestimonyOfTheSameAuthor) {

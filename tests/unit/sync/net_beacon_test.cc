@@ -6,22 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "core/bytes.h"
 #include "sync/net/beacon.h"
 
 namespace estelik::sync::net {
 namespace {
 
 constexpr uint64_t kTime = 1'700'000'000;  // window 28333333
-
-std::string Hex(std::span<const uint8_t> bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out.push_back(digits[b >> 4]);
-    out.push_back(digits[b & 15]);
-  }
-  return out;
-}
 
 std::vector<uint8_t> Sequence(uint8_t first, size_t n) {
   std::vector<uint8_t> out(n);

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bytes.h"
 #include "sync/protocol/noise.h"
 #include "sync/protocol/noise_testing.h"
 
@@ -178,21 +179,9 @@ class JsonReader {
 };
 
 std::vector<uint8_t> FromHex(const std::string& hex) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
-std::string ToHex(std::span<const uint8_t> bytes) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
+  std::string bytes;
+  EXPECT_TRUE(ParseHex(hex, &bytes)) << hex;
+  return {bytes.begin(), bytes.end()};
 }
 
 std::vector<uint8_t> HexField(const Json& vector, const std::string& key) {
@@ -262,16 +251,16 @@ void RunVector(const Json& vector) {
       HandshakeState& receiver = from_initiator ? *responder : *initiator;
       std::vector<uint8_t> wire, read;
       ASSERT_TRUE(sender.WriteMessage(payload, &wire).ok());
-      EXPECT_EQ(ToHex(wire), expected);
+      EXPECT_EQ(Hex(wire), expected);
       ASSERT_TRUE(receiver.ReadMessage(wire, &read).ok());
       EXPECT_EQ(read, payload);
       continue;
     }
     ASSERT_TRUE(responder->IsComplete());
     if (!init_ciphers) {
-      EXPECT_EQ(ToHex(initiator->handshake_hash()), ToHex(responder->handshake_hash()));
+      EXPECT_EQ(Hex(initiator->handshake_hash()), Hex(responder->handshake_hash()));
       if (const Json* hash = vector.Find("handshake_hash")) {
-        EXPECT_EQ(ToHex(initiator->handshake_hash()), hash->string);
+        EXPECT_EQ(Hex(initiator->handshake_hash()), hash->string);
       }
       init_ciphers.emplace(std::move(initiator->Split()).value());
       resp_ciphers.emplace(std::move(responder->Split()).value());
@@ -282,7 +271,7 @@ void RunVector(const Json& vector) {
     auto& receiver = from_initiator ? resp_ciphers->second : init_ciphers->second;
     std::vector<uint8_t> wire, read;
     ASSERT_TRUE(sender.EncryptWithAd({}, payload, &wire).ok());
-    EXPECT_EQ(ToHex(wire), expected);
+    EXPECT_EQ(Hex(wire), expected);
     ASSERT_TRUE(receiver.DecryptWithAd({}, wire, &read).ok());
     EXPECT_EQ(read, payload);
   }
@@ -327,16 +316,15 @@ TEST(NoiseVectors, XkVectorOfTheTransportReproducesExactly) {
 TEST(NoisePrimitives, HmacBlake2bMatchesRfc2104WithA128ByteBlock) {
   const std::string data = "The quick brown fox jumps over the lazy dog";
   const std::string key = "key";
-  EXPECT_EQ(
-      ToHex(HmacBlake2b(std::span(reinterpret_cast<const uint8_t*>(key.data()), key.size()),
-                        std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()))),
-      "92294f92c0dfb9b00ec9ae8bd94d7e7d8a036b885a499f149dfe2fd2199394aaaf6b8894a1730cccb2cd"
-      "050f9bcf5062a38b51b0dab33207f8ef35ae2c9df51b");
+  EXPECT_EQ(Hex(HmacBlake2b(std::span(reinterpret_cast<const uint8_t*>(key.data()), key.size()),
+                            std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()))),
+            "92294f92c0dfb9b00ec9ae8bd94d7e7d8a036b885a499f149dfe2fd2199394aaaf6b8894a1730cccb2cd"
+            "050f9bcf5062a38b51b0dab33207f8ef35ae2c9df51b");
   std::vector<uint8_t> long_key(200);
   for (size_t i = 0; i < long_key.size(); ++i) long_key[i] = static_cast<uint8_t>(i);
   const std::string msg = "long key";
-  EXPECT_EQ(ToHex(HmacBlake2b(long_key,
-                              std::span(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()))),
+  EXPECT_EQ(Hex(HmacBlake2b(long_key,
+                            std::span(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()))),
             "3657d96bcab1b777275ca0c25f3bab9388d8ac4d3914495a2b495c756b52dd22dc9531abcd00141e683e"
             "53e77cf10f468330f65c569c44f0f54edd3ad89cb566");
 }
@@ -348,13 +336,13 @@ TEST(NoisePrimitives, HkdfChainsHmacOutputsWithCounterBytes) {
   std::vector<crypto::SecretBytes> out =
       Hkdf(ck, std::span(reinterpret_cast<const uint8_t*>(ikm.data()), ikm.size()), 3);
   ASSERT_EQ(out.size(), 3u);
-  EXPECT_EQ(ToHex(out[0].span()),
+  EXPECT_EQ(Hex(out[0].span()),
             "a94ec1ceaa5ac0280eafc97980003e4019176e4bf7c914c45fb0bbda0b22a9954d01f3697bbf32817ed0"
             "fccbf6dd1ebd24c0b05611051e63dc56e131af4f7c10");
-  EXPECT_EQ(ToHex(out[1].span()),
+  EXPECT_EQ(Hex(out[1].span()),
             "f9d83f6c5d34695529eb8e35c8a2ed78658092e7c3b38fdf0cea2a2096b6f6e542af644e298508f37da0"
             "8860db285a8ad4b604c1f160f23356df6b28c183508d");
-  EXPECT_EQ(ToHex(out[2].span()),
+  EXPECT_EQ(Hex(out[2].span()),
             "bb6f14b645bac5dd79c98ce583e3357b43b431c22400c9b79d690c1d2fe2d391ab8372b0b08553b56e80"
             "2dc6badace75398c1b8a973d0aab18d857d431c3a48f");
 }

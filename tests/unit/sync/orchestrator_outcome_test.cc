@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bytes.h"
 #include "core/log/op_log.h"
 #include "sync/orchestrator/contact_choice.h"
 #include "sync/orchestrator/outcome.h"
@@ -95,7 +96,7 @@ std::vector<log::Contact> Contacts() {
 TEST(OrchestratorContactChoice, ByNameFingerprintPrefixOrKey) {
   const auto contacts = Contacts();
   EXPECT_EQ(sync::MatchContacts(contacts, "Bolat"), std::vector<ContactKey>{Key(0xac)});
-  EXPECT_EQ(sync::MatchContacts(contacts, log::Hex(contacts[0].public_key)),
+  EXPECT_EQ(sync::MatchContacts(contacts, estelik::Hex(contacts[0].public_key)),
             std::vector<ContactKey>{contacts[0].public_key});
   EXPECT_EQ(sync::MatchContacts(contacts, "AC1111"), std::vector<ContactKey>{Key(0xac)});
   // An exact name wins over a key prefix ("abcd" also starts Aigerim's key).

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bytes.h"
 #include "sync/protocol/noise_testing.h"
 #include "sync/protocol/replication.h"
 #include "tests/unit/sync/raw_peer.h"
@@ -29,13 +30,6 @@ std::vector<uint8_t> Bytes(std::string_view text) { return {text.begin(), text.e
 std::vector<uint8_t> Pattern(size_t size, uint8_t salt) {
   std::vector<uint8_t> out(size);
   for (size_t i = 0; i < size; ++i) out[i] = static_cast<uint8_t>((i * 31 + salt) ^ (i >> 8));
-  return out;
-}
-
-std::string Hex(std::span<const uint8_t> bytes) {
-  std::string out(bytes.size() * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), bytes.data(), bytes.size());
-  out.pop_back();
   return out;
 }
 

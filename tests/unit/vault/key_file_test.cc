@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bytes.h"
 #include "core/vault/key_file_testing.h"
 #include "tests/support/temp_dir.h"
 
@@ -47,19 +48,8 @@ std::vector<uint8_t> KeyBytes(const crypto::SecretBytes& key) {
   return {key.span().begin(), key.span().end()};
 }
 
-std::string Hex(const uint8_t* data, size_t size) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < size; ++i) {
-    out += kDigits[data[i] >> 4];
-    out += kDigits[data[i] & 15];
-  }
-  return out;
-}
-
-std::string Hex(const std::string& bytes) {
-  return Hex(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-}
+std::string Hex(const uint8_t* data, size_t size) { return estelik::Hex({data, size}); }
+std::string Hex(const std::string& bytes) { return estelik::Hex(bytes); }
 
 // The hex digits of a fixture file; '#' starts a comment, whitespace is ignored.
 std::string ReadHexFixture(const std::string& name) {
@@ -77,9 +67,7 @@ std::string ReadHexFixture(const std::string& name) {
 
 std::string FromHex(const std::string& hex) {
   std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-  }
+  EXPECT_TRUE(ParseHex(hex, &out)) << hex;
   return out;
 }
 

@@ -15,19 +15,13 @@
 #include <random>
 #include <set>
 
+#include "core/bytes.h"
 #include "tests/unit/vault/vfs_test_util.h"
 
 namespace estelik::vault::vfstest {
 namespace {
 
 const std::string kWriter = std::string(ESTELIK_BINARY_DIR) + "/tests/tools/vfs_crash_writer";
-
-std::string Hex(const crypto::SecretBytes& key) {
-  std::string hex(key.size() * 2 + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), key.data(), key.size());
-  hex.pop_back();
-  return hex;
-}
 
 // Runs the writer for about `run_ms`, kills it with SIGKILL and returns the ids it reported.
 std::vector<long long> RunAndKill(const std::string& path, const std::string& key_hex, bool wal,
@@ -79,7 +73,7 @@ void KillRepeatedly(bool wal, PageCipher cipher, int rounds) {
     MustExec(db.get(), "CREATE TABLE tx(id INTEGER PRIMARY KEY, body TEXT, n INTEGER)");
   }
   ASSERT_TRUE(Page1SealedWith(v.path, v.key, cipher));
-  const std::string key_hex = Hex(v.key);
+  const std::string key_hex = Hex(v.key.span());
   std::mt19937 rng(std::random_device{}());
   std::set<long long> committed;
   for (int round = 0; round < rounds; ++round) {

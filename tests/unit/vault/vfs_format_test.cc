@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "core/bytes.h"
 #include "core/vault/vfs_testing.h"
 #include "tests/unit/vault/vfs_test_util.h"
 
@@ -17,12 +18,7 @@ using vfs_format::FileKind;
 
 const std::string kFixtureDir = std::string(ESTELIK_SOURCE_DIR) + "/tests/fixtures/vfs";
 
-std::string Hex(const uint8_t* bytes, size_t n) {
-  std::string hex(n * 2 + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), bytes, n);
-  hex.pop_back();
-  return hex;
-}
+std::string Hex(const uint8_t* bytes, size_t n) { return estelik::Hex({bytes, n}); }
 
 crypto::SecretBytes FixedKey() {
   crypto::SecretBytes key(32);

@@ -1,6 +1,5 @@
-// Store: add-wins tags and annotations, the op bookkeeping the Archive keeps beside the
-// materialized records, and what a rebuild from the op log needs. Tables: schema version 5
-// (core/store/schema.cc); rules: docs/FORMAT.md "Ops and envelopes" (Merge).
+// Store: add-wins tags and annotations. Tables: schema version 5 (core/store/schema.cc);
+// rules: docs/FORMAT.md "Ops and envelopes" (Merge).
 //
 // Why the live tag set is computed rather than accumulated: adds and removes of different
 // members travel in different chains, so a replica may see a remove before the add it
@@ -11,13 +10,13 @@
 #include <algorithm>
 #include <set>
 
+#include "core/bytes.h"
+#include "core/ids.h"
 #include "core/store/sqlite_util.h"
 #include "core/store/store.h"
 
 namespace estelik::store {
 
-using internal::Exec;
-using internal::Hex;
 using internal::IsUtf8;
 using internal::Stmt;
 using internal::Transaction;
@@ -25,14 +24,6 @@ using internal::Transaction;
 namespace {
 
 constexpr int64_t kCircleScope = 2;  // pb::CONSENT_SCOPE_CIRCLE
-
-Status CheckSize(std::string_view v, size_t size, const char* what) {
-  if (v.size() != size) {
-    return InvalidArgument(std::string(what) + " must be " + std::to_string(size) + " bytes, got " +
-                           std::to_string(v.size()));
-  }
-  return Status::Ok();
-}
 
 void PutU64(std::string* out, uint64_t v) {
   for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
@@ -106,9 +97,9 @@ Status CheckScope(std::string_view scope) {
 }  // namespace
 
 Status Store::AddTag(const TagAddRecord& add) {
-  ESTELIK_RETURN_IF_ERROR(CheckSize(add.op_hash, kHashSize, "tag op hash"));
-  ESTELIK_RETURN_IF_ERROR(CheckSize(add.testimony_id, kTestimonyIdSize, "testimony id"));
-  ESTELIK_RETURN_IF_ERROR(CheckSize(add.author, kAuthorSize, "author"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(add.op_hash, kHashSize, "tag op hash"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(add.testimony_id, kTestimonyIdSize, "testimony id"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(add.author, kAuthorSize, "author"));
   ESTELIK_RETURN_IF_ERROR(CheckScope(add.scope));
   if (add.tag.empty() || add.tag.size() > kMaxTagBytes || !IsUtf8(add.tag))
     return InvalidArgument("a tag is 1 to 256 bytes of UTF-8");
@@ -134,8 +125,9 @@ Status Store::AddTag(const TagAddRecord& add) {
 
 Status Store::RemoveTagAdds(std::string_view testimony_id,
                             const std::vector<std::string>& add_hashes) {
-  ESTELIK_RETURN_IF_ERROR(CheckSize(testimony_id, kTestimonyIdSize, "testimony id"));
-  for (const auto& h : add_hashes) ESTELIK_RETURN_IF_ERROR(CheckSize(h, kHashSize, "observed add"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(testimony_id, kTestimonyIdSize, "testimony id"));
+  for (const auto& h : add_hashes)
+    ESTELIK_RETURN_IF_ERROR(CheckIdSize(h, kHashSize, "observed add"));
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_));
   ESTELIK_ASSIGN_OR_RETURN(Subject subject, LoadSubject(db_, testimony_id));
   if (subject.withdrawn) return Status::Ok();
@@ -154,10 +146,10 @@ Status Store::RemoveTagAdds(std::string_view testimony_id,
 
 Status Store::AddAnnotation(const AnnotationRecord& r) {
   const pb::Annotation& a = r.annotation;
-  ESTELIK_RETURN_IF_ERROR(CheckSize(r.op_hash, kHashSize, "annotation op hash"));
-  ESTELIK_RETURN_IF_ERROR(CheckSize(r.testimony_id, kTestimonyIdSize, "testimony id"));
-  ESTELIK_RETURN_IF_ERROR(CheckSize(a.annotation_id(), 16, "annotation id"));
-  ESTELIK_RETURN_IF_ERROR(CheckSize(a.author(), kAuthorSize, "author"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(r.op_hash, kHashSize, "annotation op hash"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(r.testimony_id, kTestimonyIdSize, "testimony id"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(a.annotation_id(), 16, "annotation id"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(a.author(), kAuthorSize, "author"));
   ESTELIK_RETURN_IF_ERROR(CheckScope(r.scope));
   if (a.text().empty() || a.text().size() > kMaxAnnotationBytes || !IsUtf8(a.text()))
     return InvalidArgument("an annotation is 1 byte to 64 KiB of UTF-8");
@@ -188,7 +180,7 @@ Status Store::AddAnnotation(const AnnotationRecord& r) {
 
 Result<std::vector<std::string>> Store::LiveTagAdds(std::string_view testimony_id,
                                                     std::string_view tag) {
-  ESTELIK_RETURN_IF_ERROR(CheckSize(testimony_id, kTestimonyIdSize, "testimony id"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(testimony_id, kTestimonyIdSize, "testimony id"));
   ESTELIK_ASSIGN_OR_RETURN(Subject subject, LoadSubject(db_, testimony_id));
   if (!subject.exists) return NotFound("no testimony " + Hex(testimony_id));
   ESTELIK_ASSIGN_OR_RETURN(std::vector<LiveAdd> live, LiveAdds(db_, testimony_id, subject));
@@ -289,137 +281,6 @@ Status Store::AppendTagState(std::string_view id, std::string* buf) {
     PutU64(buf, static_cast<uint64_t>(s.Int(6)));
   }
   return Status::Ok();
-}
-
-// --- Op bookkeeping ---
-
-Status Store::SetVersionOp(std::string_view testimony_id, uint32_t version,
-                           std::string_view op_hash) {
-  ESTELIK_RETURN_IF_ERROR(CheckSize(testimony_id, kTestimonyIdSize, "testimony id"));
-  ESTELIK_RETURN_IF_ERROR(CheckSize(op_hash, kHashSize, "op hash"));
-  ESTELIK_ASSIGN_OR_RETURN(
-      Stmt s, Stmt::Prepare(db_,
-                            "INSERT OR REPLACE INTO version_ops(testimony_id, version, op_hash) "
-                            "VALUES(?1,?2,?3)"));
-  s.BindBlob(1, testimony_id).Bind(2, static_cast<int64_t>(version)).BindBlob(3, op_hash);
-  return s.Run();
-}
-
-Result<std::string> Store::VersionOp(std::string_view testimony_id, uint32_t version) {
-  ESTELIK_ASSIGN_OR_RETURN(
-      Stmt s, Stmt::Prepare(db_,
-                            "SELECT op_hash FROM version_ops WHERE testimony_id = ?1 AND "
-                            "version = ?2"));
-  s.BindBlob(1, testimony_id).Bind(2, static_cast<int64_t>(version));
-  ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) {
-    return NotFound("no op recorded for testimony " + Hex(testimony_id) + " version " +
-                    std::to_string(version));
-  }
-  return s.Blob(0);
-}
-
-Status Store::RecordOpSubject(std::string_view op_hash, std::string_view testimony_id) {
-  ESTELIK_RETURN_IF_ERROR(CheckSize(op_hash, kHashSize, "op hash"));
-  ESTELIK_ASSIGN_OR_RETURN(Stmt s,
-                           Stmt::Prepare(db_,
-                                         "INSERT OR IGNORE INTO op_subjects(op_hash, testimony_id) "
-                                         "VALUES(?1,?2)"));
-  s.BindBlob(1, op_hash).BindBlob(2, testimony_id);
-  return s.Run();
-}
-
-Result<std::vector<std::string>> Store::OpSubjects(std::string_view testimony_id) {
-  ESTELIK_ASSIGN_OR_RETURN(
-      Stmt s, Stmt::Prepare(db_,
-                            "SELECT op_hash FROM op_subjects WHERE testimony_id = ?1 ORDER BY "
-                            "op_hash"));
-  s.BindBlob(1, testimony_id);
-  std::vector<std::string> out;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(s.Blob(0));
-  }
-  return out;
-}
-
-Status Store::ForgetOpSubjects(std::string_view testimony_id) {
-  ESTELIK_ASSIGN_OR_RETURN(Stmt s,
-                           Stmt::Prepare(db_, "DELETE FROM op_subjects WHERE testimony_id = ?1"));
-  return s.BindBlob(1, testimony_id).Run();
-}
-
-// --- Rebuild ---
-
-Status Store::ClearMaterialized() {
-  ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_));
-  // Every full-text table, whatever the index layout (one table, or shards).
-  ESTELIK_ASSIGN_OR_RETURN(
-      Stmt fts, Stmt::Prepare(db_,
-                              "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE "
-                              "'testimony\\_fts%' ESCAPE '\\' AND sql LIKE 'CREATE VIRTUAL TABLE%' "
-                              "ORDER BY name"));
-  std::vector<std::string> tables;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, fts.Step());
-    if (!row) break;
-    tables.push_back(fts.Text(0));
-  }
-  for (const std::string& t : tables) {
-    ESTELIK_RETURN_IF_ERROR(Exec(db_, ("DELETE FROM \"" + t + "\"").c_str()));
-  }
-  ESTELIK_RETURN_IF_ERROR(Exec(db_,
-                               "DELETE FROM terms; DELETE FROM versions; DELETE FROM attachments; "
-                               "DELETE FROM testimonies; DELETE FROM tag_adds; "
-                               "DELETE FROM tag_removed; DELETE FROM tag_terms; "
-                               "DELETE FROM annotations; DELETE FROM version_ops; "
-                               "DELETE FROM op_subjects;"));
-  return tx.Commit();
-}
-
-Status Store::RestoreAttachment(const pb::AttachmentInfo& info) {
-  ESTELIK_RETURN_IF_ERROR(ExpectAttachment(info));
-  if (info.chunk_count() == 0) return Status::Ok();
-  if (GetAttachment(info.attachment_id()).ok()) return Status::Ok();  // complete already
-  ESTELIK_ASSIGN_OR_RETURN(std::vector<uint64_t> missing, MissingChunks(info.attachment_id()));
-  if (!missing.empty()) return Status::Ok();
-  return VerifyAndComplete(info.attachment_id());
-}
-
-Result<std::vector<std::pair<std::string, crypto::SecretBytes>>> Store::LiveContentKeys() {
-  ESTELIK_ASSIGN_OR_RETURN(
-      Stmt s, Stmt::Prepare(db_,
-                            "SELECT id, content_key FROM testimonies WHERE withdrawn = 0 AND "
-                            "content_key IS NOT NULL ORDER BY id"));
-  std::vector<std::pair<std::string, crypto::SecretBytes>> out;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.emplace_back(s.Blob(0), crypto::SecretBytes::CopyOf(s.BlobSpan(1)));
-  }
-  return out;
-}
-
-Status Store::PutTombstone(std::string_view id, std::string_view author, const pb::Hlc& created,
-                           const pb::Hlc& withdrawn, std::string_view tombstone_hash) {
-  ESTELIK_RETURN_IF_ERROR(CheckSize(id, kTestimonyIdSize, "testimony id"));
-  ESTELIK_RETURN_IF_ERROR(CheckSize(author, kAuthorSize, "author"));
-  ESTELIK_RETURN_IF_ERROR(CheckSize(tombstone_hash, kHashSize, "tombstone hash"));
-  ESTELIK_ASSIGN_OR_RETURN(
-      Stmt ins, Stmt::Prepare(db_,
-                              "INSERT OR IGNORE INTO testimonies(id, author, created_wall, "
-                              "created_counter, recorded_ms, current_version, updated_wall, "
-                              "updated_counter, withdrawn, tombstone_hash, content_key) "
-                              "VALUES(?1,?2,?3,?4,0,0,?5,?6,1,?7,NULL)"));
-  ins.BindBlob(1, id)
-      .BindBlob(2, author)
-      .Bind(3, static_cast<int64_t>(created.wall_ms()))
-      .Bind(4, static_cast<int64_t>(created.counter()))
-      .Bind(5, static_cast<int64_t>(withdrawn.wall_ms()))
-      .Bind(6, static_cast<int64_t>(withdrawn.counter()))
-      .BindBlob(7, tombstone_hash);
-  return ins.Run();
 }
 
 }  // namespace estelik::store

@@ -1,4 +1,5 @@
-// Identity, contacts and circles (through the Archive's OpLog).
+// estelik_identity_*, estelik_contact_*, estelik_circle_* and estelik_testimony_share (into a
+// circle), over the Archive.
 #include <algorithm>
 #include <cstring>
 #include <span>
