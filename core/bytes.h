@@ -30,4 +30,8 @@ bool ParseHexIgnoringCase(std::string_view hex, std::string* out);
 // True iff `s` is non-empty lower-case hex (of any length: an id prefix may be odd).
 bool IsLowerHex(std::string_view s);
 
+// Strict UTF-8 (what proto3 string fields require): no overlong forms, no surrogates,
+// nothing above U+10FFFF.
+bool IsUtf8(std::string_view s);
+
 }  // namespace estelik

@@ -18,13 +18,13 @@
 #include "core/crypto/random.h"
 #include "core/ids.h"
 #include "core/log/op_codec.h"
-#include "core/store/sqlite_util.h"
+#include "core/sql/transaction.h"
 
 namespace estelik::archive {
 namespace {
 
 namespace fs = std::filesystem;
-using store::internal::Transaction;
+using sql::Transaction;
 
 }  // namespace
 

@@ -9,12 +9,12 @@
 #include "core/bytes.h"
 #include "core/ids.h"
 #include "core/log/op_codec.h"
-#include "core/store/sqlite_util.h"
+#include "core/sql/transaction.h"
 
 namespace estelik::archive {
 namespace {
 
-using store::internal::Transaction;
+using sql::Transaction;
 
 bool Contains(const std::vector<log::PublicKey>& keys, const log::PublicKey& key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();

@@ -16,7 +16,6 @@
 #include "core/archive/text_delta.h"
 #include "core/bytes.h"
 #include "core/log/op_codec.h"
-#include "core/store/sqlite_util.h"
 
 namespace estelik::archive {
 namespace {

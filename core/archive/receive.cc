@@ -19,7 +19,6 @@
 #include "core/bytes.h"
 #include "core/ids.h"
 #include "core/log/op_codec.h"
-#include "core/store/sqlite_util.h"
 
 namespace estelik::archive {
 namespace {

@@ -6,7 +6,6 @@
 
 #include "core/bytes.h"
 #include "core/crypto/hash.h"
-#include "core/store/sqlite_util.h"
 
 namespace estelik::archive {
 namespace {

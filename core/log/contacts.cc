@@ -5,10 +5,10 @@ namespace estelik::log {
 
 using internal::AppendLocked;
 using internal::AppendSpec;
-using internal::Stmt;
 using internal::ToKey;
 using internal::ToString;
 using internal::Transact;
+using sql::Stmt;
 
 // ---- Contacts ----
 
@@ -22,12 +22,14 @@ Result<pb::Envelope> OpLog::AddContact(const PublicKey& key, const std::string& 
     AppendSpec spec{&body, "", 0, impl_->private_key.span(), {}};
     ESTELIK_ASSIGN_OR_RETURN(pb::Envelope env,
                              AppendLocked(*impl_, identity_, clock_, spec, physical_ms));
-    auto s_h = impl_->stmts.Get(
-        "INSERT INTO log_contacts(public_key, name, added_wall, added_counter) "
-        "VALUES(?,?,?,?) ON CONFLICT(public_key) DO UPDATE SET name = excluded.name");
+    ESTELIK_ASSIGN_OR_RETURN(
+        auto s_h,
+        impl_->stmts.Get(
+            "INSERT INTO log_contacts(public_key, name, added_wall, added_counter) "
+            "VALUES(?,?,?,?) ON CONFLICT(public_key) DO UPDATE SET name = excluded.name"));
     Stmt& s = *s_h;
-    s.Bind(1, key).BindText(2, name).Bind(3, static_cast<int64_t>(clock_.last().wall_ms()));
-    s.Bind(4, clock_.last().counter());
+    s.BindBlob(1, key).BindText(2, name).BindInt(3, static_cast<int64_t>(clock_.last().wall_ms()));
+    s.BindInt(4, clock_.last().counter());
     ESTELIK_RETURN_IF_ERROR(s.Run());
     return env;
   });
@@ -35,9 +37,10 @@ Result<pb::Envelope> OpLog::AddContact(const PublicKey& key, const std::string& 
 
 Result<pb::Envelope> OpLog::RemoveContact(const PublicKey& key, uint64_t physical_ms) {
   return Transact(impl_->db, clock_, [&]() -> Result<pb::Envelope> {
-    auto d_h = impl_->stmts.Get("DELETE FROM log_contacts WHERE public_key = ?");
+    ESTELIK_ASSIGN_OR_RETURN(auto d_h,
+                             impl_->stmts.Get("DELETE FROM log_contacts WHERE public_key = ?"));
     Stmt& d = *d_h;
-    d.Bind(1, key);
+    d.BindBlob(1, key);
     ESTELIK_RETURN_IF_ERROR(d.Run());
     if (sqlite3_changes(impl_->db) == 0) return NotFound("no such contact");
     pb::OpBody body;
@@ -48,21 +51,21 @@ Result<pb::Envelope> OpLog::RemoveContact(const PublicKey& key, uint64_t physica
 }
 
 Result<std::vector<Contact>> OpLog::Contacts() {
-  auto s_h = impl_->stmts.Get(
-      "SELECT public_key, name, added_wall, added_counter FROM log_contacts ORDER BY name, "
-      "public_key");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      impl_->stmts.Get(
+          "SELECT public_key, name, added_wall, added_counter FROM log_contacts ORDER BY name, "
+          "public_key"));
   Stmt& s = *s_h;
   std::vector<Contact> out;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) {
     Contact c;
-    c.public_key = ToKey(s.Blob(0));
-    c.name = s.Text(1);
-    c.added.set_wall_ms(static_cast<uint64_t>(s.Int(2)));
-    c.added.set_counter(static_cast<uint32_t>(s.Int(3)));
+    c.public_key = ToKey(row.Blob(0));
+    c.name = row.Text(1);
+    c.added.set_wall_ms(static_cast<uint64_t>(row.Int(2)));
+    c.added.set_counter(static_cast<uint32_t>(row.Int(3)));
     out.push_back(std::move(c));
-  }
+  }));
   return out;
 }
 

@@ -17,10 +17,9 @@ using internal::CircleRow;
 using internal::Head;
 using internal::IsMembershipOp;
 using internal::MembershipOf;
-using internal::Savepoint;
-using internal::Stmt;
 using internal::ToString;
 using internal::Transact;
+using sql::Stmt;
 
 namespace {
 
@@ -132,11 +131,13 @@ Status Ingestor::LearnGrantedKey(const pb::Op& op, std::optional<CircleRow>* cir
 // kDuplicate if we hold these exact bytes at (author, scope, seq); kFork (kept as evidence) if
 // we hold another op there; nothing if the seq is free. Counts the variants for KeepFork.
 Result<std::optional<IngestOutcome>> Ingestor::DuplicateOrFork(const VerifiedOp& v) {
-  auto s_h = impl_.stmts.Get(
-      "SELECT hash, canonical FROM log_ops WHERE scope = ? AND author = ? AND seq = ?");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      impl_.stmts.Get(
+          "SELECT hash, canonical FROM log_ops WHERE scope = ? AND author = ? AND seq = ?"));
   Stmt& s = *s_h;
   s.BindBlob(1, v.op.scope().circle_id()).BindBlob(2, v.op.author());
-  s.Bind(3, static_cast<int64_t>(v.op.seq()));
+  s.BindInt(3, static_cast<int64_t>(v.op.seq()));
   size_t variants = 0;
   bool canonical_exists = false;
   while (true) {
@@ -164,10 +165,12 @@ Result<IngestOutcome> Ingestor::KeepFork(const VerifiedOp& v, size_t variants) {
                          std::to_string(op.seq()));
   }
   ESTELIK_RETURN_IF_ERROR(impl_.StoreOp(op, v.hash, v.envelope, false, v.sig_checked, false));
-  auto f_h = impl_.stmts.Get("INSERT OR IGNORE INTO log_forks(author, scope, seq) VALUES(?,?,?)");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto f_h,
+      impl_.stmts.Get("INSERT OR IGNORE INTO log_forks(author, scope, seq) VALUES(?,?,?)"));
   Stmt& f = *f_h;
   f.BindBlob(1, op.author()).BindBlob(2, op.scope().circle_id());
-  f.Bind(3, static_cast<int64_t>(op.seq()));
+  f.BindInt(3, static_cast<int64_t>(op.seq()));
   ESTELIK_RETURN_IF_ERROR(f.Run());
   return IngestOutcome::kFork;
 }
@@ -180,12 +183,14 @@ Result<std::optional<IngestOutcome>> Ingestor::CheckFollowsHead(const VerifiedOp
   if (op.seq() > head.seq + 1) return std::optional<IngestOutcome>(IngestOutcome::kPending);
   const std::string expected_prev = head.seq == 0 ? std::string(kHashSize, '\0') : head.hash;
   if (!crypto::ConstantTimeEquals(AsBytes(op.prev()), AsBytes(expected_prev))) {
-    auto s_h = impl_.stmts.Get(
-        "SELECT 1 FROM log_ops WHERE scope = ? AND author = ? AND seq = ? AND hash = ? "
-        "AND canonical = 0");
+    ESTELIK_ASSIGN_OR_RETURN(
+        auto s_h,
+        impl_.stmts.Get(
+            "SELECT 1 FROM log_ops WHERE scope = ? AND author = ? AND seq = ? AND hash = ? "
+            "AND canonical = 0"));
     Stmt& s = *s_h;
     s.BindBlob(1, op.scope().circle_id()).BindBlob(2, op.author());
-    s.Bind(3, static_cast<int64_t>(op.seq() - 1)).BindBlob(4, op.prev());
+    s.BindInt(3, static_cast<int64_t>(op.seq() - 1)).BindBlob(4, op.prev());
     ESTELIK_ASSIGN_OR_RETURN(bool on_fork, s.Step());
     if (on_fork && v.sig_checked) {
       ESTELIK_ASSIGN_OR_RETURN(IngestOutcome kept, KeepFork(v, fork_variants_));
@@ -237,9 +242,10 @@ Result<std::optional<IngestOutcome>> Ingestor::AuthorizeWithKey(const pb::Op& op
 Status Ingestor::AppendToChain(const VerifiedOp& v, const CircleRow& circle) {
   const pb::Op& op = v.op;
   if (op.author() == circle.admin && op.scope().epoch() > circle.epoch) {
-    auto e_h = impl_.stmts.Get("UPDATE log_circles SET current_epoch = ? WHERE circle_id = ?");
+    ESTELIK_ASSIGN_OR_RETURN(
+        auto e_h, impl_.stmts.Get("UPDATE log_circles SET current_epoch = ? WHERE circle_id = ?"));
     Stmt& e = *e_h;
-    e.Bind(1, op.scope().epoch()).BindBlob(2, op.scope().circle_id());
+    e.BindInt(1, op.scope().epoch()).BindBlob(2, op.scope().circle_id());
     ESTELIK_RETURN_IF_ERROR(e.Run());
   }
   HybridClock::Observation obs = clock_.Observe(op.hlc(), physical_ms_);
@@ -293,20 +299,19 @@ Status Ingestor::DrainCircle(const std::string& circle) {
   }
 }
 
-// Runs `fn` in a savepoint, keeping its changes only when it returns a value: std::nullopt
+// Runs `fn` in a transaction, keeping its changes only when it returns a value: std::nullopt
 // rolls back without being an error (a run that turned out not to be a plain extension).
 template <typename Fn>
 Result<std::optional<IngestOutcome>> TransactUnlessDeclined(sqlite3* db, HybridClock& clock,
                                                             Fn fn) {
   HybridClock saved = clock;
-  Savepoint sp(db);
-  ESTELIK_RETURN_IF_ERROR(sp.begin_status());
+  ESTELIK_ASSIGN_OR_RETURN(sql::Transaction tx, sql::Transaction::Begin(db));
   Result<std::optional<IngestOutcome>> result = fn();
   if (result.ok() && result->has_value()) {
-    ESTELIK_RETURN_IF_ERROR(sp.Commit());
+    ESTELIK_RETURN_IF_ERROR(tx.Commit());
     return result;
   }
-  clock = saved;  // the savepoint rolls back as it goes out of scope
+  clock = saved;  // the transaction rolls back as it goes out of scope
   return result;
 }
 

@@ -16,15 +16,15 @@ using internal::AppendSpec;
 using internal::CircleRow;
 using internal::Head;
 using internal::MembershipOf;
-using internal::Stmt;
 using internal::ToKey;
 using internal::ToString;
 using internal::Transact;
+using sql::Stmt;
 
 Result<std::optional<CircleRow>> OpLog::Impl::LoadCircle(const std::string& id) {
-  auto s_h = stmts.Get(
-      "SELECT admin, name, current_epoch, carrier_only, salt FROM log_circles WHERE circle_id = "
-      "?");
+  ESTELIK_ASSIGN_OR_RETURN(auto s_h, stmts.Get("SELECT admin, name, current_epoch, carrier_only, "
+                                               "salt FROM log_circles WHERE circle_id = "
+                                               "?"));
   Stmt& s = *s_h;
   s.BindBlob(1, id);
   ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -40,25 +40,24 @@ Result<std::optional<CircleRow>> OpLog::Impl::LoadCircle(const std::string& id) 
 
 Result<bool> OpLog::Impl::IsMember(const std::string& circle, uint32_t epoch,
                                    const std::string& who) {
-  auto s_h = stmts.Get(
-      "SELECT 1 FROM log_circle_members WHERE circle_id = ? AND epoch = ? AND member = ?");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      stmts.Get(
+          "SELECT 1 FROM log_circle_members WHERE circle_id = ? AND epoch = ? AND member = ?"));
   Stmt& s = *s_h;
-  s.BindBlob(1, circle).Bind(2, epoch).BindBlob(3, who);
+  s.BindBlob(1, circle).BindInt(2, epoch).BindBlob(3, who);
   return s.Step();
 }
 
 Result<std::vector<std::string>> OpLog::Impl::Members(const std::string& circle, uint32_t epoch) {
-  auto s_h = stmts.Get(
-      "SELECT member FROM log_circle_members WHERE circle_id = ? AND epoch = ? "
-      "ORDER BY member");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h, stmts.Get("SELECT member FROM log_circle_members WHERE circle_id = ? AND epoch = ? "
+                          "ORDER BY member"));
   Stmt& s = *s_h;
-  s.BindBlob(1, circle).Bind(2, epoch);
+  s.BindBlob(1, circle).BindInt(2, epoch);
   std::vector<std::string> out;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(s.Blob(0));
-  }
+  ESTELIK_RETURN_IF_ERROR(
+      sql::ForEachRow(s, [&](const sql::Stmt& row) { out.push_back(row.Blob(0)); }));
   return out;
 }
 
@@ -68,9 +67,10 @@ Result<const crypto::SecretBytes*> OpLog::Impl::CircleKey(const Identity& me,
                                                           uint32_t epoch) {
   auto it = circle_keys.find({circle, epoch});
   if (it != circle_keys.end()) return &it->second;
-  auto s_h = stmts.Get("SELECT grant FROM log_circle_epochs WHERE circle_id = ? AND epoch = ?");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h, stmts.Get("SELECT grant FROM log_circle_epochs WHERE circle_id = ? AND epoch = ?"));
   Stmt& s = *s_h;
-  s.BindBlob(1, circle).Bind(2, epoch);
+  s.BindBlob(1, circle).BindInt(2, epoch);
   ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return static_cast<const crypto::SecretBytes*>(nullptr);
   auto key = OpenGrant(me, s.Blob(0), AsBytes(circle), epoch);
@@ -90,27 +90,32 @@ Status OpLog::Impl::ApplyMembership(const Identity& me, const pb::OpBody& body, 
   const pb::CircleMembership& m = *membership;
   const std::string& id = m.circle_id();
   ESTELIK_RETURN_IF_ERROR(RecordCut(body));
-  auto ins_h = stmts.Get(
-      "INSERT INTO log_circles(circle_id, admin, name, current_epoch, carrier_only, salt) "
-      "VALUES(?,?,?,?,0,?) ON CONFLICT(circle_id) DO UPDATE SET "
-      "admin = COALESCE(admin, excluded.admin), salt = COALESCE(salt, excluded.salt), "
-      "name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END, "
-      "current_epoch = MAX(current_epoch, excluded.current_epoch)");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto ins_h,
+      stmts.Get(
+          "INSERT INTO log_circles(circle_id, admin, name, current_epoch, carrier_only, salt) "
+          "VALUES(?,?,?,?,0,?) ON CONFLICT(circle_id) DO UPDATE SET "
+          "admin = COALESCE(admin, excluded.admin), salt = COALESCE(salt, excluded.salt), "
+          "name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END, "
+          "current_epoch = MAX(current_epoch, excluded.current_epoch)"));
   Stmt& ins = *ins_h;
-  ins.BindBlob(1, id).BindBlob(2, m.admin()).BindText(3, m.name()).Bind(4, m.epoch());
+  ins.BindBlob(1, id).BindBlob(2, m.admin()).BindText(3, m.name()).BindInt(4, m.epoch());
   ins.BindBlob(5, m.salt());
   ESTELIK_RETURN_IF_ERROR(ins.Run());
   for (const std::string& member : m.members()) {
-    auto s_h = stmts.Get(
-        "INSERT OR IGNORE INTO log_circle_members(circle_id, epoch, member) VALUES(?,?,?)");
+    ESTELIK_ASSIGN_OR_RETURN(
+        auto s_h,
+        stmts.Get(
+            "INSERT OR IGNORE INTO log_circle_members(circle_id, epoch, member) VALUES(?,?,?)"));
     Stmt& s = *s_h;
-    s.BindBlob(1, id).Bind(2, m.epoch()).BindBlob(3, member);
+    s.BindBlob(1, id).BindInt(2, m.epoch()).BindBlob(3, member);
     ESTELIK_RETURN_IF_ERROR(s.Run());
   }
   bool member_now = std::find(m.members().begin(), m.members().end(), ToString(me.public_key())) !=
                     m.members().end();
   if (member_now) {
-    auto c_h = stmts.Get("UPDATE log_circles SET carrier_only = 0 WHERE circle_id = ?");
+    ESTELIK_ASSIGN_OR_RETURN(
+        auto c_h, stmts.Get("UPDATE log_circles SET carrier_only = 0 WHERE circle_id = ?"));
     Stmt& c = *c_h;
     c.BindBlob(1, id);
     ESTELIK_RETURN_IF_ERROR(c.Run());
@@ -118,10 +123,12 @@ Status OpLog::Impl::ApplyMembership(const Identity& me, const pb::OpBody& body, 
   for (const std::string& grant : op.key_grants()) {
     auto key = OpenGrant(me, grant, AsBytes(id), m.epoch());
     if (!key) continue;
-    auto s_h =
-        stmts.Get("INSERT OR IGNORE INTO log_circle_epochs(circle_id, epoch, grant) VALUES(?,?,?)");
+    ESTELIK_ASSIGN_OR_RETURN(
+        auto s_h,
+        stmts.Get(
+            "INSERT OR IGNORE INTO log_circle_epochs(circle_id, epoch, grant) VALUES(?,?,?)"));
     Stmt& s = *s_h;
-    s.BindBlob(1, id).Bind(2, m.epoch()).BindBlob(3, grant);
+    s.BindBlob(1, id).BindInt(2, m.epoch()).BindBlob(3, grant);
     ESTELIK_RETURN_IF_ERROR(s.Run());
     const bool learned = sqlite3_changes(db) > 0;
     auto [pos, _] = circle_keys.insert_or_assign({id, m.epoch()}, std::move(*key));
@@ -134,11 +141,12 @@ Status OpLog::Impl::ApplyMembership(const Identity& me, const pb::OpBody& body, 
 Status OpLog::Impl::RecordCut(const pb::OpBody& body) {
   if (!body.has_member_remove() || !body.member_remove().has_cut()) return Status::Ok();
   const pb::CircleMembership& m = body.member_remove().membership();
-  auto c_h =
-      stmts.Get("INSERT OR IGNORE INTO log_cuts(circle_id, member, epoch, cut) VALUES(?,?,?,?)");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto c_h,
+      stmts.Get("INSERT OR IGNORE INTO log_cuts(circle_id, member, epoch, cut) VALUES(?,?,?,?)"));
   Stmt& c = *c_h;
-  c.BindBlob(1, m.circle_id()).BindBlob(2, body.member_remove().member()).Bind(3, m.epoch());
-  c.Bind(4, static_cast<int64_t>(body.member_remove().cut()));
+  c.BindBlob(1, m.circle_id()).BindBlob(2, body.member_remove().member()).BindInt(3, m.epoch());
+  c.BindInt(4, static_cast<int64_t>(body.member_remove().cut()));
   return c.Run();
 }
 
@@ -146,25 +154,25 @@ Status OpLog::Impl::RecordCut(const pb::OpBody& body) {
 // re-added stored that epoch's removal ops while it could not read them: their cuts count
 // from now on, as on every other replica.
 Status OpLog::Impl::RecordHeldCuts(const pb::Op& grant_op, std::span<const uint8_t> key) {
-  auto s_h = stmts.Get(
-      "SELECT envelope FROM log_ops WHERE scope = ? AND author = ? AND epoch = ? AND "
-      "canonical = 1");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      stmts.Get("SELECT envelope FROM log_ops WHERE scope = ? AND author = ? AND epoch = ? AND "
+                "canonical = 1"));
   Stmt& s = *s_h;
   s.BindBlob(1, grant_op.scope().circle_id()).BindBlob(2, grant_op.author());
-  s.Bind(3, grant_op.scope().epoch());
+  s.BindInt(3, grant_op.scope().epoch());
   std::vector<pb::OpBody> removals;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) -> Status {
     pb::Envelope env;
-    if (!env.ParseFromString(s.Blob(0))) return Corrupt("stored envelope is unreadable");
+    if (!env.ParseFromString(row.Blob(0))) return Corrupt("stored envelope is unreadable");
     ESTELIK_ASSIGN_OR_RETURN(pb::Op op, ParseOpHeader(env.op()));
     // One that does not open is refused when it is read (OpenBody); it teaches nothing.
     Result<pb::OpBody> body = DecryptBody(op, key);
     if (body.ok() && body->has_member_remove() && CheckMembershipShape(op, *body).ok()) {
       removals.push_back(*std::move(body));
     }
-  }
+    return Status::Ok();
+  }));
   for (const auto& body : removals) ESTELIK_RETURN_IF_ERROR(RecordCut(body));
   return Status::Ok();
 }
@@ -232,12 +240,14 @@ Status OpLog::Impl::Authorize(const pb::Op& op, const pb::OpBody& body, const Ci
 // epoch than the op's, that kept only seqs up to the cut. Such an op is void: stored and
 // forwarded (the author's chain stays whole) but never applied or opened.
 Result<std::optional<uint64_t>> OpLog::Impl::CutPassed(const pb::Op& op) {
-  auto s_h = stmts.Get(
-      "SELECT cut FROM log_cuts WHERE circle_id = ? AND member = ? AND cut < ? AND epoch > ? "
-      "ORDER BY cut LIMIT 1");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      stmts.Get(
+          "SELECT cut FROM log_cuts WHERE circle_id = ? AND member = ? AND cut < ? AND epoch > ? "
+          "ORDER BY cut LIMIT 1"));
   Stmt& s = *s_h;
   s.BindBlob(1, op.scope().circle_id()).BindBlob(2, op.author());
-  s.Bind(3, static_cast<int64_t>(op.seq())).Bind(4, op.scope().epoch());
+  s.BindInt(3, static_cast<int64_t>(op.seq())).BindInt(4, op.scope().epoch());
   ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<uint64_t>();
   return std::optional<uint64_t>(static_cast<uint64_t>(s.Int(0)));
@@ -345,8 +355,10 @@ Result<pb::Envelope> OpLog::RemoveMember(const std::string& circle_id, const Pub
 
 Status OpLog::CarryCircle(const std::string& circle_id) {
   if (circle_id.size() != kCircleIdSize) return InvalidArgument("circle id must be 32 bytes");
-  auto s_h = impl_->stmts.Get(
-      "INSERT OR IGNORE INTO log_circles(circle_id, admin, carrier_only) VALUES(?, NULL, 1)");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      impl_->stmts.Get(
+          "INSERT OR IGNORE INTO log_circles(circle_id, admin, carrier_only) VALUES(?, NULL, 1)"));
   Stmt& s = *s_h;
   s.BindBlob(1, circle_id);
   return s.Run();
@@ -367,7 +379,8 @@ Result<CircleInfo> OpLog::GetCircle(const std::string& circle_id) {
 }
 
 Result<std::vector<std::string>> OpLog::ListCircles() {
-  auto s_h = impl_->stmts.Get("SELECT circle_id FROM log_circles ORDER BY circle_id");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h, impl_->stmts.Get("SELECT circle_id FROM log_circles ORDER BY circle_id"));
   Stmt& s = *s_h;
   std::vector<std::string> ids;
   for (;;) {

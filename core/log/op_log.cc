@@ -18,14 +18,13 @@ Status AddRedactionColumn(sqlite3* db);
 
 using internal::AppendLocked;
 using internal::AppendSpec;
-using internal::Exec;
 using internal::Head;
 using internal::IsMembershipOp;
-using internal::Savepoint;
-using internal::Stmt;
 using internal::ToKey;
 using internal::ToString;
 using internal::Transact;
+using sql::Exec;
+using sql::Stmt;
 
 namespace {
 
@@ -96,10 +95,12 @@ CREATE TABLE IF NOT EXISTS log_cuts(
 // ---- Storage of ops, heads and the clock ----
 
 Result<Head> OpLog::Impl::LoadHead(const std::string& scope, const std::string& author) {
-  auto s_h = stmts.Get(
-      "SELECT h.seq, h.hash, o.epoch FROM log_heads h JOIN log_ops o ON o.scope = h.scope AND "
-      "o.author = h.author AND o.seq = h.seq AND o.hash = h.hash WHERE h.scope = ? AND "
-      "h.author = ?");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      stmts.Get(
+          "SELECT h.seq, h.hash, o.epoch FROM log_heads h JOIN log_ops o ON o.scope = h.scope AND "
+          "o.author = h.author AND o.seq = h.seq AND o.hash = h.hash WHERE h.scope = ? AND "
+          "h.author = ?"));
   Stmt& s = *s_h;
   s.BindBlob(1, scope).BindBlob(2, author);
   ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -114,38 +115,41 @@ Result<Head> OpLog::Impl::LoadHead(const std::string& scope, const std::string& 
 
 Status OpLog::Impl::SetHead(const std::string& scope, const std::string& author, uint64_t seq,
                             const OpHash& hash) {
-  auto s_h =
-      stmts.Get("INSERT OR REPLACE INTO log_heads(scope, author, seq, hash) VALUES(?,?,?,?)");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      stmts.Get("INSERT OR REPLACE INTO log_heads(scope, author, seq, hash) VALUES(?,?,?,?)"));
   Stmt& s = *s_h;
-  s.BindBlob(1, scope).BindBlob(2, author).Bind(3, static_cast<int64_t>(seq)).Bind(4, hash);
+  s.BindBlob(1, scope).BindBlob(2, author).BindInt(3, static_cast<int64_t>(seq)).BindBlob(4, hash);
   return s.Run();
 }
 
 Status OpLog::Impl::StoreOp(const pb::Op& op, const OpHash& hash, const pb::Envelope& env,
                             bool canonical, bool sig_checked, bool far_future) {
-  auto s_h = stmts.Get(
-      "INSERT INTO log_ops(scope, author, seq, hash, prev, epoch, hlc_wall, hlc_counter, "
-      "envelope, canonical, sig_checked, far_future) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      stmts.Get("INSERT INTO log_ops(scope, author, seq, hash, prev, epoch, hlc_wall, hlc_counter, "
+                "envelope, canonical, sig_checked, far_future) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"));
   Stmt& s = *s_h;
   s.BindBlob(1, op.scope().circle_id())
       .BindBlob(2, op.author())
-      .Bind(3, static_cast<int64_t>(op.seq()))
-      .Bind(4, hash)
+      .BindInt(3, static_cast<int64_t>(op.seq()))
+      .BindBlob(4, hash)
       .BindBlob(5, op.prev())
-      .Bind(6, op.scope().epoch())
-      .Bind(7, static_cast<int64_t>(op.hlc().wall_ms()))
-      .Bind(8, op.hlc().counter())
+      .BindInt(6, op.scope().epoch())
+      .BindInt(7, static_cast<int64_t>(op.hlc().wall_ms()))
+      .BindInt(8, op.hlc().counter())
       .BindBlob(9, env.SerializeAsString())
-      .Bind(10, canonical ? 1 : 0)
-      .Bind(11, sig_checked ? 1 : 0)
-      .Bind(12, far_future ? 1 : 0);
+      .BindInt(10, canonical ? 1 : 0)
+      .BindInt(11, sig_checked ? 1 : 0)
+      .BindInt(12, far_future ? 1 : 0);
   return s.Run();
 }
 
 Status OpLog::Impl::PersistClock(const pb::Hlc& hlc) {
-  auto s_h = stmts.Get("UPDATE log_identity SET hlc_wall = ?, hlc_counter = ? WHERE id = 1");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h, stmts.Get("UPDATE log_identity SET hlc_wall = ?, hlc_counter = ? WHERE id = 1"));
   Stmt& s = *s_h;
-  s.Bind(1, static_cast<int64_t>(hlc.wall_ms())).Bind(2, hlc.counter());
+  s.BindInt(1, static_cast<int64_t>(hlc.wall_ms())).BindInt(2, hlc.counter());
   return s.Run();
 }
 
@@ -175,14 +179,8 @@ void OpLog::Impl::FillNonce(std::span<uint8_t> nonce) {
 OpLog::OpLog(sqlite3* db, Identity identity, crypto::SecretBytes private_key, OpLogOptions options)
     : identity_(std::move(identity)),
       clock_(options.max_drift_ms),
-      impl_(std::make_unique<Impl>(Impl{db,
-                                        std::move(private_key),
-                                        std::move(options),
-                                        {},
-                                        {},
-                                        {},
-                                        0,
-                                        internal::StmtCache(db)})) {}
+      impl_(std::make_unique<Impl>(Impl{
+          db, std::move(private_key), std::move(options), {}, {}, {}, 0, sql::StmtCache(db)})) {}
 
 OpLog::~OpLog() = default;
 
@@ -193,12 +191,12 @@ Result<std::unique_ptr<OpLog>> OpLog::Open(sqlite3* db, crypto::SecretBytes priv
   if (private_key.size() != kBodyKeySize) {
     return InvalidArgument("op log private key must be 32 bytes");
   }
-  internal::StmtCache stmts(db);
-  Savepoint sp(db);
-  ESTELIK_RETURN_IF_ERROR(sp.begin_status());
+  sql::StmtCache stmts(db);
+  ESTELIK_ASSIGN_OR_RETURN(sql::Transaction tx, sql::Transaction::Begin(db));
   ESTELIK_RETURN_IF_ERROR(Exec(db, kSchema));
   ESTELIK_RETURN_IF_ERROR(internal::AddRedactionColumn(db));
-  auto q_h = stmts.Get("SELECT seed, hlc_wall, hlc_counter FROM log_identity WHERE id = 1");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto q_h, stmts.Get("SELECT seed, hlc_wall, hlc_counter FROM log_identity WHERE id = 1"));
   Stmt& q = *q_h;
   ESTELIK_ASSIGN_OR_RETURN(bool row, q.Step());
   pb::Hlc last;
@@ -215,13 +213,14 @@ Result<std::unique_ptr<OpLog>> OpLog::Open(sqlite3* db, crypto::SecretBytes priv
   } else {
     seed = options.identity_seed ? crypto::SecretBytes::CopyOf(*options.identity_seed)
                                  : crypto::SecretBytes::Random(kSeedSize);
-    auto ins_h = stmts.Get("INSERT INTO log_identity(id, seed) VALUES(1, ?)");
+    ESTELIK_ASSIGN_OR_RETURN(auto ins_h,
+                             stmts.Get("INSERT INTO log_identity(id, seed) VALUES(1, ?)"));
     Stmt& ins = *ins_h;
-    ins.Bind(1, seed.span());
+    ins.BindBlob(1, seed.span());
     ESTELIK_RETURN_IF_ERROR(ins.Run());
   }
   ESTELIK_ASSIGN_OR_RETURN(Identity identity, Identity::FromSeed(seed.span()));
-  ESTELIK_RETURN_IF_ERROR(sp.Commit());
+  ESTELIK_RETURN_IF_ERROR(tx.Commit());
   std::unique_ptr<OpLog> log(
       new OpLog(db, std::move(identity), std::move(private_key), std::move(options)));
   log->clock_.Restore(last);
@@ -312,15 +311,13 @@ Result<pb::Envelope> OpLog::Append(const pb::OpBody& body, const Scope& scope,
 // ---- Reading ----
 
 Result<VersionVector> OpLog::GetVersionVector(const Scope& scope) {
-  auto s_h = impl_->stmts.Get("SELECT author, seq FROM log_heads WHERE scope = ?");
+  ESTELIK_ASSIGN_OR_RETURN(auto s_h,
+                           impl_->stmts.Get("SELECT author, seq FROM log_heads WHERE scope = ?"));
   Stmt& s = *s_h;
   s.BindBlob(1, scope.circle_id);
   VersionVector vv;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    vv[s.Blob(0)] = static_cast<uint64_t>(s.Int(1));
-  }
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(
+      s, [&](const sql::Stmt& row) { vv[row.Blob(0)] = static_cast<uint64_t>(row.Int(1)); }));
   return vv;
 }
 
@@ -329,9 +326,11 @@ Result<std::vector<pb::Envelope>> OpLog::OpsAfter(const VersionVector& theirs, c
   ESTELIK_ASSIGN_OR_RETURN(VersionVector ours, GetVersionVector(scope));
   std::vector<pb::Envelope> out;
   // Range scans on the (scope, author, seq, hash) unique index: each touches only missing ops.
-  auto s_h = impl_->stmts.Get(
-      "SELECT envelope FROM log_ops WHERE scope = ? AND author = ? AND seq > ? AND seq <= ? "
-      "AND canonical = 1 ORDER BY seq");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      impl_->stmts.Get(
+          "SELECT envelope FROM log_ops WHERE scope = ? AND author = ? AND seq > ? AND seq <= ? "
+          "AND canonical = 1 ORDER BY seq"));
   Stmt& s = *s_h;
   for (const auto& [author, head] : ours) {  // std::map: author order
     if (out.size() >= limit) break;
@@ -339,8 +338,8 @@ Result<std::vector<pb::Envelope>> OpLog::OpsAfter(const VersionVector& theirs, c
     uint64_t from = it == theirs.end() ? 0 : it->second;
     if (from >= head) continue;
     s.Reset();
-    s.BindBlob(1, scope.circle_id).BindBlob(2, author).Bind(3, static_cast<int64_t>(from));
-    s.Bind(4, static_cast<int64_t>(head));
+    s.BindBlob(1, scope.circle_id).BindBlob(2, author).BindInt(3, static_cast<int64_t>(from));
+    s.BindInt(4, static_cast<int64_t>(head));
     while (out.size() < limit) {
       ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
@@ -384,10 +383,11 @@ Result<pb::OpBody> OpLog::OpenBody(const pb::Envelope& envelope, std::string* pl
 }
 
 Result<uint32_t> OpLog::OwnOpEpoch(const Scope& scope, std::string_view op_hash) {
-  auto s_h = impl_->stmts.Get(
-      "SELECT epoch FROM log_ops WHERE scope = ? AND author = ? AND hash = ? AND canonical = 1");
+  ESTELIK_ASSIGN_OR_RETURN(auto s_h,
+                           impl_->stmts.Get("SELECT epoch FROM log_ops WHERE scope = ? AND author "
+                                            "= ? AND hash = ? AND canonical = 1"));
   Stmt& s = *s_h;
-  s.BindBlob(1, scope.circle_id).Bind(2, identity_.public_key()).BindBlob(3, op_hash);
+  s.BindBlob(1, scope.circle_id).BindBlob(2, identity_.public_key()).BindBlob(3, op_hash);
   ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return NotFound("no op " + ShortId(op_hash) + " of ours in this scope");
   return static_cast<uint32_t>(s.Int(0));
@@ -396,38 +396,39 @@ Result<uint32_t> OpLog::OwnOpEpoch(const Scope& scope, std::string_view op_hash)
 Result<bool> OpLog::HoldsUnappliedOpBefore(const Scope& scope, std::string_view author,
                                            uint64_t seq) {
   if (scope.is_private()) return false;
-  auto s_h = impl_->stmts.Get(
-      "SELECT 1 FROM log_ops o WHERE o.scope = ?1 AND o.author = ?2 AND o.seq < ?3 AND "
-      "o.canonical = 1 AND (NOT EXISTS (SELECT 1 FROM log_circle_epochs e WHERE "
-      "e.circle_id = ?1 AND e.epoch = o.epoch) OR EXISTS (SELECT 1 FROM log_cuts c WHERE "
-      "c.circle_id = ?1 AND c.member = ?2 AND o.seq > c.cut AND o.epoch < c.epoch)) LIMIT 1");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      impl_->stmts.Get(
+          "SELECT 1 FROM log_ops o WHERE o.scope = ?1 AND o.author = ?2 AND o.seq < ?3 AND "
+          "o.canonical = 1 AND (NOT EXISTS (SELECT 1 FROM log_circle_epochs e WHERE "
+          "e.circle_id = ?1 AND e.epoch = o.epoch) OR EXISTS (SELECT 1 FROM log_cuts c WHERE "
+          "c.circle_id = ?1 AND c.member = ?2 AND o.seq > c.cut AND o.epoch < c.epoch)) LIMIT 1"));
   Stmt& s = *s_h;
-  s.BindBlob(1, scope.circle_id).BindBlob(2, author).Bind(3, static_cast<int64_t>(seq));
+  s.BindBlob(1, scope.circle_id).BindBlob(2, author).BindInt(3, static_cast<int64_t>(seq));
   return s.Step();
 }
 
 Result<std::set<uint32_t>> OpLog::KeyedEpochs(const Scope& scope) {
   std::set<uint32_t> out;
   if (scope.is_private()) return out;
-  auto s_h = impl_->stmts.Get("SELECT epoch FROM log_circle_epochs WHERE circle_id = ?");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h, impl_->stmts.Get("SELECT epoch FROM log_circle_epochs WHERE circle_id = ?"));
   Stmt& s = *s_h;
   s.BindBlob(1, scope.circle_id);
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.insert(static_cast<uint32_t>(s.Int(0)));
-  }
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(
+      s, [&](const sql::Stmt& row) { out.insert(static_cast<uint32_t>(row.Int(0))); }));
   return out;
 }
 
 Result<std::vector<pb::Envelope>> OpLog::HeldOpsOfEpoch(const Scope& scope, uint32_t epoch,
                                                         const VersionVector& upto) {
   std::vector<pb::Envelope> out;
-  auto s_h = impl_->stmts.Get(
-      "SELECT author, seq, envelope FROM log_ops WHERE scope = ? AND epoch = ? AND canonical = 1 "
-      "ORDER BY author, seq");
+  ESTELIK_ASSIGN_OR_RETURN(auto s_h,
+                           impl_->stmts.Get("SELECT author, seq, envelope FROM log_ops WHERE scope "
+                                            "= ? AND epoch = ? AND canonical = 1 "
+                                            "ORDER BY author, seq"));
   Stmt& s = *s_h;
-  s.BindBlob(1, scope.circle_id).Bind(2, static_cast<int64_t>(epoch));
+  s.BindBlob(1, scope.circle_id).BindInt(2, static_cast<int64_t>(epoch));
   while (true) {
     ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
@@ -441,59 +442,57 @@ Result<std::vector<pb::Envelope>> OpLog::HeldOpsOfEpoch(const Scope& scope, uint
 }
 
 Result<std::vector<PublicKey>> OpLog::ForkedAuthors() {
-  auto s_h = impl_->stmts.Get("SELECT DISTINCT author FROM log_forks ORDER BY author");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h, impl_->stmts.Get("SELECT DISTINCT author FROM log_forks ORDER BY author"));
   Stmt& s = *s_h;
   std::vector<PublicKey> out;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(ToKey(s.Blob(0)));
-  }
+  ESTELIK_RETURN_IF_ERROR(
+      sql::ForEachRow(s, [&](const sql::Stmt& row) { out.push_back(ToKey(row.Blob(0))); }));
   return out;
 }
 
 Result<std::vector<pb::Envelope>> OpLog::OpsAt(const PublicKey& author, const Scope& scope,
                                                uint64_t seq) {
-  auto s_h = impl_->stmts.Get(
-      "SELECT envelope FROM log_ops WHERE scope = ? AND author = ? AND seq = ? "
-      "ORDER BY canonical DESC, id");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      impl_->stmts.Get("SELECT envelope FROM log_ops WHERE scope = ? AND author = ? AND seq = ? "
+                       "ORDER BY canonical DESC, id"));
   Stmt& s = *s_h;
-  s.BindBlob(1, scope.circle_id).Bind(2, author).Bind(3, static_cast<int64_t>(seq));
+  s.BindBlob(1, scope.circle_id).BindBlob(2, author).BindInt(3, static_cast<int64_t>(seq));
   std::vector<pb::Envelope> out;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) -> Status {
     pb::Envelope env;
-    if (!env.ParseFromString(s.Blob(0))) return Corrupt("stored envelope is unreadable");
+    if (!env.ParseFromString(row.Blob(0))) return Corrupt("stored envelope is unreadable");
     out.push_back(std::move(env));
-  }
+    return Status::Ok();
+  }));
   return out;
 }
 
 Result<size_t> OpLog::VerifyStoredSignatures() {
-  auto s_h = impl_->stmts.Get(
-      "SELECT id, envelope FROM log_ops WHERE sig_checked = 0 AND redacted IS NULL");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h, impl_->stmts.Get(
+                    "SELECT id, envelope FROM log_ops WHERE sig_checked = 0 AND redacted IS NULL"));
   Stmt& s = *s_h;
   std::vector<int64_t> good;
   size_t bad = 0;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) {
     pb::Envelope env;
-    auto op = env.ParseFromString(s.Blob(1)) ? ParseOpHeader(env.op())
-                                             : Result<pb::Op>(Corrupt("unreadable"));
+    auto op = env.ParseFromString(row.Blob(1)) ? ParseOpHeader(env.op())
+                                               : Result<pb::Op>(Corrupt("unreadable"));
     if (op.ok() && VerifyEnvelopeSignature(env, *op).ok()) {
-      good.push_back(s.Int(0));
+      good.push_back(row.Int(0));
     } else {
       ++bad;
     }
-  }
+  }));
   return Transact(impl_->db, clock_, [&]() -> Result<size_t> {
-    auto u_h = impl_->stmts.Get("UPDATE log_ops SET sig_checked = 1 WHERE id = ?");
+    ESTELIK_ASSIGN_OR_RETURN(auto u_h,
+                             impl_->stmts.Get("UPDATE log_ops SET sig_checked = 1 WHERE id = ?"));
     Stmt& u = *u_h;
     for (int64_t id : good) {
       u.Reset();
-      u.Bind(1, id);
+      u.BindInt(1, id);
       ESTELIK_RETURN_IF_ERROR(u.Run());
     }
     return bad;
@@ -510,8 +509,9 @@ Result<size_t> OpLog::VerifyStoredSignatures() {
 // private log key.
 
 Status internal::AddRedactionColumn(sqlite3* db) {
-  Stmt info(db, "SELECT 1 FROM pragma_table_info('log_ops') WHERE name = 'redacted'");
-  ESTELIK_RETURN_IF_ERROR(info.prepare_status());
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt info,
+      Stmt::Prepare(db, "SELECT 1 FROM pragma_table_info('log_ops') WHERE name = 'redacted'"));
   ESTELIK_ASSIGN_OR_RETURN(bool present, info.Step());
   if (present) return Status::Ok();
   return Exec(db, "ALTER TABLE log_ops ADD COLUMN redacted BLOB");
@@ -519,29 +519,29 @@ Status internal::AddRedactionColumn(sqlite3* db) {
 
 Status OpLog::ForEachOp(const std::function<Status(const StoredOp&)>& fn) {
   // Sorted by SQLite before the first row is returned, so `fn` may write other tables.
-  Stmt s(impl_->db,
-         "SELECT envelope, hash, author, scope, seq, hlc_wall, hlc_counter, redacted FROM log_ops "
-         "WHERE canonical = 1 ORDER BY hlc_wall, hlc_counter, author, scope, seq");
-  ESTELIK_RETURN_IF_ERROR(s.prepare_status());
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  ESTELIK_ASSIGN_OR_RETURN(
+      Stmt s, Stmt::Prepare(impl_->db,
+                            "SELECT envelope, hash, author, scope, seq, hlc_wall, hlc_counter, "
+                            "redacted FROM log_ops WHERE canonical = 1 ORDER BY hlc_wall, "
+                            "hlc_counter, author, scope, seq"));
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) -> Status {
     StoredOp op;
-    std::string hash = s.Blob(1);
+    std::string hash = row.Blob(1);
     if (hash.size() != kHashSize) return Corrupt("log_ops holds an op hash of the wrong size");
     std::memcpy(op.hash.data(), hash.data(), kHashSize);
-    op.author = s.Blob(2);
-    op.scope = s.Blob(3);
-    op.seq = static_cast<uint64_t>(s.Int(4));
-    op.hlc.set_wall_ms(static_cast<uint64_t>(s.Int(5)));
-    op.hlc.set_counter(static_cast<uint32_t>(s.Int(6)));
-    op.redacted_for = s.Blob(7);
-    if (op.redacted_for.empty() && !op.envelope.ParseFromString(s.Blob(0))) {
+    op.author = row.Blob(2);
+    op.scope = row.Blob(3);
+    op.seq = static_cast<uint64_t>(row.Int(4));
+    op.hlc.set_wall_ms(static_cast<uint64_t>(row.Int(5)));
+    op.hlc.set_counter(static_cast<uint32_t>(row.Int(6)));
+    op.redacted_for = row.Blob(7);
+    if (op.redacted_for.empty() && !op.envelope.ParseFromString(row.Blob(0))) {
       return Corrupt("stored envelope of seq " + std::to_string(op.seq) + " by " +
                      ShortId(op.author) + " is unreadable");
     }
     ESTELIK_RETURN_IF_ERROR(fn(op));
-  }
+    return Status::Ok();
+  }));
   return Status::Ok();
 }
 
@@ -549,14 +549,16 @@ Result<size_t> OpLog::RedactPrivateOps(const std::vector<OpHash>& hashes,
                                        const std::string& testimony_id) {
   if (testimony_id.empty()) return InvalidArgument("redaction needs the testimony id");
   return Transact(impl_->db, clock_, [&]() -> Result<size_t> {
-    auto u_h = impl_->stmts.Get(
-        "UPDATE log_ops SET envelope = X'', redacted = ? WHERE scope = X'' AND author = ? AND "
-        "hash = ? AND redacted IS NULL");
+    ESTELIK_ASSIGN_OR_RETURN(
+        auto u_h,
+        impl_->stmts.Get(
+            "UPDATE log_ops SET envelope = X'', redacted = ? WHERE scope = X'' AND author = ? AND "
+            "hash = ? AND redacted IS NULL"));
     Stmt& u = *u_h;
     size_t redacted = 0;
     for (const OpHash& h : hashes) {
       u.Reset();
-      u.BindBlob(1, testimony_id).Bind(2, identity_.public_key()).Bind(3, h);
+      u.BindBlob(1, testimony_id).BindBlob(2, identity_.public_key()).BindBlob(3, h);
       ESTELIK_RETURN_IF_ERROR(u.Run());
       redacted += static_cast<size_t>(sqlite3_changes(impl_->db));
     }
@@ -572,58 +574,60 @@ Result<std::vector<std::pair<uint64_t, uint32_t>>> OpLog::ChainEpochs(const Scop
                                                                       std::string_view author,
                                                                       uint64_t after,
                                                                       uint64_t upto) {
-  auto s_h = impl_->stmts.Get(
-      "SELECT seq, epoch FROM log_ops WHERE scope = ? AND author = ? AND seq > ? AND seq <= ? "
-      "AND canonical = 1 ORDER BY seq");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      impl_->stmts.Get(
+          "SELECT seq, epoch FROM log_ops WHERE scope = ? AND author = ? AND seq > ? AND seq <= ? "
+          "AND canonical = 1 ORDER BY seq"));
   Stmt& s = *s_h;
   s.BindBlob(1, scope.circle_id).BindBlob(2, author);
-  s.Bind(3, static_cast<int64_t>(after)).Bind(4, static_cast<int64_t>(upto));
+  s.BindInt(3, static_cast<int64_t>(after)).BindInt(4, static_cast<int64_t>(upto));
   std::vector<std::pair<uint64_t, uint32_t>> out;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.emplace_back(static_cast<uint64_t>(s.Int(0)), static_cast<uint32_t>(s.Int(1)));
-  }
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) {
+    out.emplace_back(static_cast<uint64_t>(row.Int(0)), static_cast<uint32_t>(row.Int(1)));
+  }));
   return out;
 }
 
 Result<std::set<EpochMember>> OpLog::EpochMembers(const Scope& scope) {
   std::set<EpochMember> out;
   if (scope.is_private()) return out;
-  auto s_h = impl_->stmts.Get("SELECT epoch, member FROM log_circle_members WHERE circle_id = ?");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      impl_->stmts.Get("SELECT epoch, member FROM log_circle_members WHERE circle_id = ?"));
   Stmt& s = *s_h;
   s.BindBlob(1, scope.circle_id);
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.emplace(static_cast<uint32_t>(s.Int(0)), s.Blob(1));
-  }
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) {
+    out.emplace(static_cast<uint32_t>(row.Int(0)), row.Blob(1));
+  }));
   return out;
 }
 
 Result<std::vector<RemovalCut>> OpLog::RemovalCuts(const Scope& scope) {
   std::vector<RemovalCut> out;
   if (scope.is_private()) return out;
-  auto s_h = impl_->stmts.Get(
-      "SELECT member, epoch, cut FROM log_cuts WHERE circle_id = ? ORDER BY member, epoch");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      impl_->stmts.Get(
+          "SELECT member, epoch, cut FROM log_cuts WHERE circle_id = ? ORDER BY member, epoch"));
   Stmt& s = *s_h;
   s.BindBlob(1, scope.circle_id);
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(
-        RemovalCut{s.Blob(0), static_cast<uint32_t>(s.Int(1)), static_cast<uint64_t>(s.Int(2))});
-  }
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) {
+    out.push_back(RemovalCut{row.Blob(0), static_cast<uint32_t>(row.Int(1)),
+                             static_cast<uint64_t>(row.Int(2))});
+  }));
   return out;
 }
 
 Result<bool> OpLog::HoldsOpsPastCut(const Scope& scope, const RemovalCut& cut) {
-  auto s_h = impl_->stmts.Get(
-      "SELECT 1 FROM log_ops WHERE scope = ? AND author = ? AND seq > ? AND epoch < ? AND "
-      "canonical = 1 LIMIT 1");
+  ESTELIK_ASSIGN_OR_RETURN(
+      auto s_h,
+      impl_->stmts.Get(
+          "SELECT 1 FROM log_ops WHERE scope = ? AND author = ? AND seq > ? AND epoch < ? AND "
+          "canonical = 1 LIMIT 1"));
   Stmt& s = *s_h;
   s.BindBlob(1, scope.circle_id).BindBlob(2, cut.member);
-  s.Bind(3, static_cast<int64_t>(cut.cut)).Bind(4, cut.epoch);
+  s.BindInt(3, static_cast<int64_t>(cut.cut)).BindInt(4, cut.epoch);
   return s.Step();
 }
 

@@ -24,7 +24,7 @@
 // (identity seed, private log key, circle keys) are kept in SecretBytes.
 //
 // Thread safety: none; one OpLog per connection, calls serialized by the owner.
-// Errors: every failing call changes nothing (a SAVEPOINT wraps each) and says why.
+// Errors: every failing call changes nothing (a sql::Transaction wraps each) and says why.
 #pragma once
 
 #include <sqlite3.h>

@@ -3,7 +3,7 @@
 //   membership.cc circles: membership snapshots, key grants, removal cuts, authorization;
 //   contacts.cc contacts;
 //   ingest.cc   verifying and chaining remote ops, ops held pending.
-// Everything here runs inside the caller's savepoint (Transact) unless it says otherwise.
+// Everything here runs inside the caller's transaction (Transact) unless it says otherwise.
 #pragma once
 
 #include <sqlite3.h>
@@ -21,8 +21,10 @@
 
 #include "core/bytes.h"
 #include "core/ids.h"
-#include "core/log/log_db.h"
 #include "core/log/op_log.h"
+#include "core/sql/stmt.h"
+#include "core/sql/stmt_cache.h"
+#include "core/sql/transaction.h"
 
 namespace estelik::log {
 namespace internal {
@@ -71,7 +73,7 @@ struct OpLog::Impl {
   // (scope, author) -> seq -> envelope: signature-verified ops waiting for a gap to fill.
   std::map<std::pair<std::string, std::string>, std::map<uint64_t, pb::Envelope>> pending;
   size_t pending_count = 0;
-  internal::StmtCache stmts;
+  sql::StmtCache stmts;
 
   Result<internal::Head> LoadHead(const std::string& scope, const std::string& author);
 
@@ -140,19 +142,20 @@ struct AppendSpec {
   std::vector<std::string> grants;
 };
 
-// Shared by Append and the circle/contact calls; the caller holds the savepoint.
+// Shared by Append and the circle/contact calls; the caller holds the transaction.
 Result<pb::Envelope> AppendLocked(OpLog::Impl& impl, const Identity& me, HybridClock& clock,
                                   const AppendSpec& spec, uint64_t physical_ms);
 
-// Runs `fn` inside a savepoint; on failure the database and the clock are as before.
+// Runs `fn` inside a sql::Transaction (a savepoint when the caller already holds a
+// transaction); on failure the database and the clock are as before.
 template <typename Fn>
 auto Transact(sqlite3* db, HybridClock& clock, Fn fn) -> decltype(fn()) {
   HybridClock saved = clock;
-  Savepoint sp(db);
-  if (!sp.begin_status().ok()) return sp.begin_status();
+  auto tx = sql::Transaction::Begin(db);
+  if (!tx.ok()) return tx.status();
   auto result = fn();
   if (result.ok()) {
-    Status st = sp.Commit();
+    Status st = tx->Commit();
     if (st.ok()) return result;
     result = st;
   }

@@ -4,11 +4,12 @@
 #include <cstring>
 
 #include "core/bytes.h"
-#include "core/store/sqlite_util.h"
+#include "core/sql/stmt.h"
+#include "core/sql/transaction.h"
 
 namespace estelik::store {
 
-using internal::Stmt;
+using sql::Stmt;
 
 namespace {
 
@@ -99,14 +100,14 @@ Status AttachmentWriter::SealBuffered() {
 
 Status AttachmentWriter::FlushBatch() {
   if (batch_.empty()) return Status::Ok();
-  ESTELIK_ASSIGN_OR_RETURN(auto tx, internal::Transaction::Begin(db_));
+  ESTELIK_ASSIGN_OR_RETURN(auto tx, sql::Transaction::Begin(db_));
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt ins,
       Stmt::Prepare(db_, "INSERT INTO chunks(attachment_id, idx, sealed) VALUES(?1,?2,?3)"));
   uint64_t first = next_index_ - batch_.size();
   for (size_t i = 0; i < batch_.size(); ++i) {
     ins.BindBlob(1, info_.attachment_id())
-        .Bind(2, static_cast<int64_t>(first + i))
+        .BindInt(2, static_cast<int64_t>(first + i))
         .BindBlob(3, batch_[i]);
     ESTELIK_RETURN_IF_ERROR(ins.Run());
     ins.Reset();
@@ -152,7 +153,7 @@ Result<pb::AttachmentInfo> AttachmentWriter::Finish() {
   info_.set_content_hash(std::string(digest.begin(), digest.end()));
 
   // The last chunks and the visibility flip commit together (FlushBatch nests as a savepoint).
-  ESTELIK_ASSIGN_OR_RETURN(auto tx, internal::Transaction::Begin(db_));
+  ESTELIK_ASSIGN_OR_RETURN(auto tx, sql::Transaction::Begin(db_));
   ESTELIK_RETURN_IF_ERROR(FlushBatch());
   // Visible only now, and only if the testimony was not withdrawn meanwhile.
   ESTELIK_ASSIGN_OR_RETURN(
@@ -162,9 +163,9 @@ Result<pb::AttachmentInfo> AttachmentWriter::Finish() {
                     "chunk_count = ?4, content_hash = ?5 WHERE id = ?1 AND state = 0 "
                     "AND testimony_seq IN (SELECT seq FROM testimonies WHERE withdrawn = 0)"));
   up.BindBlob(1, info_.attachment_id())
-      .Bind(2, static_cast<int64_t>(size_))
-      .Bind(3, static_cast<int64_t>(kChunkSize))
-      .Bind(4, static_cast<int64_t>(next_index_))
+      .BindInt(2, static_cast<int64_t>(size_))
+      .BindInt(3, static_cast<int64_t>(kChunkSize))
+      .BindInt(4, static_cast<int64_t>(next_index_))
       .BindBlob(5, info_.content_hash());
   ESTELIK_RETURN_IF_ERROR(up.Run());
   if (sqlite3_changes(db_) != 1) {
@@ -195,7 +196,7 @@ Result<std::vector<uint8_t>> AttachmentReader::ReadChunk(uint64_t index) {
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt s,
       Stmt::Prepare(db_, "SELECT sealed FROM chunks WHERE attachment_id = ?1 AND idx = ?2"));
-  s.BindBlob(1, info_.attachment_id()).Bind(2, static_cast<int64_t>(index));
+  s.BindBlob(1, info_.attachment_id()).BindInt(2, static_cast<int64_t>(index));
   ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) {
     return Corrupt("attachment " + id_hex + " is missing chunk " + std::to_string(index) + " of " +

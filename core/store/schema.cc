@@ -2,16 +2,17 @@
 
 #include <string>
 
+#include "core/sql/stmt.h"
+#include "core/sql/transaction.h"
 #include "core/store/rank.h"
-#include "core/store/sqlite_util.h"
 #include "core/store/tokenizer.h"
 #include "proto/record.pb.h"
 
 namespace estelik::store {
 namespace {
 
-using internal::Exec;
-using internal::Stmt;
+using sql::Exec;
+using sql::Stmt;
 
 // Version 1: testimonies, their versions, filter terms, attachments, sealed chunks and the
 // full-text index. Frozen: a released schema step is never edited, only followed by another.
@@ -108,7 +109,7 @@ Status MigrateV4(sqlite3* db) {
         Stmt copy, Stmt::Prepare(db, "INSERT INTO " + table +
                                          "(rowid, title, body, extra) SELECT rowid, title, body, "
                                          "extra FROM testimony_fts WHERE rowid % ?1 = ?2"));
-    ESTELIK_RETURN_IF_ERROR(copy.Bind(1, kFtsShards).Bind(2, k).Run());
+    ESTELIK_RETURN_IF_ERROR(copy.BindInt(1, kFtsShards).BindInt(2, k).Run());
   }
   return Exec(db, "DROP TABLE testimony_fts");
 }
@@ -187,17 +188,17 @@ Status BackfillV2(sqlite3* db) {
       return Corrupt("store.db is corrupt: testimony row " + std::to_string(read.Int(0)) +
                      " has unreadable fields");
     }
-    write.Bind(1, read.Int(0)).Bind(2, fields.language()).Bind(3, fields.consent_scope());
+    write.BindInt(1, read.Int(0)).BindText(2, fields.language()).BindInt(3, fields.consent_scope());
     std::string from = NormalizeDate(fields.event_dates().from(), false);
     std::string to = NormalizeDate(fields.event_dates().to(), true);
     if (from.empty())
       write.BindNull(4);
     else
-      write.Bind(4, from);
+      write.BindText(4, from);
     if (to.empty())
       write.BindNull(5);
     else
-      write.Bind(5, to);
+      write.BindText(5, to);
     ESTELIK_RETURN_IF_ERROR(write.Run());
     write.Reset();
   }
@@ -220,7 +221,7 @@ Status DeleteFromFtsIndex(sqlite3* db, int64_t seq) {
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt d,
       Stmt::Prepare(db, "DELETE FROM " + FtsShardName(FtsShardOf(seq)) + " WHERE rowid = ?1"));
-  return d.Bind(1, seq).Run();
+  return d.BindInt(1, seq).Run();
 }
 
 Status ClearFtsIndex(sqlite3* db) {
@@ -285,7 +286,7 @@ Status Migrate(sqlite3* db, int target) {
                        "; update the app");
   }
   for (int v = current + 1; v <= target; ++v) {
-    ESTELIK_ASSIGN_OR_RETURN(internal::Transaction tx, internal::Transaction::Begin(db));
+    ESTELIK_ASSIGN_OR_RETURN(sql::Transaction tx, sql::Transaction::Begin(db));
     if (v == 1) {
       ESTELIK_RETURN_IF_ERROR(Exec(db, kSchemaV1));
     } else if (v == 2) {

@@ -9,22 +9,21 @@
 #include <cstring>
 #include <map>
 
+#include "core/bytes.h"
+#include "core/sql/stmt.h"
+#include "core/sql/transaction.h"
 #include "core/store/fold.h"
 #include "core/store/query.h"
 #include "core/store/rank.h"
 #include "core/store/schema.h"
 #include "core/store/snippet.h"
-#include "core/store/sqlite_util.h"
 #include "core/store/tokenizer.h"
 
 namespace estelik::store {
 
-using internal::AsBytes;
-using internal::Exec;
-using internal::Hex;
-using internal::IsUtf8;
-using internal::Stmt;
-using internal::Transaction;
+using sql::Exec;
+using sql::Stmt;
+using sql::Transaction;
 
 namespace {
 
@@ -76,7 +75,7 @@ Status RefoldIndex(sqlite3* db) {
   }
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt up, Stmt::Prepare(db, "UPDATE store_meta SET value = ?1 WHERE key = 'fold_version'"));
-  ESTELIK_RETURN_IF_ERROR(up.Bind(1, kFoldVersion).Run());
+  ESTELIK_RETURN_IF_ERROR(up.BindInt(1, kFoldVersion).Run());
   return tx.Commit();
 }
 
@@ -156,13 +155,13 @@ void BindAll(Stmt& s, const std::vector<Param>& params) {
     int idx = static_cast<int>(i + 1);
     switch (params[i].kind) {
       case Param::kNum:
-        s.Bind(idx, params[i].num);
+        s.BindInt(idx, params[i].num);
         break;
       case Param::kReal:
-        sqlite3_bind_double(s.get(), idx, params[i].real);
+        s.BindDouble(idx, params[i].real);
         break;
       case Param::kText:
-        s.Bind(idx, std::string_view(params[i].bytes));
+        s.BindText(idx, std::string_view(params[i].bytes));
         break;
       case Param::kBlob:
         s.BindBlob(idx, params[i].bytes);
@@ -361,7 +360,7 @@ Result<int64_t> Store::SeqOf(std::string_view id, bool* withdrawn) {
 Result<crypto::SecretBytes> Store::ContentKey(int64_t seq) {
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt s, Stmt::Prepare(db_, "SELECT content_key FROM testimonies WHERE seq = ?1"));
-  s.Bind(1, seq);
+  s.BindInt(1, seq);
   ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row || s.IsNull(0)) return NotFound("the testimony's content key is gone (withdrawn)");
   auto key = s.BlobSpan(0);
@@ -375,23 +374,23 @@ Status Store::IndexCurrent(int64_t seq, const pb::TestimonyFields& f, bool repla
       Stmt up, Stmt::Prepare(db_,
                              "UPDATE testimonies SET language = ?2, consent_scope = ?3, "
                              "event_from = ?4, event_to = ?5 WHERE seq = ?1"));
-  up.Bind(1, seq).Bind(2, f.language()).Bind(3, static_cast<int64_t>(f.consent_scope()));
+  up.BindInt(1, seq).BindText(2, f.language()).BindInt(3, static_cast<int64_t>(f.consent_scope()));
   std::string from = NormalizeDate(f.event_dates().from(), false);
   std::string to = NormalizeDate(f.event_dates().to(), true);
   if (from.empty())
     up.BindNull(4);
   else
-    up.Bind(4, from);
+    up.BindText(4, from);
   if (to.empty())
     up.BindNull(5);
   else
-    up.Bind(5, to);
+    up.BindText(5, to);
   ESTELIK_RETURN_IF_ERROR(up.Run());
 
   if (replace) {
     ESTELIK_ASSIGN_OR_RETURN(Stmt del,
                              Stmt::Prepare(db_, "DELETE FROM terms WHERE testimony_seq = ?1"));
-    ESTELIK_RETURN_IF_ERROR(del.Bind(1, seq).Run());
+    ESTELIK_RETURN_IF_ERROR(del.BindInt(1, seq).Run());
     ESTELIK_RETURN_IF_ERROR(DeleteFromFtsIndex(db_, seq));
   }
   ESTELIK_ASSIGN_OR_RETURN(
@@ -403,7 +402,7 @@ Status Store::IndexCurrent(int64_t seq, const pb::TestimonyFields& f, bool repla
                  int kind) -> Status {
     for (const std::string& v : values) {
       if (v.empty()) continue;
-      term.Bind(1, seq).Bind(2, kind).Bind(3, v);
+      term.BindInt(1, seq).BindInt(2, kind).BindText(3, v);
       ESTELIK_RETURN_IF_ERROR(term.Run());
       term.Reset();
       extra += v;
@@ -417,7 +416,7 @@ Status Store::IndexCurrent(int64_t seq, const pb::TestimonyFields& f, bool repla
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt fts, Stmt::Prepare(db_, "INSERT INTO " + FtsShardName(FtsShardOf(seq)) +
                                        "(rowid, title, body, extra) VALUES(?1,?2,?3,?4)"));
-  fts.Bind(1, seq).Bind(2, f.title()).Bind(3, f.body()).Bind(4, extra);
+  fts.BindInt(1, seq).BindText(2, f.title()).BindText(3, f.body()).BindText(4, extra);
   return fts.Run();
 }
 
@@ -443,9 +442,9 @@ Status Store::CreateTestimony(const NewTestimony& t, const crypto::SecretBytes& 
                               "withdrawn, content_key) VALUES(?1,?2,?3,?4,?5,1,?3,?4,0,?6)"));
   ins.BindBlob(1, t.id)
       .BindBlob(2, t.author)
-      .Bind(3, static_cast<int64_t>(t.created.wall_ms()))
-      .Bind(4, static_cast<int64_t>(t.created.counter()))
-      .Bind(5, static_cast<int64_t>(t.recorded_unix_ms))
+      .BindInt(3, static_cast<int64_t>(t.created.wall_ms()))
+      .BindInt(4, static_cast<int64_t>(t.created.counter()))
+      .BindInt(5, static_cast<int64_t>(t.recorded_unix_ms))
       .BindBlob(6, content_key.span());
   ESTELIK_RETURN_IF_ERROR(ins.Run());
   int64_t seq = sqlite3_last_insert_rowid(db_);
@@ -453,9 +452,9 @@ Status Store::CreateTestimony(const NewTestimony& t, const crypto::SecretBytes& 
       Stmt ver, Stmt::Prepare(db_,
                               "INSERT INTO versions(testimony_seq, version, hlc_wall, hlc_counter, "
                               "author, fields, content_hash) VALUES(?1,1,?2,?3,?4,?5,?6)"));
-  ver.Bind(1, seq)
-      .Bind(2, static_cast<int64_t>(t.created.wall_ms()))
-      .Bind(3, static_cast<int64_t>(t.created.counter()))
+  ver.BindInt(1, seq)
+      .BindInt(2, static_cast<int64_t>(t.created.wall_ms()))
+      .BindInt(3, static_cast<int64_t>(t.created.counter()))
       .BindBlob(4, t.author)
       .BindBlob(5, fields)
       .BindBlob(6, HashBytes(fields));
@@ -487,10 +486,10 @@ Result<uint32_t> Store::EditTestimony(std::string_view id, std::string_view auth
       Stmt ver, Stmt::Prepare(db_,
                               "INSERT INTO versions(testimony_seq, version, hlc_wall, hlc_counter, "
                               "author, fields, content_hash) VALUES(?1,?2,?3,?4,?5,?6,?7)"));
-  ver.Bind(1, seq)
-      .Bind(2, version)
-      .Bind(3, static_cast<int64_t>(hlc.wall_ms()))
-      .Bind(4, static_cast<int64_t>(hlc.counter()))
+  ver.BindInt(1, seq)
+      .BindInt(2, version)
+      .BindInt(3, static_cast<int64_t>(hlc.wall_ms()))
+      .BindInt(4, static_cast<int64_t>(hlc.counter()))
       .BindBlob(5, author)
       .BindBlob(6, bytes)
       .BindBlob(7, HashBytes(bytes));
@@ -499,10 +498,10 @@ Result<uint32_t> Store::EditTestimony(std::string_view id, std::string_view auth
       Stmt up, Stmt::Prepare(db_,
                              "UPDATE testimonies SET current_version = ?2, updated_wall = ?3, "
                              "updated_counter = ?4 WHERE seq = ?1"));
-  up.Bind(1, seq)
-      .Bind(2, version)
-      .Bind(3, static_cast<int64_t>(hlc.wall_ms()))
-      .Bind(4, static_cast<int64_t>(hlc.counter()));
+  up.BindInt(1, seq)
+      .BindInt(2, version)
+      .BindInt(3, static_cast<int64_t>(hlc.wall_ms()))
+      .BindInt(4, static_cast<int64_t>(hlc.counter()));
   ESTELIK_RETURN_IF_ERROR(up.Run());
   ESTELIK_RETURN_IF_ERROR(IndexCurrent(seq, fields, true));
   ESTELIK_RETURN_IF_ERROR(tx.Commit());
@@ -547,12 +546,12 @@ Status Store::DestroyContent(std::string_view id, std::string_view author, const
       Stmt erase, Stmt::Prepare(db_,
                                 "DELETE FROM chunks WHERE attachment_id IN (SELECT id FROM "
                                 "attachments WHERE testimony_seq = ?1)"));
-  ESTELIK_RETURN_IF_ERROR(erase.Bind(1, seq).Run());
+  ESTELIK_RETURN_IF_ERROR(erase.BindInt(1, seq).Run());
   for (const char* sql : {"DELETE FROM attachments WHERE testimony_seq = ?1",
                           "DELETE FROM versions WHERE testimony_seq = ?1",
                           "DELETE FROM terms WHERE testimony_seq = ?1"}) {
     ESTELIK_ASSIGN_OR_RETURN(Stmt d, Stmt::Prepare(db_, sql));
-    ESTELIK_RETURN_IF_ERROR(d.Bind(1, seq).Run());
+    ESTELIK_RETURN_IF_ERROR(d.BindInt(1, seq).Run());
   }
   // current_version = 0: no version is left, and every replica (and a rebuild that no longer
   // holds the redacted private versions) agrees on the tombstone.
@@ -563,10 +562,10 @@ Status Store::DestroyContent(std::string_view id, std::string_view author, const
                              "consent_scope = 0, event_from = NULL, event_to = NULL, "
                              "current_version = 0, updated_wall = ?3, updated_counter = ?4 "
                              "WHERE seq = ?1"));
-  up.Bind(1, seq)
+  up.BindInt(1, seq)
       .BindBlob(2, tombstone)
-      .Bind(3, static_cast<int64_t>(hlc.wall_ms()))
-      .Bind(4, static_cast<int64_t>(hlc.counter()));
+      .BindInt(3, static_cast<int64_t>(hlc.wall_ms()))
+      .BindInt(4, static_cast<int64_t>(hlc.counter()));
   ESTELIK_RETURN_IF_ERROR(up.Run());
   // FTS5 keeps deleted tokens in its index segments until they are merged: rewrite the
   // testimony's shard so no word of it stays behind (secure_delete zeroes the old pages). One
@@ -598,7 +597,7 @@ Status Store::TombstoneMaterial(int64_t seq, std::string_view id, std::string* o
       Stmt vh, Stmt::Prepare(db_,
                              "SELECT content_hash FROM versions WHERE testimony_seq = ?1 ORDER BY "
                              "version"));
-  vh.Bind(1, seq);
+  vh.BindInt(1, seq);
   while (true) {
     ESTELIK_ASSIGN_OR_RETURN(bool more, vh.Step());
     if (!more) break;
@@ -608,7 +607,7 @@ Status Store::TombstoneMaterial(int64_t seq, std::string_view id, std::string* o
       Stmt ah, Stmt::Prepare(db_,
                              "SELECT content_hash FROM attachments WHERE testimony_seq = ?1 AND "
                              "state = 2 ORDER BY id"));
-  ah.Bind(1, seq);
+  ah.BindInt(1, seq);
   while (true) {
     ESTELIK_ASSIGN_OR_RETURN(bool more, ah.Step());
     if (!more) break;
@@ -650,7 +649,7 @@ Result<pb::Testimony> Store::Get(std::string_view id) {
                                      " FROM attachments a JOIN testimonies t ON t.seq = "
                                      "a.testimony_seq WHERE a.testimony_seq = ?1 AND a.state = 2 "
                                      "ORDER BY a.added_wall, a.added_counter, a.id"));
-  a.Bind(1, seq);
+  a.BindInt(1, seq);
   while (true) {
     ESTELIK_ASSIGN_OR_RETURN(bool more, a.Step());
     if (!more) break;
@@ -666,21 +665,20 @@ Result<pb::History> Store::History(std::string_view id) {
       Stmt s, Stmt::Prepare(db_,
                             "SELECT version, hlc_wall, hlc_counter, author, fields, content_hash "
                             "FROM versions WHERE testimony_seq = ?1 ORDER BY version"));
-  s.Bind(1, seq);
+  s.BindInt(1, seq);
   pb::History h;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) -> Status {
     pb::TestimonyVersion* v = h.add_versions();
     v->set_testimony_id(std::string(id));
-    v->set_version(static_cast<uint32_t>(s.Int(0)));
-    ReadHlc(s, 1, v->mutable_hlc());
-    v->set_author(s.Blob(3));
-    if (!v->mutable_fields()->ParseFromString(s.Blob(4)))
-      return Corrupt("store.db: testimony " + Hex(id) + " version " + std::to_string(s.Int(0)) +
+    v->set_version(static_cast<uint32_t>(row.Int(0)));
+    ReadHlc(row, 1, v->mutable_hlc());
+    v->set_author(row.Blob(3));
+    if (!v->mutable_fields()->ParseFromString(row.Blob(4)))
+      return Corrupt("store.db: testimony " + Hex(id) + " version " + std::to_string(row.Int(0)) +
                      " is unreadable");
-    v->set_content_hash(s.Blob(5));
-  }
+    v->set_content_hash(row.Blob(5));
+    return Status::Ok();
+  }));
   return h;
 }
 
@@ -950,7 +948,7 @@ Status AddHits(sqlite3* db, const std::string& match, const std::vector<Ranked>&
       it = shows.emplace(k, std::move(show)).first;
     }
     Stmt& show = it->second;
-    show.Bind(1, r.seq);
+    show.BindInt(1, r.seq);
     ESTELIK_ASSIGN_OR_RETURN(bool row, show.Step());
     if (!row) return Internal("store: search hit " + std::to_string(r.seq) + " vanished");
     pb::SearchHit* h = out->add_hits();
@@ -1028,7 +1026,7 @@ Result<std::array<uint8_t, kHashSize>> Store::StateHash() {
     PutBytes(&buf, t.Blob(2));
     for (int c = 3; c <= 9; ++c) PutU64(&buf, static_cast<uint64_t>(t.Int(c)));
     PutBytes(&buf, t.Blob(10));
-    v.Bind(1, t.Int(0));
+    v.BindInt(1, t.Int(0));
     while (true) {
       ESTELIK_ASSIGN_OR_RETURN(bool vr, v.Step());
       if (!vr) break;
@@ -1038,7 +1036,7 @@ Result<std::array<uint8_t, kHashSize>> Store::StateHash() {
       PutBytes(&buf, v.Blob(4));
     }
     v.Reset();
-    a.Bind(1, t.Int(0));
+    a.BindInt(1, t.Int(0));
     while (true) {
       ESTELIK_ASSIGN_OR_RETURN(bool ar, a.Step());
       if (!ar) break;

@@ -13,9 +13,9 @@
 // FTS rows and the content key, leaving a tombstone with a hash of what was there.
 //
 // Thread safety: a Store and the writers/readers it hands out are used from one thread at a
-// time (the caller serializes). Every mutation runs its own BEGIN IMMEDIATE transaction, or a
-// SAVEPOINT inside a Store::Batch; the caller must not hold any other transaction open on the
-// connection while calling the Store.
+// time (the caller serializes). Every mutation runs in its own sql::Transaction: BEGIN
+// IMMEDIATE, or a savepoint inside a Store::Batch or a transaction the caller holds (the Archive
+// applies an op and its store mutation together), so it is all-or-nothing either way.
 // The Store must outlive its writers and readers, and the sqlite3* must outlive the Store.
 //
 // Errors: kInvalidArgument for malformed arguments (nothing changes), kNotFound, kAlreadyExists,
@@ -38,6 +38,10 @@
 #include "core/store/attachment.h"
 #include "proto/common.pb.h"
 #include "proto/record.pb.h"
+
+namespace estelik::sql {
+class Transaction;
+}  // namespace estelik::sql
 
 namespace estelik::store {
 
@@ -73,10 +77,6 @@ struct StoreOptions {
   uint32_t max_ranked_candidates = kMaxRankedCandidates;
 };
 
-namespace internal {
-class Transaction;
-}
-
 class Store {
  public:
   // Registers the 'estelik' FTS5 tokenizer on `db`, turns on secure_delete, migrates the
@@ -103,9 +103,9 @@ class Store {
 
    private:
     friend class Store;
-    Batch(Store* store, std::unique_ptr<internal::Transaction> tx);
+    Batch(Store* store, std::unique_ptr<sql::Transaction> tx);
     Store* store_;
-    std::unique_ptr<internal::Transaction> tx_;
+    std::unique_ptr<sql::Transaction> tx_;
   };
   Result<Batch> BeginBatch();
 

@@ -2,13 +2,14 @@
 #include <sodium.h>
 
 #include "core/bytes.h"
-#include "core/store/sqlite_util.h"
+#include "core/sql/stmt.h"
+#include "core/sql/transaction.h"
 #include "core/store/store.h"
 
 namespace estelik::store {
 
-using internal::Stmt;
-using internal::Transaction;
+using sql::Stmt;
+using sql::Transaction;
 
 namespace {
 
@@ -70,7 +71,7 @@ Status ValidateMeta(const pb::AttachmentInfo& m) {
   if (m.media_type().size() > 255) return InvalidArgument("media type is longer than 255 bytes");
   if (!pb::AttachmentKind_IsValid(m.kind()))
     return InvalidArgument("unknown attachment kind " + std::to_string(m.kind()));
-  if (!internal::IsUtf8(m.name()) || !internal::IsUtf8(m.media_type()))
+  if (!IsUtf8(m.name()) || !IsUtf8(m.media_type()))
     return InvalidArgument("attachment name or media type is not valid UTF-8");
   return Status::Ok();
 }
@@ -99,17 +100,17 @@ Status InsertRow(sqlite3* db, const pb::AttachmentInfo& m, int64_t seq, int stat
                               "added_counter, author) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
                               "?12,?13)"));
   ins.BindBlob(1, m.attachment_id())
-      .Bind(2, seq)
-      .Bind(3, state)
-      .Bind(4, m.name())
-      .Bind(5, m.media_type())
-      .Bind(6, static_cast<int64_t>(m.kind()))
-      .Bind(7, static_cast<int64_t>(m.size()))
-      .Bind(8, static_cast<int64_t>(m.chunk_size()))
-      .Bind(9, static_cast<int64_t>(m.chunk_count()))
+      .BindInt(2, seq)
+      .BindInt(3, state)
+      .BindText(4, m.name())
+      .BindText(5, m.media_type())
+      .BindInt(6, static_cast<int64_t>(m.kind()))
+      .BindInt(7, static_cast<int64_t>(m.size()))
+      .BindInt(8, static_cast<int64_t>(m.chunk_size()))
+      .BindInt(9, static_cast<int64_t>(m.chunk_count()))
       .BindBlob(10, m.content_hash())
-      .Bind(11, static_cast<int64_t>(m.added().wall_ms()))
-      .Bind(12, static_cast<int64_t>(m.added().counter()))
+      .BindInt(11, static_cast<int64_t>(m.added().wall_ms()))
+      .BindInt(12, static_cast<int64_t>(m.added().counter()))
       .BindBlob(13, m.author());
   return ins.Run();
 }
@@ -203,7 +204,7 @@ Status Store::PutChunk(std::string_view attachment_id, uint64_t index, std::stri
                            Stmt::Prepare(db_,
                                          "INSERT OR IGNORE INTO chunks(attachment_id, idx, sealed) "
                                          "VALUES(?1,?2,?3)"));
-  ins.BindBlob(1, attachment_id).Bind(2, static_cast<int64_t>(index)).BindBlob(3, sealed);
+  ins.BindBlob(1, attachment_id).BindInt(2, static_cast<int64_t>(index)).BindBlob(3, sealed);
   ESTELIK_RETURN_IF_ERROR(ins.Run());
   ESTELIK_RETURN_IF_ERROR(tx.Commit());
   // Complete? A count on the (attachment_id, idx) index: cheaper than listing what is missing
@@ -245,13 +246,11 @@ Result<std::vector<uint64_t>> Store::MissingChunks(std::string_view attachment_i
       Stmt s, Stmt::Prepare(db_, "SELECT idx FROM chunks WHERE attachment_id = ?1 ORDER BY idx"));
   s.BindBlob(1, attachment_id);
   uint64_t next = 0;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    uint64_t have = static_cast<uint64_t>(s.Int(0));
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) {
+    uint64_t have = static_cast<uint64_t>(row.Int(0));
     for (; next < have && next < r.info.chunk_count(); ++next) missing.push_back(next);
     next = have + 1;
-  }
+  }));
   for (; next < r.info.chunk_count(); ++next) missing.push_back(next);
   return missing;
 }
@@ -263,7 +262,7 @@ Result<std::string> Store::GetSealedChunk(std::string_view attachment_id, uint64
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt s,
       Stmt::Prepare(db_, "SELECT sealed FROM chunks WHERE attachment_id = ?1 AND idx = ?2"));
-  s.BindBlob(1, attachment_id).Bind(2, static_cast<int64_t>(index));
+  s.BindBlob(1, attachment_id).BindInt(2, static_cast<int64_t>(index));
   ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row)
     return NotFound("attachment " + Hex(attachment_id) + " has no chunk " + std::to_string(index));
@@ -281,7 +280,7 @@ Result<std::vector<pb::AttachmentInfo>> Store::ReceivingAttachments(std::string_
                            Stmt::Prepare(db_,
                                          "SELECT id FROM attachments WHERE testimony_seq = ?1 AND "
                                          "state = ?2 ORDER BY id"));
-  s.Bind(1, seq).Bind(2, static_cast<int64_t>(kReceiving));
+  s.BindInt(1, seq).BindInt(2, static_cast<int64_t>(kReceiving));
   std::vector<std::string> ids;
   for (;;) {
     ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());

@@ -6,12 +6,12 @@
 
 #include "core/bytes.h"
 #include "core/ids.h"
-#include "core/store/sqlite_util.h"
+#include "core/sql/stmt.h"
 #include "core/store/store.h"
 
 namespace estelik::store {
 
-using internal::Stmt;
+using sql::Stmt;
 
 Status Store::SetVersionOp(std::string_view testimony_id, uint32_t version,
                            std::string_view op_hash) {
@@ -21,7 +21,7 @@ Status Store::SetVersionOp(std::string_view testimony_id, uint32_t version,
       Stmt s, Stmt::Prepare(db_,
                             "INSERT OR REPLACE INTO version_ops(testimony_id, version, op_hash) "
                             "VALUES(?1,?2,?3)"));
-  s.BindBlob(1, testimony_id).Bind(2, static_cast<int64_t>(version)).BindBlob(3, op_hash);
+  s.BindBlob(1, testimony_id).BindInt(2, static_cast<int64_t>(version)).BindBlob(3, op_hash);
   return s.Run();
 }
 
@@ -30,7 +30,7 @@ Result<std::string> Store::VersionOp(std::string_view testimony_id, uint32_t ver
       Stmt s, Stmt::Prepare(db_,
                             "SELECT op_hash FROM version_ops WHERE testimony_id = ?1 AND "
                             "version = ?2"));
-  s.BindBlob(1, testimony_id).Bind(2, static_cast<int64_t>(version));
+  s.BindBlob(1, testimony_id).BindInt(2, static_cast<int64_t>(version));
   ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) {
     return NotFound("no op recorded for testimony " + Hex(testimony_id) + " version " +
@@ -56,11 +56,8 @@ Result<std::vector<std::string>> Store::OpSubjects(std::string_view testimony_id
                             "op_hash"));
   s.BindBlob(1, testimony_id);
   std::vector<std::string> out;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(s.Blob(0));
-  }
+  ESTELIK_RETURN_IF_ERROR(
+      sql::ForEachRow(s, [&](const sql::Stmt& row) { out.push_back(row.Blob(0)); }));
   return out;
 }
 

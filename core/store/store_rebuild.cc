@@ -5,14 +5,15 @@
 #include <vector>
 
 #include "core/ids.h"
-#include "core/store/sqlite_util.h"
+#include "core/sql/stmt.h"
+#include "core/sql/transaction.h"
 #include "core/store/store.h"
 
 namespace estelik::store {
 
-using internal::Exec;
-using internal::Stmt;
-using internal::Transaction;
+using sql::Exec;
+using sql::Stmt;
+using sql::Transaction;
 
 Status Store::ClearMaterialized() {
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_));
@@ -23,11 +24,8 @@ Status Store::ClearMaterialized() {
                               "'testimony\\_fts%' ESCAPE '\\' AND sql LIKE 'CREATE VIRTUAL TABLE%' "
                               "ORDER BY name"));
   std::vector<std::string> tables;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, fts.Step());
-    if (!row) break;
-    tables.push_back(fts.Text(0));
-  }
+  ESTELIK_RETURN_IF_ERROR(
+      sql::ForEachRow(fts, [&](const sql::Stmt& row) { tables.push_back(row.Text(0)); }));
   for (const std::string& t : tables) {
     ESTELIK_RETURN_IF_ERROR(Exec(db_, ("DELETE FROM \"" + t + "\"").c_str()));
   }
@@ -55,11 +53,9 @@ Result<std::vector<std::pair<std::string, crypto::SecretBytes>>> Store::LiveCont
                             "SELECT id, content_key FROM testimonies WHERE withdrawn = 0 AND "
                             "content_key IS NOT NULL ORDER BY id"));
   std::vector<std::pair<std::string, crypto::SecretBytes>> out;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.emplace_back(s.Blob(0), crypto::SecretBytes::CopyOf(s.BlobSpan(1)));
-  }
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) {
+    out.emplace_back(row.Blob(0), crypto::SecretBytes::CopyOf(row.BlobSpan(1)));
+  }));
   return out;
 }
 
@@ -76,10 +72,10 @@ Status Store::PutTombstone(std::string_view id, std::string_view author, const p
                               "VALUES(?1,?2,?3,?4,0,0,?5,?6,1,?7,NULL)"));
   ins.BindBlob(1, id)
       .BindBlob(2, author)
-      .Bind(3, static_cast<int64_t>(created.wall_ms()))
-      .Bind(4, static_cast<int64_t>(created.counter()))
-      .Bind(5, static_cast<int64_t>(withdrawn.wall_ms()))
-      .Bind(6, static_cast<int64_t>(withdrawn.counter()))
+      .BindInt(3, static_cast<int64_t>(created.wall_ms()))
+      .BindInt(4, static_cast<int64_t>(created.counter()))
+      .BindInt(5, static_cast<int64_t>(withdrawn.wall_ms()))
+      .BindInt(6, static_cast<int64_t>(withdrawn.counter()))
       .BindBlob(7, tombstone_hash);
   return ins.Run();
 }

@@ -12,14 +12,15 @@
 
 #include "core/bytes.h"
 #include "core/ids.h"
-#include "core/store/sqlite_util.h"
+#include "core/sql/stmt.h"
+#include "core/sql/transaction.h"
 #include "core/store/store.h"
 
 namespace estelik::store {
 
-using internal::IsUtf8;
-using internal::Stmt;
-using internal::Transaction;
+using sql::Exec;
+using sql::Stmt;
+using sql::Transaction;
 
 namespace {
 
@@ -80,11 +81,9 @@ Result<std::vector<LiveAdd>> LiveAdds(sqlite3* db, std::string_view id, const Su
                             "tag_removed r WHERE r.add_hash = g.op_hash) ORDER BY g.tag, "
                             "g.op_hash"));
   s.BindBlob(1, id).BindBlob(2, subject.circle.empty() ? std::string_view("-") : subject.circle);
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back({s.Text(0), s.Blob(1)});
-  }
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) {
+    out.push_back({row.Text(0), row.Blob(1)});
+  }));
   return out;
 }
 
@@ -115,9 +114,9 @@ Status Store::AddTag(const TagAddRecord& add) {
       .BindBlob(2, add.testimony_id)
       .BindBlob(3, add.scope)
       .BindBlob(4, add.author)
-      .Bind(5, add.tag)
-      .Bind(6, static_cast<int64_t>(add.hlc.wall_ms()))
-      .Bind(7, static_cast<int64_t>(add.hlc.counter()));
+      .BindText(5, add.tag)
+      .BindInt(6, static_cast<int64_t>(add.hlc.wall_ms()))
+      .BindInt(7, static_cast<int64_t>(add.hlc.counter()));
   ESTELIK_RETURN_IF_ERROR(ins.Run());
   ESTELIK_RETURN_IF_ERROR(RefreshTagTerms(add.testimony_id));
   return tx.Commit();
@@ -170,10 +169,10 @@ Status Store::AddAnnotation(const AnnotationRecord& r) {
       .BindBlob(3, r.testimony_id)
       .BindBlob(4, r.scope)
       .BindBlob(5, a.author())
-      .Bind(6, a.text())
-      .Bind(7, a.language())
-      .Bind(8, static_cast<int64_t>(a.added().wall_ms()))
-      .Bind(9, static_cast<int64_t>(a.added().counter()));
+      .BindText(6, a.text())
+      .BindText(7, a.language())
+      .BindInt(8, static_cast<int64_t>(a.added().wall_ms()))
+      .BindInt(9, static_cast<int64_t>(a.added().counter()));
   ESTELIK_RETURN_IF_ERROR(ins.Run());
   return tx.Commit();
 }
@@ -198,12 +197,12 @@ Status Store::RefreshTagTerms(std::string_view testimony_id) {
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_));
   ESTELIK_ASSIGN_OR_RETURN(Stmt del,
                            Stmt::Prepare(db_, "DELETE FROM tag_terms WHERE testimony_seq = ?1"));
-  ESTELIK_RETURN_IF_ERROR(del.Bind(1, subject.seq).Run());
+  ESTELIK_RETURN_IF_ERROR(del.BindInt(1, subject.seq).Run());
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt ins,
       Stmt::Prepare(db_, "INSERT OR IGNORE INTO tag_terms(testimony_seq, tag) VALUES(?1,?2)"));
   for (const auto& a : live) {
-    ins.Bind(1, subject.seq).Bind(2, a.tag);
+    ins.BindInt(1, subject.seq).BindText(2, a.tag);
     ESTELIK_RETURN_IF_ERROR(ins.Run());
     ins.Reset();
   }
@@ -224,7 +223,7 @@ Status Store::DestroyTagsAndAnnotations(std::string_view id) {
   if (!subject.exists) return Status::Ok();
   ESTELIK_ASSIGN_OR_RETURN(Stmt d,
                            Stmt::Prepare(db_, "DELETE FROM tag_terms WHERE testimony_seq = ?1"));
-  return d.Bind(1, subject.seq).Run();
+  return d.BindInt(1, subject.seq).Run();
 }
 
 Status Store::FillTagsAndAnnotations(pb::Testimony* t) {
@@ -241,17 +240,15 @@ Status Store::FillTagsAndAnnotations(pb::Testimony* t) {
                             "FROM annotations WHERE testimony_id = ?1 AND (scope = X'' OR scope = "
                             "?2) ORDER BY hlc_wall, hlc_counter, author, op_hash"));
   s.BindBlob(1, t->id()).BindBlob(2, subject.circle.empty() ? std::string("-") : subject.circle);
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) {
     pb::Annotation* a = t->add_annotations();
-    a->set_annotation_id(s.Blob(0));
-    a->set_author(s.Blob(1));
-    a->set_text(s.Text(2));
-    a->set_language(s.Text(3));
-    a->mutable_added()->set_wall_ms(static_cast<uint64_t>(s.Int(4)));
-    a->mutable_added()->set_counter(static_cast<uint32_t>(s.Int(5)));
-  }
+    a->set_annotation_id(row.Blob(0));
+    a->set_author(row.Blob(1));
+    a->set_text(row.Text(2));
+    a->set_language(row.Text(3));
+    a->mutable_added()->set_wall_ms(static_cast<uint64_t>(row.Int(4)));
+    a->mutable_added()->set_counter(static_cast<uint32_t>(row.Int(5)));
+  }));
   return Status::Ok();
 }
 
@@ -272,14 +269,12 @@ Status Store::AppendTagState(std::string_view id, std::string* buf) {
                             "hlc_counter FROM annotations WHERE testimony_id = ?1 AND (scope = "
                             "X'' OR scope = ?2) ORDER BY op_hash"));
   s.BindBlob(1, id).BindBlob(2, subject.circle.empty() ? std::string("-") : subject.circle);
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) {
     *buf += 'N';
-    for (int c = 0; c <= 4; ++c) PutBytes(buf, s.Blob(c));
-    PutU64(buf, static_cast<uint64_t>(s.Int(5)));
-    PutU64(buf, static_cast<uint64_t>(s.Int(6)));
-  }
+    for (int c = 0; c <= 4; ++c) PutBytes(buf, row.Blob(c));
+    PutU64(buf, static_cast<uint64_t>(row.Int(5)));
+    PutU64(buf, static_cast<uint64_t>(row.Int(6)));
+  }));
   return Status::Ok();
 }
 

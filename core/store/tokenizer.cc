@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 
+#include "core/sql/stmt.h"
 #include "core/store/fold.h"
 
 namespace estelik::store {
@@ -119,22 +120,18 @@ int Tokenize(Fts5Tokenizer*, void* ctx, int flags, const char* text, int length,
   });
 }
 
-struct StmtDeleter {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-
 }  // namespace
 
 Result<fts5_api*> GetFts5Api(sqlite3* db) {
   if (db == nullptr) return InvalidArgument("GetFts5Api: no database connection");
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &raw, nullptr) != SQLITE_OK) {
+  auto stmt = sql::Stmt::Prepare(db, "SELECT fts5(?1)");
+  if (!stmt.ok()) {
     return Unsupported(std::string("this SQLite has no FTS5: ") + sqlite3_errmsg(db));
   }
-  std::unique_ptr<sqlite3_stmt, StmtDeleter> stmt(raw);
   fts5_api* api = nullptr;
-  sqlite3_bind_pointer(stmt.get(), 1, &api, "fts5_api_ptr", nullptr);
-  if (sqlite3_step(stmt.get()) != SQLITE_ROW || api == nullptr) {
+  stmt->BindPointer(1, &api, "fts5_api_ptr");
+  auto row = stmt->Step();
+  if (!row.ok() || !*row || api == nullptr) {
     return Unsupported("this SQLite has no FTS5 (fts5() returned no API)");
   }
   if (api->iVersion < 2) return Unsupported("this SQLite's FTS5 API is too old (need version 2)");

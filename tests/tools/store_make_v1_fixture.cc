@@ -8,9 +8,9 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "core/sql/stmt.h"
 #include "core/store/attachment.h"
 #include "core/store/schema.h"
-#include "core/store/sqlite_util.h"
 #include "core/store/tokenizer.h"
 #include "tests/unit/store/schema_v1_fixture.h"
 
@@ -19,7 +19,7 @@ namespace {
 using namespace estelik;                             // NOLINT
 using namespace estelik::store::testing;             // NOLINT
 using namespace estelik::store::testing::v1fixture;  // NOLINT
-using store::internal::Stmt;
+using sql::Stmt;
 
 std::string Hash(const std::string& bytes) {
   std::string out(32, '\0');
@@ -34,7 +34,7 @@ Status Run(sqlite3* db, const std::string& sql, std::vector<std::string> args) {
   return s.Run();
 }
 
-Status Exec(sqlite3* db, const std::string& sql) { return store::internal::Exec(db, sql.c_str()); }
+Status Exec(sqlite3* db, const std::string& sql) { return sql::Exec(db, sql); }
 
 std::string Terms(const pb::TestimonyFields& f) {
   std::string extra;
@@ -80,7 +80,7 @@ Status WriteTestimony(sqlite3* db, int seq, uint8_t n,
       Stmt fts,
       Stmt::Prepare(db,
                     "INSERT INTO testimony_fts(rowid, title, body, extra) VALUES(?1,?2,?3,?4)"));
-  fts.Bind(1, seq).Bind(2, cur.title()).Bind(3, cur.body()).Bind(4, Terms(cur));
+  fts.BindInt(1, seq).BindText(2, cur.title()).BindText(3, cur.body()).BindText(4, Terms(cur));
   return fts.Run();
 }
 

@@ -9,7 +9,7 @@
 #include <numeric>
 
 #include "core/bytes.h"
-#include "core/store/sqlite_util.h"
+#include "core/sql/stmt.h"
 #include "core/store/store.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/store/store_test_util.h"
@@ -77,7 +77,7 @@ class AttachmentTest : public ::testing::Test {
     return out;
   }
   int64_t CountChunks() {
-    auto s = internal::Stmt::Prepare(db_.get(), "SELECT count(*) FROM chunks");
+    auto s = sql::Stmt::Prepare(db_.get(), "SELECT count(*) FROM chunks");
     EXPECT_TRUE(s.ok());
     EXPECT_TRUE(*s->Step());
     return s->Int(0);
@@ -373,7 +373,7 @@ TEST_F(AttachmentTest, KilledWriterLeavesNoHalfAttachmentAndTheTestimonyIntact) 
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE((*r)->Verify().ok());
   EXPECT_EQ(CountChunks(), static_cast<int64_t>(t->attachments(0).chunk_count()));
-  auto check = internal::Stmt::Prepare(db_.get(), "PRAGMA integrity_check");
+  auto check = sql::Stmt::Prepare(db_.get(), "PRAGMA integrity_check");
   ASSERT_TRUE(*check->Step());
   EXPECT_EQ(check->Text(0), "ok");
 }
