@@ -42,7 +42,7 @@ class Stmt {
 
   // Bind parameter `i` (1-based). Values are copied. A bind SQLite refuses (a value over its
   // size limit, out of memory) is reported by the next Step() or Run().
-  Stmt& BindText(int i, std::string_view text);  // must be UTF-8
+  Stmt& BindText(int i, std::string_view text);  // UTF-8; empty is '', not NULL
   Stmt& BindBlob(int i, std::span<const uint8_t> bytes);
   Stmt& BindBlob(int i, std::string_view bytes);  // the string's bytes, as a BLOB
   Stmt& BindInt(int i, int64_t v);
