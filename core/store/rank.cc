@@ -116,12 +116,10 @@ Status RankStats::AddPhraseRows(std::string_view blob) {
   return Status::Ok();
 }
 
-void RankStats::CountCandidates(const std::vector<RankFeatures>& candidates) {
-  for (const RankFeatures& c : candidates) {
-    if (phrase_rows.empty()) phrase_rows.resize(c.freq.size(), 0);
-    assert(c.freq.size() == phrase_rows.size());
-    for (size_t p = 0; p < c.freq.size(); ++p) phrase_rows[p] += c.freq[p] > 0 ? 1 : 0;
-  }
+void RankStats::CountCandidate(const RankFeatures& c) {
+  if (phrase_rows.empty()) phrase_rows.resize(c.freq.size(), 0);
+  assert(c.freq.size() == phrase_rows.size());
+  for (size_t p = 0; p < c.freq.size(); ++p) phrase_rows[p] += c.freq[p] > 0 ? 1 : 0;
 }
 
 void RankStats::Finish() {

@@ -66,9 +66,9 @@ struct RankStats {
   // Adds an estelik_match_stats blob. kCorrupt if the blob is malformed or has another phrase
   // count than blobs added before.
   Status AddPhraseRows(std::string_view blob);
-  // Counts, for a disjunctive query, the candidates each phrase occurs in. Every candidate must
-  // have the same phrase count (asserted).
-  void CountCandidates(const std::vector<RankFeatures>& candidates);
+  // Counts, for a disjunctive query, one candidate in the rows of each phrase it holds. Every
+  // candidate must have the same phrase count (asserted).
+  void CountCandidate(const RankFeatures& candidate);
   // Computes idf from the sums (FTS5's formula, clamped at 1e-6 like bm25()).
   void Finish();
   // The bm25 score of a row, negated as FTS5's bm25() (lower is better). Needs Finish() and a

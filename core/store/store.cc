@@ -98,14 +98,6 @@ std::string SerializeDeterministic(const google::protobuf::MessageLite& m) {
   return std::string(out.data(), coded.ByteCount());
 }
 
-Status CheckId(std::string_view id, size_t size, const char* what) {
-  if (id.size() != size) {
-    return InvalidArgument(std::string(what) + " must be " + std::to_string(size) + " bytes, got " +
-                           std::to_string(id.size()));
-  }
-  return Status::Ok();
-}
-
 bool FieldsAreUtf8(const pb::TestimonyFields& f) {
   for (const std::string* s :
        {&f.language(), &f.title(), &f.body(), &f.event_dates().from(), &f.event_dates().to()})
@@ -141,14 +133,13 @@ Status ValidateFields(const pb::TestimonyFields& f, std::string* serialized) {
 
 // A value bound to a '?' of dynamically built SQL.
 struct Param {
-  enum Kind { kNum, kReal, kText, kBlob } kind;
+  enum Kind { kNum, kText, kBlob } kind;
   int64_t num = 0;
-  double real = 0;
   std::string bytes;
 };
-Param Num(int64_t v) { return {Param::kNum, v, 0, {}}; }
-Param Text(std::string v) { return {Param::kText, 0, 0, std::move(v)}; }
-Param Blob(std::string v) { return {Param::kBlob, 0, 0, std::move(v)}; }
+Param Num(int64_t v) { return {Param::kNum, v, {}}; }
+Param Text(std::string v) { return {Param::kText, 0, std::move(v)}; }
+Param Blob(std::string v) { return {Param::kBlob, 0, std::move(v)}; }
 
 void BindAll(Stmt& s, const std::vector<Param>& params) {
   for (size_t i = 0; i < params.size(); ++i) {
@@ -156,9 +147,6 @@ void BindAll(Stmt& s, const std::vector<Param>& params) {
     switch (params[i].kind) {
       case Param::kNum:
         s.BindInt(idx, params[i].num);
-        break;
-      case Param::kReal:
-        s.BindDouble(idx, params[i].real);
         break;
       case Param::kText:
         s.BindText(idx, std::string_view(params[i].bytes));
@@ -201,7 +189,8 @@ Status AppendFilter(const pb::ListFilter& f, std::string* sql, std::vector<Param
     *sql += "))";
   };
   if (!f.tags().empty()) {
-    // The author's tags (terms) or tags circle members added (tag_terms, store_tags.cc).
+    // The author's tags (terms) or tags circle members added (tag_terms,
+    // store_tags_annotations.cc).
     std::string in;
     for (int i = 0; i < f.tags().size(); ++i) in += i ? ",?" : "?";
     *sql += " AND (EXISTS (SELECT 1 FROM terms m WHERE m.testimony_seq = t.seq AND m.kind = " +
@@ -347,7 +336,7 @@ Status Store::PurgeWal() {
 }
 
 Result<int64_t> Store::SeqOf(std::string_view id, bool* withdrawn) {
-  ESTELIK_RETURN_IF_ERROR(CheckId(id, kTestimonyIdSize, "testimony id"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(id, kTestimonyIdSize, "testimony id"));
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt s, Stmt::Prepare(db_, "SELECT seq, withdrawn FROM testimonies WHERE id = ?1"));
   s.BindBlob(1, id);
@@ -423,8 +412,8 @@ Status Store::IndexCurrent(int64_t seq, const pb::TestimonyFields& f, bool repla
 // --- Mutations ---
 
 Status Store::CreateTestimony(const NewTestimony& t, const crypto::SecretBytes& content_key) {
-  ESTELIK_RETURN_IF_ERROR(CheckId(t.id, kTestimonyIdSize, "testimony id"));
-  ESTELIK_RETURN_IF_ERROR(CheckId(t.author, kAuthorSize, "author"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(t.id, kTestimonyIdSize, "testimony id"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(t.author, kAuthorSize, "author"));
   if (content_key.size() != kContentKeySize) return InvalidArgument("content key must be 32 bytes");
   std::string fields;
   ESTELIK_RETURN_IF_ERROR(ValidateFields(t.fields, &fields));
@@ -465,8 +454,8 @@ Status Store::CreateTestimony(const NewTestimony& t, const crypto::SecretBytes& 
 
 Result<uint32_t> Store::EditTestimony(std::string_view id, std::string_view author,
                                       const pb::Hlc& hlc, const pb::TestimonyFields& fields) {
-  ESTELIK_RETURN_IF_ERROR(CheckId(id, kTestimonyIdSize, "testimony id"));
-  ESTELIK_RETURN_IF_ERROR(CheckId(author, kAuthorSize, "author"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(id, kTestimonyIdSize, "testimony id"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(author, kAuthorSize, "author"));
   std::string bytes;
   ESTELIK_RETURN_IF_ERROR(ValidateFields(fields, &bytes));
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_));
@@ -521,8 +510,8 @@ Status Store::Withdraw(std::string_view id, std::string_view author, const pb::H
 // Withdraw() without the WAL purge.
 Status Store::DestroyContent(std::string_view id, std::string_view author, const pb::Hlc& hlc,
                              std::string_view tombstone_hash) {
-  ESTELIK_RETURN_IF_ERROR(CheckId(id, kTestimonyIdSize, "testimony id"));
-  ESTELIK_RETURN_IF_ERROR(CheckId(author, kAuthorSize, "author"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(id, kTestimonyIdSize, "testimony id"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(author, kAuthorSize, "author"));
   ESTELIK_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_));
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt s, Stmt::Prepare(db_, "SELECT seq, author, withdrawn FROM testimonies WHERE id = ?1"));
@@ -619,7 +608,7 @@ Status Store::TombstoneMaterial(int64_t seq, std::string_view id, std::string* o
 // --- Reads ---
 
 Result<pb::Testimony> Store::Get(std::string_view id) {
-  ESTELIK_RETURN_IF_ERROR(CheckId(id, kTestimonyIdSize, "testimony id"));
+  ESTELIK_RETURN_IF_ERROR(CheckIdSize(id, kTestimonyIdSize, "testimony id"));
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt s, Stmt::Prepare(db_,
                             "SELECT t.seq, t.id, t.author, t.created_wall, t.created_counter, "
@@ -885,10 +874,7 @@ Result<RankStats> SearchStats(sqlite3* db, const SearchPlan& plan,
   RankStats stats;
   ESTELIK_RETURN_IF_ERROR(AddIndexTotals(db, &stats));
   if (plan.disjunction && plan.filter_sql.empty()) {
-    std::vector<RankFeatures> features;
-    features.reserve(candidates.size());
-    for (const Candidate& c : candidates) features.push_back(c.features);
-    stats.CountCandidates(features);
+    for (const Candidate& c : candidates) stats.CountCandidate(c.features);
     if (plan.cut > 0)
       ESTELIK_RETURN_IF_ERROR(SetWindowRows(db, plan.cut, candidates.size(), &stats));
   } else {
