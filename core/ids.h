@@ -10,7 +10,6 @@
 #include <string>
 #include <string_view>
 
-#include "core/ids.h"
 #include "core/status.h"
 
 namespace estelik {

@@ -62,6 +62,10 @@ inline Status ProtocolError(std::string m) { return {Code::kProtocol, std::move(
 inline Status LimitExceeded(std::string m) { return {Code::kLimitExceeded, std::move(m)}; }
 inline Status Unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
 inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+// The one message for a call on a locked vault (after a panic-lock, an auto-lock or a close).
+inline Status VaultLocked() {
+  return {Code::kLocked, "the vault is locked; unlock it with its passphrase"};
+}
 
 // Either a value or a non-OK Status. Accessing value() of a failed Result is a bug (asserted).
 template <typename T>

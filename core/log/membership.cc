@@ -383,11 +383,8 @@ Result<std::vector<std::string>> OpLog::ListCircles() {
       auto s_h, impl_->stmts.Get("SELECT circle_id FROM log_circles ORDER BY circle_id"));
   Stmt& s = *s_h;
   std::vector<std::string> ids;
-  for (;;) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    ids.push_back(s.Blob(0));
-  }
+  ESTELIK_RETURN_IF_ERROR(
+      sql::ForEachRow(s, [&](const sql::Stmt& row) { ids.push_back(row.Blob(0)); }));
   return ids;
 }
 

@@ -429,15 +429,14 @@ Result<std::vector<pb::Envelope>> OpLog::HeldOpsOfEpoch(const Scope& scope, uint
                                             "ORDER BY author, seq"));
   Stmt& s = *s_h;
   s.BindBlob(1, scope.circle_id).BindInt(2, static_cast<int64_t>(epoch));
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    auto it = upto.find(std::string(s.Blob(0)));
-    if (it == upto.end() || static_cast<uint64_t>(s.Int(1)) > it->second) continue;
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) -> Status {
+    auto it = upto.find(row.Blob(0));
+    if (it == upto.end() || static_cast<uint64_t>(row.Int(1)) > it->second) return Status::Ok();
     pb::Envelope env;
-    if (!env.ParseFromString(s.Blob(2))) return Corrupt("stored envelope is unreadable");
+    if (!env.ParseFromString(row.Blob(2))) return Corrupt("stored envelope is unreadable");
     out.push_back(std::move(env));
-  }
+    return Status::Ok();
+  }));
   return out;
 }
 

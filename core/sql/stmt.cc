@@ -175,4 +175,11 @@ Status Exec(sqlite3* db, std::string_view sql) {
   return FromSqlite(db, rc, "executing SQL");  // appends the connection's message
 }
 
+Result<std::string> QueryText(sqlite3* db, std::string_view sql) {
+  ESTELIK_ASSIGN_OR_RETURN(Stmt stmt, Stmt::Prepare(db, sql));
+  ESTELIK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return Internal(std::string(sql) + " returned no row");
+  return stmt.Text(0);
+}
+
 }  // namespace estelik::sql

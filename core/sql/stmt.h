@@ -85,6 +85,10 @@ class Stmt {
 // Runs `sql` on `db` (may hold several statements; any rows are discarded).
 Status Exec(sqlite3* db, std::string_view sql);
 
+// Runs one statement and returns the first column of its first row as text (NULL is empty), e.g.
+// a PRAGMA's value. kInternal when the statement returns no row.
+Result<std::string> QueryText(sqlite3* db, std::string_view sql);
+
 // The one row loop: steps `s` and calls `fn(const Stmt&)` for each row. `fn` returns void,
 // or a Status that stops the loop and is returned when not OK. Returns the first step error
 // or OK when every row was visited. Does not reset `s`.

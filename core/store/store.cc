@@ -587,22 +587,14 @@ Status Store::TombstoneMaterial(int64_t seq, std::string_view id, std::string* o
                              "SELECT content_hash FROM versions WHERE testimony_seq = ?1 ORDER BY "
                              "version"));
   vh.BindInt(1, seq);
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool more, vh.Step());
-    if (!more) break;
-    material += vh.Blob(0);
-  }
+  ESTELIK_RETURN_IF_ERROR(
+      sql::ForEachRow(vh, [&](const sql::Stmt& row) { material += row.Blob(0); }));
   ESTELIK_ASSIGN_OR_RETURN(
       Stmt ah, Stmt::Prepare(db_,
                              "SELECT content_hash FROM attachments WHERE testimony_seq = ?1 AND "
                              "state = 2 ORDER BY id"));
   ah.BindInt(1, seq);
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool more, ah.Step());
-    if (!more) break;
-    material += ah.Blob(0);
-  }
-  return Status::Ok();
+  return sql::ForEachRow(ah, [&](const sql::Stmt& row) { material += row.Blob(0); });
 }
 
 // --- Reads ---
@@ -639,11 +631,8 @@ Result<pb::Testimony> Store::Get(std::string_view id) {
                                      "a.testimony_seq WHERE a.testimony_seq = ?1 AND a.state = 2 "
                                      "ORDER BY a.added_wall, a.added_counter, a.id"));
   a.BindInt(1, seq);
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool more, a.Step());
-    if (!more) break;
-    ReadAttachment(a, t.add_attachments());
-  }
+  ESTELIK_RETURN_IF_ERROR(
+      sql::ForEachRow(a, [&](const sql::Stmt& row) { ReadAttachment(row, t.add_attachments()); }));
   ESTELIK_RETURN_IF_ERROR(FillTagsAndAnnotations(&t));
   return t;
 }
@@ -694,19 +683,19 @@ Result<pb::TestimonyPage> Store::List(const pb::ListFilter& filter, const pb::Pa
   pb::TestimonyPage out;
   std::vector<std::string> ids;
   std::string last_cursor;
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  // LIMIT limit + 1: a row past the page says there is a next page, which starts after the
+  // page's last row.
+  ESTELIK_RETURN_IF_ERROR(sql::ForEachRow(s, [&](const sql::Stmt& row) {
     if (ids.size() == limit) {
       out.set_next_cursor(last_cursor);
-      break;
+      return;
     }
-    ids.push_back(s.Blob(0));
+    ids.push_back(row.Blob(0));
     last_cursor.assign(1, static_cast<char>(kListCursorVersion));
-    PutU64(&last_cursor, static_cast<uint64_t>(s.Int(1)));
-    PutU64(&last_cursor, static_cast<uint64_t>(s.Int(2)));
+    PutU64(&last_cursor, static_cast<uint64_t>(row.Int(1)));
+    PutU64(&last_cursor, static_cast<uint64_t>(row.Int(2)));
     last_cursor += ids.back();
-  }
+  }));
   for (const std::string& id : ids) {
     ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, Get(id));
     *out.add_testimonies() = std::move(t);
@@ -788,11 +777,8 @@ Status AddIndexTotals(sqlite3* db, RankStats* stats) {
     sql += "SELECT block FROM " + FtsShardName(k) + "_data WHERE id = 1";
   }
   ESTELIK_ASSIGN_OR_RETURN(Stmt totals, Stmt::Prepare(db, sql));
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, totals.Step());
-    if (!row) return Status::Ok();
-    ESTELIK_RETURN_IF_ERROR(stats->AddTotals(totals.Blob(0)));
-  }
+  return sql::ForEachRow(totals,
+                         [&](const sql::Stmt& row) { return stats->AddTotals(row.Blob(0)); });
 }
 
 // Rows per phrase over the whole index (filters do not change them): in every shard where any
@@ -809,11 +795,8 @@ Status AddPhraseWalk(sqlite3* db, const std::string& match, RankStats* stats) {
   }
   ESTELIK_ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db, sql));
   BindAll(s, params);
-  while (true) {
-    ESTELIK_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return Status::Ok();
-    ESTELIK_RETURN_IF_ERROR(stats->AddPhraseRows(s.Blob(0)));
-  }
+  return sql::ForEachRow(s,
+                         [&](const sql::Stmt& row) { return stats->AddPhraseRows(row.Blob(0)); });
 }
 
 // The rows of the window above `cut`, estimated from the seq range (seqs are dense but for

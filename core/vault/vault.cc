@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "core/sql/sql_status.h"
+#include "core/sql/stmt.h"
 #include "core/vault/unlock_guard.h"
 #include "core/vault/vfs.h"
 
@@ -173,7 +174,7 @@ Status Vault::Wipe(const std::string& dir) {
 }
 
 Status Vault::SetDuressPassphrase(std::string_view duress_passphrase) {
-  if (locked()) return Status(Code::kLocked, "the vault is locked; enter the passphrase again");
+  if (locked()) return VaultLocked();
   if (opened_under_duress_) return PermissionDenied("not available");
   if (duress_passphrase.empty()) return InvalidArgument("the duress passphrase must not be empty");
   crypto::SecretBytes decoy = crypto::SecretBytes::Random(kMasterKeySize);
@@ -181,12 +182,12 @@ Status Vault::SetDuressPassphrase(std::string_view duress_passphrase) {
 }
 
 Status Vault::ClearDuressPassphrase() {
-  if (locked()) return Status(Code::kLocked, "the vault is locked; enter the passphrase again");
+  if (locked()) return VaultLocked();
   return KeyFile::DestroySlot(KeyFilePath(), 1 - slot_);
 }
 
 Status Vault::SetUnlockGuard(uint32_t max_failures) {
-  if (locked()) return Status(Code::kLocked, "the vault is locked; enter the passphrase again");
+  if (locked()) return VaultLocked();
   return UnlockGuard::SetLimit(dir_, max_failures);
 }
 
@@ -211,16 +212,10 @@ Status Vault::OpenStore(bool create, bool wal) {
     // An existing vault keeps the journal mode it was created with. The exclusive lock must be
     // taken before the first WAL access so the wal-index stays in memory (no -shm file with
     // page numbers and checksums on disk); reading the mode then checks the key on page 1.
-    rc = sqlite3_exec(raw, "PRAGMA locking_mode=EXCLUSIVE", nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(raw, rc, "cannot open " + StorePath());
-    sqlite3_stmt* stmt = nullptr;
-    rc = sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &stmt, nullptr);
-    if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
-    bool is_wal =
-        rc == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr &&
-        std::strcmp(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal") == 0;
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_ROW) return SqliteError(raw, rc, "cannot read " + StorePath());
+    ESTELIK_RETURN_IF_ERROR(ProvenKeyError(sql::Exec(raw, "PRAGMA locking_mode=EXCLUSIVE")));
+    Result<std::string> mode = sql::QueryText(raw, "PRAGMA journal_mode");
+    if (!mode.ok()) return ProvenKeyError(mode.status());
+    const bool is_wal = *mode == "wal";
     ESTELIK_RETURN_IF_ERROR(ProvenKeyError(ConfigureConnection(raw, is_wal)));
   }
   db_ = std::move(db);
@@ -234,13 +229,13 @@ Result<crypto::SecretBytes> Vault::UnlockPageKey(const std::string& dir,
 }
 
 Result<crypto::SecretBytes> Vault::DeriveKey(uint64_t subkey_id, const char (&context)[9]) const {
-  if (locked()) return Status(Code::kLocked, "the vault is locked; enter the passphrase again");
+  if (locked()) return VaultLocked();
   return DeriveSubkey(master_key_, subkey_id, context);
 }
 
 Status Vault::ChangePassphrase(std::string_view old_passphrase, std::string_view new_passphrase) {
   if (new_passphrase.empty()) return InvalidArgument("the new passphrase must not be empty");
-  if (locked()) return Status(Code::kLocked, "the vault is locked; enter the passphrase again");
+  if (locked()) return VaultLocked();
   return KeyFile::ChangePassphrase(KeyFilePath(), old_passphrase, new_passphrase);
 }
 

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -123,6 +124,8 @@ class Vault {
  private:
   Vault(std::string dir, crypto::SecretBytes master_key, int slot);
   Status OpenStore(bool create, bool wal);
+  // A value in table vault_settings; empty when never set (or the table was never created).
+  Result<std::optional<int64_t>> ReadSetting(const char* name) const;
   // Duress: destroys the owner slot and store, re-marks `key`'s slot as the owner's.
   static Status TriggerDuress(const std::string& dir, const UnlockedKey& key,
                               std::string_view passphrase);

@@ -2,9 +2,10 @@
 // first write so that a vault nobody configured has exactly the schema it always had.
 #include <sqlite3.h>
 
+#include <optional>
 #include <string>
 
-#include "core/sql/sql_status.h"
+#include "core/sql/stmt.h"
 #include "core/vault/vault.h"
 
 namespace estelik::vault {
@@ -12,74 +13,59 @@ namespace {
 
 constexpr char kAutoLockName[] = "auto_lock_seconds";
 
-struct StmtCloser {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtCloser>;
-
-Status SettingsError(sqlite3* db, const std::string& what) {
-  return sql::FromSqlite(db, sqlite3_extended_errcode(db), what);
-}
-
-Result<Stmt> Prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) {
-    return SettingsError(db, "cannot read the vault settings");
-  }
-  return Stmt(raw);
-}
-
-Status LockedError() {
-  return Status(Code::kLocked, "the vault is locked; enter the passphrase again");
+// Every failure here is reported with what was being done; a damaged page still names the page
+// (sql::FromSqlite takes the VFS's note as the whole message).
+Status SettingsError(const Status& s, const char* what) {
+  if (s.code() == Code::kCorrupt) return s;
+  return Status(s.code(), std::string(what) + ": " + s.message());
 }
 
 }  // namespace
 
 Status Vault::SetAutoLockSeconds(uint32_t seconds) {
-  if (locked() || db() == nullptr) return LockedError();
+  if (locked() || db() == nullptr) return VaultLocked();
   if (seconds > kMaxAutoLockSeconds) {
     return InvalidArgument("auto-lock must be at most " + std::to_string(kMaxAutoLockSeconds) +
                            " seconds (one week; 0 turns it off), not " + std::to_string(seconds));
   }
-  if (sqlite3_exec(db(),
-                   "CREATE TABLE IF NOT EXISTS vault_settings("
-                   "name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
-                   nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return SettingsError(db(), "cannot save the auto-lock setting");
+  Status s = sql::Exec(db(),
+                       "CREATE TABLE IF NOT EXISTS vault_settings("
+                       "name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID");
+  if (s.ok()) {
+    Result<sql::Stmt> stmt =
+        sql::Stmt::Prepare(db(),
+                           "INSERT INTO vault_settings(name, value) VALUES(?1, ?2) "
+                           "ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+    s = stmt.ok() ? stmt->BindText(1, kAutoLockName).BindInt(2, seconds).Run() : stmt.status();
   }
-  ESTELIK_ASSIGN_OR_RETURN(Stmt stmt,
-                           Prepare(db(),
-                                   "INSERT INTO vault_settings(name, value) VALUES(?1, ?2) "
-                                   "ON CONFLICT(name) DO UPDATE SET value = excluded.value"));
-  sqlite3_bind_text(stmt.get(), 1, kAutoLockName, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(stmt.get(), 2, seconds);
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
-    return SettingsError(db(), "cannot save the auto-lock setting");
-  }
-  return Status::Ok();
+  return s.ok() ? s : SettingsError(s, "cannot save the auto-lock setting");
 }
 
 Result<uint32_t> Vault::AutoLockSeconds() const {
-  if (locked() || db() == nullptr) return LockedError();
-  ESTELIK_ASSIGN_OR_RETURN(
-      Stmt exists,
-      Prepare(db(),
-              "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'vault_settings'"));
-  int rc = sqlite3_step(exists.get());
-  if (rc == SQLITE_DONE) return uint32_t{0};  // never set
-  if (rc != SQLITE_ROW) return SettingsError(db(), "cannot read the vault settings");
-  ESTELIK_ASSIGN_OR_RETURN(Stmt stmt,
-                           Prepare(db(), "SELECT value FROM vault_settings WHERE name = ?1"));
-  sqlite3_bind_text(stmt.get(), 1, kAutoLockName, -1, SQLITE_STATIC);
-  rc = sqlite3_step(stmt.get());
-  if (rc == SQLITE_DONE) return uint32_t{0};
-  if (rc != SQLITE_ROW) return SettingsError(db(), "cannot read the vault settings");
-  sqlite3_int64 value = sqlite3_column_int64(stmt.get(), 0);
+  if (locked() || db() == nullptr) return VaultLocked();
+  Result<std::optional<int64_t>> stored = ReadSetting(kAutoLockName);
+  if (!stored.ok()) return SettingsError(stored.status(), "cannot read the vault settings");
+  const int64_t value = stored->value_or(0);  // never set: off
   if (value < 0 || value > kMaxAutoLockSeconds) {
     return Corrupt("vault is corrupt or tampered: auto-lock setting " + std::to_string(value) +
                    " is out of range");
   }
   return static_cast<uint32_t>(value);
+}
+
+Result<std::optional<int64_t>> Vault::ReadSetting(const char* name) const {
+  ESTELIK_ASSIGN_OR_RETURN(
+      sql::Stmt exists,
+      sql::Stmt::Prepare(
+          db(), "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'vault_settings'"));
+  ESTELIK_ASSIGN_OR_RETURN(bool table, exists.Step());
+  if (!table) return std::optional<int64_t>();  // nobody configured this vault
+  ESTELIK_ASSIGN_OR_RETURN(
+      sql::Stmt stmt, sql::Stmt::Prepare(db(), "SELECT value FROM vault_settings WHERE name = ?1"));
+  stmt.BindText(1, name);
+  ESTELIK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(stmt.Int(0));
 }
 
 }  // namespace estelik::vault

@@ -44,6 +44,7 @@
 #include <new>
 
 #include "core/sql/sql_status.h"
+#include "core/sql/stmt.h"
 #include "core/vault/vfs_format.h"
 
 namespace estelik::vault {
@@ -921,26 +922,6 @@ int VfsCurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) {
   return Base(vfs)->xCurrentTimeInt64(Base(vfs), out);
 }
 
-Status Exec(sqlite3* db, const char* sql) {
-  char* error = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
-  if (rc == SQLITE_OK) return Status::Ok();
-  sqlite3_free(error);
-  return sql::FromSqlite(db, rc, sql);
-}
-
-Result<std::string> QueryText(sqlite3* db, const char* sql) {
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) {
-    return IoError(std::string(sql) + ": " + sqlite3_errmsg(db));
-  }
-  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(stmt, sqlite3_finalize);
-  int rc = sqlite3_step(stmt);
-  if (rc != SQLITE_ROW) return sql::FromSqlite(db, rc, sql);
-  const unsigned char* text = sqlite3_column_text(stmt, 0);
-  return std::string(text != nullptr ? reinterpret_cast<const char*>(text) : "");
-}
-
 }  // namespace
 
 Status RegisterVfs() {
@@ -1022,27 +1003,28 @@ Status ConfigureConnection(sqlite3* db, bool wal) {
   // Temp tables, indices and statement journals stay in memory; memory-mapped reads would
   // bypass decryption. In WAL mode an exclusive lock taken before the first WAL access keeps
   // the wal-index in process memory: no -shm file with page numbers and checksums on disk.
-  ESTELIK_RETURN_IF_ERROR(Exec(db, "PRAGMA temp_store=MEMORY; PRAGMA mmap_size=0"));
-  if (wal) ESTELIK_RETURN_IF_ERROR(Exec(db, "PRAGMA locking_mode=EXCLUSIVE"));
-  ESTELIK_RETURN_IF_ERROR(Exec(db, "PRAGMA page_size=4096"));
+  ESTELIK_RETURN_IF_ERROR(sql::Exec(db, "PRAGMA temp_store=MEMORY; PRAGMA mmap_size=0"));
+  if (wal) ESTELIK_RETURN_IF_ERROR(sql::Exec(db, "PRAGMA locking_mode=EXCLUSIVE"));
+  ESTELIK_RETURN_IF_ERROR(sql::Exec(db, "PRAGMA page_size=4096"));
   int reserve = kReserveBytes;
   if (sqlite3_file_control(db, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve) != SQLITE_OK) {
     return Internal("cannot set the reserve bytes of the database");
   }
   // Reads page 1 (if any): a wrong key or a tampered header is reported here.
-  ESTELIK_RETURN_IF_ERROR(Exec(db, "SELECT count(*) FROM sqlite_schema"));
-  ESTELIK_ASSIGN_OR_RETURN(std::string page_size, QueryText(db, "PRAGMA page_size"));
+  ESTELIK_RETURN_IF_ERROR(sql::Exec(db, "SELECT count(*) FROM sqlite_schema"));
+  ESTELIK_ASSIGN_OR_RETURN(std::string page_size, sql::QueryText(db, "PRAGMA page_size"));
   if (page_size != "4096") {
     return Corrupt("not an Estelik vault: page size " + page_size + " instead of 4096");
   }
-  ESTELIK_ASSIGN_OR_RETURN(std::string mode, QueryText(db, wal ? "PRAGMA journal_mode=WAL"
-                                                               : "PRAGMA journal_mode=DELETE"));
+  ESTELIK_ASSIGN_OR_RETURN(
+      std::string mode,
+      sql::QueryText(db, wal ? "PRAGMA journal_mode=WAL" : "PRAGMA journal_mode=DELETE"));
   if (mode != (wal ? "wal" : "delete")) {
     return IoError("cannot switch the journal mode to " + std::string(wal ? "WAL" : "DELETE") +
                    " (still " + mode + ")");
   }
   // FULL: a transaction reported committed survives power loss, not only a crash.
-  return Exec(db, "PRAGMA synchronous=FULL");
+  return sql::Exec(db, "PRAGMA synchronous=FULL");
 }
 
 std::string LastVfsError() { return sql::LastDamage(); }

@@ -11,9 +11,6 @@
 namespace estelik::sync {
 namespace {
 
-constexpr size_t kCircleIdSize = 32;
-constexpr size_t kAuthorSize = 32;
-constexpr size_t kAttachmentIdSize = 16;
 // Receivers allow bursts of this many seconds of their rate; senders pace to one second.
 constexpr double kReceiveBurstSeconds = 2.0;
 constexpr double kSendBurstSeconds = 1.0;
@@ -351,7 +348,7 @@ Status ReplicationSession::OnHello(const pb::Hello& hello) {
     }
     log::VersionVector& versions = theirs[vector.circle_id()];
     for (const pb::AuthorHead& head : vector.heads()) {
-      if (head.author().size() != kAuthorSize || head.seq() == 0) {
+      if (head.author().size() != kPublicKeySize || head.seq() == 0) {
         return ProtocolError("peer's Hello has a malformed author head");
       }
       versions[head.author()] = head.seq();
