@@ -72,7 +72,7 @@ estelik_status estelik_attachment_write(estelik_attachment_writer* writer, const
     ApplyAutoLock(*state.core);
     std::lock_guard lock(state.core->mu);
     if (!state.writer) return Dropped(state.dropped, "attachment writer");
-    state.core->last_use = std::chrono::steady_clock::now();
+    state.core->Touch();
     return state.writer->Append(std::span(data, len));
   });
 }
@@ -87,7 +87,7 @@ estelik_status estelik_attachment_finish(estelik_attachment_writer* writer,
     ApplyAutoLock(*state.core);
     std::lock_guard lock(state.core->mu);
     if (!state.writer) return Dropped(state.dropped, "attachment writer");
-    state.core->last_use = std::chrono::steady_clock::now();
+    state.core->Touch();
     state.core->writers.erase(&state);
     Result<pb::AttachmentInfo> info = state.writer->Finish();
     state.writer.reset();  // before the lock is released and the handle freed
@@ -130,7 +130,7 @@ estelik_status estelik_attachment_info(estelik_attachment_reader* reader, esteli
     ApplyAutoLock(*state.core);
     std::lock_guard lock(state.core->mu);
     if (!state.reader) return Dropped(state.dropped, "attachment reader");
-    state.core->last_use = std::chrono::steady_clock::now();
+    state.core->Touch();
     return ToBuffer(state.reader->info(), out_info);
   });
 }
@@ -146,7 +146,7 @@ estelik_status estelik_attachment_read(estelik_attachment_reader* reader, uint8_
     ApplyAutoLock(*state.core);
     std::lock_guard lock(state.core->mu);
     if (!state.reader) return Dropped(state.dropped, "attachment reader");
-    state.core->last_use = std::chrono::steady_clock::now();
+    state.core->Touch();
     ESTELIK_ASSIGN_OR_RETURN(*out_read, state.reader->Read(std::span(out, capacity)));
     return Status::Ok();
   });
@@ -159,7 +159,7 @@ estelik_status estelik_attachment_verify(estelik_attachment_reader* reader, este
     ApplyAutoLock(*state.core);
     std::lock_guard lock(state.core->mu);
     if (!state.reader) return Dropped(state.dropped, "attachment reader");
-    state.core->last_use = std::chrono::steady_clock::now();
+    state.core->Touch();
     return state.reader->Verify();
   });
 }

@@ -9,6 +9,7 @@
 #include "core/log/identity.h"
 #include "core/store/store.h"
 #include "platform/c/handles.h"
+#include "platform/c/testing.h"
 
 namespace estelik::capi {
 
@@ -33,7 +34,7 @@ void VaultCore::DropArchive(Code why) {
 
 bool VaultCore::AutoLockDue() const {
   return archive != nullptr && auto_lock_seconds > 0 &&
-         std::chrono::steady_clock::now() - last_use >= std::chrono::seconds(auto_lock_seconds);
+         clock() - last_use >= std::chrono::seconds(auto_lock_seconds);
 }
 
 Result<archive::Archive*> VaultCore::Get() {
@@ -48,7 +49,7 @@ Result<archive::Archive*> VaultCore::Get() {
 
 Result<archive::Archive*> VaultCore::Use() {
   ESTELIK_ASSIGN_OR_RETURN(archive::Archive * a, Get());
-  last_use = std::chrono::steady_clock::now();
+  Touch();
   return a;
 }
 
@@ -58,6 +59,12 @@ std::vector<std::shared_ptr<SyncState>> VaultCore::TakeSyncs() {
     if (auto sync = weak.lock()) out.push_back(std::move(sync));
   }
   return out;
+}
+
+void SetClockForTesting(estelik_vault* vault, Clock clock) {
+  std::lock_guard lock(vault->core->mu);
+  vault->core->clock = std::move(clock);
+  vault->core->Touch();
 }
 
 void ApplyAutoLock(VaultCore& core) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,10 @@ struct WriterState;
 struct ReaderState;
 struct SyncState;  // platform/c/sync.cc
 
+// The time auto-lock measures idleness in: steady_clock, unless a test gave the vault another
+// (platform/c/testing.h).
+using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
 // Shared by a vault handle and every writer/reader opened through it, so that a writer freed
 // after its vault was closed still finds a valid (closed) core. `mu` serializes every call.
 struct VaultCore {
@@ -37,10 +42,11 @@ struct VaultCore {
   // not the other way round; lock/close stop them (StopSyncs) after dropping the archive.
   std::map<SyncState*, std::weak_ptr<SyncState>> syncs;
 
-  // Auto-lock: 0 = never. `last_use` is the steady-clock time of the last call made by the
-  // app (sync traffic does not count: an idle device must lock even while a server runs).
+  // Auto-lock: 0 = never. `last_use` is the `clock` time of the last call made by the app
+  // (sync traffic does not count: an idle device must lock even while a server runs).
   uint32_t auto_lock_seconds = 0;
-  std::chrono::steady_clock::time_point last_use = std::chrono::steady_clock::now();
+  Clock clock = [] { return std::chrono::steady_clock::now(); };
+  std::chrono::steady_clock::time_point last_use = clock();
 
   // Destroys every open writer/reader's engine object, recording `why`, then the Archive
   // (which closes the store and wipes every key). Caller holds `mu`.
@@ -52,6 +58,8 @@ struct VaultCore {
   Result<archive::Archive*> Use();
   // True if auto-lock is due now. Caller holds `mu`.
   bool AutoLockDue() const;
+  // Records a call made by the app now: resets the auto-lock clock. Caller holds `mu`.
+  void Touch() { last_use = clock(); }
   // The syncs to stop after a lock or close (caller holds `mu`; stop them after releasing it).
   std::vector<std::shared_ptr<SyncState>> TakeSyncs();
 };

@@ -115,7 +115,7 @@ estelik_status estelik_vault_unlock(estelik_vault* vault, const char* passphrase
     ESTELIK_ASSIGN_OR_RETURN(auto archive, Archive::Open(vault->core->dir, pass));
     ESTELIK_ASSIGN_OR_RETURN(vault->core->auto_lock_seconds, StoredAutoLock(*archive));
     vault->core->archive = std::move(archive);
-    vault->core->last_use = std::chrono::steady_clock::now();
+    vault->core->Touch();
     return Status::Ok();
   });
 }

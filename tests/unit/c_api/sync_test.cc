@@ -11,16 +11,20 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "platform/c/estelik.h"
+#include "platform/c/testing.h"
 #include "proto/record.pb.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
+
+using namespace std::chrono_literals;
 
 constexpr char kPass[] = "correct horse battery staple";
 
@@ -54,6 +58,20 @@ struct EventLog {
     }
   }
   estelik_sync_callbacks Callbacks() { return {&EventLog::OnEvent, this}; }
+};
+
+// The clock auto-lock of one vault reads, moved by the test instead of sleeping. Shared with
+// the vault, which may still read it after the test's ManualClock is gone.
+class ManualClock {
+ public:
+  explicit ManualClock(estelik_vault* vault) {
+    estelik::capi::SetClockForTesting(vault, [now = now_] { return now->load(); });
+  }
+  void Advance(std::chrono::steady_clock::duration by) { *now_ = now_->load() + by; }
+
+ private:
+  std::shared_ptr<std::atomic<std::chrono::steady_clock::time_point>> now_ =
+      std::make_shared<std::atomic<std::chrono::steady_clock::time_point>>();
 };
 
 // Two vaults that are each other's contacts, A the admin of a circle B is in.
@@ -386,10 +404,17 @@ TEST_F(SyncTest, LockingTheVaultAbortsASyncOnceInProgressWithLocked) {
 }
 
 TEST_F(SyncTest, AutoLockLocksAnIdleVaultAtTheNextCallAndKeepsTheSetting) {
+  ManualClock clock(a);
   ASSERT_EQ(estelik_vault_set_auto_lock(a, 1, nullptr), ESTELIK_OK);
   std::string id = AddShared(a, "kept");
-  std::this_thread::sleep_for(std::chrono::seconds(2));
   Buffer got;
+  // Every app call restarts the idle time; is_locked and tick are not app calls.
+  clock.Advance(999ms);
+  EXPECT_FALSE(estelik_vault_is_locked(a));
+  EXPECT_EQ(estelik_testimony_get(a, id.c_str(), &got.b, nullptr), ESTELIK_OK);
+  clock.Advance(999ms);
+  EXPECT_EQ(estelik_vault_tick(a), 0);
+  clock.Advance(1ms);  // one second idle: the next call locks
   EXPECT_EQ(estelik_testimony_get(a, id.c_str(), &got.b, nullptr), ESTELIK_LOCKED);
   EXPECT_TRUE(estelik_vault_is_locked(a));
   uint32_t seconds = 0;
@@ -398,17 +423,24 @@ TEST_F(SyncTest, AutoLockLocksAnIdleVaultAtTheNextCallAndKeepsTheSetting) {
   // The setting is in the vault: unlocking (or reopening) applies it again.
   ASSERT_EQ(estelik_vault_unlock(a, kPass, sizeof kPass - 1, nullptr), ESTELIK_OK);
   EXPECT_EQ(estelik_testimony_get(a, id.c_str(), &got.b, nullptr), ESTELIK_OK);
+  clock.Advance(1s);
+  EXPECT_EQ(estelik_vault_tick(a), 1);
+  ASSERT_EQ(estelik_vault_unlock(a, kPass, sizeof kPass - 1, nullptr), ESTELIK_OK);
   ASSERT_EQ(estelik_vault_set_auto_lock(a, 0, nullptr), ESTELIK_OK);
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  clock.Advance(24h);
   EXPECT_EQ(estelik_vault_tick(a), 0);
 }
 
 TEST_F(SyncTest, AutoLockTickStopsARunningServerEvenThoughPeersKeepSyncing) {
+  ManualClock clock(a);
   AddShared(a, "night search");
   Listen(a);
   ASSERT_EQ(estelik_vault_set_auto_lock(a, 1, nullptr), ESTELIK_OK);
+  clock.Advance(500ms);
   ASSERT_EQ(SyncOnce(b), ESTELIK_OK);  // sync traffic is not app activity
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  clock.Advance(499ms);
+  EXPECT_EQ(estelik_vault_tick(a), 0);
+  clock.Advance(1ms);  // one second since the app's last call, half of it since the sync
   EXPECT_EQ(estelik_vault_tick(a), 1);
   EXPECT_EQ(SyncOnce(b), ESTELIK_IO);  // the server stopped with the lock
   EXPECT_EQ(Hits(b, "night"), 1);
