@@ -21,9 +21,11 @@
 #include "platform/c/testing.h"
 #include "proto/record.pb.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace {
 
+using estelik::testing::WaitUntil;
 using namespace std::chrono_literals;
 
 constexpr char kPass[] = "correct horse battery staple";
@@ -240,7 +242,7 @@ TEST_F(SyncTest, CallbacksMayCallTheVaultAndStopTheirOwnSync) {
   options.interval_ms = 50;
   ASSERT_EQ(estelik_sync_dial(b, address.c_str(), &options, &callbacks, &dial, nullptr),
             ESTELIK_OK);
-  while (state.stops == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(WaitUntil([&] { return state.stops > 0; })) << "the callback never stopped its dial";
   estelik_sync_free(dial);
   EXPECT_EQ(state.stops, 1);
 }
@@ -269,13 +271,10 @@ TEST_F(SyncTest, ACallbackMayPanicLockTheVaultAndFreeItsOwnServer) {
   address = "127.0.0.1:" + std::to_string(estelik_sync_port(ctx.server));
   ctx.ready = true;
   ASSERT_EQ(SyncOnce(b), ESTELIK_OK);
-  while (!ctx.freed) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(WaitUntil([&] { return ctx.freed.load(); })) << "the callback never ran";
   EXPECT_TRUE(estelik_vault_is_locked(a));
   // The stop completes on its own once the callback returned: the port closes.
-  estelik_status status = ESTELIK_OK;
-  while ((status = SyncOnce(b)) != ESTELIK_IO) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  EXPECT_TRUE(WaitUntil([&] { return SyncOnce(b) == ESTELIK_IO; })) << "the port stayed open";
   EXPECT_EQ(ctx.events_after_free, 0);
   EXPECT_EQ(Hits(b, "arrest"), 1);
 }
@@ -290,9 +289,9 @@ TEST_F(SyncTest, ContinuousDialBringsNewTestimoniesUntilStopped) {
   ASSERT_EQ(estelik_sync_dial(b, address.c_str(), &options, &callbacks, &dial, nullptr),
             ESTELIK_OK);
   AddShared(a, "first leaflet");
-  while (Hits(b, "leaflet") < 1) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(WaitUntil([&] { return Hits(b, "leaflet") >= 1; }));
   AddShared(a, "second leaflet");
-  while (Hits(b, "leaflet") < 2) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(WaitUntil([&] { return Hits(b, "leaflet") >= 2; }));
   ASSERT_EQ(estelik_sync_stop(dial, nullptr), ESTELIK_OK);
   estelik_sync_free(dial);
   std::lock_guard lock(log.mu);
@@ -347,12 +346,15 @@ TEST_F(SyncTest, PanicLockStopsARunningServerAndItsSessions) {
   estelik_sync_callbacks callbacks = log.Callbacks();
   Listen(a, &callbacks);
   ASSERT_EQ(SyncOnce(b), ESTELIK_OK);
-  // A lock from another thread while B keeps syncing.
+  // A lock from another thread while B keeps syncing: once B's next session has started.
   std::atomic<bool> locked{false};
   std::thread syncer([&] {
     while (!locked) (void)SyncOnce(b);
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(WaitUntil([&] {
+    std::lock_guard lock(log.mu);
+    return log.started >= 2;
+  })) << "B's syncs never reached A";
   estelik_vault_lock(a);
   locked = true;
   syncer.join();
@@ -387,13 +389,10 @@ TEST_F(SyncTest, LockingTheVaultAbortsASyncOnceInProgressWithLocked) {
   std::atomic<estelik_status> result{ESTELIK_OK};
   std::string why;
   std::thread once([&] { result = SyncOnce(b, &why, &callbacks); });
-  for (;;) {
-    {
-      std::lock_guard lock(log.mu);
-      if (log.started > 0) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  EXPECT_TRUE(WaitUntil([&] {
+    std::lock_guard lock(log.mu);
+    return log.started > 0;
+  })) << "the sync never started";
   estelik_vault_lock(b);
   once.join();
   close(silent);

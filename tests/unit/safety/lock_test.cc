@@ -10,12 +10,12 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/vault/holder.h"
 #include "tests/support/command.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace estelik {
 namespace {
@@ -23,12 +23,10 @@ namespace {
 namespace fs = std::filesystem;
 using testing::ReadFileBytes;
 using testing::TempDir;
+using testing::WaitUntil;
 
 const std::string kEstelik = ESTELIK_BINARY_DIR "/platform/cli/estelik";
 constexpr char kPassphrase[] = "safety test passphrase";
-// Bounds for waiting on other processes, so a broken build fails instead of hanging. Never
-// reached when things work (they take milliseconds to a few seconds).
-constexpr auto kPatience = std::chrono::seconds(60);
 
 using CliRun = testing::CommandRun;  // stdout and stderr together
 std::string Quote(const std::string& s) { return testing::ShellQuote(s); }
@@ -91,14 +89,16 @@ class SafetyTest : public ::testing::Test {
   // Starts `estelik serve` on a free port and waits until it listens. Returns "127.0.0.1:PORT".
   std::string StartServer(Child& server) {
     server = Spawn({kEstelik, "--vault", vault_, "serve", "--listen", "127.0.0.1:0"}, "serve");
-    const auto deadline = std::chrono::steady_clock::now() + kPatience;
     std::string out;
-    while ((out = server.Out()).find('\n') == std::string::npos) {
-      if (std::chrono::steady_clock::now() > deadline || ::waitpid(server.pid, nullptr, WNOHANG)) {
-        ADD_FAILURE() << "serve did not start: " << server.Err();
-        return "";
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    bool exited = false;
+    const bool said = WaitUntil([&] {
+      if ((out = server.Out()).find('\n') != std::string::npos) return true;
+      exited = ::waitpid(server.pid, nullptr, WNOHANG) != 0;
+      return exited;
+    });
+    if (!said || exited) {
+      ADD_FAILURE() << "serve did not start: " << server.Err();
+      return "";
     }
     // "listening on 127.0.0.1:PORT as FINGERPRINT"
     size_t at = out.find("listening on ");
@@ -109,11 +109,9 @@ class SafetyTest : public ::testing::Test {
 
   // Waits for `child` to exit (bounded) and returns its exit code, or -1.
   int WaitExit(const Child& child) {
-    const auto deadline = std::chrono::steady_clock::now() + kPatience;
     int status = 0;
-    while (::waitpid(child.pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) return -1;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!WaitUntil([&] { return ::waitpid(child.pid, &status, WNOHANG) != 0; })) {
+      return -1;
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
@@ -150,12 +148,13 @@ TEST_F(SafetyTest, LockStopsAContinuousSyncThatIsStillRetrying) {
                 .exit_code,
             0);
   Child sync = Spawn({kEstelik, "--vault", vault_, "sync", "127.0.0.1:1", "--watch", "60"}, "sync");
-  const auto deadline = std::chrono::steady_clock::now() + kPatience;
-  while (vault::ListHolders(vault_).empty()) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << sync.Err();
-    ASSERT_EQ(::waitpid(sync.pid, nullptr, WNOHANG), 0) << sync.Err();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  bool exited = false;
+  ASSERT_TRUE(WaitUntil([&] {
+    if (!vault::ListHolders(vault_).empty()) return true;
+    exited = ::waitpid(sync.pid, nullptr, WNOHANG) != 0;
+    return exited;
+  })) << sync.Err();
+  ASSERT_FALSE(exited) << sync.Err();
   CliRun lock = Estelik("lock", /*passphrase=*/"");
   EXPECT_EQ(lock.exit_code, 0) << lock.out;
   EXPECT_NE(lock.out.find("locked 1 process(es)"), std::string::npos) << lock.out;
@@ -177,12 +176,10 @@ TEST_F(SafetyTest, LockNeverSignalsAnotherProgramNamedByAStaleHolderFile) {
   // right start time even: it must be left alone.
   Child sleeper = Spawn({"/bin/sleep", "60"}, "sleep");
   std::optional<uint64_t> start;
-  const auto deadline = std::chrono::steady_clock::now() + kPatience;
   // Wait until the child has exec'ed sleep (its start time is that of the fork either way).
-  while (fs::read_symlink("/proc/" + std::to_string(sleeper.pid) + "/exe").filename() != "sleep" &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  ASSERT_TRUE(WaitUntil([&] {
+    return fs::read_symlink("/proc/" + std::to_string(sleeper.pid) + "/exe").filename() == "sleep";
+  }));
   start = vault::ProcessStartTime(sleeper.pid);
   ASSERT_TRUE(start.has_value());
   const fs::path stale = fs::path(vault_) / ("vault.holder." + std::to_string(sleeper.pid));

@@ -12,6 +12,7 @@
 
 #include "sync/net/beacon.h"
 #include "sync/net/discovery.h"
+#include "tests/support/wait.h"
 
 namespace estelik::sync::net {
 namespace {
@@ -82,13 +83,12 @@ std::unique_ptr<Discovery> StartAdvertiser(uint16_t to_port, uint8_t key_fill, u
 
 // Waits (bounded) until the listener has examined `n` datagrams.
 bool WaitForExamined(const Discovery& discovery, uint64_t n) {
-  const auto deadline = std::chrono::steady_clock::now() + kPatience;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const DiscoveryStats s = discovery.stats();
-    if (s.malformed + s.unknown + s.recognised + s.own >= n) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return false;
+  return estelik::testing::WaitUntil(
+      [&] {
+        const DiscoveryStats s = discovery.stats();
+        return s.malformed + s.unknown + s.recognised + s.own >= n;
+      },
+      kPatience);
 }
 
 TEST(DiscoveryTest, AContactsBeaconIsRecognisedWithItsAddressAndPort) {
@@ -150,11 +150,9 @@ TEST(DiscoveryTest, AFloodOfDatagramsIsRateLimited) {
   std::vector<uint8_t> junk(kBeaconSize, 0x01);
   constexpr int kFlood = 300;
   for (int i = 0; i < kFlood; ++i) socket.send_to(asio::buffer(junk), to);
-  const auto deadline = std::chrono::steady_clock::now() + kPatience;
   // The kernel may drop some of the burst itself; 50 is well past the 10-datagram bucket.
-  while (listener->stats().received < 50 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
+  EXPECT_TRUE(
+      estelik::testing::WaitUntil([&] { return listener->stats().received >= 50; }, kPatience));
   const DiscoveryStats stats = listener->stats();
   EXPECT_GT(stats.rate_limited, 0u);
   EXPECT_EQ(stats.rate_limited + stats.unknown, stats.received);

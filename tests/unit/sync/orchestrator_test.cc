@@ -14,6 +14,7 @@
 
 #include "sync/orchestrator/archive_replica.h"
 #include "sync/protocol/replication.h"
+#include "tests/support/wait.h"
 #include "tests/unit/sync/sim_link.h"
 
 namespace estelik {
@@ -112,7 +113,7 @@ TEST(Orchestrator, HaltEndsThePauseBetweenRoundsAndLaterDials) {
   sync::Rounds rounds;
   rounds.target = {"127.0.0.1", 9};
   rounds.interval = std::chrono::hours(1);
-  int rounds_run = 0;
+  std::atomic<int> rounds_run{0};
   rounds.candidates = [&]() -> Result<std::vector<ContactKey>> {
     return Status(Code::kNotFound, "no contacts");  // the round fails before dialing
   };
@@ -123,7 +124,8 @@ TEST(Orchestrator, HaltEndsThePauseBetweenRoundsAndLaterDials) {
   };
   const auto started = std::chrono::steady_clock::now();
   std::thread halter([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Once the first round is over (the pause is starting, or has started).
+    EXPECT_TRUE(estelik::testing::WaitUntil([&] { return rounds_run > 0; }));
     client.Halt();
   });
   client.RunRounds(rounds);  // returns at Halt, not after an hour

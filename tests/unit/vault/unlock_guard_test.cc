@@ -16,6 +16,7 @@
 
 #include "core/vault/vault.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace estelik::vault {
 namespace {
@@ -213,9 +214,8 @@ TEST(UnlockGuardTest, AnAttemptKilledDuringKeyDerivationIsStillCounted) {
     (void)Vault::Open(dir, "wrong");
     ::_exit(0);
   }
-  while (UnlockGuard::Read(dir).failures == 0) {
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
+  EXPECT_TRUE(testing::WaitUntil([&] { return UnlockGuard::Read(dir).failures > 0; }))
+      << "the attempt was never counted";
   ::kill(child, SIGKILL);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
