@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/archive/archive.h"
 #include "core/log/op_codec.h"
@@ -90,6 +91,52 @@ class AliaAndBolat : public ::testing::Test {
   estelik::testing::TempDir tmp_;
   std::unique_ptr<Archive> alia_;
   std::unique_ptr<Archive> bolat_;
+  std::string circle_;
+};
+
+// Alia administers a circle ("Zhanaozen witnesses") that Bolat and Chingiz are in from the
+// start; every further archive named in SetUpCircle is a contact of Alia's she may add later.
+class AliasCircle : public ::testing::Test {
+ protected:
+  // Creates the archives `names` (Alia, Bolat, Chingiz first) and the circle.
+  void SetUpCircle(const std::vector<std::string>& names) {
+    for (const std::string& name : names) {
+      auto a = Archive::Create(tmp_.File(name), name + "'s passphrase", Fast());
+      ASSERT_TRUE(a.ok()) << a.status().ToString();
+      members_.push_back(std::move(a).value());
+    }
+    for (size_t i = 1; i < members_.size(); ++i) {
+      ASSERT_TRUE(alia().AddContact(members_[i]->identity().public_key(), "member").ok());
+    }
+    auto circle = alia().CreateCircle("Zhanaozen witnesses");
+    ASSERT_TRUE(circle.ok()) << circle.status().ToString();
+    circle_ = *circle;
+    ASSERT_TRUE(alia().AddCircleMember(circle_, bolat().identity().public_key()).ok());
+    ASSERT_TRUE(alia().AddCircleMember(circle_, chingiz().identity().public_key()).ok());
+  }
+
+  Archive& alia() { return *members_[0]; }
+  Archive& bolat() { return *members_[1]; }
+  Archive& chingiz() { return *members_[2]; }
+
+  // A testimony `author` records straight into the circle; its id ("" on failure).
+  std::string CircleTestimony(Archive& author, const std::string& title, const std::string& body) {
+    pb::TestimonyFields f = Fields(title, body);
+    f.set_consent_scope(pb::CONSENT_SCOPE_CIRCLE);
+    f.set_circle_id(circle_);
+    auto t = author.AddTestimony(f);
+    EXPECT_TRUE(t.ok()) << t.status().ToString();
+    return t.ok() ? t->id() : "";
+  }
+
+  void ExpectRebuildKeepsState(Archive& a) {
+    auto report = a.Rebuild();
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(report->before, report->after);
+  }
+
+  estelik::testing::TempDir tmp_;
+  std::vector<std::unique_ptr<Archive>> members_;
   std::string circle_;
 };
 

@@ -24,27 +24,10 @@ using namespace estelik::archive::testing;  // NOLINT
 
 // Alia administers a circle; Bolat and Chingiz are in it from the start (epoch 0); Dana and
 // Erlan are contacts Alia may add later.
-class LateMember : public ::testing::Test {
+class LateMember : public AliasCircle {
  protected:
-  void SetUp() override {
-    for (const char* name : {"alia", "bolat", "chingiz", "dana", "erlan"}) {
-      auto a = Archive::Create(tmp_.File(name), std::string(name) + "'s passphrase", Fast());
-      ASSERT_TRUE(a.ok()) << a.status().ToString();
-      members_.push_back(std::move(a).value());
-    }
-    for (size_t i = 1; i < members_.size(); ++i) {
-      ASSERT_TRUE(alia().AddContact(members_[i]->identity().public_key(), "member").ok());
-    }
-    auto circle = alia().CreateCircle("Zhanaozen witnesses");
-    ASSERT_TRUE(circle.ok()) << circle.status().ToString();
-    circle_ = *circle;
-    ASSERT_TRUE(alia().AddCircleMember(circle_, bolat().identity().public_key()).ok());
-    ASSERT_TRUE(alia().AddCircleMember(circle_, chingiz().identity().public_key()).ok());
-  }
+  void SetUp() override { SetUpCircle({"alia", "bolat", "chingiz", "dana", "erlan"}); }
 
-  Archive& alia() { return *members_[0]; }
-  Archive& bolat() { return *members_[1]; }
-  Archive& chingiz() { return *members_[2]; }
   Archive& dana() { return *members_[3]; }
   Archive& erlan() { return *members_[4]; }
 
@@ -54,16 +37,6 @@ class LateMember : public ::testing::Test {
     EXPECT_TRUE(t.ok()) << t.status().ToString();
     EXPECT_TRUE(alia().Share(t->id(), circle_).ok());
     return t->id();
-  }
-
-  // A testimony Alia records straight into the circle.
-  std::string CircleTestimony(const std::string& title, const std::string& body) {
-    pb::TestimonyFields f = Fields(title, body);
-    f.set_consent_scope(pb::CONSENT_SCOPE_CIRCLE);
-    f.set_circle_id(circle_);
-    auto t = alia().AddTestimony(f);
-    EXPECT_TRUE(t.ok()) << t.status().ToString();
-    return t.ok() ? t->id() : "";
   }
 
   void Sync(Archive& to) {
@@ -85,16 +58,6 @@ class LateMember : public ::testing::Test {
     EXPECT_TRUE(t.ok()) << t.status().ToString();
     return t.ok() ? t->fields().body() : "";
   }
-
-  void ExpectRebuildKeepsState(Archive& a) {
-    auto report = a.Rebuild();
-    ASSERT_TRUE(report.ok()) << report.status().ToString();
-    EXPECT_EQ(report->before, report->after);
-  }
-
-  TempDir tmp_;
-  std::vector<std::unique_ptr<Archive>> members_;
-  std::string circle_;
 };
 
 TEST_F(LateMember, AnEditOfATestimonySharedBeforeTheyJoinedDoesNotStopTheirSync) {
@@ -111,7 +74,8 @@ TEST_F(LateMember, AnEditOfATestimonySharedBeforeTheyJoinedDoesNotStopTheirSync)
   EXPECT_EQ(dana().GetTestimony(t).status().code(), Code::kNotFound);
 
   // What Alia records afterwards reaches her.
-  const std::string t2 = CircleTestimony("After Dana joined", "The square was closed at six.");
+  const std::string t2 =
+      CircleTestimony(alia(), "After Dana joined", "The square was closed at six.");
   auto second = Deliver(alia(), dana(), circle_);
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_EQ(second->accepted, 1u);
@@ -158,7 +122,7 @@ TEST_F(LateMember, EveryKindOfOpAboutAnUnreadTestimonyIsSkippedAlikeInAnyBatchin
     ASSERT_TRUE((*writer)->Finish().ok());
   }
   Sync(erlan());
-  const std::string t2 = CircleTestimony("After they joined", "The lights went out.");
+  const std::string t2 = CircleTestimony(alia(), "After they joined", "The lights went out.");
   Sync(erlan());
   ASSERT_TRUE(alia().Withdraw(t).ok());
   Sync(erlan());

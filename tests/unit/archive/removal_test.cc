@@ -21,40 +21,16 @@ using estelik::testing::TempDir;
 using namespace estelik::archive::testing;  // NOLINT
 
 // Alia administers a circle; Bolat and Chingiz are members from the start.
-class Removal : public ::testing::Test {
+class Removal : public AliasCircle {
  protected:
   void SetUp() override {
-    for (const char* name : {"alia", "bolat", "chingiz"}) {
-      auto a = Archive::Create(tmp_.File(name), std::string(name) + "'s passphrase", Fast());
-      ASSERT_TRUE(a.ok()) << a.status().ToString();
-      members_.push_back(std::move(a).value());
-    }
-    for (size_t i = 1; i < members_.size(); ++i) {
-      ASSERT_TRUE(alia().AddContact(members_[i]->identity().public_key(), "member").ok());
-    }
-    auto circle = alia().CreateCircle("Zhanaozen witnesses");
-    ASSERT_TRUE(circle.ok()) << circle.status().ToString();
-    circle_ = *circle;
-    ASSERT_TRUE(alia().AddCircleMember(circle_, bolat().identity().public_key()).ok());
-    ASSERT_TRUE(alia().AddCircleMember(circle_, chingiz().identity().public_key()).ok());
+    SetUpCircle({"alia", "bolat", "chingiz"});
+    if (HasFatalFailure()) return;
     Sync(alia(), bolat());
     Sync(alia(), chingiz());
     alias_ = CircleTestimony(alia(), "Alia's account", "The square was closed at six.");
     Sync(alia(), bolat());
     Sync(alia(), chingiz());
-  }
-
-  Archive& alia() { return *members_[0]; }
-  Archive& bolat() { return *members_[1]; }
-  Archive& chingiz() { return *members_[2]; }
-
-  std::string CircleTestimony(Archive& a, const std::string& title, const std::string& body) {
-    pb::TestimonyFields f = Fields(title, body);
-    f.set_consent_scope(pb::CONSENT_SCOPE_CIRCLE);
-    f.set_circle_id(circle_);
-    auto t = a.AddTestimony(f);
-    EXPECT_TRUE(t.ok()) << t.status().ToString();
-    return t.ok() ? t->id() : "";
   }
 
   Archive::ReceiveReport Sync(Archive& from, Archive& to) {
@@ -76,12 +52,6 @@ class Removal : public ::testing::Test {
     return h.ok() ? *h : std::array<uint8_t, 32>{};
   }
 
-  void ExpectRebuildKeepsState(Archive& a) {
-    auto report = a.Rebuild();
-    ASSERT_TRUE(report.ok()) << report.status().ToString();
-    EXPECT_EQ(report->before, report->after);
-  }
-
   // Chingiz, removed but not told, writes what the attacker wrote: a tag on Alia's
   // testimony and a new testimony of his own recorded straight into the circle.
   std::string ChingizWritesAfterHisRemoval() {
@@ -89,9 +59,6 @@ class Removal : public ::testing::Test {
     return CircleTestimony(chingiz(), "Chingiz's late account", "Nothing happened at noon.");
   }
 
-  TempDir tmp_;
-  std::vector<std::unique_ptr<Archive>> members_;
-  std::string circle_;
   std::string alias_;  // Alia's shared testimony
 };
 
