@@ -43,6 +43,23 @@ class ReplicationHostile : public ::testing::Test {
 
   // Opens a session on the victim and completes the handshake and Hellos as Mallory.
   void Connect(const sync::ReplicationLimits& limits = {}, bool send_hello = true) {
+    OpenSession(limits);
+    if (HasFatalFailure()) return;
+    Pump();
+    ASSERT_TRUE(channel_->is_open());
+    ASSERT_FALSE(received_.empty());
+    ASSERT_TRUE(received_[0].has_hello());
+    if (send_hello) {
+      pb::ReplicationMessage hello;
+      hello.mutable_hello()->set_version(1);
+      // Claims to hold nothing, so the victim's own sending is small and predictable.
+      Send(hello);
+    }
+    before_ = Snap();
+  }
+
+  // Opens a session on the victim and Mallory's channel to it, which nothing has pumped yet.
+  void OpenSession(const sync::ReplicationLimits& limits = {}) {
     sync::ReplicationConfig config;
     config.network_key = SimNetworkKey();
     config.limits = limits;
@@ -59,19 +76,8 @@ class ReplicationHostile : public ::testing::Test {
     channel.capabilities = mallory_capabilities_;
     channel.limits.max_message_size = mallory_max_message_size_;
     auto created = sync::SecureChannel::Create(std::move(channel));
-    ASSERT_TRUE(created.ok());
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
     channel_.emplace(std::move(*created));
-    Pump();
-    ASSERT_TRUE(channel_->is_open());
-    ASSERT_FALSE(received_.empty());
-    ASSERT_TRUE(received_[0].has_hello());
-    if (send_hello) {
-      pb::ReplicationMessage hello;
-      hello.mutable_hello()->set_version(1);
-      // Claims to hold nothing, so the victim's own sending is small and predictable.
-      Send(hello);
-    }
-    before_ = Snap();
   }
 
   Snapshot Snap() { return TakeSnapshot(*victim_, {ours_, others_}); }

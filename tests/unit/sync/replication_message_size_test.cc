@@ -96,22 +96,9 @@ class MessageSizeHostile : public ReplicationHostile {
  protected:
   // Like Connect(), but expects nothing from the victim (it may close at once).
   void Handshake() {
-    sync::ReplicationConfig config;
-    config.network_key = SimNetworkKey();
-    auto session = sync::ReplicationSession::Create(*victim_->replica, std::move(config));
-    ASSERT_TRUE(session.ok());
-    session_ = std::move(*session);
-    sync::SecureChannelConfig channel;
-    channel.initiator = true;
-    channel.expected_peer = victim_->key();
-    channel.identity_secret_key = mallory_->replica->IdentitySecretKey();
-    channel.network_key = SimNetworkKey();
-    channel.is_contact = [](const sync::Ed25519PublicKey&) { return true; };
-    channel.capabilities = {sync::kReplicationCapability, sync::kDeflateCapability};
-    channel.limits.max_message_size = mallory_max_message_size_;
-    auto created = sync::SecureChannel::Create(std::move(channel));
-    ASSERT_TRUE(created.ok()) << created.status().ToString();
-    channel_.emplace(std::move(*created));
+    mallory_capabilities_ = {sync::kReplicationCapability, sync::kDeflateCapability};
+    OpenSession();
+    if (HasFatalFailure()) return;
     before_ = Snap();
     Pump();
   }
