@@ -15,29 +15,13 @@
 #include "proto/record.pb.h"
 #include "tests/support/damage.h"
 #include "tests/support/temp_dir.h"
+#include "tests/unit/c_api/c_api_test_util.h"
 
 namespace {
 
-constexpr char kPass[] = "correct horse battery staple";
-
-// Owns an estelik_error and clears it.
-struct Error {
-  estelik_error e = ESTELIK_ERROR_INIT;
-  ~Error() { estelik_error_clear(&e); }
-  std::string message() const { return e.message ? e.message : ""; }
-};
-
-// Owns an estelik_buffer.
-struct Buffer {
-  estelik_buffer b{nullptr, 0};
-  ~Buffer() { estelik_buffer_free(&b); }
-  template <typename Message>
-  Message As() const {
-    Message m;
-    EXPECT_TRUE(m.ParseFromArray(b.data, static_cast<int>(b.size)));
-    return m;
-  }
-};
+using estelik::testing::Buffer;
+using estelik::testing::Error;
+constexpr auto& kPass = estelik::testing::kCApiPass;
 
 using estelik::Hex;
 

@@ -22,24 +22,16 @@
 #include "proto/record.pb.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
+#include "tests/unit/c_api/c_api_test_util.h"
 
 namespace {
 
 using estelik::testing::WaitUntil;
 using namespace std::chrono_literals;
 
-constexpr char kPass[] = "correct horse battery staple";
-
-struct Error {
-  estelik_error e = ESTELIK_ERROR_INIT;
-  ~Error() { estelik_error_clear(&e); }
-  std::string message() const { return e.message ? e.message : ""; }
-};
-
-struct Buffer {
-  estelik_buffer b{nullptr, 0};
-  ~Buffer() { estelik_buffer_free(&b); }
-};
+using estelik::testing::Buffer;
+using estelik::testing::Error;
+constexpr auto& kPass = estelik::testing::kCApiPass;
 
 // Events of one sync, recorded by its C callback (which runs on the network thread).
 struct EventLog {

@@ -17,6 +17,7 @@
 #include "core/vault/vault.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
+#include "tests/unit/vault/vault_test_util.h"
 
 namespace estelik::vault {
 namespace {
@@ -24,12 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 using testing::ReadFileBytes;
 using testing::TempDir;
-
-VaultOptions FastOptions() {
-  VaultOptions o;
-  o.kdf = MinimalKdfParams();
-  return o;
-}
 
 // Creates a vault holding one row and sets the guard to `limit`.
 std::string MakeGuardedVault(const TempDir& tmp, uint32_t limit, const char* name = "v") {

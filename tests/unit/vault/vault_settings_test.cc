@@ -7,17 +7,12 @@
 
 #include "core/vault/vault.h"
 #include "tests/support/temp_dir.h"
+#include "tests/unit/vault/vault_test_util.h"
 
 namespace estelik::vault {
 namespace {
 
 using testing::TempDir;
-
-VaultOptions FastOptions() {
-  VaultOptions o;
-  o.kdf = MinimalKdfParams();
-  return o;
-}
 
 int CountTables(sqlite3* db) {
   sqlite3_stmt* stmt = nullptr;

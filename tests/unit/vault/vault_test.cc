@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "tests/support/temp_dir.h"
+#include "tests/unit/vault/vault_test_util.h"
 
 namespace estelik::vault {
 namespace {
@@ -15,12 +16,6 @@ namespace {
 namespace fs = std::filesystem;
 using testing::ReadFileBytes;
 using testing::TempDir;
-
-VaultOptions FastOptions() {
-  VaultOptions o;
-  o.kdf = MinimalKdfParams();
-  return o;
-}
 
 void Exec(sqlite3* db, const char* sql) {
   char* err = nullptr;
