@@ -99,6 +99,9 @@ class Archive {
   // changed outside the log, or the log lost ops). Repairs derived data the hash does not cover
   // (stored fields, search rows, filter terms). Cost: O(ops + attachment bytes).
   Result<RebuildReport> Rebuild();
+  // BLAKE2b-256 over every materialized record (Store::StateHash): equal on replicas that
+  // applied the same ops. kIo/kCorrupt from SQLite.
+  Result<std::array<uint8_t, store::kHashSize>> StateHash() { return store_->StateHash(); }
 
   Result<pb::Testimony> GetTestimony(std::string_view id) { return store_->Get(id); }
   Result<pb::History> History(std::string_view id) { return store_->History(id); }
@@ -150,12 +153,23 @@ class Archive {
   // Admin only. Starts a new epoch: later ops are sealed with a key the member never gets.
   Status RemoveCircleMember(const std::string& circle_id, const log::PublicKey& member);
   Result<std::vector<log::CircleInfo>> Circles();
+  // Our contacts, sorted by name then key.
+  Result<std::vector<log::Contact>> Contacts() { return log_->Contacts(); }
+  // One circle this vault knows (as member, admin or carrier); kNotFound otherwise.
+  Result<log::CircleInfo> GetCircle(const std::string& circle_id) {
+    return log_->GetCircle(circle_id);
+  }
+  // What we hold of circle `circle_id`: per author, the highest contiguous seq (empty when we
+  // hold none of its ops). Equal on replicas that hold the same ops. O(authors).
+  Result<log::VersionVector> Versions(const std::string& circle_id) {
+    return log_->GetVersionVector(log::Scope::Circle(circle_id));
+  }
   // Shares our testimony into a circle: a new local version records the circle as its scope,
   // and the testimony (fields, attachments, content key) is re-sealed in a circle op. Later
   // edits and a withdrawal go to the circle too. kPermissionDenied if it is not ours.
   Status Share(std::string_view testimony_id, const std::string& circle_id);
 
-  // --- Sync-facing (used by sync/protocol; never by shells directly) ---
+  // --- Sync-facing (used by sync/orchestrator's ArchiveReplica; never by shells directly) ---
   struct ReceiveReport {
     size_t accepted = 0;    // verified, chained and applied to the store
     size_t duplicates = 0;  // already held
@@ -179,10 +193,61 @@ class Archive {
   // Attachments of testimonies shared in `circle_id` that this device holds completely
   // (to offer) or knows of but lacks chunks of (to want).
   Result<std::vector<pb::AttachmentInfo>> CircleAttachments(const std::string& circle_id);
+  // Our ops of circle `circle_id` that the holder of `theirs` lacks, in author order then seq
+  // order, at most `limit`. O(missing ops + authors).
+  Result<std::vector<pb::Envelope>> OpsAfter(const std::string& circle_id,
+                                             const log::VersionVector& theirs, size_t limit) {
+    return log_->OpsAfter(theirs, log::Scope::Circle(circle_id), limit);
+  }
+  // Announces an attachment a peer offers (its AttachmentInfo as the sender has it), whose
+  // sealed chunks then arrive through PutChunk(s) in any order, across restarts. Idempotent.
+  Status ExpectAttachment(const pb::AttachmentInfo& info) { return store_->ExpectAttachment(info); }
+  // Indexes of the chunks of an expected attachment not yet received, ascending (empty when
+  // complete).
+  Result<std::vector<uint64_t>> MissingChunks(std::string_view attachment_id) {
+    return store_->MissingChunks(attachment_id);
+  }
+  // Stores one sealed chunk after checking it opens under the testimony's key (kCorrupt
+  // otherwise, changing nothing). With the last missing chunk the whole attachment is checked
+  // against its content hash and becomes visible (kCorrupt and its chunks discarded if not).
+  Status PutChunk(std::string_view attachment_id, uint64_t index, std::string_view sealed) {
+    return store_->PutChunk(attachment_id, index, sealed);
+  }
+  struct SealedChunk {
+    uint64_t index = 0;
+    std::string_view sealed;
+  };
+  // PutChunk for each of `chunks` in one transaction (one fsync), stopping at the first
+  // rejected chunk and returning its reason: the chunks before it are kept, it changes nothing.
+  Status PutChunks(std::string_view attachment_id, std::span<const SealedChunk> chunks);
+  // The sealed bytes of one chunk, as stored (for sending to a peer); kNotFound if we lack it.
+  Result<std::string> GetSealedChunk(std::string_view attachment_id, uint64_t index) {
+    return store_->GetSealedChunk(attachment_id, index);
+  }
 
+  // --- Vault safety settings (forwarded to the Vault, core/vault/vault.h) ---
+  // Re-seals the master key under `new_passphrase`; kWrongPassphrase if `old_passphrase` is
+  // not this vault's.
   Status ChangePassphrase(std::string_view old_passphrase, std::string_view new_passphrase) {
     return vault_->ChangePassphrase(old_passphrase, new_passphrase);
   }
+  // Makes `duress_passphrase` open an empty decoy vault, destroying this one (Vault::
+  // SetDuressPassphrase). kPermissionDenied when this vault was opened under duress.
+  Status SetDuressPassphrase(std::string_view duress_passphrase) {
+    return vault_->SetDuressPassphrase(duress_passphrase);
+  }
+  // Removes the duress passphrase, if any.
+  Status ClearDuressPassphrase() { return vault_->ClearDuressPassphrase(); }
+  // The `max_failures`-th consecutive wrong passphrase panic-wipes the vault (0 = off; at most
+  // vault::kMaxUnlockGuardLimit, kInvalidArgument beyond). Resets the count.
+  Status SetUnlockGuard(uint32_t max_failures) { return vault_->SetUnlockGuard(max_failures); }
+  // The unlock guard's limit (0 = off).
+  uint32_t UnlockGuardLimit() const { return vault_->UnlockGuardLimit(); }
+  // Seconds of idleness after which shells lock the vault (0 = never; at most
+  // vault::kMaxAutoLockSeconds, kInvalidArgument beyond). Stored encrypted in the vault.
+  Status SetAutoLockSeconds(uint32_t seconds) { return vault_->SetAutoLockSeconds(seconds); }
+  // The stored auto-lock setting (0 = never). kIo/kCorrupt from SQLite.
+  Result<uint32_t> AutoLockSeconds() const { return vault_->AutoLockSeconds(); }
 
  private:
   Result<pb::Testimony> AddIntoCircle(const std::string& id, const pb::TestimonyFields& fields,

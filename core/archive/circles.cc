@@ -139,4 +139,19 @@ Result<std::vector<pb::AttachmentInfo>> Archive::CircleAttachments(const std::st
   return out;
 }
 
+Status Archive::PutChunks(std::string_view attachment_id, std::span<const SealedChunk> chunks) {
+  // One transaction (one fsync) for the run instead of one per 64 KiB chunk.
+  ESTELIK_ASSIGN_OR_RETURN(store::Store::Batch batch, store_->BeginBatch());
+  Status stored = Status::Ok();
+  for (const SealedChunk& chunk : chunks) {
+    stored = store_->PutChunk(attachment_id, chunk.index, chunk.sealed);
+    if (!stored.ok()) break;
+  }
+  // A rejected chunk changed nothing (PutChunk's own savepoint); the ones before it are
+  // authentic and kept. A whole attachment that failed its content hash discarded its chunks,
+  // and that must stick too, so the next session starts the transfer over.
+  ESTELIK_RETURN_IF_ERROR(batch.Commit());
+  return stored;
+}
+
 }  // namespace estelik::archive

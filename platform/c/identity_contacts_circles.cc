@@ -123,7 +123,7 @@ estelik_status estelik_contact_list(estelik_vault* vault, estelik_buffer* out_li
   if (out_list != nullptr) *out_list = estelik_buffer{nullptr, 0};
   return WithArchive(vault, err, [&](Archive& archive) -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(out_list, "out_list"));
-    ESTELIK_ASSIGN_OR_RETURN(auto contacts, archive.log().Contacts());
+    ESTELIK_ASSIGN_OR_RETURN(auto contacts, archive.Contacts());
     pb::ContactList list;
     for (const auto& contact : contacts) {
       pb::ContactInfo* info = list.add_contacts();
@@ -174,7 +174,7 @@ estelik_status estelik_circle_get(estelik_vault* vault, const uint8_t* circle_id
   return WithArchive(vault, err, [&](Archive& archive) -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(out_circle, "out_circle"));
     ESTELIK_ASSIGN_OR_RETURN(std::string id, CircleId(circle_id));
-    ESTELIK_ASSIGN_OR_RETURN(auto circle, archive.log().GetCircle(id));
+    ESTELIK_ASSIGN_OR_RETURN(auto circle, archive.GetCircle(id));
     pb::CircleInfo info;
     ToProto(circle, &info);
     return ToBuffer(info, out_circle);

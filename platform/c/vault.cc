@@ -33,7 +33,7 @@ Result<estelik::vault::KdfParams> Kdf(estelik_kdf kdf) {
 
 // The vault's stored auto-lock setting (kept in the encrypted store, so it is known only
 // once unlocked).
-Result<uint32_t> StoredAutoLock(Archive& archive) { return archive.vault().AutoLockSeconds(); }
+Result<uint32_t> StoredAutoLock(Archive& archive) { return archive.AutoLockSeconds(); }
 
 Status NewHandle(std::string dir, std::unique_ptr<Archive> archive, estelik_vault** out) {
   ESTELIK_ASSIGN_OR_RETURN(uint32_t auto_lock, StoredAutoLock(*archive));
@@ -143,19 +143,18 @@ estelik_status estelik_vault_set_duress_passphrase(estelik_vault* vault,
   return WithArchive(vault, err, [&](Archive& archive) -> Status {
     ESTELIK_ASSIGN_OR_RETURN(auto pass,
                              Passphrase(duress_passphrase, duress_len, "duress_passphrase"));
-    return archive.vault().SetDuressPassphrase(pass);
+    return archive.SetDuressPassphrase(pass);
   });
 }
 
 estelik_status estelik_vault_clear_duress_passphrase(estelik_vault* vault, estelik_error* err) {
-  return WithArchive(vault, err,
-                     [&](Archive& archive) { return archive.vault().ClearDuressPassphrase(); });
+  return WithArchive(vault, err, [&](Archive& archive) { return archive.ClearDuressPassphrase(); });
 }
 
 estelik_status estelik_vault_set_auto_lock(estelik_vault* vault, uint32_t seconds,
                                            estelik_error* err) {
   return WithArchive(vault, err, [&](Archive& archive) -> Status {
-    ESTELIK_RETURN_IF_ERROR(archive.vault().SetAutoLockSeconds(seconds));
+    ESTELIK_RETURN_IF_ERROR(archive.SetAutoLockSeconds(seconds));
     vault->core->auto_lock_seconds = seconds;
     return Status::Ok();
   });

@@ -71,7 +71,7 @@ Status RunContacts(const Context& ctx) {
     return Status::Ok();
   }
   if (verb != "list") return InvalidArgument("expected contacts add|list|remove");
-  ESTELIK_ASSIGN_OR_RETURN(auto contacts, archive->log().Contacts());
+  ESTELIK_ASSIGN_OR_RETURN(auto contacts, archive->Contacts());
   JsonWriter w;
   w.BeginArray();
   for (const auto& c : contacts) {

@@ -10,7 +10,7 @@ namespace estelik::cli {
 Status RunRebuild(const Context& ctx) {
   if (!ctx.args.positional().empty()) return InvalidArgument("rebuild takes no arguments");
   ESTELIK_ASSIGN_OR_RETURN(auto archive, ctx.OpenArchive());
-  ESTELIK_ASSIGN_OR_RETURN(auto before, archive->store().StateHash());
+  ESTELIK_ASSIGN_OR_RETURN(auto before, archive->StateHash());
   const std::string before_hex = Hex(std::string(before.begin(), before.end()));
   if (!ctx.json) std::printf("state before: %s\n", before_hex.c_str());
   Result<archive::Archive::RebuildReport> report = archive->Rebuild();

@@ -168,12 +168,12 @@ Status RunDuress(const Context& ctx) {
   if (pos[0] == "set") {
     ESTELIK_ASSIGN_OR_RETURN(std::string duress,
                              ReadNewPassphrase("Duress passphrase: ", "ESTELIK_DURESS_PASSPHRASE"));
-    ESTELIK_RETURN_IF_ERROR(archive->vault().SetDuressPassphrase(duress));
+    ESTELIK_RETURN_IF_ERROR(archive->SetDuressPassphrase(duress));
     std::printf(ctx.json ? "{\"duress\":true}\n"
                          : "Duress passphrase set. Opening the vault with it destroys this vault\n"
                            "silently and opens an empty one.\n");
   } else {
-    ESTELIK_RETURN_IF_ERROR(archive->vault().ClearDuressPassphrase());
+    ESTELIK_RETURN_IF_ERROR(archive->ClearDuressPassphrase());
     std::printf(ctx.json ? "{\"duress\":false}\n" : "Duress passphrase removed.\n");
   }
   return Status::Ok();
@@ -191,7 +191,7 @@ Status RunGuard(const Context& ctx) {
     if (limit == 0) return InvalidArgument("N must be at least 1; `guard clear` turns it off");
   }
   ESTELIK_ASSIGN_OR_RETURN(auto archive, ctx.OpenArchive());
-  ESTELIK_RETURN_IF_ERROR(archive->vault().SetUnlockGuard(limit));
+  ESTELIK_RETURN_IF_ERROR(archive->SetUnlockGuard(limit));
   if (ctx.json) {
     std::printf("{\"wipe_after_failed_unlocks\":%u}\n", limit);
   } else if (limit == 0) {
@@ -221,9 +221,9 @@ Status RunSettings(const Context& ctx) {
                              ParseCount(pos[1], vault::kMaxAutoLockSeconds, "auto-lock SECONDS"));
   }
   ESTELIK_ASSIGN_OR_RETURN(auto archive, ctx.OpenArchive());
-  if (set) ESTELIK_RETURN_IF_ERROR(archive->vault().SetAutoLockSeconds(seconds));
-  ESTELIK_ASSIGN_OR_RETURN(uint32_t auto_lock, archive->vault().AutoLockSeconds());
-  const uint32_t guard = archive->vault().UnlockGuardLimit();
+  if (set) ESTELIK_RETURN_IF_ERROR(archive->SetAutoLockSeconds(seconds));
+  ESTELIK_ASSIGN_OR_RETURN(uint32_t auto_lock, archive->AutoLockSeconds());
+  const uint32_t guard = archive->UnlockGuardLimit();
   if (ctx.json) {
     std::printf("{\"auto_lock_seconds\":%u,\"wipe_after_failed_unlocks\":%u}\n", auto_lock, guard);
     return Status::Ok();

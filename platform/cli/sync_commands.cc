@@ -145,8 +145,7 @@ Result<std::string> VersionsHash(archive::Archive& archive, const std::vector<st
   std::string input;
   *ops = 0;
   for (const std::string& circle : circles) {
-    ESTELIK_ASSIGN_OR_RETURN(log::VersionVector versions,
-                             archive.log().GetVersionVector(log::Scope::Circle(circle)));
+    ESTELIK_ASSIGN_OR_RETURN(log::VersionVector versions, archive.Versions(circle));
     input += circle;
     for (const auto& [author, seq] : versions) {
       input += author;
@@ -163,7 +162,7 @@ Result<std::string> VersionsHash(archive::Archive& archive, const std::vector<st
 // the contact list gives.
 Result<std::vector<sync::net::ContactKey>> DialCandidates(const Context& ctx,
                                                           archive::Archive& archive) {
-  ESTELIK_ASSIGN_OR_RETURN(std::vector<log::Contact> contacts, archive.log().Contacts());
+  ESTELIK_ASSIGN_OR_RETURN(std::vector<log::Contact> contacts, archive.Contacts());
   const std::optional<std::string> peer = ctx.args.Get("peer");
   if (!peer) {
     std::vector<sync::net::ContactKey> out;
@@ -309,7 +308,7 @@ class SyncRun {
     const std::string& label = ctx_.args.positional()[0];
     uint64_t ops = 0;
     ESTELIK_ASSIGN_OR_RETURN(std::string versions_hash, VersionsHash(archive_, s.circle_ids, &ops));
-    ESTELIK_ASSIGN_OR_RETURN(auto state_hash, archive_.store().StateHash());
+    ESTELIK_ASSIGN_OR_RETURN(auto state_hash, archive_.StateHash());
     if (ctx_.json) {
       JsonWriter w;
       w.BeginObject()
@@ -398,7 +397,7 @@ Status RunServe(const Context& ctx) {
   ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes network_key, NetworkKey(ctx));
   std::optional<vault::HolderRegistration> holder;  // outlives the archive: see RegisterHolder
   ESTELIK_ASSIGN_OR_RETURN(std::unique_ptr<archive::Archive> archive, ctx.OpenArchive());
-  ESTELIK_ASSIGN_OR_RETURN(const uint32_t auto_lock_seconds, archive->vault().AutoLockSeconds());
+  ESTELIK_ASSIGN_OR_RETURN(const uint32_t auto_lock_seconds, archive->AutoLockSeconds());
   sync::ArchiveReplica replica(*archive);
   const std::string fingerprint = log::Fingerprint(archive->identity().public_key());
 

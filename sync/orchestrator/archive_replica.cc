@@ -48,7 +48,7 @@ bool ArchiveReplica::IsContact(const log::PublicKey& peer) {
 Result<std::vector<log::PublicKey>> ArchiveReplica::ContactKeys() const {
   return Fetch<std::vector<log::PublicKey>>(
       [](archive::Archive& archive) -> Result<std::vector<log::PublicKey>> {
-        ESTELIK_ASSIGN_OR_RETURN(std::vector<log::Contact> contacts, archive.log().Contacts());
+        ESTELIK_ASSIGN_OR_RETURN(std::vector<log::Contact> contacts, archive.Contacts());
         std::vector<log::PublicKey> keys;
         for (const log::Contact& c : contacts) keys.push_back(c.public_key);
         return keys;
@@ -63,24 +63,22 @@ Result<std::vector<std::string>> ArchiveReplica::SharedCircles(const log::Public
 bool ArchiveReplica::KnowsCircle(const std::string& circle_id) {
   bool knows = false;
   (void)access_([&](archive::Archive& archive) {
-    knows = archive.log().GetCircle(circle_id).ok();
+    knows = archive.GetCircle(circle_id).ok();
     return Status::Ok();
   });
   return knows;
 }
 
 Result<log::VersionVector> ArchiveReplica::Versions(const std::string& circle_id) {
-  return Fetch<log::VersionVector>([&](archive::Archive& archive) {
-    return archive.log().GetVersionVector(log::Scope::Circle(circle_id));
-  });
+  return Fetch<log::VersionVector>(
+      [&](archive::Archive& archive) { return archive.Versions(circle_id); });
 }
 
 Result<std::vector<pb::Envelope>> ArchiveReplica::OpsAfter(const std::string& circle_id,
                                                            const log::VersionVector& theirs,
                                                            size_t limit) {
-  return Fetch<std::vector<pb::Envelope>>([&](archive::Archive& archive) {
-    return archive.log().OpsAfter(theirs, log::Scope::Circle(circle_id), limit);
-  });
+  return Fetch<std::vector<pb::Envelope>>(
+      [&](archive::Archive& archive) { return archive.OpsAfter(circle_id, theirs, limit); });
 }
 
 Result<ReceiveOutcome> ArchiveReplica::ReceiveOps(const std::string& circle_id,
@@ -105,43 +103,31 @@ Result<std::vector<pb::AttachmentInfo>> ArchiveReplica::CircleAttachments(
 
 Result<std::vector<uint64_t>> ArchiveReplica::MissingChunks(const std::string& attachment_id) {
   return Fetch<std::vector<uint64_t>>(
-      [&](archive::Archive& archive) { return archive.store().MissingChunks(attachment_id); });
+      [&](archive::Archive& archive) { return archive.MissingChunks(attachment_id); });
 }
 
 Status ArchiveReplica::ExpectAttachment(const pb::AttachmentInfo& info) {
-  return access_([&](archive::Archive& archive) { return archive.store().ExpectAttachment(info); });
+  return access_([&](archive::Archive& archive) { return archive.ExpectAttachment(info); });
 }
 
 Status ArchiveReplica::PutChunk(const std::string& attachment_id, uint64_t index,
                                 const std::string& sealed) {
-  return access_([&](archive::Archive& archive) {
-    return archive.store().PutChunk(attachment_id, index, sealed);
-  });
+  return access_(
+      [&](archive::Archive& archive) { return archive.PutChunk(attachment_id, index, sealed); });
 }
 
 Status ArchiveReplica::PutChunks(const std::string& attachment_id,
                                  const std::vector<ReceivedChunk>& chunks) {
-  return access_([&](archive::Archive& archive) -> Status {
-    // One transaction (one fsync) for the run instead of one per 64 KiB chunk.
-    ESTELIK_ASSIGN_OR_RETURN(store::Store::Batch batch, archive.store().BeginBatch());
-    Status stored = Status::Ok();
-    for (const ReceivedChunk& chunk : chunks) {
-      stored = archive.store().PutChunk(attachment_id, chunk.index, chunk.sealed);
-      if (!stored.ok()) break;
-    }
-    // A rejected chunk changed nothing (PutChunk's own savepoint); the ones before it are
-    // authentic and kept. A whole attachment that failed its content hash discarded its
-    // chunks, and that must stick too, so the next session starts the transfer over.
-    ESTELIK_RETURN_IF_ERROR(batch.Commit());
-    return stored;
-  });
+  std::vector<archive::Archive::SealedChunk> run;
+  run.reserve(chunks.size());
+  for (const ReceivedChunk& chunk : chunks) run.push_back({chunk.index, chunk.sealed});
+  return access_([&](archive::Archive& archive) { return archive.PutChunks(attachment_id, run); });
 }
 
 Result<std::string> ArchiveReplica::GetSealedChunk(const std::string& attachment_id,
                                                    uint64_t index) {
-  return Fetch<std::string>([&](archive::Archive& archive) {
-    return archive.store().GetSealedChunk(attachment_id, index);
-  });
+  return Fetch<std::string>(
+      [&](archive::Archive& archive) { return archive.GetSealedChunk(attachment_id, index); });
 }
 
 }  // namespace estelik::sync
