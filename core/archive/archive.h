@@ -52,9 +52,6 @@ class Archive {
   ~Archive();
 
   const log::Identity& identity() const { return log_->identity(); }
-  vault::Vault& vault() { return *vault_; }
-  store::Store& store() { return *store_; }
-  log::OpLog& log() { return *log_; }
 
   // --- Testimonies (each a signed op, applied to the store) ---
   // A testimony whose fields name a circle (consent_scope CIRCLE and circle_id) is recorded
@@ -320,6 +317,13 @@ class Archive {
                                       const std::vector<log::RemovalCut>& cuts_before);
   // Deletes the envelopes of our private ops that carried the testimony's content.
   Status RedactContentOf(const std::string& testimony_id);
+
+  // The parts beneath the facade: for core/evidence, tests, tools and benchmarks only, through
+  // ArchiveBackDoor (core/archive/back_door.h); never for shells or sync.
+  friend class ArchiveBackDoor;
+  vault::Vault& vault() { return *vault_; }
+  store::Store& store() { return *store_; }
+  log::OpLog& log() { return *log_; }
 
   std::unique_ptr<vault::Vault> vault_;
   std::unique_ptr<store::Store> store_;

@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "core/archive/back_door.h"
 #include "core/bytes.h"
 #include "core/evidence/bundle.h"
 #include "core/evidence/evidence.h"
@@ -68,7 +69,8 @@ Result<ExportReport> ExportBundle(archive::Archive& archive,
     }
   }
   std::set<std::string> ids(testimony_ids.begin(), testimony_ids.end());
-  ESTELIK_ASSIGN_OR_RETURN(std::vector<RevealedOp> ops, CollectOps(archive.log(), ids));
+  ESTELIK_ASSIGN_OR_RETURN(std::vector<RevealedOp> ops,
+                           CollectOps(archive::ArchiveBackDoor::log(archive), ids));
 
   BundleInput input;
   input.testimony_ids.assign(ids.begin(), ids.end());
@@ -108,7 +110,7 @@ Result<ExportReport> ExportBundle(archive::Archive& archive,
   // and the content hash checked at the end by the reader).
   internal::Custody custody =
       internal::BuildCustody(input.testimony_ids, input.ops, std::string(), 0);
-  store::Store& store = archive.store();
+  store::Store& store = archive::ArchiveBackDoor::store(archive);
   for (const auto& t : custody.testimonies) {
     for (const auto& info : t.attachments) {
       AttachmentSource source;

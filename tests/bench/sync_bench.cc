@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "core/archive/archive.h"
+#include "core/archive/back_door.h"
 #include "core/bytes.h"
 #include "core/log/op_codec.h"
 #include "core/vault/key_file.h"
@@ -335,7 +336,7 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "setup: %ld shared testimonies + %ld edits ...\n", creates, edits);
     auto t0 = std::chrono::steady_clock::now();
-    sqlite3* adb = (*a)->vault().db();
+    sqlite3* adb = archive::ArchiveBackDoor::vault(**a).db();
     std::vector<std::pair<std::string, pb::TestimonyFields>> recent;  // the last 64 created
     constexpr size_t kBlock = 500;
     long made = 0, edited = 0;
@@ -374,7 +375,7 @@ int main(int argc, char** argv) {
     double ingest_s = 0;
     uint64_t ingested = 0;
     for (;;) {
-      auto batch = (*a)->log().OpsAfter(theirs, log::Scope::Circle(circle), 1024);
+      auto batch = (*a)->OpsAfter(circle, theirs, 1024);
       if (!batch.ok()) Die(batch.status().ToString());
       if (batch->empty()) break;
       for (const auto& e : *batch) {
@@ -416,7 +417,7 @@ int main(int argc, char** argv) {
       if (!shared.ok()) Die(shared.ToString());
       std::remove(file.c_str());
       // The share op travels too: count its envelope in the payload.
-      auto last = (*a)->log().OpsAfter(theirs, log::Scope::Circle(circle), 16);
+      auto last = (*a)->OpsAfter(circle, theirs, 16);
       if (!last.ok()) Die(last.status().ToString());
       for (const auto& e : *last) payload_bytes += e.ByteSizeLong();
     }
@@ -446,8 +447,7 @@ int main(int argc, char** argv) {
     {
       auto a = archive::Archive::Open(da, "bench passphrase");
       if (!a.ok()) Die(a.status().ToString());
-      const log::Scope scope = log::Scope::Circle(circle);
-      auto before = (*a)->log().GetVersionVector(scope);
+      auto before = (*a)->Versions(circle);
       if (!before.ok()) Die(before.status().ToString());
       auto samples = testing::GenerateCorpus(seed, static_cast<size_t>(new_testimonies));
       for (long i = 0; i < std::max(new_testimonies, small_edits); ++i) {
@@ -464,7 +464,7 @@ int main(int argc, char** argv) {
           if (!(*a)->EditTestimony(id, fields).ok()) Die("incremental edit");
         }
       }
-      auto fresh = (*a)->log().OpsAfter(*before, scope, 100);
+      auto fresh = (*a)->OpsAfter(circle, *before, 100);
       if (!fresh.ok()) Die(fresh.status().ToString());
       for (const auto& e : *fresh) r.payload += e.ByteSizeLong();
     }

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/archive/archive.h"
+#include "core/archive/back_door.h"
 #include "core/bytes.h"
 #include "core/log/op_codec.h"
 #include "core/log/op_log.h"
@@ -165,9 +166,9 @@ class Scenario {
       ASSERT_TRUE(s.ok()) << s.ToString();
     }
     if (relay_) {
-      Status s = relay_->log().CarryCircle(circle_);
+      Status s = ArchiveBackDoor::log(*relay_).CarryCircle(circle_);
       ASSERT_TRUE(s.ok()) << s.ToString();
-      initial_relay_hash_ = *relay_->store().StateHash();
+      initial_relay_hash_ = *relay_->StateHash();
     }
     // The other authors learn the circle (and its key) from the admin before they post.
     for (size_t i = 1; i < authors_.size(); ++i) {
@@ -177,9 +178,9 @@ class Scenario {
 
   // Hands `to` everything of the circle `from` holds and `to` lacks, as a sync session would.
   void Sync(Archive& from, Archive& to) {
-    auto theirs = to.log().GetVersionVector(scope());
+    auto theirs = to.Versions(circle_);
     log::VersionVector vv = theirs.ok() ? *theirs : log::VersionVector{};
-    auto ops = from.log().OpsAfter(vv, scope(), SIZE_MAX);
+    auto ops = from.OpsAfter(circle_, vv, SIZE_MAX);
     ASSERT_TRUE(ops.ok()) << ops.status().ToString();
     auto report = to.ReceiveOps(circle_, *ops);
     ASSERT_TRUE(report.ok()) << report.status().ToString();
@@ -196,7 +197,7 @@ class Scenario {
   // Whether `a` counts itself a member of the circle's current epoch (a removed author that has
   // not heard of its removal does, and goes on writing).
   bool MemberInOwnView(Archive& a) {
-    auto info = a.log().GetCircle(circle_);
+    auto info = a.GetCircle(circle_);
     if (!info.ok() || info->carrier_only) return false;
     const auto& m = info->members;
     return std::find(m.begin(), m.end(), a.identity().public_key()) != m.end();
@@ -207,7 +208,7 @@ class Scenario {
   void ChangeMembership() {
     Archive& admin = *authors_[0];
     Archive& other = *authors_[rng_.Between(1, authors_.size() - 1)];
-    auto info = admin.log().GetCircle(circle_);
+    auto info = admin.GetCircle(circle_);
     ASSERT_TRUE(info.ok()) << info.status().ToString();
     const auto& m = info->members;
     if (std::find(m.begin(), m.end(), other.identity().public_key()) != m.end()) {
@@ -225,11 +226,11 @@ class Scenario {
 
   // The header of `a`'s newest op in the circle.
   pb::Op NewestCircleOp(Archive& a) {
-    auto vv = a.log().GetVersionVector(scope());
+    auto vv = a.Versions(circle_);
     EXPECT_TRUE(vv.ok());
     const auto& key = a.identity().public_key();
     uint64_t seq = (*vv)[std::string(reinterpret_cast<const char*>(key.data()), key.size())];
-    auto ops = a.log().OpsAt(key, scope(), seq);
+    auto ops = ArchiveBackDoor::log(a).OpsAt(key, scope(), seq);
     EXPECT_TRUE(ops.ok() && !ops->empty());
     return ops.ok() && !ops->empty() ? *log::ParseOpHeader(ops->front().op()) : pb::Op();
   }
@@ -343,7 +344,7 @@ class Scenario {
   void Union(std::vector<pb::Envelope>* ops, log::VersionVector* expected) {
     std::map<std::string, pb::Envelope> by_bytes;
     for (auto& a : authors_) {
-      auto held = a->log().OpsAfter({}, scope(), SIZE_MAX);
+      auto held = a->OpsAfter(circle_, {}, SIZE_MAX);
       ASSERT_TRUE(held.ok()) << held.status().ToString();
       for (auto& e : *held) by_bytes.emplace(e.SerializeAsString(), e);
     }
@@ -424,8 +425,8 @@ void ExpectForgeryRejected(Rng& rng, Archive& to, const std::string& circle,
                            const std::vector<pb::Envelope>& ops) {
   bool in_signature = false;
   pb::Envelope forged = Forge(rng, ops, &in_signature);
-  auto hash_before = to.store().StateHash();
-  auto vv_before = to.log().GetVersionVector(log::Scope::Circle(circle));
+  auto hash_before = to.StateHash();
+  auto vv_before = to.Versions(circle);
   ASSERT_TRUE(hash_before.ok());
   auto result = to.ReceiveOps(circle, {forged});
   ASSERT_FALSE(result.ok()) << "a forged op (bit flipped in its "
@@ -437,8 +438,8 @@ void ExpectForgeryRejected(Rng& rng, Archive& to, const std::string& circle,
   if (in_signature) {
     EXPECT_EQ(result.status().code(), Code::kCorrupt) << result.status().ToString();
   }
-  EXPECT_EQ(*to.store().StateHash(), *hash_before) << "rejected forgery changed the store";
-  auto vv_after = to.log().GetVersionVector(log::Scope::Circle(circle));
+  EXPECT_EQ(*to.StateHash(), *hash_before) << "rejected forgery changed the store";
+  auto vv_after = to.Versions(circle);
   EXPECT_EQ(vv_after.ok(), vv_before.ok());
   if (vv_after.ok() && vv_before.ok()) {
     EXPECT_EQ(*vv_after, *vv_before) << "rejected forgery changed the version vector";
@@ -498,7 +499,7 @@ void RunConvergenceCase(uint64_t seed, ScenarioShape shape) {
   log::VersionVector expected;
   ASSERT_NO_FATAL_FAILURE(s.Union(&all, &expected));
   for (const auto& e : all) {
-    auto body = s.authors()[0]->log().OpenBody(e);
+    auto body = ArchiveBackDoor::log(*s.authors()[0]).OpenBody(e);
     if (body.ok() && body->testimony_edit().has_body_delta()) ++g_delta_edits;
   }
   Rng& rng = s.rng();
@@ -528,16 +529,16 @@ void RunConvergenceCase(uint64_t seed, ScenarioShape shape) {
       // A fresh replica accepts every op exactly once, whatever the order.
       EXPECT_EQ(totals.accepted, all.size());
     }
-    auto vv = to.log().GetVersionVector(s.scope());
+    auto vv = to.Versions(s.circle());
     ASSERT_TRUE(vv.ok()) << vv.status().ToString();
     EXPECT_EQ(*vv, expected) << "version vector differs";
   }
 
   // Every receiving member holds the same materialized state...
-  auto reference = s.receivers()[0]->store().StateHash();
+  auto reference = s.receivers()[0]->StateHash();
   ASSERT_TRUE(reference.ok());
   for (size_t i = 1; i < s.receivers().size(); ++i) {
-    EXPECT_EQ(*s.receivers()[i]->store().StateHash(), *reference)
+    EXPECT_EQ(*s.receivers()[i]->StateHash(), *reference)
         << "member " << i << " diverged from member 0";
   }
   // ...which is what the authors wrote (not merely something all replicas agree on).
@@ -569,7 +570,7 @@ void RunConvergenceCase(uint64_t seed, ScenarioShape shape) {
   }
   // A relay stores and forwards; it materializes nothing.
   if (s.relay()) {
-    EXPECT_EQ(*s.relay()->store().StateHash(), s.initial_relay_hash());
+    EXPECT_EQ(*s.relay()->StateHash(), s.initial_relay_hash());
   }
 }
 
@@ -647,7 +648,7 @@ void RunRemovalCase(uint64_t seed, ScenarioShape shape) {
   std::vector<pb::Envelope> all;
   log::VersionVector expected;
   ASSERT_NO_FATAL_FAILURE(s.Union(&all, &expected));
-  auto cuts = s.authors()[0]->log().RemovalCuts(s.scope());
+  auto cuts = ArchiveBackDoor::log(*s.authors()[0]).RemovalCuts(s.scope());
   ASSERT_TRUE(cuts.ok()) << cuts.status().ToString();
   EXPECT_EQ(cuts->size(), s.removals());
 
@@ -659,13 +660,13 @@ void RunRemovalCase(uint64_t seed, ScenarioShape shape) {
                                                /*inject_forgery=*/s.rng().OneIn(2), &totals));
     g_undone_batches += totals.undone;
     EXPECT_EQ(totals.forks, 0u);
-    EXPECT_EQ(*to->log().GetVersionVector(s.scope()), expected) << "version vector differs";
+    EXPECT_EQ(*to->Versions(s.circle()), expected) << "version vector differs";
   }
   // Every member who was never removed holds the same state...
-  auto reference = s.receivers()[0]->store().StateHash();
+  auto reference = s.receivers()[0]->StateHash();
   ASSERT_TRUE(reference.ok());
   for (size_t i = 1; i < s.receivers().size(); ++i) {
-    EXPECT_EQ(*s.receivers()[i]->store().StateHash(), *reference)
+    EXPECT_EQ(*s.receivers()[i]->StateHash(), *reference)
         << "member " << i << " diverged from member 0:\n"
         << Describe(*s.receivers()[0]) << "member " << i << ":\n"
         << Describe(*s.receivers()[i]);
@@ -694,7 +695,7 @@ void RunRemovalCase(uint64_t seed, ScenarioShape shape) {
     ASSERT_TRUE(report.ok()) << report.status().ToString();
     EXPECT_EQ(report->after, report->before);
   }
-  EXPECT_EQ(*s.receivers()[0]->store().StateHash(), *reference);
+  EXPECT_EQ(*s.receivers()[0]->StateHash(), *reference);
 }
 
 TEST(Convergence, RemovalsRacingTheRemovedAuthorsWritesAndReaddsConvergeEverywhere) {
@@ -776,9 +777,9 @@ TEST(Convergence, AnAuthorsOpsReplayedBackwardsWaitPendingThenApplyInOrder) {
     std::reverse(backwards.begin(), backwards.end());
     ordered.insert(ordered.end(), backwards.begin(), backwards.end());
     ASSERT_NO_FATAL_FAILURE(DeliverInBatches(s.rng(), in_order, s.circle(), ordered, &totals));
-    EXPECT_EQ(*late.log().GetVersionVector(s.scope()), expected);
-    EXPECT_EQ(*in_order.log().GetVersionVector(s.scope()), expected);
-    EXPECT_EQ(*late.store().StateHash(), *in_order.store().StateHash());
+    EXPECT_EQ(*late.Versions(s.circle()), expected);
+    EXPECT_EQ(*in_order.Versions(s.circle()), expected);
+    EXPECT_EQ(*late.StateHash(), *in_order.StateHash());
     if (HasFailure()) return;
   }
 }
@@ -806,16 +807,16 @@ TEST(Convergence, AMembersEditOfAnotherAuthorsTestimonyIsRejectedAndChangesNothi
     pb::OpBody body;
     body.mutable_testimony_edit()->set_testimony_id(target);
     *body.mutable_testimony_edit()->mutable_fields() = s.RandomFields();
-    auto forged = forger.log().Append(body, s.scope(), WallClockMs());
+    auto forged = ArchiveBackDoor::log(forger).Append(body, s.scope(), WallClockMs());
     ASSERT_TRUE(forged.ok()) << forged.status().ToString();
     for (auto& r : s.receivers()) {
-      auto hash_before = r->store().StateHash();
-      auto vv_before = r->log().GetVersionVector(s.scope());
+      auto hash_before = r->StateHash();
+      auto vv_before = r->Versions(s.circle());
       auto result = r->ReceiveOps(s.circle(), {*forged});
       ASSERT_FALSE(result.ok()) << "an edit of another author's testimony was accepted";
       EXPECT_EQ(result.status().code(), Code::kPermissionDenied) << result.status().ToString();
-      EXPECT_EQ(*r->store().StateHash(), *hash_before);
-      EXPECT_EQ(*r->log().GetVersionVector(s.scope()), *vv_before);
+      EXPECT_EQ(*r->StateHash(), *hash_before);
+      EXPECT_EQ(*r->Versions(s.circle()), *vv_before);
     }
     // The rejection leaves every receiver able to take the victim's next real edit.
     auto current = victim.GetTestimony(target);
@@ -827,7 +828,7 @@ TEST(Convergence, AMembersEditOfAnotherAuthorsTestimonyIsRejectedAndChangesNothi
       ASSERT_NO_FATAL_FAILURE(s.Sync(victim, *r));
       EXPECT_EQ(r->GetTestimony(target)->fields().body(), fields.body());
     }
-    EXPECT_EQ(*s.receivers()[1]->store().StateHash(), *s.receivers()[0]->store().StateHash());
+    EXPECT_EQ(*s.receivers()[1]->StateHash(), *s.receivers()[0]->StateHash());
     if (HasFailure()) return;
   }
 }
@@ -855,7 +856,7 @@ TEST(Convergence, AForkedAuthorIsKeptAsEvidenceFlaggedAndNotApplied) {
         std::vector<uint8_t>(seed_bytes.data(), seed_bytes.data() + seed_bytes.size());
     auto twin = log::OpLog::Open(db.get(), crypto::SecretBytes::Random(log::kBodyKeySize), options);
     ASSERT_TRUE(twin.ok()) << twin.status().ToString();
-    auto admin_ops = admin.log().OpsAfter({}, s.scope(), SIZE_MAX);
+    auto admin_ops = admin.OpsAfter(s.circle(), {}, SIZE_MAX);
     ASSERT_TRUE(admin_ops.ok());
     for (const auto& e : *admin_ops) ASSERT_TRUE((*twin)->Ingest(e, WallClockMs()).ok());
 
@@ -877,20 +878,20 @@ TEST(Convergence, AForkedAuthorIsKeptAsEvidenceFlaggedAndNotApplied) {
     Archive& r = *s.receivers()[0];
     Totals totals;
     ASSERT_NO_FATAL_FAILURE(DeliverInBatches(s.rng(), r, s.circle(), all, &totals));
-    auto hash_before = r.store().StateHash();
+    auto hash_before = r.StateHash();
     auto report = r.ReceiveOps(s.circle(), {*fork});
     ASSERT_TRUE(report.ok()) << report.status().ToString();
     EXPECT_EQ(report->forks, 1u);
     EXPECT_EQ(report->accepted, 0u);
-    auto forked = r.log().ForkedAuthors();
+    auto forked = ArchiveBackDoor::log(r).ForkedAuthors();
     ASSERT_TRUE(forked.ok());
     EXPECT_EQ(*forked, std::vector<log::PublicKey>{author.identity().public_key()});
-    auto variants = r.log().OpsAt(author.identity().public_key(), s.scope(), 1);
+    auto variants = ArchiveBackDoor::log(r).OpsAt(author.identity().public_key(), s.scope(), 1);
     ASSERT_TRUE(variants.ok());
     ASSERT_EQ(variants->size(), 2u);
     EXPECT_EQ((*variants)[1].SerializeAsString(), fork->SerializeAsString());
-    EXPECT_EQ(*r.store().StateHash(), *hash_before) << "a fork variant was materialized";
-    EXPECT_EQ(*r.log().GetVersionVector(s.scope()), expected);
+    EXPECT_EQ(*r.StateHash(), *hash_before) << "a fork variant was materialized";
+    EXPECT_EQ(*r.Versions(s.circle()), expected);
     EXPECT_TRUE(r.GetTestimony(real_id).ok());
     EXPECT_EQ(r.GetTestimony(std::string(16, '\x7f')).status().code(), Code::kNotFound);
     // The same fork again is a duplicate of the evidence, not a second fork.

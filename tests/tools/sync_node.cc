@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "core/archive/archive.h"
+#include "core/archive/back_door.h"
 #include "core/bytes.h"
 #include "core/crypto/hash.h"
 #include "core/vault/key_file.h"
@@ -107,7 +108,7 @@ class NodeReplica : public sync::ArchiveReplica {
     std::set<std::string> all(listed.begin(), listed.end());
     auto lock = Lock();
     for (const std::string& id : circles_) {
-      auto info = archive().log().GetCircle(id);
+      auto info = archive().GetCircle(id);
       if (!info.ok()) continue;
       const auto& m = info->members;
       if (std::find(m.begin(), m.end(), peer) != m.end()) all.insert(id);
@@ -187,7 +188,7 @@ int Serve(const std::string& dir, const Flags& flags) {
 }
 
 std::string VersionsLine(archive::Archive& archive, const std::string& circle) {
-  auto v = Check(archive.log().GetVersionVector(log::Scope::Circle(circle)), "versions");
+  auto v = Check(archive.Versions(circle), "versions");
   std::string input;
   uint64_t ops = 0;
   for (const auto& [author, seq] : v) {
@@ -219,7 +220,7 @@ int SyncOnce(const std::string& dir, const std::string& target, const Flags& fla
     candidates.emplace_back();
     std::memcpy(candidates.back().data(), flags.peer.data(), 32);
   } else {
-    for (const auto& contact : Check(archive->log().Contacts(), "contacts")) {
+    for (const auto& contact : Check(archive->Contacts(), "contacts")) {
       candidates.push_back(contact.public_key);
     }
   }
@@ -300,11 +301,15 @@ int main(int argc, char** argv) {
   if (verb == "key") {
     std::printf("%s\n", estelik::Hex(archive->identity().public_key()).c_str());
   } else if (verb == "befriend" && argc >= 5) {
-    Check(archive->log().AddContact(KeyFromHex(argv[3]), argv[4], now), "add contact");
+    Check(archive::ArchiveBackDoor::log(*archive).AddContact(KeyFromHex(argv[3]), argv[4], now),
+          "add contact");
   } else if (verb == "circle" && argc >= 4) {
-    auto created = Check(archive->log().CreateCircle(argv[3], now), "create circle");
+    auto created =
+        Check(archive::ArchiveBackDoor::log(*archive).CreateCircle(argv[3], now), "create circle");
     for (int i = 4; i < argc; ++i) {
-      Check(archive->log().AddMember(created.circle_id, KeyFromHex(argv[i]), now), "add member");
+      Check(archive::ArchiveBackDoor::log(*archive).AddMember(created.circle_id,
+                                                              KeyFromHex(argv[i]), now),
+            "add member");
     }
     std::printf("%s\n", Hex(created.circle_id).c_str());
   } else if (verb == "post" && argc >= 5) {
@@ -315,7 +320,7 @@ int main(int argc, char** argv) {
     // Each op as the app makes it: a testimony recorded privately and shared into the circle
     // (one circle op), or an edit of the last shared one (one circle op). One transaction.
     std::string last_id;
-    sqlite3* db = archive->vault().db();
+    sqlite3* db = archive::ArchiveBackDoor::vault(*archive).db();
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) Die("begin");
     for (long i = 0; i < count; ++i) {
       pb::TestimonyFields fields;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/archive/back_door.h"
 #include "core/bytes.h"
 #include "core/log/op_codec.h"
 #include "tests/unit/archive/archive_test_util.h"
@@ -17,13 +18,13 @@ using namespace estelik::archive::testing;  // NOLINT
 using TwoActivists = AliaAndBolat;
 
 TEST_F(TwoActivists, EveryLocalChangeIsASignedOpInThePrivateLog) {
-  auto vv0 = alia_->log().GetVersionVector(log::Scope::Private());
+  auto vv0 = ArchiveBackDoor::log(*alia_).GetVersionVector(log::Scope::Private());
   ASSERT_TRUE(vv0.ok());
   auto t = alia_->AddTestimony(Fields("First", "words"));
   ASSERT_TRUE(t.ok());
   ASSERT_TRUE(alia_->EditTestimony(t->id(), Fields("First", "more words")).ok());
   ASSERT_TRUE(alia_->Withdraw(t->id()).ok());
-  auto vv1 = alia_->log().GetVersionVector(log::Scope::Private());
+  auto vv1 = ArchiveBackDoor::log(*alia_).GetVersionVector(log::Scope::Private());
   ASSERT_TRUE(vv1.ok());
   std::string me(reinterpret_cast<const char*>(alia_->identity().public_key().data()), 32);
   EXPECT_EQ((*vv1)[me], (*vv0)[me] + 3);
@@ -94,16 +95,17 @@ TEST_F(TwoActivists, AMemberCannotEditSomeoneElsesTestimonyAndNothingChanges) {
   pb::OpBody forged;
   forged.mutable_testimony_edit()->set_testimony_id(t->id());
   *forged.mutable_testimony_edit()->mutable_fields() = Fields("Alia's", "words put in her mouth");
-  auto env = bolat_->log().Append(forged, log::Scope::Circle(circle_), WallClockMs());
+  auto env =
+      ArchiveBackDoor::log(*bolat_).Append(forged, log::Scope::Circle(circle_), WallClockMs());
   ASSERT_TRUE(env.ok()) << env.status().ToString();
 
-  auto hash_before = alia_->store().StateHash();
-  auto vv_before = alia_->log().GetVersionVector(log::Scope::Circle(circle_));
+  auto hash_before = alia_->StateHash();
+  auto vv_before = alia_->Versions(circle_);
   auto result = alia_->ReceiveOps(circle_, {*env});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), Code::kPermissionDenied) << result.status().ToString();
-  EXPECT_EQ(*alia_->store().StateHash(), *hash_before);
-  EXPECT_EQ(*alia_->log().GetVersionVector(log::Scope::Circle(circle_)), *vv_before);
+  EXPECT_EQ(*alia_->StateHash(), *hash_before);
+  EXPECT_EQ(*alia_->Versions(circle_), *vv_before);
   EXPECT_EQ(alia_->GetTestimony(t->id())->fields().body(), "her words");
 }
 

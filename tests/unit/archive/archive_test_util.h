@@ -32,9 +32,9 @@ inline pb::TestimonyFields Fields(const std::string& title, const std::string& b
 // Hands `to` every op of `circle` that `from` holds and `to` lacks, as a sync session would.
 inline Result<Archive::ReceiveReport> Deliver(Archive& from, Archive& to,
                                               const std::string& circle) {
-  auto theirs = to.log().GetVersionVector(log::Scope::Circle(circle));
+  auto theirs = to.Versions(circle);
   log::VersionVector vv = theirs.ok() ? *theirs : log::VersionVector{};
-  ESTELIK_ASSIGN_OR_RETURN(auto ops, from.log().OpsAfter(vv, log::Scope::Circle(circle), 100000));
+  ESTELIK_ASSIGN_OR_RETURN(auto ops, from.OpsAfter(circle, vv, 100000));
   return to.ReceiveOps(circle, ops);
 }
 
@@ -43,12 +43,12 @@ inline void DeliverChunks(Archive& from, Archive& to, const std::string& circle)
   auto wanted = to.CircleAttachments(circle);
   ASSERT_TRUE(wanted.ok()) << wanted.status().ToString();
   for (const auto& info : *wanted) {
-    auto missing = to.store().MissingChunks(info.attachment_id());
+    auto missing = to.MissingChunks(info.attachment_id());
     ASSERT_TRUE(missing.ok());
     for (uint64_t i : *missing) {
-      auto sealed = from.store().GetSealedChunk(info.attachment_id(), i);
+      auto sealed = from.GetSealedChunk(info.attachment_id(), i);
       ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
-      ASSERT_TRUE(to.store().PutChunk(info.attachment_id(), i, *sealed).ok());
+      ASSERT_TRUE(to.PutChunk(info.attachment_id(), i, *sealed).ok());
     }
   }
 }

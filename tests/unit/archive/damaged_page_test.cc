@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/archive/archive.h"
+#include "core/archive/back_door.h"
 #include "tests/support/damage.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/archive/archive_test_util.h"
@@ -45,7 +46,7 @@ class DamagedPage : public ::testing::Test {
   std::set<uint32_t> PagesOf(const std::string& pattern) {
     std::set<uint32_t> pages;
     sqlite3_stmt* s = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(archive_->vault().db(),
+    EXPECT_EQ(sqlite3_prepare_v2(ArchiveBackDoor::vault(*archive_).db(),
                                  "SELECT pageno FROM dbstat WHERE name LIKE ?1 AND "
                                  "pagetype = 'leaf'",
                                  -1, &s, nullptr),
@@ -92,7 +93,7 @@ TEST_F(DamagedPage, SearchReadingADamagedIndexPageSaysWhichPage) {
   ASSERT_FALSE(found.ok());
   ExpectNamesADamagedPage(found.status(), pages);
   // The same through the store itself.
-  auto direct = archive_->store().Search(q);
+  auto direct = ArchiveBackDoor::store(*archive_).Search(q);
   ASSERT_FALSE(direct.ok());
   ExpectNamesADamagedPage(direct.status(), pages);
 }
@@ -123,10 +124,11 @@ TEST_F(DamagedPage, TheOpLogReadingADamagedPageSaysWhichPage) {
     ExpectNamesADamagedPage(opened, pages);
     return;
   }
-  auto ops = archive_->log().OpsAfter({}, log::Scope::Private(), SIZE_MAX);
+  auto ops = ArchiveBackDoor::log(*archive_).OpsAfter({}, log::Scope::Private(), SIZE_MAX);
   Status st = ops.status();
   if (st.ok())
-    st = archive_->log().ForEachOp([](const log::OpLog::StoredOp&) { return Status::Ok(); });
+    st = ArchiveBackDoor::log(*archive_).ForEachOp(
+        [](const log::OpLog::StoredOp&) { return Status::Ok(); });
   ASSERT_FALSE(st.ok());
   ExpectNamesADamagedPage(st, pages);
 }

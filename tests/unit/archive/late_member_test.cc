@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/archive/archive.h"
+#include "core/archive/back_door.h"
 #include "core/log/op_codec.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/archive/archive_test_util.h"
@@ -46,9 +47,9 @@ class LateMember : public AliasCircle {
 
   // Alia's newest circle op, opened.
   pb::OpBody NewestCircleBody() {
-    auto ops = alia().log().OpsAfter({}, log::Scope::Circle(circle_), 100000);
+    auto ops = alia().OpsAfter(circle_, {}, 100000);
     EXPECT_TRUE(ops.ok() && !ops->empty());
-    auto body = alia().log().OpenBody(ops->back());
+    auto body = ArchiveBackDoor::log(alia()).OpenBody(ops->back());
     EXPECT_TRUE(body.ok()) << body.status().ToString();
     return body.ok() ? *body : pb::OpBody();
   }
@@ -86,8 +87,8 @@ TEST_F(LateMember, AnEditOfATestimonySharedBeforeTheyJoinedDoesNotStopTheirSync)
   auto again = Deliver(alia(), dana(), circle_);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->accepted, 0u);
-  auto vv_alia = alia().log().GetVersionVector(log::Scope::Circle(circle_));
-  auto vv_dana = dana().log().GetVersionVector(log::Scope::Circle(circle_));
+  auto vv_alia = alia().Versions(circle_);
+  auto vv_dana = dana().Versions(circle_);
   ASSERT_TRUE(vv_alia.ok() && vv_dana.ok());
   EXPECT_EQ(*vv_dana, *vv_alia);  // the skipped edit is in her log, to forward
 
@@ -136,8 +137,8 @@ TEST_F(LateMember, EveryKindOfOpAboutAnUnreadTestimonyIsSkippedAlikeInAnyBatchin
     EXPECT_EQ(again->accepted, 0u);
     ExpectRebuildKeepsState(*late);
   }
-  auto dana_hash = dana().store().StateHash();
-  auto erlan_hash = erlan().store().StateHash();
+  auto dana_hash = dana().StateHash();
+  auto erlan_hash = erlan().StateHash();
   ASSERT_TRUE(dana_hash.ok() && erlan_hash.ok());
   EXPECT_EQ(*dana_hash, *erlan_hash);
 }
@@ -151,16 +152,18 @@ TEST_F(LateMember, AnOpAboutAnUnknownTestimonyFromAnAuthorWhoseOpsWeAllReadIsSti
   pb::OpBody forged;
   forged.mutable_testimony_edit()->set_testimony_id(std::string(16, '\x42'));
   *forged.mutable_testimony_edit()->mutable_fields() = Fields("Invented", "Never shared.");
-  ASSERT_TRUE(bolat().log().Append(forged, log::Scope::Circle(circle_), WallClockMs()).ok());
+  ASSERT_TRUE(ArchiveBackDoor::log(bolat())
+                  .Append(forged, log::Scope::Circle(circle_), WallClockMs())
+                  .ok());
   Sync(dana());
 
-  auto hash_before = dana().store().StateHash();
-  auto vv_before = dana().log().GetVersionVector(log::Scope::Circle(circle_));
+  auto hash_before = dana().StateHash();
+  auto vv_before = dana().Versions(circle_);
   auto result = Deliver(bolat(), dana(), circle_);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), Code::kNotFound) << result.status().ToString();
-  EXPECT_EQ(*dana().store().StateHash(), *hash_before);
-  EXPECT_EQ(*dana().log().GetVersionVector(log::Scope::Circle(circle_)), *vv_before);
+  EXPECT_EQ(*dana().StateHash(), *hash_before);
+  EXPECT_EQ(*dana().Versions(circle_), *vv_before);
 }
 
 TEST_F(LateMember, AReaddedMemberGetsTheWholeCurrentTextWithTheFirstEditAcrossEpochs) {
@@ -198,8 +201,8 @@ TEST_F(LateMember, AReaddedMemberGetsTheWholeCurrentTextWithTheFirstEditAcrossEp
   pb::OpBody within = NewestCircleBody();
   ASSERT_TRUE(within.testimony_edit().has_body_delta());
   EXPECT_TRUE(within.testimony_edit().fields().body().empty());
-  auto ops = alia().log().OpsAfter(*bolat().log().GetVersionVector(log::Scope::Circle(circle_)),
-                                   log::Scope::Circle(circle_), 100);
+  auto ops = ArchiveBackDoor::log(alia()).OpsAfter(*bolat().Versions(circle_),
+                                                   log::Scope::Circle(circle_), 100);
   ASSERT_TRUE(ops.ok());
   ASSERT_EQ(ops->size(), 1u);
   EXPECT_LT(ops->front().ByteSizeLong(), 600u);

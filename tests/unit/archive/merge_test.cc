@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/archive/archive.h"
+#include "core/archive/back_door.h"
 #include "core/bytes.h"
 #include "core/log/op_codec.h"
 #include "tests/support/temp_dir.h"
@@ -25,12 +26,12 @@ using namespace estelik::archive::testing;  // NOLINT
 // Our private ops, oldest first, opened.
 std::vector<pb::OpBody> PrivateBodies(Archive& a) {
   std::vector<pb::OpBody> out;
-  auto ops = a.log().OpsAfter({}, log::Scope::Private(), 100000);
+  auto ops = ArchiveBackDoor::log(a).OpsAfter({}, log::Scope::Private(), 100000);
   EXPECT_TRUE(ops.ok());
   if (!ops.ok()) return out;
   for (const auto& e : *ops) {
     if (e.op().empty()) continue;  // redacted
-    auto body = a.log().OpenBody(e);
+    auto body = ArchiveBackDoor::log(a).OpenBody(e);
     EXPECT_TRUE(body.ok()) << body.status().ToString();
     if (body.ok()) out.push_back(*body);
   }
@@ -39,7 +40,7 @@ std::vector<pb::OpBody> PrivateBodies(Archive& a) {
 
 // Rows of any table of the decrypted vault (store and log) holding `needle`, as "table.column".
 std::vector<std::string> FindInVault(Archive& a, const std::string& needle) {
-  sqlite3* db = a.vault().db();
+  sqlite3* db = ArchiveBackDoor::vault(a).db();
   std::vector<std::string> tables;
   sqlite3_stmt* s = nullptr;
   EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &s,
@@ -136,7 +137,7 @@ TEST_F(Circle, EveryReplicaRecordsTheTombstoneHashTheAuthorComputed) {
   EXPECT_EQ(mine->tombstone_hash().size(), 32u);
   EXPECT_EQ(theirs->tombstone_hash(), mine->tombstone_hash())
       << "bolat held fewer versions, but must record the author's tombstone";
-  EXPECT_EQ(*bolat().store().StateHash(), *dana().store().StateHash());
+  EXPECT_EQ(*bolat().StateHash(), *dana().StateHash());
 }
 
 TEST_F(Circle, ATestimonyRecordedIntoACircleHasNoPrivateCopyAndEveryMemberHoldsTheSameState) {
@@ -155,8 +156,8 @@ TEST_F(Circle, ATestimonyRecordedIntoACircleHasNoPrivateCopyAndEveryMemberHoldsT
   ASSERT_TRUE(theirs.ok()) << theirs.status().ToString();
   EXPECT_EQ(theirs->fields().body(), "the trucks came at dawn");
   // The author's store and the members' are the same: no private history on either side.
-  EXPECT_EQ(*alia().store().StateHash(), *bolat().store().StateHash());
-  EXPECT_EQ(*alia().store().StateHash(), *dana().store().StateHash());
+  EXPECT_EQ(*alia().StateHash(), *bolat().StateHash());
+  EXPECT_EQ(*alia().StateHash(), *dana().StateHash());
   auto rebuilt = alia().Rebuild();
   EXPECT_TRUE(rebuilt.ok()) << rebuilt.status().ToString();
 
@@ -174,7 +175,8 @@ TEST_F(Circle, AnEditSignedAfterTheWithdrawalIsAcceptedButChangesNothing) {
   pb::OpBody late;
   late.mutable_testimony_edit()->set_testimony_id(id);
   *late.mutable_testimony_edit()->mutable_fields() = Fields("resurrected", "words");
-  ASSERT_TRUE(alia().log().Append(late, log::Scope::Circle(circle_), WallClockMs()).ok());
+  ASSERT_TRUE(
+      ArchiveBackDoor::log(alia()).Append(late, log::Scope::Circle(circle_), WallClockMs()).ok());
   // A tag bolat added before he saw the withdrawal, delivered to dana after it.
   ASSERT_TRUE(bolat().AddTag(id, "square").ok());
 
@@ -188,7 +190,7 @@ TEST_F(Circle, AnEditSignedAfterTheWithdrawalIsAcceptedButChangesNothing) {
   EXPECT_TRUE(t->tags().empty());
   // Bolat gets the withdrawal after his own tag: the same state.
   ASSERT_TRUE(Deliver(alia(), bolat(), circle_).ok());
-  EXPECT_EQ(*bolat().store().StateHash(), *dana().store().StateHash());
+  EXPECT_EQ(*bolat().StateHash(), *dana().StateHash());
 }
 
 TEST_F(Circle, APrivateCreateCarriesTheContentKeyAndAnEditNamesItsBaseOp) {
@@ -204,29 +206,29 @@ TEST_F(Circle, APrivateCreateCarriesTheContentKeyAndAnEditNamesItsBaseOp) {
   }
   ASSERT_NE(create, nullptr);
   ASSERT_NE(edit, nullptr);
-  auto key = alia().store().TestimonyContentKey(t->id());
+  auto key = ArchiveBackDoor::store(alia()).TestimonyContentKey(t->id());
   ASSERT_TRUE(key.ok());
   EXPECT_EQ(create->testimony_create().content_key(),
             std::string(reinterpret_cast<const char*>(key->data()), key->size()));
   // base_op is the hash of the create op, which made version 1.
-  auto ops = alia().log().OpsAfter({}, log::Scope::Private(), 100000);
+  auto ops = ArchiveBackDoor::log(alia()).OpsAfter({}, log::Scope::Private(), 100000);
   ASSERT_TRUE(ops.ok());
   bool found = false;
   for (const auto& e : *ops) {
     auto h = log::HashOpBytes(e.op());
     if (std::string(reinterpret_cast<const char*>(h.data()), h.size()) ==
         edit->testimony_edit().base_op()) {
-      auto body = alia().log().OpenBody(e);
+      auto body = ArchiveBackDoor::log(alia()).OpenBody(e);
       ASSERT_TRUE(body.ok());
       found = body->has_testimony_create();
     }
   }
   EXPECT_TRUE(found) << "the edit's base_op must name the create op";
   // Private ops never reach the circle.
-  auto circle_ops = alia().log().OpsAfter({}, log::Scope::Circle(circle_), 100000);
+  auto circle_ops = alia().OpsAfter(circle_, {}, 100000);
   ASSERT_TRUE(circle_ops.ok());
   for (const auto& e : *circle_ops) {
-    auto body = alia().log().OpenBody(e);
+    auto body = ArchiveBackDoor::log(alia()).OpenBody(e);
     ASSERT_TRUE(body.ok());
     EXPECT_FALSE(body->has_testimony_create());
   }
@@ -262,7 +264,7 @@ TEST_F(Circle, AConcurrentTagAddSurvivesARemoveThatDidNotSeeIt) {
     EXPECT_EQ(listed->testimonies(0).id(), id);
   }
   // (alia, the author, also holds the private versions before the share.)
-  EXPECT_EQ(*bolat().store().StateHash(), *dana().store().StateHash());
+  EXPECT_EQ(*bolat().StateHash(), *dana().StateHash());
 
   // Removing what everyone has seen removes it everywhere.
   ASSERT_TRUE(bolat().RemoveTag(id, "strike").ok());
@@ -276,9 +278,9 @@ TEST_F(Circle, OnlyWeTagAPrivateTestimonyAndTheTagNeverLeavesTheDevice) {
   ASSERT_TRUE(alia().AddTag(t->id(), "mine").ok());
   EXPECT_EQ(alia().GetTestimony(t->id())->tags(0), "mine");
   EXPECT_EQ(alia().AddTag(t->id(), "").code(), Code::kInvalidArgument);
-  auto before = bolat().store().StateHash();
+  auto before = bolat().StateHash();
   ASSERT_NO_FATAL_FAILURE(SyncAll());
-  EXPECT_EQ(*bolat().store().StateHash(), *before);
+  EXPECT_EQ(*bolat().StateHash(), *before);
   EXPECT_EQ(bolat().GetTestimony(t->id()).status().code(), Code::kNotFound);
 }
 
@@ -313,14 +315,14 @@ TEST_F(Circle, RebuildFromTheLogGivesTheSameStateHash) {
   ASSERT_TRUE(dana().Annotate(theirs->id(), "seen by dana").ok());
   ASSERT_NO_FATAL_FAILURE(SyncAll());
 
-  auto before = alia().store().StateHash();
+  auto before = alia().StateHash();
   auto shown = alia().GetTestimony(theirs->id());
   ASSERT_TRUE(shown.ok());
   ASSERT_EQ(shown->attachments_size(), 1);
   auto report = alia().Rebuild();
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->before, report->after);
-  EXPECT_EQ(*alia().store().StateHash(), *before);
+  EXPECT_EQ(*alia().StateHash(), *before);
   EXPECT_GT(report->applied, 10u);
   auto again = alia().GetTestimony(theirs->id());
   ASSERT_TRUE(again.ok());
@@ -340,17 +342,18 @@ TEST_F(Circle, RebuildFromTheLogGivesTheSameStateHash) {
 // Executes one SQL statement with one blob parameter on the vault's connection.
 void RawSql(Archive& a, const std::string& sql, const std::string& blob) {
   sqlite3_stmt* s = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(a.vault().db(), sql.c_str(), -1, &s, nullptr), SQLITE_OK)
-      << sqlite3_errmsg(a.vault().db());
+  ASSERT_EQ(sqlite3_prepare_v2(ArchiveBackDoor::vault(a).db(), sql.c_str(), -1, &s, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(ArchiveBackDoor::vault(a).db());
   if (!blob.empty()) sqlite3_bind_blob(s, 1, blob.data(), static_cast<int>(blob.size()), nullptr);
-  EXPECT_EQ(sqlite3_step(s), SQLITE_DONE) << sqlite3_errmsg(a.vault().db());
+  EXPECT_EQ(sqlite3_step(s), SQLITE_DONE) << sqlite3_errmsg(ArchiveBackDoor::vault(a).db());
   sqlite3_finalize(s);
 }
 
 TEST_F(Circle, RebuildRestoresAVersionRowTamperedWithRawSql) {
   auto t = alia().AddTestimony(Fields("the true account", "shots at noon"));
   ASSERT_TRUE(t.ok());
-  auto before = alia().store().StateHash();
+  auto before = alia().StateHash();
   std::string forged = Fields("a false account", "nothing happened").SerializeAsString();
   ASSERT_NO_FATAL_FAILURE(RawSql(alia(), "UPDATE versions SET fields = ?1", forged));
   ASSERT_EQ(alia().GetTestimony(t->id())->fields().title(), "a false account");
@@ -358,7 +361,7 @@ TEST_F(Circle, RebuildRestoresAVersionRowTamperedWithRawSql) {
   auto report = alia().Rebuild();
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(alia().GetTestimony(t->id())->fields().title(), "the true account");
-  EXPECT_EQ(*alia().store().StateHash(), *before);
+  EXPECT_EQ(*alia().StateHash(), *before);
   pb::SearchQuery q;
   q.set_text("noon");
   auto found = alia().Search(q);
@@ -370,11 +373,11 @@ TEST_F(Circle, RebuildRefusesAndChangesNothingWhenTheStateWouldDiffer) {
   auto t = alia().AddTestimony(Fields("account", "words"), 1700000000000ULL);
   ASSERT_TRUE(t.ok());
   ASSERT_NO_FATAL_FAILURE(RawSql(alia(), "UPDATE testimonies SET recorded_ms = 5", ""));
-  auto tampered = alia().store().StateHash();
+  auto tampered = alia().StateHash();
   auto report = alia().Rebuild();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), Code::kCorrupt);
-  EXPECT_EQ(*alia().store().StateHash(), *tampered);
+  EXPECT_EQ(*alia().StateHash(), *tampered);
   EXPECT_EQ(alia().GetTestimony(t->id())->recorded_unix_ms(), 5u);
 }
 
@@ -394,7 +397,7 @@ TEST_F(Circle, AWithdrawnTestimonysWordsAreNowhereInTheDecryptedVault) {
   auto keep = alia().AddTestimony(Fields("unrelated", "stays"));
   ASSERT_TRUE(keep.ok());
   EXPECT_FALSE(FindInVault(alia(), canary).empty()) << "the scan must be able to find it";
-  auto tombstone_before = alia().store().TombstoneHash(t->id());
+  auto tombstone_before = ArchiveBackDoor::store(alia()).TombstoneHash(t->id());
   ASSERT_TRUE(tombstone_before.ok());
 
   ASSERT_TRUE(alia().Withdraw(t->id()).ok());
@@ -402,15 +405,15 @@ TEST_F(Circle, AWithdrawnTestimonysWordsAreNowhereInTheDecryptedVault) {
   // The chain stays whole: later ops append and verify; the signature check skips redacted
   // rows.
   ASSERT_TRUE(alia().EditTestimony(keep->id(), Fields("unrelated", "still here")).ok());
-  auto bad = alia().log().VerifyStoredSignatures();
+  auto bad = ArchiveBackDoor::log(alia()).VerifyStoredSignatures();
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ(*bad, 0u);
 
-  auto before = alia().store().StateHash();
+  auto before = alia().StateHash();
   auto report = alia().Rebuild();
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_GE(report->redacted, 5u);
-  EXPECT_EQ(*alia().store().StateHash(), *before);
+  EXPECT_EQ(*alia().StateHash(), *before);
   auto gone = alia().GetTestimony(t->id());
   ASSERT_TRUE(gone.ok());
   EXPECT_TRUE(gone->withdrawn());

@@ -47,7 +47,7 @@ class Removal : public AliasCircle {
   }
 
   std::array<uint8_t, 32> StateHash(Archive& a) {
-    auto h = a.store().StateHash();
+    auto h = a.StateHash();
     EXPECT_TRUE(h.ok()) << h.status().ToString();
     return h.ok() ? *h : std::array<uint8_t, 32>{};
   }
@@ -90,8 +90,7 @@ TEST_F(Removal, LateOpsRelayedByAMemberWhoHadNotHeardAreUndoneWhenTheRemovalArri
   EXPECT_EQ(alia().GetTestimony(late).status().code(), Code::kNotFound);
   EXPECT_EQ(Tags(alia(), alias_), std::vector<std::string>{"confirmed"});
   EXPECT_EQ(StateHash(alia()), StateHash(bolat()));
-  EXPECT_EQ(*alia().log().GetVersionVector(log::Scope::Circle(circle_)),
-            *bolat().log().GetVersionVector(log::Scope::Circle(circle_)));
+  EXPECT_EQ(*alia().Versions(circle_), *bolat().Versions(circle_));
   ExpectRebuildKeepsState(alia());
   ExpectRebuildKeepsState(bolat());
   EXPECT_EQ(bolat().GetTestimony(late).status().code(), Code::kNotFound);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/archive/archive.h"
+#include "core/archive/back_door.h"
 #include "core/log/op_codec.h"
 #include "tests/unit/archive/archive_test_util.h"
 
@@ -19,11 +20,11 @@ class ScopeFields : public AliaAndBolat {
  protected:
   // The fields a circle op of Alia's seals, as any member opens them.
   std::vector<pb::TestimonyFields> SealedFields() {
-    auto ops = alia_->log().OpsAfter({}, log::Scope::Circle(circle_), 1000);
+    auto ops = alia_->OpsAfter(circle_, {}, 1000);
     EXPECT_TRUE(ops.ok());
     std::vector<pb::TestimonyFields> out;
     for (const auto& e : *ops) {
-      auto body = alia_->log().OpenBody(e);
+      auto body = ArchiveBackDoor::log(*alia_).OpenBody(e);
       EXPECT_TRUE(body.ok()) << body.status().ToString();
       if (body->has_share_into_circle()) out.push_back(body->share_into_circle().fields());
       if (body->has_testimony_edit()) out.push_back(body->testimony_edit().fields());
@@ -79,7 +80,8 @@ TEST_F(ScopeFields, OpsThatStillCarryTheCircleIdReadTheSame) {
   create->mutable_fields()->set_consent_scope(pb::CONSENT_SCOPE_CIRCLE);
   create->mutable_fields()->set_circle_id(circle_);
   create->set_content_key(std::string(32, '\x01'));
-  ASSERT_TRUE(alia_->log().Append(body, log::Scope::Circle(circle_), WallClockMs()).ok());
+  ASSERT_TRUE(
+      ArchiveBackDoor::log(*alia_).Append(body, log::Scope::Circle(circle_), WallClockMs()).ok());
   auto delivered = Deliver(*alia_, *bolat_, circle_);
   ASSERT_TRUE(delivered.ok()) << delivered.status().ToString();
   auto t = bolat_->GetTestimony(std::string(16, '\x07'));

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/archive/archive.h"
+#include "core/archive/back_door.h"
 #include "core/bytes.h"
 #include "core/log/op_codec.h"
 #include "tests/unit/archive/archive_test_util.h"
@@ -132,9 +133,9 @@ class DeltaEdits : public AliaAndBolat {
 
   // Alia's circle ops Bolat does not hold yet.
   std::vector<pb::Envelope> Pending() {
-    auto vv = bolat_->log().GetVersionVector(log::Scope::Circle(circle_));
+    auto vv = bolat_->Versions(circle_);
     EXPECT_TRUE(vv.ok());
-    auto ops = alia_->log().OpsAfter(*vv, log::Scope::Circle(circle_), 1000);
+    auto ops = alia_->OpsAfter(circle_, *vv, 1000);
     EXPECT_TRUE(ops.ok());
     return *ops;
   }
@@ -155,14 +156,16 @@ class DeltaEdits : public AliaAndBolat {
     edit->set_testimony_id(id);
     *edit->mutable_fields() = current->fields();
     edit->mutable_fields()->clear_body();
-    auto base = bolat_->store().VersionOp(id, current->current_version());
+    auto base = ArchiveBackDoor::store(*bolat_).VersionOp(id, current->current_version());
     ASSERT_TRUE(base.ok());
     edit->set_base_op(*base);
     *edit->mutable_body_delta() = delta;
-    ASSERT_TRUE(alia_->log().Append(forged, log::Scope::Circle(circle_), WallClockMs()).ok());
+    ASSERT_TRUE(ArchiveBackDoor::log(*alia_)
+                    .Append(forged, log::Scope::Circle(circle_), WallClockMs())
+                    .ok());
 
-    auto hash_before = bolat_->store().StateHash();
-    auto vv_before = bolat_->log().GetVersionVector(log::Scope::Circle(circle_));
+    auto hash_before = bolat_->StateHash();
+    auto vv_before = bolat_->Versions(circle_);
     auto result = Deliver(*alia_, *bolat_, circle_);
     ASSERT_FALSE(result.ok());
     EXPECT_EQ(result.status().code(), Code::kCorrupt) << result.status().ToString();
@@ -171,8 +174,8 @@ class DeltaEdits : public AliaAndBolat {
                   ": its text delta does not apply to the version it was made from"),
               std::string::npos)
         << result.status().message();
-    EXPECT_EQ(*bolat_->store().StateHash(), *hash_before);
-    EXPECT_EQ(*bolat_->log().GetVersionVector(log::Scope::Circle(circle_)), *vv_before);
+    EXPECT_EQ(*bolat_->StateHash(), *hash_before);
+    EXPECT_EQ(*bolat_->Versions(circle_), *vv_before);
     EXPECT_EQ(Body(*bolat_, id), current->fields().body());
     EXPECT_EQ(bolat_->History(id)->versions_size(), 1);
   }
@@ -188,7 +191,7 @@ TEST_F(DeltaEdits, AppendingASentenceToALongTestimonySendsOnlyTheSentence) {
   std::vector<pb::Envelope> ops = Pending();
   ASSERT_EQ(ops.size(), 1u);
   EXPECT_LT(ops[0].ByteSizeLong(), 600u);
-  auto opened = alia_->log().OpenBody(ops[0]);
+  auto opened = ArchiveBackDoor::log(*alia_).OpenBody(ops[0]);
   ASSERT_TRUE(opened.ok());
   ASSERT_TRUE(opened->testimony_edit().has_body_delta());
   EXPECT_TRUE(opened->testimony_edit().fields().body().empty());
@@ -265,7 +268,7 @@ TEST_F(DeltaEdits, ATestimonyRecordedStraightIntoTheCircleTakesDeltaEditsToo) {
   ASSERT_TRUE(alia_->EditTestimony(t->id(), edited).ok());
   std::vector<pb::Envelope> ops = Pending();
   ASSERT_EQ(ops.size(), 1u);
-  EXPECT_TRUE(alia_->log().OpenBody(ops[0])->testimony_edit().has_body_delta());
+  EXPECT_TRUE(ArchiveBackDoor::log(*alia_).OpenBody(ops[0])->testimony_edit().has_body_delta());
   ASSERT_TRUE(Deliver(*alia_, *bolat_, circle_).ok());
   EXPECT_EQ(Body(*bolat_, t->id()), edited.body());
 }

@@ -33,9 +33,9 @@ class ReplicationHostile : public ::testing::Test {
     ASSERT_TRUE(SyncPeers(*carol_, *victim_).a_ok);
     ASSERT_TRUE(Post(*mallory_, ours_, 40).ok());
     // Mallory's ops the victim does not have yet, in seq order.
-    auto vv = victim_->archive->log().GetVersionVector(log::Scope::Circle(ours_));
+    auto vv = victim_->archive->Versions(ours_);
     ASSERT_TRUE(vv.ok());
-    auto fresh = mallory_->archive->log().OpsAfter(*vv, log::Scope::Circle(ours_), 1000);
+    auto fresh = mallory_->archive->OpsAfter(ours_, *vv, 1000);
     ASSERT_TRUE(fresh.ok());
     fresh_ = *fresh;
     ASSERT_EQ(fresh_.size(), 40u);

@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 
+#include "core/archive/back_door.h"
 #include "tests/unit/sync/sim_link.h"
 
 namespace estelik::testing {
@@ -39,7 +40,7 @@ TEST_F(ReplicationConvergence, TwoVaultsConvergeOnTheCircleTheyShare) {
   EXPECT_EQ(OpCount(TakeSnapshot(*b_, {circle}).versions[0]), 42u);
   EXPECT_EQ(TakeSnapshot(*a_, {circle}), TakeSnapshot(*b_, {circle}));
   // Bota learned the circle from its invitation, keys included.
-  auto info = b_->archive->log().GetCircle(circle);
+  auto info = b_->archive->GetCircle(circle);
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_FALSE(info->carrier_only);
 }
@@ -200,8 +201,9 @@ TEST_F(ReplicationConvergence, PrivateOpsAndUnsharedCirclesNeverLeaveTheDevice) 
   SyncOutcome s = SyncPeers(*a_, *b_);
   ASSERT_TRUE(s.a_ok) << s.a_reason;
   EXPECT_EQ(s.a.ops_sent, 2u);  // circle ab: create + add member
-  EXPECT_FALSE(b_->archive->log().GetCircle(ac).ok());
-  auto private_b = b_->archive->log().GetVersionVector(log::Scope::Private());
+  EXPECT_FALSE(b_->archive->GetCircle(ac).ok());
+  auto private_b =
+      archive::ArchiveBackDoor::log(*b_->archive).GetVersionVector(log::Scope::Private());
   ASSERT_TRUE(private_b.ok());
   EXPECT_EQ(private_b->count(std::string(a_->key().begin(), a_->key().end())), 0u);
   (void)ab;
@@ -210,7 +212,8 @@ TEST_F(ReplicationConvergence, PrivateOpsAndUnsharedCirclesNeverLeaveTheDevice) 
 TEST_F(ReplicationConvergence, AStrangerIsRefusedAtTheHandshake) {
   auto stranger = MakeSimPeer("eve");
   ASSERT_TRUE(stranger);
-  (void)stranger->archive->log().AddContact(a_->key(), "alma", SimClockMs());
+  (void)archive::ArchiveBackDoor::log(*stranger->archive)
+      .AddContact(a_->key(), "alma", SimClockMs());
   SyncOutcome s = SyncPeers(*stranger, *a_);
   EXPECT_FALSE(s.a_ok);
   EXPECT_FALSE(s.b_ok);

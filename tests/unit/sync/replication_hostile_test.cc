@@ -121,7 +121,7 @@ TEST_F(ReplicationHostile, AForgedOpIsReportedToThePeerAsAProtocolViolation) {
 
 TEST_F(ReplicationHostile, OpsOfACircleNotSharedAreReportedToThePeerAsARefusal) {
   Connect();
-  auto theirs = carol_->archive->log().OpsAfter({}, log::Scope::Circle(others_), 1);
+  auto theirs = carol_->archive->OpsAfter(others_, {}, 1);
   ASSERT_TRUE(theirs.ok() && !theirs->empty());
   Send(Batch(others_, *theirs));
   ASSERT_TRUE(channel_->is_closed());
@@ -140,7 +140,7 @@ TEST_F(ReplicationHostile, ReorderedOpsWaitForTheGapInsteadOfFailing) {
 
 TEST_F(ReplicationHostile, OpsOfACircleNotSharedWithThePeerCloseTheSession) {
   // Carol's genuine, signed ops of the circle she shares with the victim, relayed by Mallory.
-  auto carols = carol_->archive->log().OpsAfter({}, log::Scope::Circle(others_), 10);
+  auto carols = carol_->archive->OpsAfter(others_, {}, 10);
   ASSERT_TRUE(carols.ok());
   ASSERT_FALSE(carols->empty());
   Connect();

@@ -44,8 +44,7 @@ TEST(ReplicationMessageSize, LargeOpsReachAPeerAtTheMinimumLimitInMessagesThatFi
       ASSERT_TRUE(Post(*a, circle, 1, RandomText(36 * 1024, i)).ok());
     }
     // The ops really are ~30 KB each, sealed (incompressible) whatever the text.
-    auto ops = a->archive->log().OpsAfter(TakeSnapshot(*b, {circle}).versions[0],
-                                          log::Scope::Circle(circle), 1000);
+    auto ops = a->archive->OpsAfter(circle, TakeSnapshot(*b, {circle}).versions[0], 1000);
     ASSERT_TRUE(ops.ok());
     ASSERT_EQ(ops->size(), kOps);
     size_t op_bytes = 0;

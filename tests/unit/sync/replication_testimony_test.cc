@@ -112,7 +112,7 @@ TEST_F(ReplicationTestimony, ACutAttachmentTransferResumesWithoutResendingChunks
 TEST_F(ReplicationTestimony, ChunksAreStoredInRunsKeepingThoseBeforeARejectedOne) {
   std::string id = ShareTestimony("Run of chunks", 6 * 65536);
   // B gets the ops (and so learns of the attachment), not the chunks.
-  auto ops = a_->archive->log().OpsAfter({}, log::Scope::Circle(circle_), 1000);
+  auto ops = a_->archive->OpsAfter(circle_, {}, 1000);
   ASSERT_TRUE(ops.ok());
   ASSERT_TRUE(b_->archive->ReceiveOps(circle_, *ops).ok());
   auto t = a_->archive->GetTestimony(id);
@@ -120,7 +120,7 @@ TEST_F(ReplicationTestimony, ChunksAreStoredInRunsKeepingThoseBeforeARejectedOne
   const std::string attachment = t->attachments(0).attachment_id();
   std::vector<sync::ReceivedChunk> chunks;
   for (uint64_t i = 0; i < 6; ++i) {
-    auto sealed = a_->archive->store().GetSealedChunk(attachment, i);
+    auto sealed = a_->archive->GetSealedChunk(attachment, i);
     ASSERT_TRUE(sealed.ok());
     chunks.push_back({i, *sealed});
   }
@@ -128,7 +128,7 @@ TEST_F(ReplicationTestimony, ChunksAreStoredInRunsKeepingThoseBeforeARejectedOne
   run[2].sealed[30] = static_cast<char>(run[2].sealed[30] ^ 0x01);
   Status put = b_->replica->PutChunks(attachment, run);
   EXPECT_EQ(put.code(), Code::kCorrupt) << put.ToString();
-  auto missing = b_->archive->store().MissingChunks(attachment);
+  auto missing = b_->archive->MissingChunks(attachment);
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(*missing, (std::vector<uint64_t>{2, 3, 4, 5}));  // 0 and 1 kept, 2 and 3 not
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/archive/archive.h"
+#include "core/archive/back_door.h"
 #include "core/vault/key_file.h"
 #include "sync/orchestrator/archive_replica.h"
 #include "sync/protocol/replication.h"
@@ -116,7 +117,7 @@ class SimReplica : public sync::ArchiveReplica {
     std::set<std::string> all(circles.begin(), circles.end());
     auto lock = Lock();
     for (const std::string& id : known_circles) {
-      Result<log::CircleInfo> info = archive().log().GetCircle(id);
+      Result<log::CircleInfo> info = archive().GetCircle(id);
       if (!info.ok()) continue;
       const auto& m = info->members;
       bool peer_in = std::find(m.begin(), m.end(), peer) != m.end();
@@ -152,17 +153,21 @@ inline uint64_t SimClockMs() { return archive::WallClockMs(); }
 
 // Makes each of `a` and `b` a contact of the other (the out-of-band QR exchange).
 inline void Befriend(SimPeer& a, SimPeer& b) {
-  (void)a.archive->log().AddContact(b.key(), b.name, SimClockMs());
-  (void)b.archive->log().AddContact(a.key(), a.name, SimClockMs());
+  (void)archive::ArchiveBackDoor::log(*a.archive).AddContact(b.key(), b.name, SimClockMs());
+  (void)archive::ArchiveBackDoor::log(*b.archive).AddContact(a.key(), a.name, SimClockMs());
 }
 
 // `admin` creates a circle with `members`; every peer in `registry` learns to look at it.
 inline std::string MakeCircle(SimPeer& admin, const std::vector<SimPeer*>& members,
                               const std::vector<SimPeer*>& registry) {
-  auto created = admin.archive->log().CreateCircle("circle of " + admin.name, SimClockMs());
+  auto created = archive::ArchiveBackDoor::log(*admin.archive)
+                     .CreateCircle("circle of " + admin.name, SimClockMs());
   if (!created.ok()) return {};
   for (SimPeer* m : members) {
-    if (!admin.archive->log().AddMember(created->circle_id, m->key(), SimClockMs()).ok()) return {};
+    if (!archive::ArchiveBackDoor::log(*admin.archive)
+             .AddMember(created->circle_id, m->key(), SimClockMs())
+             .ok())
+      return {};
   }
   admin.replica->known_circles.insert(created->circle_id);
   for (SimPeer* p : registry) p->replica->known_circles.insert(created->circle_id);
@@ -232,10 +237,10 @@ struct Snapshot {
 
 inline Snapshot TakeSnapshot(SimPeer& peer, const std::vector<std::string>& circles) {
   Snapshot s;
-  auto hash = peer.archive->store().StateHash();
+  auto hash = peer.archive->StateHash();
   if (hash.ok()) s.state_hash.assign(hash->begin(), hash->end());
   for (const std::string& c : circles) {
-    auto v = peer.archive->log().GetVersionVector(log::Scope::Circle(c));
+    auto v = peer.archive->Versions(c);
     s.versions.push_back(v.ok() ? *v : log::VersionVector{{"error", 0}});
   }
   return s;
