@@ -3,8 +3,13 @@
 // (identity, signed ops, contacts, circles), and is the one place that turns a user's action
 // into a signed op and applies it to the store, in one transaction.
 //
-// The Archive is the only layer of core/ that reads the wall clock (for HLC readings) and
-// generates ids and content keys; everything beneath it is deterministic.
+// The Archive is the only layer of core/ that reads the wall clock: it passes each reading down
+// (the OpLog's HLC takes it as `physical_ms`). It draws the random ids of testimonies,
+// attachments and annotations and each testimony's content key. Beneath it randomness is drawn
+// for keys and nonces only: the OpLog draws its identity seed on first open, a circle's salt
+// (which makes the circle id) and first key in CreateCircle, and a new epoch key in
+// RemoveMember; the Vault its master and duress-decoy keys and key-slot noise; and every seal
+// (op bodies, attachment chunks, database pages) a fresh nonce.
 //
 // Thread safety: one thread at a time (the C API and the CLI serialize calls).
 // Errors: Status codes from core/status.h; a failed call changes nothing.
