@@ -20,6 +20,19 @@ namespace {
 
 void PrintJson(const JsonWriter& w) { std::printf("%s\n", w.str().c_str()); }
 
+// The testimony a command changed or read: as JSON with --json, else as `print_plain` says.
+template <typename Fn>
+Status PrintResult(const Context& ctx, const pb::Testimony& t, Fn&& print_plain) {
+  if (ctx.json) {
+    JsonWriter w;
+    WriteTestimony(w, t);
+    PrintJson(w);
+  } else {
+    print_plain();
+  }
+  return Status::Ok();
+}
+
 Result<std::string> ReadAll(const std::string& path) {
   std::ostringstream out;
   if (path == "-") {
@@ -154,14 +167,7 @@ Status RunAdd(const Context& ctx) {
     ESTELIK_RETURN_IF_ERROR(archive->AttachFile(t.id(), path, {}, progress.Fn()).status());
   }
   ESTELIK_ASSIGN_OR_RETURN(t, archive->GetTestimony(t.id()));
-  if (ctx.json) {
-    JsonWriter w;
-    WriteTestimony(w, t);
-    PrintJson(w);
-  } else {
-    std::printf("%s\n", Hex(t.id()).c_str());
-  }
-  return Status::Ok();
+  return PrintResult(ctx, t, [&] { std::printf("%s\n", Hex(t.id()).c_str()); });
 }
 
 Status RunEdit(const Context& ctx) {
@@ -173,28 +179,15 @@ Status RunEdit(const Context& ctx) {
   pb::TestimonyFields fields = current.fields();
   ESTELIK_RETURN_IF_ERROR(ApplyFieldFlags(ctx.args, &fields));
   ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, archive->EditTestimony(id, fields));
-  if (ctx.json) {
-    JsonWriter w;
-    WriteTestimony(w, t);
-    PrintJson(w);
-  } else {
-    std::printf("%s version %u\n", Hex(t.id()).c_str(), t.current_version());
-  }
-  return Status::Ok();
+  return PrintResult(
+      ctx, t, [&] { std::printf("%s version %u\n", Hex(t.id()).c_str(), t.current_version()); });
 }
 
 Status RunShow(const Context& ctx) {
   ESTELIK_ASSIGN_OR_RETURN(auto archive, ctx.OpenArchive());
   ESTELIK_ASSIGN_OR_RETURN(std::string id, OneId(ctx, *archive));
   ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, archive->GetTestimony(id));
-  if (ctx.json) {
-    JsonWriter w;
-    WriteTestimony(w, t);
-    PrintJson(w);
-  } else {
-    PrintTestimony(t);
-  }
-  return Status::Ok();
+  return PrintResult(ctx, t, [&] { PrintTestimony(t); });
 }
 
 Status RunList(const Context& ctx) {
@@ -265,14 +258,8 @@ Status RunWithdraw(const Context& ctx) {
   }
   ESTELIK_RETURN_IF_ERROR(archive->Withdraw(id));
   ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, archive->GetTestimony(id));
-  if (ctx.json) {
-    JsonWriter w;
-    WriteTestimony(w, t);
-    PrintJson(w);
-  } else {
-    std::printf("withdrawn; tombstone %s\n", Hex(t.tombstone_hash()).c_str());
-  }
-  return Status::Ok();
+  return PrintResult(
+      ctx, t, [&] { std::printf("withdrawn; tombstone %s\n", Hex(t.tombstone_hash()).c_str()); });
 }
 
 Status RunSearch(const Context& ctx) {
