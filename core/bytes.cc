@@ -1,5 +1,7 @@
 #include "core/bytes.h"
 
+#include <cstdio>
+
 namespace estelik {
 namespace {
 
@@ -81,6 +83,19 @@ bool IsUtf8(std::string_view s) {
     i += n + 1;
   }
   return true;
+}
+
+std::string HumanSize(uint64_t bytes) {
+  const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
 }
 
 }  // namespace estelik

@@ -1,5 +1,6 @@
 // Bytes as text and text as bytes: the one hex spelling the engine writes (lower case, two
-// digits a byte) in messages, file names, JSON and reports, and its strict parser.
+// digits a byte) in messages, file names, JSON and reports, and its strict parser; and the one
+// human-readable size.
 //
 // Thread safety: every function is pure and thread-safe. Errors: ParseHex returns false on
 // anything but lower-case hex of even length, and then leaves *out unspecified.
@@ -33,5 +34,9 @@ bool IsLowerHex(std::string_view s);
 // Strict UTF-8 (what proto3 string fields require): no overlong forms, no surrogates,
 // nothing above U+10FFFF.
 bool IsUtf8(std::string_view s);
+
+// A size as people read it, in binary units: "999 B", "12.1 KiB", "5.3 MiB", "1.0 GiB". The one
+// formatter for the CLI and for log lines.
+std::string HumanSize(uint64_t bytes);
 
 }  // namespace estelik

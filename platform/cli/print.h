@@ -9,7 +9,6 @@
 namespace estelik::cli {
 
 std::string HlcTime(const pb::Hlc& hlc);  // "2026-11-24 21:30:05 UTC"
-std::string HumanSize(uint64_t bytes);    // "1.5 MiB"
 const char* KindName(pb::AttachmentKind kind);
 const char* ScopeName(pb::ConsentScope scope);
 

@@ -40,18 +40,6 @@ Result<crypto::SecretBytes> NetworkKey(const Context& ctx) {
   return sync::LoadNetworkKey(std::move(source));
 }
 
-std::string HumanBytes(uint64_t n) {
-  char buf[32];
-  if (n < 1024) {
-    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(n));
-  } else if (n < 1024 * 1024) {
-    std::snprintf(buf, sizeof buf, "%.1f KB", static_cast<double>(n) / 1024);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(n) / (1024 * 1024));
-  }
-  return buf;
-}
-
 // Blocks the stop signals in this thread and every thread started after it, so that only
 // sigwait/sigtimedwait in the main thread sees them.
 sigset_t BlockStopSignals() {
@@ -131,11 +119,10 @@ std::string DescribeStats(const ReplicationStats& s) {
   if (s.chunks_wanted + s.chunks_sent + s.chunks_received > 0) {
     out += "; received " + std::to_string(s.chunks_received) + "/" +
            std::to_string(s.chunks_wanted) + " wanted chunks (" +
-           HumanBytes(s.chunk_bytes_received) + "), sent " + std::to_string(s.chunks_sent) +
-           " chunks (" + HumanBytes(s.chunk_bytes_sent) + ")";
+           HumanSize(s.chunk_bytes_received) + "), sent " + std::to_string(s.chunks_sent) +
+           " chunks (" + HumanSize(s.chunk_bytes_sent) + ")";
   }
-  out +=
-      "; " + HumanBytes(s.wire_bytes_received) + " in, " + HumanBytes(s.wire_bytes_sent) + " out";
+  out += "; " + HumanSize(s.wire_bytes_received) + " in, " + HumanSize(s.wire_bytes_sent) + " out";
   return out;
 }
 

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/bytes.h"
+
 // Everything below runs on the network thread unless a comment says otherwise, so the
 // io-thread state needs no locks. Objects with pending asynchronous operations (Connection,
 // Listener, DialOp) are held by shared_ptr in their handlers; NetworkCore keeps them in its
@@ -38,20 +40,6 @@ std::string FormatEndpoint(const tcp::endpoint& endpoint) {
   return host + ":" + std::to_string(endpoint.port());
 }
 
-std::string FormatBytes(uint64_t bytes) {
-  char text[32];
-  if (bytes < 1000) {
-    std::snprintf(text, sizeof text, "%llu B", static_cast<unsigned long long>(bytes));
-  } else if (bytes < 1000 * 1000) {
-    std::snprintf(text, sizeof text, "%.1f KB", static_cast<double>(bytes) / 1e3);
-  } else if (bytes < 1000ull * 1000 * 1000) {
-    std::snprintf(text, sizeof text, "%.1f MB", static_cast<double>(bytes) / 1e6);
-  } else {
-    std::snprintf(text, sizeof text, "%.1f GB", static_cast<double>(bytes) / 1e9);
-  }
-  return text;
-}
-
 Status Aborted(std::string message) { return Status(Code::kAborted, std::move(message)); }
 
 NetworkEvents& NoEvents() {
@@ -66,8 +54,8 @@ std::string DescribeSessionEnd(const SessionReport& report) {
   std::snprintf(seconds, sizeof seconds, "%.1f s",
                 static_cast<double>(report.duration.count()) / 1e3);
   return "session with " + report.info.peer + " ended: " + report.close_reason + " (" +
-         FormatBytes(report.bytes_in) + " in, " + FormatBytes(report.bytes_out) + " out, " +
-         seconds + ")";
+         HumanSize(report.bytes_in) + " in, " + HumanSize(report.bytes_out) + " out, " + seconds +
+         ")";
 }
 
 // ---------------------------------------------------------------------------------------------

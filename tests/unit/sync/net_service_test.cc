@@ -682,11 +682,11 @@ TEST(NetworkServiceTest, SessionEndIsDescribedWithAddressReasonAndSizesOnly) {
   report.bytes_out = 4'100;
   report.duration = 1'234ms;
   EXPECT_EQ(DescribeSessionEnd(report),
-            "session with 127.0.0.1:53211 ended: done (12.3 KB in, 4.1 KB out, 1.2 s)");
+            "session with 127.0.0.1:53211 ended: done (12.1 KiB in, 4.0 KiB out, 1.2 s)");
   report.bytes_in = 999;
   report.bytes_out = 5'600'000;
   EXPECT_EQ(DescribeSessionEnd(report),
-            "session with 127.0.0.1:53211 ended: done (999 B in, 5.6 MB out, 1.2 s)");
+            "session with 127.0.0.1:53211 ended: done (999 B in, 5.3 MiB out, 1.2 s)");
 }
 
 }  // namespace
