@@ -21,6 +21,7 @@
 #include "sync/net/network.h"
 #include "sync/orchestrator/archive_replica.h"
 #include "sync/protocol/replication.h"
+#include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
 namespace estelik::testing {
@@ -40,29 +41,17 @@ struct RunResult {
 };
 RunResult RunProgram(const std::vector<std::string>& argv) {
   int out_pipe[2];
-  if (pipe(out_pipe) != 0) return {};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out_pipe[1], STDOUT_FILENO);
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    int devnull = open("/dev/null", O_WRONLY);
-    if (devnull >= 0) dup2(devnull, STDERR_FILENO);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return {};
+  ChildIo io;
+  io.out = out_pipe[1];
+  const pid_t pid = SpawnProcess(argv, io);
   close(out_pipe[1]);
   RunResult r;
   char buf[4096];
   ssize_t n;
   while ((n = read(out_pipe[0], buf, sizeof buf)) > 0) r.out.append(buf, static_cast<size_t>(n));
   close(out_pipe[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (pid > 0) r.code = WaitExit(pid);
   return r;
 }
 
@@ -76,22 +65,10 @@ class Child {
  public:
   explicit Child(const std::vector<std::string>& argv, bool capture_stderr = false) {
     int out_pipe[2];
-    if (pipe(out_pipe) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out_pipe[1], capture_stderr ? STDERR_FILENO : STDOUT_FILENO);
-      close(out_pipe[0]);
-      close(out_pipe[1]);
-      if (!capture_stderr) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) dup2(devnull, STDERR_FILENO);
-      }
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
+    if (pipe2(out_pipe, O_CLOEXEC) != 0) return;
+    ChildIo io;
+    (capture_stderr ? io.err : io.out) = out_pipe[1];
+    pid_ = SpawnProcess(argv, io);
     close(out_pipe[1]);
     fd_ = out_pipe[0];
   }
@@ -114,10 +91,8 @@ class Child {
   }
   int Signal(int sig) {
     kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
     reaped_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return WaitExit(pid_);
   }
   pid_t pid() const { return pid_; }
 

@@ -14,6 +14,7 @@
 
 #include "core/vault/holder.h"
 #include "tests/support/command.h"
+#include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
@@ -67,21 +68,12 @@ class SafetyTest : public ::testing::Test {
     Child child;
     child.out_path = tmp_.File(name + ".out");
     child.err_path = tmp_.File(name + ".err");
-    child.pid = ::fork();
-    if (child.pid == 0) {
-      int in = ::open("/dev/null", O_RDONLY);
-      int out = ::open(child.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int err = ::open(child.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(in, 0);
-      ::dup2(out, 1);
-      ::dup2(err, 2);
-      ::setenv("ESTELIK_PASSPHRASE", kPassphrase, 1);
-      std::vector<char*> args;
-      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
+    testing::ChildIo io;
+    io.out = ::open(child.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    io.err = ::open(child.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    child.pid = testing::SpawnProcess(argv, io, {{"ESTELIK_PASSPHRASE", kPassphrase}});
+    ::close(io.out);
+    ::close(io.err);
     children_.push_back(child.pid);
     return child;
   }
