@@ -433,7 +433,8 @@ Result<std::unique_ptr<store::AttachmentReader>> Archive::OpenAttachment(
   ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, store_->Get(testimony_id));
   if (index >= static_cast<size_t>(t.attachments_size())) {
     return NotFound("testimony has " + std::to_string(t.attachments_size()) +
-                    " attachment(s); there is no number " + std::to_string(index + 1));
+                    " attachment(s), at indexes from 0; there is none at index " +
+                    std::to_string(index));
   }
   return store_->OpenAttachment(t.attachments(static_cast<int>(index)).attachment_id());
 }

@@ -103,7 +103,7 @@ Result<std::unique_ptr<Vault>> Vault::Create(const std::string& dir, std::string
 }
 
 Result<std::unique_ptr<Vault>> Vault::Open(const std::string& dir, std::string_view passphrase) {
-  if (!Exists(dir)) return NotFound("no vault in " + dir + " (run `estelik init` first)");
+  if (!Exists(dir)) return NotFound("no vault in " + dir);
   ESTELIK_ASSIGN_OR_RETURN(UnlockedKey key, UnlockKey(dir, passphrase));
   if (key.role == SlotRole::kDuress) {
     ESTELIK_RETURN_IF_ERROR(TriggerDuress(dir, key, passphrase));
@@ -175,7 +175,8 @@ Status Vault::Wipe(const std::string& dir) {
 
 Status Vault::SetDuressPassphrase(std::string_view duress_passphrase) {
   if (locked()) return VaultLocked();
-  if (opened_under_duress_) return PermissionDenied("not available");
+  // Also under duress: a decoy must behave exactly like the vault it stands in for. The slot
+  // written is the one duress destroyed.
   if (duress_passphrase.empty()) return InvalidArgument("the duress passphrase must not be empty");
   crypto::SecretBytes decoy = crypto::SecretBytes::Random(kMasterKeySize);
   return KeyFile::WriteSlot(KeyFilePath(), 1 - slot_, decoy, duress_passphrase, SlotRole::kDuress);

@@ -81,9 +81,9 @@ void ApplyAutoLock(VaultCore& core) {
 }
 
 estelik_status Report(const Status& status, estelik_error* err) {
+  if (err != nullptr) estelik_error_clear(err);  // a success leaves no stale message behind
   if (status.ok()) return ESTELIK_OK;
   if (err != nullptr) {
-    estelik_error_clear(err);
     err->domain = "estelik";
     err->code = static_cast<int>(status.code());
     // On allocation failure the code still says what happened; the message stays NULL.

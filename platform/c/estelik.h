@@ -8,7 +8,8 @@
  * - Errors: every call that can fail returns an estelik_status (ESTELIK_OK is 0) and, if `err`
  *   is not NULL, fills *err with (domain, code, message). A failed call changes nothing.
  *   Free the message with estelik_error_clear. `err` must be zeroed (ESTELIK_ERROR_INIT) before
- *   its first use; a filled error may be reused: the next failure clears it first.
+ *   its first use; a filled error may be reused: the next call clears it first, so after a
+ *   success it holds no message (code 0).
  * - Ownership: whatever a call returns through an out-parameter belongs to the caller and
  *   names its free function: estelik_buffer_free, estelik_string_free, estelik_vault_close,
  *   estelik_attachment_finish / estelik_attachment_abort, estelik_attachment_close,

@@ -311,6 +311,12 @@ Status RunAttachment(const Context& ctx) {
   }
   ESTELIK_ASSIGN_OR_RETURN(auto archive, ctx.OpenArchive());
   ESTELIK_ASSIGN_OR_RETURN(std::string id, archive->ResolveId(pos[0]));
+  // The engine counts attachments from 0; people (and this command) from 1.
+  ESTELIK_ASSIGN_OR_RETURN(pb::Testimony t, archive->GetTestimony(id));
+  if (n > t.attachments_size()) {
+    return NotFound("testimony has " + std::to_string(t.attachments_size()) +
+                    " attachment(s); there is no number " + std::to_string(n));
+  }
   Progress progress("writing " + *out);
   ESTELIK_ASSIGN_OR_RETURN(
       pb::AttachmentInfo info,

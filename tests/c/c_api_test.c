@@ -340,6 +340,58 @@ static void test_sync(const char* root) {
   rmdir(dir_b);
 }
 
+/* Messages an app can show, and a decoy that cannot be told from a real vault (#15). */
+static void test_messages_and_decoy(const char* root) {
+  char dir[96];
+  estelik_vault* vault = NULL;
+  estelik_vault* second = NULL;
+  estelik_attachment_reader* reader = NULL;
+  estelik_buffer buf = {NULL, 0};
+  message fields = {{0}, 0};
+  char hex_id[33];
+  const uint8_t* id;
+  size_t id_len;
+  snprintf(dir, sizeof dir, "%s/messages", root);
+
+  /* No CLI advice in the API's words. */
+  CHECK(estelik_vault_open(dir, kPass, strlen(kPass), &vault, &err) == ESTELIK_NOT_FOUND);
+  CHECK(err.message != NULL && strstr(err.message, "estelik init") == NULL);
+  /* A success clears what an earlier failure left in the error. */
+  EXPECT_OK(estelik_vault_create(dir, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &vault, &err));
+  CHECK(estelik_testimony_get(vault, "00000000000000000000000000000000", &buf, &err) ==
+        ESTELIK_NOT_FOUND);
+  CHECK(err.message != NULL);
+  put_string(&fields, 1, "en");
+  put_string(&fields, 2, "Night shift");
+  CHECK(estelik_testimony_add(vault, fields.data, fields.size, 0, &buf, &err) == ESTELIK_OK);
+  CHECK(err.message == NULL && err.code == 0);
+  CHECK(find_field(buf.data, buf.size, 1, 0, &id, &id_len) && id_len == 16);
+  to_hex(id, 16, hex_id);
+  estelik_buffer_free(&buf);
+  /* Attachment indexes are the API's own: counted from 0. */
+  CHECK(estelik_attachment_open(vault, hex_id, 0, &reader, &err) == ESTELIK_NOT_FOUND);
+  CHECK(err.message != NULL && strstr(err.message, "index 0") != NULL);
+  estelik_error_clear(&err);
+  /* A second handle on an open vault: the vault is in use, not a SQLite message. */
+  CHECK(estelik_vault_open(dir, kPass, strlen(kPass), &second, &err) != ESTELIK_OK);
+  CHECK(second == NULL && err.message != NULL && strstr(err.message, "in use") != NULL &&
+        strstr(err.message, "database is locked") == NULL);
+  estelik_error_clear(&err);
+  EXPECT_OK(estelik_vault_set_duress_passphrase(vault, "innocent", 8, &err));
+  estelik_vault_close(vault);
+  vault = NULL;
+
+  /* The decoy behaves like a real vault through every call, duress settings included. */
+  EXPECT_OK(estelik_vault_open(dir, "innocent", 8, &vault, &err));
+  EXPECT_STATUS(ESTELIK_NOT_FOUND, estelik_testimony_get(vault, hex_id, &buf, &err));
+  EXPECT_OK(estelik_vault_set_duress_passphrase(vault, "second decoy", 12, &err));
+  EXPECT_OK(estelik_vault_clear_duress_passphrase(vault, &err));
+  EXPECT_OK(estelik_testimony_add(vault, fields.data, fields.size, 0, &buf, &err));
+  estelik_buffer_free(&buf);
+  estelik_vault_close(vault);
+  EXPECT_OK(estelik_vault_wipe(dir, &err));
+}
+
 int main(void) {
   char root[] = "/tmp/estelik-c-api-XXXXXX";
   char dir[64], dir_b[64];
@@ -623,6 +675,7 @@ int main(void) {
 
   estelik_string_free(simple_id);
   test_sync(root);
+  test_messages_and_decoy(root);
   rmdir(dir);
   rmdir(dir_b);
   rmdir(root);
