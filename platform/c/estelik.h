@@ -155,8 +155,8 @@ ESTELIK_API estelik_status estelik_vault_change_passphrase(estelik_vault* vault,
                                                            size_t new_len, estelik_error* err);
 
 /* Makes `duress_passphrase` open a decoy: opening the vault with it destroys every real
- * testimony and shows an empty working vault. ESTELIK_PERMISSION_DENIED unless this handle
- * was opened with the real passphrase. */
+ * testimony and shows an empty working vault. A decoy answers this call (and every other) as a
+ * real vault does, so the call does not reveal which one the handle is. */
 ESTELIK_API estelik_status estelik_vault_set_duress_passphrase(estelik_vault* vault,
                                                                const char* duress_passphrase,
                                                                size_t duress_len,
