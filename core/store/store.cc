@@ -214,6 +214,11 @@ Status AppendFilter(const pb::ListFilter& f, std::string* sql, std::vector<Param
     for (int i = 0; i < f.scopes().size(); ++i) {
       *sql += i ? ",?" : "?";
       params->push_back(Num(f.scopes(i)));
+      // A testimony whose fields leave the scope unset is private (proto/record.proto).
+      if (f.scopes(i) == pb::CONSENT_SCOPE_PRIVATE) {
+        *sql += ",?";
+        params->push_back(Num(pb::CONSENT_SCOPE_UNSPECIFIED));
+      }
     }
     *sql += ")";
   }

@@ -61,12 +61,27 @@ TEST_F(ListTest, FiltersByTagPlaceLanguageScopeAndCombineWithAnd) {
   f.add_scopes(pb::CONSENT_SCOPE_CIRCLE);
   EXPECT_EQ(ListIds(f), (std::vector<std::string>{Id(2)}));
   f.Clear();
+  f.add_scopes(pb::CONSENT_SCOPE_PRIVATE);
+  EXPECT_EQ(ListIds(f), (std::vector<std::string>{Id(3), Id(1)}));
+  f.Clear();
   f.add_tags("strike");
   f.add_tags("arrest");  // OR within one filter
   EXPECT_EQ(ListIds(f).size(), 3u);
   f.Clear();
   f.add_tags("none");
   EXPECT_TRUE(ListIds(f).empty());
+}
+
+TEST_F(ListTest, AnUnsetScopeIsPrivate) {
+  Add(1, "kk", "", "", "", "", pb::CONSENT_SCOPE_UNSPECIFIED);
+  Add(2, "kk", "", "", "", "", pb::CONSENT_SCOPE_PUBLIC);
+  Add(3, "kk", "", "", "", "", pb::CONSENT_SCOPE_PRIVATE);
+  pb::ListFilter f;
+  f.add_scopes(pb::CONSENT_SCOPE_PRIVATE);
+  EXPECT_EQ(ListIds(f), (std::vector<std::string>{Id(3), Id(1)}));
+  f.Clear();
+  f.add_scopes(pb::CONSENT_SCOPE_PUBLIC);
+  EXPECT_EQ(ListIds(f), (std::vector<std::string>{Id(2)}));
 }
 
 TEST_F(ListTest, DateRangeFilterMatchesOverlappingEvents) {
