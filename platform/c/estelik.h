@@ -526,7 +526,10 @@ ESTELIK_API void estelik_sync_free(estelik_sync* sync);
  *
  * An evidence bundle is a directory that proves, with no vault and no network, who recorded
  * what and when and that no byte changed since (format: docs/FORMAT.md "Evidence bundle").
- * The export report and the verdict are UTF-8 JSON objects; docs/C_API.md lists their keys. */
+ * A bundle is PLAINTEXT outside the vault: whoever holds the folder reads every exported
+ * testimony and attachment, and neither panic-lock nor estelik_vault_wipe touches it (delete
+ * it yourself once handed over). The export report and the verdict are UTF-8 JSON objects;
+ * docs/C_API.md lists their keys. */
 
 /* Exports the `count` testimonies (ids as text, see above; at least one) into a new directory
  * `out_path`, which must not exist. Holds the vault for the whole export (other calls on the
