@@ -369,6 +369,50 @@ ESTELIK_API estelik_status estelik_circle_list(estelik_vault* vault, estelik_buf
 ESTELIK_API estelik_status estelik_testimony_share(estelik_vault* vault, const char* testimony_id,
                                                    const uint8_t* circle_id, estelik_error* err);
 
+/* ------------------------------------------------------------------ Tags and annotations
+ *
+ * Add-wins, each a signed op: on a shared testimony any member of its circle may tag, untag
+ * and annotate (the op goes to the circle); on a private one only its author.
+ * ESTELIK_PERMISSION_DENIED otherwise; ESTELIK_INVALID_ARGUMENT for an empty or oversized tag
+ * or text, or a withdrawn testimony. */
+
+/* Adds `tag` (UTF-8) to a testimony. */
+ESTELIK_API estelik_status estelik_testimony_add_tag(estelik_vault* vault, const char* testimony_id,
+                                                     const char* tag, estelik_error* err);
+/* Removes every add of `tag` this device has seen (one made concurrently elsewhere survives).
+ * ESTELIK_NOT_FOUND if nobody added it; ESTELIK_INVALID_ARGUMENT if the tag is in the
+ * author's own fields (only an edit changes those). */
+ESTELIK_API estelik_status estelik_testimony_remove_tag(estelik_vault* vault,
+                                                        const char* testimony_id, const char* tag,
+                                                        estelik_error* err);
+/* Annotates a testimony with `text` in `language` (a BCP 47 tag; NULL or "" for none). If
+ * out_annotation_id is not NULL, stores the new annotation's id as 32 hex digits there (free
+ * with estelik_string_free). Annotations come back in the testimony's record. */
+ESTELIK_API estelik_status estelik_testimony_annotate(estelik_vault* vault,
+                                                      const char* testimony_id, const char* text,
+                                                      const char* language,
+                                                      char** out_annotation_id, estelik_error* err);
+
+/* ------------------------------------------------------------------ Maintenance */
+
+/* Failed-unlock guard: from now on the `max_failures`-th consecutive wrong passphrase given to
+ * any opener of this vault wipes it (0 turns the guard off; at most 1000). Resets the count.
+ * Kept outside the encryption because it acts before the key is known (docs/THREAT_MODEL.md). */
+ESTELIK_API estelik_status estelik_vault_set_unlock_guard(estelik_vault* vault,
+                                                          uint32_t max_failures,
+                                                          estelik_error* err);
+/* Stores the guard's limit (0 = off) in *out_max_failures. */
+ESTELIK_API estelik_status estelik_vault_get_unlock_guard(estelik_vault* vault,
+                                                          uint32_t* out_max_failures,
+                                                          estelik_error* err);
+/* Re-derives every materialized record (testimonies, versions, search index, tags,
+ * annotations) from the signed op log, in one transaction, and checks that the result equals
+ * the store (`estelik rebuild`). ESTELIK_CORRUPT, changing nothing, if it differs (the store
+ * was changed outside the log, or the log lost ops). If out_report is not NULL, stores an
+ * estelik.pb.RebuildReport there. Cost: every op and attachment byte; run it on request. */
+ESTELIK_API estelik_status estelik_vault_rebuild(estelik_vault* vault, estelik_buffer* out_report,
+                                                 estelik_error* err);
+
 /* ------------------------------------------------------------------ Auto-lock */
 
 /* Locks the vault by itself once no call was made on the handle (or its attachment streams)

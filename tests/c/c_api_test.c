@@ -392,6 +392,56 @@ static void test_messages_and_decoy(const char* root) {
   EXPECT_OK(estelik_vault_wipe(dir, &err));
 }
 
+/* What the CLI can do, an app can: tags, annotations, the unlock guard, rebuild (#15). */
+static void test_parity(const char* root) {
+  char dir[96];
+  estelik_vault* vault = NULL;
+  estelik_buffer buf = {NULL, 0};
+  char* id = NULL;
+  char* annotation = NULL;
+  uint32_t guard = 7;
+  snprintf(dir, sizeof dir, "%s/parity", root);
+  EXPECT_OK(estelik_vault_create(dir, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &vault, &err));
+  EXPECT_OK(
+      estelik_testimony_add_simple(vault, "en", "Roadblock", "Soldiers at the exit.", &id, &err));
+
+  EXPECT_OK(estelik_testimony_add_tag(vault, id, "roadblock-2022", &err));
+  EXPECT_OK(estelik_testimony_annotate(vault, id, "seen by two others", "en", &annotation, &err));
+  CHECK(annotation != NULL && strlen(annotation) == 32);
+  EXPECT_OK(estelik_testimony_get(vault, id, &buf, &err));
+  CHECK(contains(buf.data, buf.size, "roadblock-2022"));
+  CHECK(contains(buf.data, buf.size, "seen by two others"));
+  estelik_buffer_free(&buf);
+  EXPECT_OK(estelik_testimony_remove_tag(vault, id, "roadblock-2022", &err));
+  EXPECT_STATUS(ESTELIK_NOT_FOUND, estelik_testimony_remove_tag(vault, id, "never-added", &err));
+  EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT, estelik_testimony_add_tag(vault, id, "", &err));
+  EXPECT_OK(estelik_testimony_get(vault, id, &buf, &err));
+  CHECK(!contains(buf.data, buf.size, "roadblock-2022"));
+  estelik_buffer_free(&buf);
+
+  EXPECT_OK(estelik_vault_get_unlock_guard(vault, &guard, &err));
+  CHECK(guard == 0);
+  EXPECT_OK(estelik_vault_set_unlock_guard(vault, 5, &err));
+  EXPECT_OK(estelik_vault_get_unlock_guard(vault, &guard, &err));
+  CHECK(guard == 5);
+  EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT, estelik_vault_set_unlock_guard(vault, 100000, &err));
+
+  /* Rebuild re-derives the same state from the log: before and after hashes are equal. */
+  EXPECT_OK(estelik_vault_rebuild(vault, &buf, &err));
+  {
+    const uint8_t *before, *after;
+    size_t before_len, after_len;
+    CHECK(find_field(buf.data, buf.size, 1, 0, &before, &before_len) && before_len == 32);
+    CHECK(find_field(buf.data, buf.size, 2, 0, &after, &after_len) && after_len == 32);
+    CHECK(before_len == after_len && memcmp(before, after, 32) == 0);
+  }
+  estelik_buffer_free(&buf);
+  estelik_string_free(annotation);
+  estelik_string_free(id);
+  estelik_vault_close(vault);
+  EXPECT_OK(estelik_vault_wipe(dir, &err));
+}
+
 int main(void) {
   char root[] = "/tmp/estelik-c-api-XXXXXX";
   char dir[64], dir_b[64];
@@ -676,6 +726,7 @@ int main(void) {
   estelik_string_free(simple_id);
   test_sync(root);
   test_messages_and_decoy(root);
+  test_parity(root);
   rmdir(dir);
   rmdir(dir_b);
   rmdir(root);
