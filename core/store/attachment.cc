@@ -187,6 +187,11 @@ AttachmentReader::AttachmentReader(sqlite3* db, pb::AttachmentInfo info, crypto:
   crypto_generichash_init(&hash_, nullptr, 0, 32);
 }
 
+AttachmentReader::~AttachmentReader() {
+  sodium_memzero(current_.data(), current_.size());
+  sodium_memzero(cached_.data(), cached_.size());
+}
+
 Result<std::vector<uint8_t>> AttachmentReader::ReadChunk(uint64_t index) {
   const std::string id_hex = Hex(info_.attachment_id());
   if (index >= info_.chunk_count()) {
@@ -238,6 +243,37 @@ Result<size_t> AttachmentReader::Read(std::span<uint8_t> out) {
     std::memcpy(out.data() + done, current_.data() + current_pos_, take);
     done += take;
     current_pos_ += take;
+  }
+  return done;
+}
+
+Result<size_t> AttachmentReader::ReadAt(uint64_t offset, std::span<uint8_t> out) {
+  const uint64_t size = info_.size();
+  if (offset >= size || out.empty()) return size_t{0};
+  // Chunk addressing relies on the recorded layout: chunk i holds plaintext bytes
+  // [i * chunk_size, min((i + 1) * chunk_size, size)).
+  const uint64_t chunk_size = info_.chunk_size();
+  if (chunk_size == 0 || info_.chunk_count() != (size - 1) / chunk_size + 1) {
+    return Corrupt("attachment " + Hex(info_.attachment_id()) + " records " + std::to_string(size) +
+                   " bytes in " + std::to_string(info_.chunk_count()) + " chunks of " +
+                   std::to_string(chunk_size) + ": corrupt or tampered");
+  }
+  const size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), size - offset));
+  size_t done = 0;
+  while (done < want) {
+    const uint64_t pos = offset + done;
+    const uint64_t index = pos / chunk_size;
+    if (index != cached_index_) {
+      sodium_memzero(cached_.data(), cached_.size());
+      cached_.clear();
+      cached_index_ = kNoChunk;
+      ESTELIK_ASSIGN_OR_RETURN(cached_, ReadChunk(index));  // authenticated, length checked
+      cached_index_ = index;
+    }
+    const size_t in_chunk = static_cast<size_t>(pos - index * chunk_size);
+    const size_t take = std::min(want - done, cached_.size() - in_chunk);
+    std::memcpy(out.data() + done, cached_.data() + in_chunk, take);
+    done += take;
   }
   return done;
 }

@@ -71,12 +71,25 @@ class AttachmentWriter {
 
 class AttachmentReader {
  public:
+  AttachmentReader(const AttachmentReader&) = delete;
+  AttachmentReader& operator=(const AttachmentReader&) = delete;
+  // Wipes the plaintext it holds.
+  ~AttachmentReader();
+
   const pb::AttachmentInfo& info() const { return info_; }
   // Plaintext of chunk `index` (0 ≤ index < chunk_count), authenticated.
   Result<std::vector<uint8_t>> ReadChunk(uint64_t index);
   // Sequential read into `out`; returns bytes read, 0 at the end. On reaching the end the
   // content hash is checked (kCorrupt on mismatch).
   Result<size_t> Read(std::span<uint8_t> out);
+  // Positional read (for media players): copies the plaintext at [offset, offset + out.size())
+  // into `out` and returns how many bytes it copied: fewer only when the range passes the end,
+  // 0 at or past the end. Only the chunks overlapping the range are read, and each is
+  // authenticated (tag, index, length; kCorrupt naming the chunk, which fails only the reads
+  // touching it). The whole-content hash is NOT checked (Verify, or Read to the end, does), and
+  // Read's position is left alone. The last chunk opened is kept, so small consecutive reads
+  // within one chunk decrypt it once.
+  Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out);
   // Reads everything and checks chunk sizes, count and content hash.
   Status Verify();
 
@@ -92,6 +105,10 @@ class AttachmentReader {
   uint64_t next_chunk_ = 0;
   crypto_generichash_state hash_;
   bool hash_checked_ = false;
+  // ReadAt's one-chunk cache: plaintext of chunk cached_index_ (none while it is kNoChunk).
+  static constexpr uint64_t kNoChunk = ~uint64_t{0};
+  std::vector<uint8_t> cached_;
+  uint64_t cached_index_ = kNoChunk;
 };
 
 }  // namespace estelik::store

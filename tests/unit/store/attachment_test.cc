@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <numeric>
+#include <random>
 
 #include "core/bytes.h"
 #include "core/sql/stmt.h"
@@ -163,6 +164,136 @@ TEST_F(AttachmentTest, TamperedChunkIsReportedByIndex) {
   Status st;
   ReadAll(**r, &st);
   EXPECT_EQ(st.code(), Code::kCorrupt);
+}
+
+// ReadAt(offset, out) as a media player would call it: the bytes must be plaintext[offset, ...).
+std::vector<uint8_t> Slice(const std::vector<uint8_t>& data, uint64_t offset, size_t len) {
+  if (offset >= data.size()) return {};
+  size_t n = static_cast<size_t>(std::min<uint64_t>(len, data.size() - offset));
+  return std::vector<uint8_t>(data.begin() + static_cast<ptrdiff_t>(offset),
+                              data.begin() + static_cast<ptrdiff_t>(offset + n));
+}
+
+TEST_F(AttachmentTest, ReadAtRandomRangesMatchThePlaintext) {
+  auto data = Pattern(5 * kChunkSize + 4321, 11);
+  ASSERT_TRUE(Add(1, data).ok());
+  auto r = store_->OpenAttachment(AttId(1));
+  ASSERT_TRUE(r.ok());
+  std::mt19937_64 rng(20240315);
+  std::vector<uint8_t> buf;
+  for (int i = 0; i < 300; ++i) {
+    uint64_t offset = rng() % (data.size() + 100);  // some start past the end
+    size_t len = static_cast<size_t>(rng() % (i % 3 == 0 ? 3 * kChunkSize : 5000)) + 1;
+    buf.assign(len, 0xee);
+    auto n = (*r)->ReadAt(offset, buf);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    buf.resize(*n);
+    ASSERT_EQ(buf, Slice(data, offset, len)) << "offset " << offset << " len " << len;
+  }
+}
+
+TEST_F(AttachmentTest, ReadAtSpansChunkBoundariesAndStopsAtTheEnd) {
+  auto data = Pattern(3 * kChunkSize + 10, 5);
+  ASSERT_TRUE(Add(1, data).ok());
+  auto r = store_->OpenAttachment(AttId(1));
+  ASSERT_TRUE(r.ok());
+  std::vector<uint8_t> buf(2 * kChunkSize + 2);
+  // Last byte of chunk 0 through the first byte of chunk 3: four chunks touched.
+  auto n = (*r)->ReadAt(kChunkSize - 1, buf);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, buf.size());
+  EXPECT_EQ(buf, Slice(data, kChunkSize - 1, buf.size()));
+  // A range running past the end returns what there is; at and past the end, 0.
+  n = (*r)->ReadAt(data.size() - 4, buf);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 4u);
+  EXPECT_TRUE(std::equal(buf.begin(), buf.begin() + 4, data.end() - 4));
+  EXPECT_EQ(*(*r)->ReadAt(data.size(), buf), 0u);
+  EXPECT_EQ(*(*r)->ReadAt(data.size() + 1, buf), 0u);
+  EXPECT_EQ(*(*r)->ReadAt(~uint64_t{0}, buf), 0u);
+  EXPECT_EQ(*(*r)->ReadAt(0, std::span<uint8_t>()), 0u);
+  // Exactly one whole chunk, and the short last chunk on its own.
+  std::vector<uint8_t> one(kChunkSize);
+  ASSERT_EQ(*(*r)->ReadAt(2 * kChunkSize, one), kChunkSize);
+  EXPECT_EQ(one, Slice(data, 2 * kChunkSize, kChunkSize));
+  ASSERT_EQ(*(*r)->ReadAt(3 * kChunkSize, one), 10u);
+
+  // An empty attachment has nothing to read anywhere.
+  ASSERT_TRUE(Add(2, {}).ok());
+  auto e = store_->OpenAttachment(AttId(2));
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(*(*e)->ReadAt(0, buf), 0u);
+}
+
+TEST_F(AttachmentTest, ReadAtLeavesTheSequentialPositionAndHashCheckAlone) {
+  auto data = Pattern(4 * kChunkSize + 77, 3);
+  ASSERT_TRUE(Add(1, data).ok());
+  auto r = store_->OpenAttachment(AttId(1));
+  ASSERT_TRUE(r.ok());
+  std::vector<uint8_t> head(1000), at(3000);
+  ASSERT_EQ(*(*r)->Read(head), head.size());
+  ASSERT_EQ(*(*r)->ReadAt(3 * kChunkSize + 5, at), at.size());
+  EXPECT_EQ(at, Slice(data, 3 * kChunkSize + 5, at.size()));
+  Status st;
+  auto rest = ReadAll(**r, &st);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  head.insert(head.end(), rest.begin(), rest.end());
+  EXPECT_EQ(head, data);
+
+  // ReadAt never checks the content hash: with a wrong recorded hash every range still reads,
+  // and only Verify (or Read to the end) reports it.
+  Exec("UPDATE attachments SET content_hash = zeroblob(32)");
+  auto lying = store_->OpenAttachment(AttId(1));
+  ASSERT_TRUE(lying.ok());
+  std::vector<uint8_t> all(data.size());
+  ASSERT_EQ(*(*lying)->ReadAt(0, all), data.size());
+  EXPECT_EQ(all, data);
+  EXPECT_EQ((*lying)->Verify().code(), Code::kCorrupt);
+  ReadAll(**lying, &st);
+  EXPECT_EQ(st.code(), Code::kCorrupt);
+}
+
+TEST_F(AttachmentTest, ReadAtFailsOnlyOnRangesTouchingATamperedOrMissingChunk) {
+  auto data = Pattern(6 * kChunkSize, 9);
+  ASSERT_TRUE(Add(1, data).ok());
+  Exec(
+      "UPDATE chunks SET sealed = substr(sealed, 1, 100) || CASE WHEN substr(sealed, 101, 1) = "
+      "x'00' THEN x'01' ELSE x'00' END || substr(sealed, 102) WHERE idx = 2");
+  Exec("DELETE FROM chunks WHERE idx = 4");
+  auto r = store_->OpenAttachment(AttId(1));
+  ASSERT_TRUE(r.ok());
+  std::vector<uint8_t> buf(100);
+  auto bad = (*r)->ReadAt(2 * kChunkSize + 50, buf);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kCorrupt);
+  EXPECT_EQ(bad.status().message(),
+            "attachment 22222222222222222222222222222201 chunk 2 is corrupt or tampered");
+  // A range that only starts in a good chunk still fails on reaching the bad one.
+  EXPECT_EQ((*r)->ReadAt(2 * kChunkSize - 10, buf).status().code(), Code::kCorrupt);
+  auto missing = (*r)->ReadAt(4 * kChunkSize + 1, buf);
+  EXPECT_EQ(missing.status().code(), Code::kCorrupt);
+  EXPECT_NE(missing.status().message().find("missing chunk 4"), std::string::npos)
+      << missing.status().message();
+  // Everything else still reads, before and after the damage, including ranges ending or
+  // starting exactly at a damaged chunk's edge.
+  for (uint64_t offset : {uint64_t{0}, kChunkSize + 7, 2 * kChunkSize - 100, 3 * kChunkSize,
+                          5 * kChunkSize, 6 * kChunkSize - 100}) {
+    auto n = (*r)->ReadAt(offset, buf);
+    ASSERT_TRUE(n.ok()) << offset << ": " << n.status().ToString();
+    EXPECT_EQ(std::vector<uint8_t>(buf.begin(), buf.begin() + *n), Slice(data, offset, 100));
+  }
+}
+
+TEST_F(AttachmentTest, ReadAtRejectsARecordedLayoutThatDoesNotAddUp) {
+  ASSERT_TRUE(Add(1, Pattern(3 * kChunkSize, 2)).ok());
+  Exec("UPDATE attachments SET chunk_count = 2");
+  auto r = store_->OpenAttachment(AttId(1));
+  ASSERT_TRUE(r.ok());
+  std::vector<uint8_t> buf(10);
+  auto n = (*r)->ReadAt(0, buf);
+  EXPECT_EQ(n.status().code(), Code::kCorrupt);
+  EXPECT_NE(n.status().message().find("196608 bytes in 2 chunks of 65536"), std::string::npos)
+      << n.status().message();
 }
 
 TEST_F(AttachmentTest, ChunksSwappedBetweenPositionsAreDetected) {
