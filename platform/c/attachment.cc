@@ -1,5 +1,6 @@
 // Attachments as streams: a writer (begin/write/finish/abort) and a verifying reader
-// (open/info/read/verify/close). Both share their vault's mutex and die with its Archive.
+// (open/info/size/read/read_at/verify/close). Both share their vault's mutex and die with its
+// Archive.
 #include <memory>
 #include <span>
 #include <string>
@@ -148,6 +149,40 @@ estelik_status estelik_attachment_read(estelik_attachment_reader* reader, uint8_
     if (!state.reader) return Dropped(state.dropped, "attachment reader");
     state.core->Touch();
     ESTELIK_ASSIGN_OR_RETURN(*out_read, state.reader->Read(std::span(out, capacity)));
+    return Status::Ok();
+  });
+}
+
+estelik_status estelik_attachment_size(estelik_attachment_reader* reader, uint64_t* out_size,
+                                       estelik_error* err) {
+  if (out_size != nullptr) *out_size = 0;
+  return Guard(err, [&]() -> Status {
+    ESTELIK_RETURN_IF_ERROR(Require(reader, "reader"));
+    ESTELIK_RETURN_IF_ERROR(Require(out_size, "out_size"));
+    ReaderState& state = reader->state;
+    ApplyAutoLock(*state.core);
+    std::lock_guard lock(state.core->mu);
+    if (!state.reader) return Dropped(state.dropped, "attachment reader");
+    state.core->Touch();
+    *out_size = state.reader->info().size();
+    return Status::Ok();
+  });
+}
+
+estelik_status estelik_attachment_read_at(estelik_attachment_reader* reader, uint64_t offset,
+                                          uint8_t* out, size_t capacity, size_t* out_read,
+                                          estelik_error* err) {
+  if (out_read != nullptr) *out_read = 0;
+  return Guard(err, [&]() -> Status {
+    ESTELIK_RETURN_IF_ERROR(Require(reader, "reader"));
+    ESTELIK_RETURN_IF_ERROR(Require(out_read, "out_read"));
+    if (out == nullptr && capacity != 0) return estelik::InvalidArgument("out is NULL");
+    ReaderState& state = reader->state;
+    ApplyAutoLock(*state.core);
+    std::lock_guard lock(state.core->mu);
+    if (!state.reader) return Dropped(state.dropped, "attachment reader");
+    state.core->Touch();
+    ESTELIK_ASSIGN_OR_RETURN(*out_read, state.reader->ReadAt(offset, std::span(out, capacity)));
     return Status::Ok();
   });
 }

@@ -288,6 +288,20 @@ ESTELIK_API estelik_status estelik_attachment_read(estelik_attachment_reader* re
                                                    size_t capacity, size_t* out_read,
                                                    estelik_error* err);
 
+/* Stores the attachment's size in bytes (plaintext) in *out_size. */
+ESTELIK_API estelik_status estelik_attachment_size(estelik_attachment_reader* reader,
+                                                   uint64_t* out_size, estelik_error* err);
+
+/* Positional read (media players): copies up to `capacity` bytes starting at byte `offset`
+ * into `out` and stores how many in *out_read (fewer only at the end; 0 at or past the end).
+ * Only the chunks the range touches are read and authenticated (ESTELIK_CORRUPT, naming the
+ * chunk, if one was altered); the whole-content hash is not checked (estelik_attachment_verify,
+ * or estelik_attachment_read to the end, does) and estelik_attachment_read's position is kept. */
+ESTELIK_API estelik_status estelik_attachment_read_at(estelik_attachment_reader* reader,
+                                                      uint64_t offset, uint8_t* out,
+                                                      size_t capacity, size_t* out_read,
+                                                      estelik_error* err);
+
 /* Reads the whole attachment (independently of estelik_attachment_read's position) and checks
  * every chunk, the chunk count and the content hash. ESTELIK_CORRUPT on any mismatch. */
 ESTELIK_API estelik_status estelik_attachment_verify(estelik_attachment_reader* reader,

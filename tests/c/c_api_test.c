@@ -579,6 +579,38 @@ int main(void) {
     EXPECT_OK(estelik_attachment_verify(reader, &err));
     estelik_attachment_close(reader);
 
+    /* Positional reads (a media player seeking): each range equals the sequential content,
+     * across chunk boundaries and in any order; the end gives fewer bytes, then 0. */
+    EXPECT_OK(estelik_attachment_open(vault, hex_id, 0, &reader, &err));
+    {
+      static const uint64_t offsets[] = {150000, 0, 65530, 131000, 199990, 7, 65536};
+      uint64_t size = 0;
+      size_t k;
+      EXPECT_OK(estelik_attachment_size(reader, &size, &err));
+      CHECK(size == kSize);
+      for (k = 0; k < sizeof offsets / sizeof offsets[0]; ++k) {
+        size_t want = kSize - offsets[k] < 70000 ? (size_t)(kSize - offsets[k]) : 70000;
+        memset(back, 0, 70000);
+        EXPECT_OK(estelik_attachment_read_at(reader, offsets[k], back, 70000, &n, &err));
+        CHECK(n == want && memcmp(back, data + offsets[k], want) == 0);
+      }
+      EXPECT_OK(estelik_attachment_read_at(reader, kSize, back, 100, &n, &err));
+      CHECK(n == 0);
+      n = 5;
+      EXPECT_OK(estelik_attachment_read_at(reader, (uint64_t)-1, back, 100, &n, &err));
+      CHECK(n == 0);
+      EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT,
+                    estelik_attachment_read_at(reader, 0, NULL, 100, &n, &err));
+      EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT,
+                    estelik_attachment_read_at(reader, 0, back, 100, NULL, &err));
+      EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT, estelik_attachment_size(reader, NULL, &err));
+      /* The sequential position is untouched: read still starts at byte 0. */
+      EXPECT_OK(estelik_attachment_read(reader, back, 10, &n, &err));
+      CHECK(n == 10 && memcmp(back, data, 10) == 0);
+    }
+    estelik_attachment_close(reader);
+    reader = NULL;
+
     /* An aborted writer leaves nothing. */
     EXPECT_OK(estelik_attachment_begin(vault, hex_id, "draft.txt", "text/plain",
                                        ESTELIK_ATTACHMENT_DOCUMENT, &writer, &err));
@@ -685,6 +717,13 @@ int main(void) {
     CHECK(estelik_vault_is_locked(vault));
     EXPECT_STATUS(ESTELIK_LOCKED, estelik_testimony_get(vault, hex_id, &buf, &err));
     EXPECT_STATUS(ESTELIK_LOCKED, estelik_attachment_read(reader, &byte, 1, &n, &err));
+    EXPECT_STATUS(ESTELIK_LOCKED, estelik_attachment_read_at(reader, 10, &byte, 1, &n, &err));
+    CHECK(n == 0);
+    {
+      uint64_t size = 1;
+      EXPECT_STATUS(ESTELIK_LOCKED, estelik_attachment_size(reader, &size, &err));
+      CHECK(size == 0);
+    }
     estelik_attachment_close(reader);
     EXPECT_STATUS(ESTELIK_WRONG_PASSPHRASE, estelik_vault_unlock(vault, "guess", 5, &err));
     CHECK(estelik_vault_is_locked(vault));
