@@ -346,6 +346,44 @@ JNI_FN(jint, attachmentRead)
   return static_cast<jint>(n);
 }
 
+JNI_FN(jlong, attachmentSize)(JNIEnv* env, jclass, jlong reader) {
+  Error err;
+  uint64_t size = 0;
+  if (Throw(env, estelik_attachment_size(R(reader), &size, &err.e), err)) return -1;
+  return static_cast<jlong>(size);
+}
+
+JNI_FN(jint, attachmentReadAt)
+(JNIEnv* env, jclass, jlong reader, jlong position, jbyteArray out, jint offset, jint length) {
+  // Copied in bounded pieces, like attachmentWrite: a player may ask for megabytes at once.
+  constexpr jint kPiece = 256 * 1024;
+  std::vector<uint8_t> piece(static_cast<size_t>(length < kPiece ? length : kPiece));
+  struct Wipe {  // the plaintext does not outlive the call in native memory
+    std::vector<uint8_t>& bytes;
+    ~Wipe() {
+      volatile uint8_t* p = bytes.data();
+      for (size_t i = 0; i < bytes.size(); ++i) p[i] = 0;
+    }
+  } wipe{piece};
+  jint done = 0;
+  while (done < length) {
+    jint want = length - done < kPiece ? length - done : kPiece;
+    size_t n = 0;
+    Error err;
+    estelik_status status =
+        estelik_attachment_read_at(R(reader), static_cast<uint64_t>(position) + done, piece.data(),
+                                   static_cast<size_t>(want), &n, &err.e);
+    if (Throw(env, status, err)) return -1;
+    if (n == 0) break;
+    env->SetByteArrayRegion(out, offset + done, static_cast<jsize>(n),
+                            reinterpret_cast<const jbyte*>(piece.data()));
+    if (env->ExceptionCheck()) return -1;
+    done += static_cast<jint>(n);
+    if (static_cast<jint>(n) < want) break;  // the end
+  }
+  return done == 0 ? -1 : done;
+}
+
 JNI_FN(void, attachmentVerify)(JNIEnv* env, jclass, jlong reader) {
   Error err;
   Throw(env, estelik_attachment_verify(R(reader), &err.e), err);

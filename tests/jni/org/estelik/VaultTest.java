@@ -102,6 +102,51 @@ public class VaultTest {
   }
 
   @Test
+  public void attachmentDataSourceReadsAtAnyPositionLikeMediaDataSource() throws Exception {
+    String id = Vault.idOf(vault.addTestimony(fields("Video", "")));
+    byte[] data = new byte[3 * 65536 + 1234];
+    for (int i = 0; i < data.length; i++) data[i] = (byte) (i * 13 + i / 251);
+    try (OutputStream o = vault.newAttachment(id, "clip.mp4", null, null)) {
+      o.write(data);
+    }
+    try (AttachmentDataSource source = vault.openAttachmentDataSource(id, 0)) {
+      assertEquals(data.length, source.getSize());
+      assertEquals("video/mp4", source.info().getMediaType());
+      java.util.Random random = new java.util.Random(7);
+      byte[] buf = new byte[300_000];
+      for (int k = 0; k < 50; k++) {
+        long position = random.nextInt(data.length);
+        int size = 1 + random.nextInt(k % 5 == 0 ? buf.length - 10 : 9000);
+        int n = source.readAt(position, buf, 10, size);
+        assertEquals(Math.min(size, data.length - position), n);
+        for (int i = 0; i < n; i++) assertEquals(data[(int) position + i], buf[10 + i]);
+      }
+      // Crossing a chunk boundary, the end (fewer bytes), past the end (-1), size 0.
+      assertEquals(10, source.readAt(65531, buf, 0, 10));
+      assertArrayEquals(java.util.Arrays.copyOfRange(data, 65531, 65541),
+          java.util.Arrays.copyOfRange(buf, 0, 10));
+      assertEquals(4, source.readAt(data.length - 4, buf, 0, 100));
+      assertEquals(-1, source.readAt(data.length, buf, 0, 100));
+      assertEquals(-1, source.readAt(Long.MAX_VALUE, buf, 0, 100));
+      assertEquals(0, source.readAt(0, buf, 0, 0));
+      try {
+        source.readAt(0, buf, buf.length - 5, 10);
+        fail("a range outside the buffer must be refused");
+      } catch (IndexOutOfBoundsException expected) {
+      }
+      source.verify();
+      vault.lock();
+      try {
+        source.readAt(0, buf, 0, 10);
+        fail("a data source of a locked vault must refuse");
+      } catch (EstelikException e) {
+        assertEquals(EstelikException.LOCKED, e.code());
+      }
+    }
+    vault.unlock(PASS);
+  }
+
+  @Test
   public void errorsAreEstelikExceptionsWithCodeAndMessage() throws Exception {
     vault.close();
     try {

@@ -48,6 +48,10 @@ final class Native {
   /** Bytes read, or -1 at the end (where the content hash has been checked). */
   static native int attachmentRead(long reader, byte[] out, int offset, int length)
       throws EstelikException;
+  static native long attachmentSize(long reader) throws EstelikException;
+  /** Bytes read at {@code position}, or -1 at or past the end; never checks the content hash. */
+  static native int attachmentReadAt(long reader, long position, byte[] out, int offset,
+      int length) throws EstelikException;
   static native void attachmentVerify(long reader) throws EstelikException;
   static native void attachmentClose(long reader);
 

@@ -283,6 +283,20 @@ public final class Vault implements AutoCloseable {
     }
   }
 
+  /**
+   * Random access to attachment {@code index} (0-based) of a testimony, shaped like Android's
+   * {@code MediaDataSource}, for media players that seek.
+   */
+  public AttachmentDataSource openAttachmentDataSource(String testimonyId, int index)
+      throws EstelikException {
+    long h = acquire();
+    try {
+      return new AttachmentDataSource(Native.attachmentOpen(h, utf8(testimonyId), index));
+    } finally {
+      release();
+    }
+  }
+
   // ------------------------------------------------------------------ Identity, contacts, circles
 
   public byte[] publicKey() throws EstelikException {
