@@ -33,6 +33,22 @@ Status Dropped(Code why, std::string_view what) {
                 std::string("the vault was closed while this ") + std::string(what) + " was open");
 }
 
+// Runs `fn(store::AttachmentReader&)` for a reader's call: under Guard, auto-lock applied first,
+// the vault's mutex held, counted as app activity. LOCKED / ABORTED without calling `fn` if the
+// reader was dropped (its vault was locked or closed).
+template <typename Fn>
+estelik_status WithReader(estelik_attachment_reader* reader, estelik_error* err, Fn&& fn) {
+  return Guard(err, [&]() -> Status {
+    ESTELIK_RETURN_IF_ERROR(Require(reader, "reader"));
+    ReaderState& state = reader->state;
+    ApplyAutoLock(*state.core);
+    std::lock_guard lock(state.core->mu);
+    if (!state.reader) return Dropped(state.dropped, "attachment reader");
+    state.core->Touch();
+    return fn(*state.reader);
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -124,31 +140,19 @@ estelik_status estelik_attachment_open(estelik_vault* vault, const char* testimo
 estelik_status estelik_attachment_info(estelik_attachment_reader* reader, estelik_buffer* out_info,
                                        estelik_error* err) {
   if (out_info != nullptr) *out_info = estelik_buffer{nullptr, 0};
-  return Guard(err, [&]() -> Status {
-    ESTELIK_RETURN_IF_ERROR(Require(reader, "reader"));
+  return WithReader(reader, err, [&](estelik::store::AttachmentReader& r) -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(out_info, "out_info"));
-    ReaderState& state = reader->state;
-    ApplyAutoLock(*state.core);
-    std::lock_guard lock(state.core->mu);
-    if (!state.reader) return Dropped(state.dropped, "attachment reader");
-    state.core->Touch();
-    return ToBuffer(state.reader->info(), out_info);
+    return ToBuffer(r.info(), out_info);
   });
 }
 
 estelik_status estelik_attachment_read(estelik_attachment_reader* reader, uint8_t* out,
                                        size_t capacity, size_t* out_read, estelik_error* err) {
   if (out_read != nullptr) *out_read = 0;
-  return Guard(err, [&]() -> Status {
-    ESTELIK_RETURN_IF_ERROR(Require(reader, "reader"));
+  return WithReader(reader, err, [&](estelik::store::AttachmentReader& r) -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(out_read, "out_read"));
     if (out == nullptr && capacity != 0) return estelik::InvalidArgument("out is NULL");
-    ReaderState& state = reader->state;
-    ApplyAutoLock(*state.core);
-    std::lock_guard lock(state.core->mu);
-    if (!state.reader) return Dropped(state.dropped, "attachment reader");
-    state.core->Touch();
-    ESTELIK_ASSIGN_OR_RETURN(*out_read, state.reader->Read(std::span(out, capacity)));
+    ESTELIK_ASSIGN_OR_RETURN(*out_read, r.Read(std::span(out, capacity)));
     return Status::Ok();
   });
 }
@@ -156,15 +160,9 @@ estelik_status estelik_attachment_read(estelik_attachment_reader* reader, uint8_
 estelik_status estelik_attachment_size(estelik_attachment_reader* reader, uint64_t* out_size,
                                        estelik_error* err) {
   if (out_size != nullptr) *out_size = 0;
-  return Guard(err, [&]() -> Status {
-    ESTELIK_RETURN_IF_ERROR(Require(reader, "reader"));
+  return WithReader(reader, err, [&](estelik::store::AttachmentReader& r) -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(out_size, "out_size"));
-    ReaderState& state = reader->state;
-    ApplyAutoLock(*state.core);
-    std::lock_guard lock(state.core->mu);
-    if (!state.reader) return Dropped(state.dropped, "attachment reader");
-    state.core->Touch();
-    *out_size = state.reader->info().size();
+    *out_size = r.info().size();
     return Status::Ok();
   });
 }
@@ -173,30 +171,17 @@ estelik_status estelik_attachment_read_at(estelik_attachment_reader* reader, uin
                                           uint8_t* out, size_t capacity, size_t* out_read,
                                           estelik_error* err) {
   if (out_read != nullptr) *out_read = 0;
-  return Guard(err, [&]() -> Status {
-    ESTELIK_RETURN_IF_ERROR(Require(reader, "reader"));
+  return WithReader(reader, err, [&](estelik::store::AttachmentReader& r) -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(out_read, "out_read"));
     if (out == nullptr && capacity != 0) return estelik::InvalidArgument("out is NULL");
-    ReaderState& state = reader->state;
-    ApplyAutoLock(*state.core);
-    std::lock_guard lock(state.core->mu);
-    if (!state.reader) return Dropped(state.dropped, "attachment reader");
-    state.core->Touch();
-    ESTELIK_ASSIGN_OR_RETURN(*out_read, state.reader->ReadAt(offset, std::span(out, capacity)));
+    ESTELIK_ASSIGN_OR_RETURN(*out_read, r.ReadAt(offset, std::span(out, capacity)));
     return Status::Ok();
   });
 }
 
 estelik_status estelik_attachment_verify(estelik_attachment_reader* reader, estelik_error* err) {
-  return Guard(err, [&]() -> Status {
-    ESTELIK_RETURN_IF_ERROR(Require(reader, "reader"));
-    ReaderState& state = reader->state;
-    ApplyAutoLock(*state.core);
-    std::lock_guard lock(state.core->mu);
-    if (!state.reader) return Dropped(state.dropped, "attachment reader");
-    state.core->Touch();
-    return state.reader->Verify();
-  });
+  return WithReader(reader, err,
+                    [&](estelik::store::AttachmentReader& r) -> Status { return r.Verify(); });
 }
 
 void estelik_attachment_close(estelik_attachment_reader* reader) {
