@@ -42,6 +42,8 @@ Status FromSqlite(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return IoError(prefix + "the vault is in use by another process or connection");
+    case SQLITE_INTERRUPT:
+      return Status(Code::kLocked, prefix + "the vault was locked during this call");
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:

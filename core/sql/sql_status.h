@@ -36,6 +36,8 @@ void ClearDamage();
 // - other I/O, open and read-only errors: kIo; SQLITE_CONSTRAINT: kAlreadyExists;
 // - SQLITE_BUSY / SQLITE_LOCKED: kIo "<what>: the vault is in use by another process or
 //   connection";
+// - SQLITE_INTERRUPT: kLocked "<what>: the vault was locked during this call" (only a
+//   panic-lock interrupts a statement, through sql::Interrupt, interrupt.h);
 // - anything else (misuse, bad SQL): kInternal.
 // `what` says what was being done ("store: executing a statement"). Requires rc != SQLITE_OK.
 Status FromSqlite(sqlite3* db, int rc, std::string_view what);
