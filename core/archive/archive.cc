@@ -486,6 +486,7 @@ Status Archive::Rederive(RebuildReport* report) {
   }
   ESTELIK_RETURN_IF_ERROR(store_->ClearMaterialized());
   return log_->ForEachOp([&](const log::OpLog::StoredOp& stored) -> Status {
+    ESTELIK_RETURN_IF_ERROR(store_->interrupt().Check("re-deriving the store from the log"));
     if (!stored.redacted_for.empty()) {
       state.redacted.emplace(stored.redacted_for, std::make_pair(stored.author, stored.hlc));
       ++report->redacted;

@@ -11,7 +11,8 @@
 // RemoveMember; the Vault its master and duress-decoy keys and key-slot noise; and every seal
 // (op bodies, attachment chunks, database pages) a fresh nonce.
 //
-// Thread safety: one thread at a time (the C API and the CLI serialize calls).
+// Thread safety: one thread at a time (the C API and the CLI serialize calls), but for
+// Interrupt(), which any thread may call while a call runs.
 // Errors: Status codes from core/status.h; a failed call changes nothing.
 #pragma once
 
@@ -226,6 +227,15 @@ class Archive {
   Result<std::string> GetSealedChunk(std::string_view attachment_id, uint64_t index) {
     return store_->GetSealedChunk(attachment_id, index);
   }
+
+  // --- Panic-lock ---
+  // The one member safe to call from another thread while a call runs: that call stops at its
+  // next attachment chunk, replayed or received op, or search row and returns kLocked, keeping
+  // nothing (its transaction rolls back, an unfinished attachment is discarded, a partial
+  // export file or bundle is removed). Every later call may fail the same way: the owner
+  // destroys the Archive next (core/sql/interrupt.h).
+  void Interrupt() { store_->interrupt().Request(); }
+  bool interrupted() const { return store_->interrupt().requested(); }
 
   // --- Vault safety settings (forwarded to the Vault, core/vault/vault.h) ---
   // Re-seals the master key under `new_passphrase`; kWrongPassphrase if `old_passphrase` is

@@ -86,6 +86,7 @@ Result<Archive::ReceiveReport> Archive::ReceiveOps(const std::string& circle_id,
 
   size_t i = 0;
   while (i < envelopes.size()) {
+    ESTELIK_RETURN_IF_ERROR(store_->interrupt().Check("receiving ops"));
     // A maximal run: one author, consecutive seqs.
     size_t end = i + 1;
     while (end < envelopes.size() && headers[end].author() == headers[i].author() &&

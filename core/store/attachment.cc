@@ -89,6 +89,7 @@ AttachmentWriter::~AttachmentWriter() {
 }
 
 Status AttachmentWriter::SealBuffered() {
+  if (interrupt_ != nullptr) ESTELIK_RETURN_IF_ERROR(interrupt_->Check("writing an attachment"));
   std::array<uint8_t, kChunkNonceSize> nonce;
   randombytes_buf(nonce.data(), nonce.size());
   batch_.push_back(SealChunk(key_, info_.attachment_id(), next_index_++, buffer_, nonce));
@@ -139,6 +140,7 @@ Status AttachmentWriter::Append(std::span<const uint8_t> bytes) {
 Result<pb::AttachmentInfo> AttachmentWriter::Finish() {
   if (done_ || failed_) return InvalidArgument("attachment writer is already finished or failed");
   failed_ = true;  // until the final commit succeeds
+  if (interrupt_ != nullptr) ESTELIK_RETURN_IF_ERROR(interrupt_->Check("writing an attachment"));
   if (!buffer_.empty()) {
     std::array<uint8_t, kChunkNonceSize> nonce;
     randombytes_buf(nonce.data(), nonce.size());
@@ -193,6 +195,7 @@ AttachmentReader::~AttachmentReader() {
 }
 
 Result<std::vector<uint8_t>> AttachmentReader::ReadChunk(uint64_t index) {
+  if (interrupt_ != nullptr) ESTELIK_RETURN_IF_ERROR(interrupt_->Check("reading an attachment"));
   const std::string id_hex = Hex(info_.attachment_id());
   if (index >= info_.chunk_count()) {
     return InvalidArgument("attachment " + id_hex + " has " + std::to_string(info_.chunk_count()) +

@@ -4,7 +4,8 @@
 // attachment id (16) || chunk index (u64 big-endian). See docs/FORMAT.md.
 //
 // Writers and readers are made by Store (store.h); the Store must outlive them. Not
-// thread-safe: one thread at a time.
+// thread-safe: one thread at a time. Both stop at their next chunk with kLocked once the
+// Store's interrupt is requested (a panic-lock, core/sql/interrupt.h).
 #pragma once
 
 #include <sodium.h>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "core/crypto/secret.h"
+#include "core/sql/interrupt.h"
 #include "core/status.h"
 #include "proto/record.pb.h"
 
@@ -67,6 +69,7 @@ class AttachmentWriter {
   crypto_generichash_state hash_;
   bool done_ = false;
   bool failed_ = false;
+  const sql::Interrupt* interrupt_ = nullptr;  // the Store's; checked at every chunk
 };
 
 class AttachmentReader {
@@ -109,6 +112,7 @@ class AttachmentReader {
   static constexpr uint64_t kNoChunk = ~uint64_t{0};
   std::vector<uint8_t> cached_;
   uint64_t cached_index_ = kNoChunk;
+  const sql::Interrupt* interrupt_ = nullptr;  // the Store's; checked at every chunk
 };
 
 }  // namespace estelik::store

@@ -956,11 +956,15 @@ Result<pb::SearchPage> Store::Search(const pb::SearchQuery& query) {
   if (!page.cursor().empty()) ESTELIK_RETURN_IF_ERROR(ReadSearchCursor(page.cursor(), &plan));
   ESTELIK_RETURN_IF_ERROR(AppendFilter(query.filter(), &plan.filter_sql, &plan.filter_params));
 
+  ESTELIK_RETURN_IF_ERROR(interrupt_.Check("searching"));
   ESTELIK_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
                            CollectCandidates(db_, max_ranked_, &plan));
   out.set_ranked_recent_only(plan.cut > 0);
   if (candidates.empty()) return out;
+  // A panic-lock interrupts the running statement; between statements it is seen here.
+  ESTELIK_RETURN_IF_ERROR(interrupt_.Check("searching"));
   ESTELIK_ASSIGN_OR_RETURN(RankStats stats, SearchStats(db_, plan, candidates));
+  ESTELIK_RETURN_IF_ERROR(interrupt_.Check("searching"));
   std::vector<Ranked> ranked = RankPage(candidates, stats, plan);
   if (ranked.size() > plan.limit) {
     ranked.pop_back();

@@ -34,6 +34,7 @@
 
 #include "core/crypto/secret.h"
 #include "core/ids.h"
+#include "core/sql/interrupt.h"
 #include "core/status.h"
 #include "core/store/attachment.h"
 #include "proto/common.pb.h"
@@ -154,6 +155,14 @@ class Store {
   // BLAKE2b-256 over a canonical serialization of every record, ordered by id.
   Result<std::array<uint8_t, kHashSize>> StateHash();
 
+  // --- Panic-lock ---
+
+  // The connection's interrupt (core/sql/interrupt.h): once requested, attachment readers and
+  // writers stop at their next chunk, Search between its phases and the statement running at
+  // that moment at its next row, each with kLocked. The one member safe to use from another
+  // thread while a call runs.
+  sql::Interrupt& interrupt() { return interrupt_; }
+
   // --- Attachments ---
 
   // Starts a local streaming add. `meta` gives attachment_id, testimony_id, name, media_type,
@@ -235,7 +244,7 @@ class Store {
   sqlite3* db() const { return db_; }
 
  private:
-  Store(sqlite3* db, uint32_t max_ranked) : db_(db), max_ranked_(max_ranked) {}
+  Store(sqlite3* db, uint32_t max_ranked) : db_(db), max_ranked_(max_ranked), interrupt_(db) {}
   Status DestroyContent(std::string_view id, std::string_view author, const pb::Hlc& hlc,
                         std::string_view tombstone_hash);
   Status TombstoneMaterial(int64_t seq, std::string_view id, std::string* material);
@@ -251,6 +260,7 @@ class Store {
   sqlite3* db_;
   uint32_t max_ranked_;
   bool wal_purge_pending_ = false;  // a withdrawal committed inside a Batch
+  sql::Interrupt interrupt_;
 };
 
 }  // namespace estelik::store

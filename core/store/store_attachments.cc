@@ -133,8 +133,10 @@ Result<std::unique_ptr<AttachmentWriter>> Store::BeginAttachment(const pb::Attac
   ESTELIK_RETURN_IF_ERROR(InsertRow(db_, staged, seq, kWriting));
   ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes key, ContentKey(seq));
   ESTELIK_RETURN_IF_ERROR(tx.Commit());
-  return std::unique_ptr<AttachmentWriter>(
+  std::unique_ptr<AttachmentWriter> writer(
       new AttachmentWriter(db_, std::move(staged), std::move(key)));
+  writer->interrupt_ = &interrupt_;
+  return writer;
 }
 
 Result<std::unique_ptr<AttachmentReader>> Store::OpenAttachment(std::string_view attachment_id) {
@@ -142,8 +144,10 @@ Result<std::unique_ptr<AttachmentReader>> Store::OpenAttachment(std::string_view
   if (r.state != kComplete)
     return NotFound("attachment " + Hex(attachment_id) + " is not complete yet");
   if (r.key.empty()) return NotFound("attachment " + Hex(attachment_id) + " was withdrawn");
-  return std::unique_ptr<AttachmentReader>(
+  std::unique_ptr<AttachmentReader> reader(
       new AttachmentReader(db_, std::move(r.info), std::move(r.key)));
+  reader->interrupt_ = &interrupt_;
+  return reader;
 }
 
 Result<pb::AttachmentInfo> Store::GetAttachment(std::string_view attachment_id) {
