@@ -1,4 +1,5 @@
 // Errors, buffers and argument helpers shared by every entry point of estelik.h.
+#include <cassert>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -13,7 +14,24 @@
 
 namespace estelik::capi {
 
+void VaultCore::SetArchive(std::unique_ptr<archive::Archive> opened) {
+  assert(archive == nullptr);
+  std::lock_guard lock(interrupt_mu);
+  archive = std::move(opened);
+  interruptible = archive.get();
+}
+
+void VaultCore::Interrupt() {
+  std::lock_guard lock(interrupt_mu);
+  if (interruptible != nullptr) interruptible->Interrupt();
+}
+
 void VaultCore::DropArchive(Code why) {
+  {
+    // No lock may reach the archive once its destruction begins.
+    std::lock_guard lock(interrupt_mu);
+    interruptible = nullptr;
+  }
   // Writers and readers hold statements and keys that point into the Archive's connection:
   // they go first.
   for (WriterState* w : writers) {
@@ -40,7 +58,8 @@ bool VaultCore::AutoLockDue() const {
 Result<archive::Archive*> VaultCore::Get() {
   if (closed) return Status(Code::kAborted, "the vault handle was closed");
   // The cheap check at every call entry: keys of an idle vault are wiped before anything runs.
-  if (AutoLockDue()) DropArchive(Code::kLocked);
+  // A lock that interrupted the archive has not dropped it yet: it is dropped here.
+  if (AutoLockDue() || (archive && archive->interrupted())) DropArchive(Code::kLocked);
   if (!archive) {
     return Status(Code::kLocked, "the vault is locked; unlock it with its passphrase");
   }
@@ -75,6 +94,20 @@ void ApplyAutoLock(VaultCore& core) {
     // Also after a lock that a sync's own vault access applied on the network thread, which
     // could not stop the networks there: this call does.
     if (core.archive || core.syncs.empty()) return;
+    running = core.TakeSyncs();
+  }
+  StopSyncs(running);
+}
+
+void Lock(VaultCore& core) {
+  // The running call first, without waiting for it: it returns within one chunk or row.
+  core.Interrupt();
+  std::vector<std::shared_ptr<SyncState>> running;
+  {
+    // Keys next: the archive goes while we hold the mutex, so no sync can use it again; then
+    // the networks stop (their sessions end and wipe their channel keys).
+    std::lock_guard lock(core.mu);
+    core.DropArchive(Code::kLocked);
     running = core.TakeSyncs();
   }
   StopSyncs(running);

@@ -34,6 +34,10 @@ struct VaultCore {
   std::mutex mu;
   std::string dir;
   std::unique_ptr<archive::Archive> archive;  // null while locked or after close
+  // `archive` again, for a lock to interrupt the call running on it without waiting for `mu`:
+  // set and cleared (before `archive` is destroyed) under both `mu` and `interrupt_mu`.
+  std::mutex interrupt_mu;
+  archive::Archive* interruptible = nullptr;
   bool closed = false;
   // Engine objects that point into `archive`: they are destroyed before it is (lock/close).
   std::set<WriterState*> writers;
@@ -48,11 +52,18 @@ struct VaultCore {
   Clock clock = [] { return std::chrono::steady_clock::now(); };
   std::chrono::steady_clock::time_point last_use = clock();
 
+  // Installs a freshly opened Archive. Caller holds `mu`.
+  void SetArchive(std::unique_ptr<archive::Archive> opened);
   // Destroys every open writer/reader's engine object, recording `why`, then the Archive
   // (which closes the store and wipes every key). Caller holds `mu`.
   void DropArchive(Code why);
+  // Interrupts the call running on the archive, if any (Archive::Interrupt): it returns LOCKED
+  // within one chunk or row, and every call after it finds the vault locked. Any thread;
+  // caller does not hold `mu` (that is the point).
+  void Interrupt();
   // The archive, or LOCKED / ABORTED. Caller holds `mu`. Applies auto-lock first: a vault idle
-  // longer than `auto_lock_seconds` is locked here and the call finds it LOCKED.
+  // longer than `auto_lock_seconds` is locked here and the call finds it LOCKED; so is one a
+  // lock interrupted but has not dropped yet.
   Result<archive::Archive*> Get();
   // Like Get(), and records the call as app activity (resets the auto-lock clock).
   Result<archive::Archive*> Use();
@@ -75,6 +86,9 @@ void MarkSyncsShut(VaultCore& core);
 // Locks `core` now if auto-lock is due, and stops the syncs of a locked `core`. Takes
 // `core->mu` itself; call without holding it.
 void ApplyAutoLock(VaultCore& core);
+// Panic-lock (estelik_vault_lock): interrupts the running call, then, under `core.mu` (free
+// within one chunk or row), drops the archive and stops every sync. Call without holding `mu`.
+void Lock(VaultCore& core);
 
 struct WriterState {
   std::shared_ptr<VaultCore> core;

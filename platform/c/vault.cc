@@ -40,7 +40,7 @@ Status NewHandle(std::string dir, std::unique_ptr<Archive> archive, estelik_vaul
   auto core = std::make_shared<VaultCore>();
   core->auto_lock_seconds = auto_lock;
   core->dir = std::move(dir);
-  core->archive = std::move(archive);
+  core->SetArchive(std::move(archive));
   auto handle = std::make_unique<estelik_vault>();
   handle->core = std::move(core);
   *out = handle.release();  // owned by the caller until estelik_vault_close
@@ -94,15 +94,7 @@ void estelik_vault_close(estelik_vault* vault) {
 
 void estelik_vault_lock(estelik_vault* vault) {
   if (vault == nullptr) return;
-  std::vector<std::shared_ptr<estelik::capi::SyncState>> running;
-  {
-    // Keys first, at once: the archive goes while we hold the mutex, so no sync can use it
-    // again; then the networks stop (their sessions end and wipe their channel keys).
-    std::lock_guard lock(vault->core->mu);
-    vault->core->DropArchive(Code::kLocked);
-    running = vault->core->TakeSyncs();
-  }
-  StopSyncs(running);
+  estelik::capi::Lock(*vault->core);
 }
 
 estelik_status estelik_vault_unlock(estelik_vault* vault, const char* passphrase,
@@ -114,7 +106,7 @@ estelik_status estelik_vault_unlock(estelik_vault* vault, const char* passphrase
     if (vault->core->archive) return Status::Ok();
     ESTELIK_ASSIGN_OR_RETURN(auto archive, Archive::Open(vault->core->dir, pass));
     ESTELIK_ASSIGN_OR_RETURN(vault->core->auto_lock_seconds, StoredAutoLock(*archive));
-    vault->core->archive = std::move(archive);
+    vault->core->SetArchive(std::move(archive));
     vault->core->Touch();
     return Status::Ok();
   });
