@@ -33,6 +33,7 @@ using Clock = std::function<std::chrono::steady_clock::time_point()>;
 struct VaultCore {
   std::mutex mu;
   std::string dir;
+  std::string canonical_dir;                  // `dir` made absolute, for estelik_vault_wipe
   std::unique_ptr<archive::Archive> archive;  // null while locked or after close
   // `archive` again, for a lock to interrupt the call running on it without waiting for `mu`:
   // set and cleared (before `archive` is destroyed) under both `mu` and `interrupt_mu`.

@@ -1,8 +1,11 @@
 // Vault lifecycle: create, open, close, panic-lock, unlock, passphrases, duress, wipe.
 #include "core/vault/vault.h"
 
+#include <filesystem>
 #include <memory>
+#include <mutex>
 #include <new>
+#include <vector>
 
 #include "platform/c/handles.h"
 
@@ -35,12 +38,51 @@ Result<estelik::vault::KdfParams> Kdf(estelik_kdf kdf) {
 // once unlocked).
 Result<uint32_t> StoredAutoLock(Archive& archive) { return archive.AutoLockSeconds(); }
 
+// `dir` absolute and without symlinks or dot segments, so that two spellings of one folder
+// compare equal; `dir` itself if the file system cannot say.
+std::string CanonicalDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(dir, ec);
+  return ec ? dir : canonical.lexically_normal().string();
+}
+
+// Every vault handle of this process, for estelik_vault_wipe to lock those on its vault first.
+struct OpenHandles {
+  std::mutex mu;
+  std::vector<std::weak_ptr<VaultCore>> cores;  // closed ones expire; pruned at each Add
+};
+
+OpenHandles& Handles() {
+  static OpenHandles handles;
+  return handles;
+}
+
+void AddOpenHandle(const std::shared_ptr<VaultCore>& core) {
+  OpenHandles& handles = Handles();
+  std::lock_guard lock(handles.mu);
+  std::erase_if(handles.cores, [](const std::weak_ptr<VaultCore>& c) { return c.expired(); });
+  handles.cores.push_back(core);
+}
+
+std::vector<std::shared_ptr<VaultCore>> HandlesOn(const std::string& canonical_dir) {
+  OpenHandles& handles = Handles();
+  std::lock_guard lock(handles.mu);
+  std::vector<std::shared_ptr<VaultCore>> out;
+  for (const auto& weak : handles.cores) {
+    auto core = weak.lock();
+    if (core && core->canonical_dir == canonical_dir) out.push_back(std::move(core));
+  }
+  return out;
+}
+
 Status NewHandle(std::string dir, std::unique_ptr<Archive> archive, estelik_vault** out) {
   ESTELIK_ASSIGN_OR_RETURN(uint32_t auto_lock, StoredAutoLock(*archive));
   auto core = std::make_shared<VaultCore>();
   core->auto_lock_seconds = auto_lock;
+  core->canonical_dir = CanonicalDir(dir);
   core->dir = std::move(dir);
   core->SetArchive(std::move(archive));
+  AddOpenHandle(core);
   auto handle = std::make_unique<estelik_vault>();
   handle->core = std::move(core);
   *out = handle.release();  // owned by the caller until estelik_vault_close
@@ -104,6 +146,10 @@ estelik_status estelik_vault_unlock(estelik_vault* vault, const char* passphrase
     ESTELIK_ASSIGN_OR_RETURN(auto pass, Passphrase(passphrase, passphrase_len, "passphrase"));
     std::lock_guard lock(vault->core->mu);
     if (vault->core->archive) return Status::Ok();
+    if (!estelik::vault::Vault::Exists(vault->core->dir)) {
+      return estelik::NotFound("the vault in " + vault->core->dir +
+                               " is gone (wiped or deleted); this handle can only be closed");
+    }
     ESTELIK_ASSIGN_OR_RETURN(auto archive, Archive::Open(vault->core->dir, pass));
     ESTELIK_ASSIGN_OR_RETURN(vault->core->auto_lock_seconds, StoredAutoLock(*archive));
     vault->core->SetArchive(std::move(archive));
@@ -173,10 +219,17 @@ int estelik_vault_tick(estelik_vault* vault) {
 estelik_status estelik_vault_wipe(const char* dir, estelik_error* err) {
   return Guard(err, [&]() -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(dir, "dir"));
+    // Every handle of this process on the vault drops its keys first, a running call on it
+    // included (other processes: the CLI signals the holders of core/vault/holder.h).
+    const std::string canonical = CanonicalDir(dir);
+    for (const auto& core : HandlesOn(canonical)) estelik::capi::Lock(*core);
     if (!estelik::vault::Vault::Exists(dir)) {
       return estelik::NotFound(std::string("no vault in ") + dir);
     }
-    return estelik::vault::Vault::Wipe(dir);
+    Status wiped = estelik::vault::Vault::Wipe(dir);
+    // A handle unlocked by another thread before the key slots were destroyed: locked again.
+    for (const auto& core : HandlesOn(canonical)) estelik::capi::Lock(*core);
+    return wiped;
   });
 }
 
