@@ -135,7 +135,10 @@ ESTELIK_API void estelik_vault_close(estelik_vault* vault);
 
 /* Panic-lock: closes the store and wipes every key now; the handle stays valid but every call
  * on it returns ESTELIK_LOCKED until estelik_vault_unlock. Open attachment writers are
- * aborted (nothing of them is kept) and open readers return ESTELIK_LOCKED. Idempotent. */
+ * aborted (nothing of them is kept) and open readers return ESTELIK_LOCKED. Idempotent.
+ * Safe from any thread, and it does not wait for a call running on the handle (export,
+ * attachment write or read, sync, search): that call stops at its next chunk or row, returns
+ * ESTELIK_LOCKED and leaves nothing half-written (a partial bundle or file is removed). */
 ESTELIK_API void estelik_vault_lock(estelik_vault* vault);
 
 /* Reopens a locked handle with its passphrase. ESTELIK_WRONG_PASSPHRASE leaves it locked;
@@ -166,8 +169,10 @@ ESTELIK_API estelik_status estelik_vault_clear_duress_passphrase(estelik_vault* 
                                                                  estelik_error* err);
 
 /* Panic-wipe of the vault in `dir`, no passphrase needed: destroys both key slots (nothing in
- * `dir` can be decrypted afterwards, by anyone holding a copy) and deletes the files. Lock or
- * close every handle on `dir` first. ESTELIK_NOT_FOUND if there is no vault. */
+ * `dir` can be decrypted afterwards, by anyone holding a copy) and deletes the files. First
+ * locks every handle of this process on `dir` (as estelik_vault_lock): their calls then return
+ * ESTELIK_LOCKED, and estelik_vault_unlock ESTELIK_NOT_FOUND. ESTELIK_NOT_FOUND if there is no
+ * vault. */
 ESTELIK_API estelik_status estelik_vault_wipe(const char* dir, estelik_error* err);
 
 /* ------------------------------------------------------------------ Testimonies */

@@ -4,10 +4,12 @@
 #define _XOPEN_SOURCE 700 /* POSIX 2008 with nftw */
 
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "estelik.h"
@@ -442,6 +444,127 @@ static void test_parity(const char* root) {
   EXPECT_OK(estelik_vault_wipe(dir, &err));
 }
 
+/* --- panic-lock and panic-wipe against a handle in use (issue #15) --- */
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Polls (about every millisecond, up to 60 s) until `path` exists. */
+static int wait_for_path(const char* path) {
+  const struct timespec ms = {0, 1000000};
+  double deadline = now_ms() + 60000.0;
+  while (!exists(path)) {
+    if (now_ms() > deadline) return 0;
+    nanosleep(&ms, NULL);
+  }
+  return 1;
+}
+
+typedef struct {
+  estelik_vault* vault;
+  const char* id;
+  const char* out;
+  estelik_status status;
+} export_job;
+
+static void* run_export(void* arg) {
+  export_job* job = (export_job*)arg;
+  estelik_error e = ESTELIK_ERROR_INIT;
+  job->status = estelik_export(job->vault, &job->id, 1, job->out, NULL, &e);
+  estelik_error_clear(&e);
+  return NULL;
+}
+
+/* estelik_vault_lock pressed while estelik_export streams a large attachment into the bundle:
+ * the lock does not wait for the export, which returns LOCKED and leaves no bundle. */
+static void test_lock_during_export(const char* root) {
+  char dir[96], out[96];
+  estelik_vault* vault = NULL;
+  estelik_attachment_writer* writer = NULL;
+  char* id = NULL;
+  uint8_t* piece;
+  size_t i;
+  const size_t piece_size = 1 << 20, pieces = 32;
+  export_job job;
+  pthread_t thread;
+  double export_ms, t0, lock_ms;
+
+  snprintf(dir, sizeof dir, "%s/lock-export", root);
+  EXPECT_OK(estelik_vault_create(dir, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &vault, &err));
+  EXPECT_OK(estelik_testimony_add_simple(vault, "en", "Recording", "A long one.", &id, &err));
+  EXPECT_OK(estelik_attachment_begin(vault, id, "night.m4a", NULL, ESTELIK_ATTACHMENT_GUESS,
+                                     &writer, &err));
+  piece = (uint8_t*)malloc(piece_size);
+  for (i = 0; i < piece_size; ++i) piece[i] = (uint8_t)(i * 2654435761u >> 13);
+  for (i = 0; i < pieces; ++i) EXPECT_OK(estelik_attachment_write(writer, piece, piece_size, &err));
+  free(piece);
+  EXPECT_OK(estelik_attachment_finish(writer, NULL, &err));
+
+  /* The baseline: the whole export, uninterrupted. */
+  snprintf(out, sizeof out, "%s/bundle-whole", root);
+  t0 = now_ms();
+  EXPECT_OK(estelik_export(vault, (const char* const*)&id, 1, out, NULL, &err));
+  export_ms = now_ms() - t0;
+  CHECK(exists(out));
+  remove_tree(out);
+
+  snprintf(out, sizeof out, "%s/bundle-locked", root);
+  job.vault = vault;
+  job.id = id;
+  job.out = out;
+  job.status = ESTELIK_OK;
+  CHECK(pthread_create(&thread, NULL, run_export, &job) == 0);
+  CHECK(wait_for_path(out)); /* the export is writing its bundle */
+  t0 = now_ms();
+  estelik_vault_lock(vault);
+  lock_ms = now_ms() - t0;
+  pthread_join(thread, NULL);
+  printf("export of %zu MiB: %.1f ms; lock pressed during it returned in %.1f ms\n", pieces,
+         export_ms, lock_ms);
+  CHECK(job.status == ESTELIK_LOCKED);
+  CHECK(!exists(out)); /* no partial bundle, no plaintext left behind */
+  CHECK(lock_ms * 2 < export_ms);
+  CHECK(estelik_vault_is_locked(vault));
+
+  estelik_string_free(id);
+  estelik_vault_close(vault);
+  EXPECT_OK(estelik_vault_wipe(dir, &err));
+}
+
+/* estelik_vault_wipe with a handle still open and unlocked: the handle is locked first, so
+ * nothing more can be written with the keys it held; unlock then finds no vault. */
+static void test_wipe_locks_open_handles(const char* root) {
+  char dir[96], dir_spelled[128];
+  estelik_vault* vault = NULL;
+  char* id = NULL;
+
+  snprintf(dir, sizeof dir, "%s/wipe-open", root);
+  /* Another spelling of the same folder: the wipe still finds the handle. */
+  snprintf(dir_spelled, sizeof dir_spelled, "%s/./wipe-open/", root);
+  EXPECT_OK(estelik_vault_create(dir, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &vault, &err));
+  EXPECT_OK(estelik_testimony_add_simple(vault, "en", "Before", "kept until the wipe", &id, &err));
+  estelik_string_free(id);
+  id = NULL;
+
+  EXPECT_OK(estelik_vault_wipe(dir_spelled, &err));
+  CHECK(!exists(dir));
+  CHECK(estelik_vault_is_locked(vault));
+  EXPECT_STATUS(ESTELIK_LOCKED,
+                estelik_testimony_add_simple(vault, "en", "After", "must not land", &id, &err));
+  CHECK(id == NULL);
+  {
+    estelik_status s = estelik_vault_unlock(vault, kPass, strlen(kPass), &err);
+    CHECK(s == ESTELIK_NOT_FOUND);
+    CHECK(err.message != NULL && strstr(err.message, "gone") != NULL);
+    estelik_error_clear(&err);
+  }
+  CHECK(!exists(dir)); /* unlock did not create anything */
+  estelik_vault_close(vault);
+}
+
 int main(void) {
   char root[] = "/tmp/estelik-c-api-XXXXXX";
   char dir[64], dir_b[64];
@@ -763,6 +886,8 @@ int main(void) {
   EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT, estelik_testimony_get(NULL, hex_id, &buf, &err));
 
   estelik_string_free(simple_id);
+  test_wipe_locks_open_handles(root);
+  test_lock_during_export(root);
   test_sync(root);
   test_messages_and_decoy(root);
   test_parity(root);
