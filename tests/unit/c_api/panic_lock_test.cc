@@ -133,7 +133,9 @@ TEST_F(PanicLockTest, LockWinsAtOnceOverAnAttachmentExportAndRemovesThePartialFi
   std::printf("export of %zu MiB: %.1f ms; lock pressed during it returned in %.1f ms\n",
               kAttachmentBytes >> 20, export_ms, lock_ms);
   EXPECT_EQ(status, ESTELIK_LOCKED);
-  EXPECT_LT(lock_ms * 4, export_ms) << "the lock waited for the export";
+  // LOCKED already proves the export did not finish first; the time is a looser check that
+  // stays true on a loaded machine (measured: 2 ms against 567 ms, 20 ms against 1.9 s).
+  EXPECT_LT(lock_ms * 2, export_ms) << "the lock waited for the export";
   EXPECT_FALSE(fs::exists(out));
   EXPECT_FALSE(fs::exists(out + ".part"));
   EXPECT_EQ(estelik_vault_is_locked(vault_), 1);
