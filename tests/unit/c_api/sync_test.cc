@@ -403,6 +403,7 @@ TEST_F(SyncTest, AutoLockLocksAnIdleVaultAtTheNextCallAndKeepsTheSetting) {
   clock.Advance(999ms);
   EXPECT_FALSE(estelik_vault_is_locked(a));
   EXPECT_EQ(estelik_testimony_get(a, id.c_str(), &got.b, nullptr), ESTELIK_OK);
+  estelik_buffer_free(&got.b);  // the buffer is reused below
   clock.Advance(999ms);
   EXPECT_EQ(estelik_vault_tick(a), 0);
   clock.Advance(1ms);  // one second idle: the next call locks
