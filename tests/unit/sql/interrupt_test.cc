@@ -8,20 +8,13 @@
 
 #include "core/sql/sql_status.h"
 #include "core/sql/stmt.h"
+#include "tests/support/memory_db.h"
 
 namespace estelik::sql {
 namespace {
 
-struct CloseDb {
-  void operator()(sqlite3* db) const { sqlite3_close(db); }
-};
-using Db = std::unique_ptr<sqlite3, CloseDb>;
-
-Db OpenMemory() {
-  sqlite3* raw = nullptr;
-  EXPECT_EQ(sqlite3_open(":memory:", &raw), SQLITE_OK);
-  return Db(raw);
-}
+using estelik::testing::Db;
+using estelik::testing::OpenMemoryDb;
 
 TEST(InterruptTest, SqliteInterruptMapsToLocked) {
   Status s = FromSqlite(nullptr, SQLITE_INTERRUPT, "store: searching");
@@ -30,7 +23,7 @@ TEST(InterruptTest, SqliteInterruptMapsToLocked) {
 }
 
 TEST(InterruptTest, CheckIsOkUntilRequestedThenLocked) {
-  Db db = OpenMemory();
+  Db db = OpenMemoryDb();
   Interrupt interrupt(db.get());
   EXPECT_FALSE(interrupt.requested());
   EXPECT_TRUE(interrupt.Check("exporting").ok());
@@ -42,7 +35,7 @@ TEST(InterruptTest, CheckIsOkUntilRequestedThenLocked) {
 }
 
 TEST(InterruptTest, TheRunningStatementStopsAtItsNextRowWithLocked) {
-  Db db = OpenMemory();
+  Db db = OpenMemoryDb();
   Interrupt interrupt(db.get());
   // An endless row source: only the interrupt ends it.
   auto s = Stmt::Prepare(db.get(),

@@ -7,20 +7,13 @@
 #include <vector>
 
 #include "core/sql/stmt_cache.h"
+#include "tests/support/memory_db.h"
 
 namespace estelik::sql {
 namespace {
 
-struct CloseDb {
-  void operator()(sqlite3* db) const { sqlite3_close(db); }
-};
-using Db = std::unique_ptr<sqlite3, CloseDb>;
-
-Db OpenMemory() {
-  sqlite3* raw = nullptr;
-  EXPECT_EQ(sqlite3_open(":memory:", &raw), SQLITE_OK);
-  return Db(raw);
-}
+using estelik::testing::Db;
+using estelik::testing::OpenMemoryDb;
 
 // typeof(?1) for a statement whose first parameter `bind` sets.
 template <typename BindFn>
@@ -34,7 +27,7 @@ std::string TypeOf(sqlite3* db, BindFn bind) {
 }
 
 TEST(StmtTest, EachBindStoresTheKindItNames) {
-  Db db = OpenMemory();
+  Db db = OpenMemoryDb();
   const std::string bytes("\x00\xff", 2);
   EXPECT_EQ(TypeOf(db.get(), [&](Stmt& s) { s.BindBlob(1, bytes); }), "blob");
   EXPECT_EQ(TypeOf(db.get(), [&](Stmt& s) { s.BindText(1, "text"); }), "text");
@@ -44,14 +37,14 @@ TEST(StmtTest, EachBindStoresTheKindItNames) {
 }
 
 TEST(StmtTest, AnEmptyBlobIsAnEmptyBlobNotNull) {
-  Db db = OpenMemory();
+  Db db = OpenMemoryDb();
   EXPECT_EQ(TypeOf(db.get(), [](Stmt& s) { s.BindBlob(1, std::string_view()); }), "blob");
   EXPECT_EQ(TypeOf(db.get(), [](Stmt& s) { s.BindBlob(1, std::span<const uint8_t>()); }), "blob");
   EXPECT_EQ(TypeOf(db.get(), [](Stmt& s) { s.BindText(1, std::string_view()); }), "text");
 }
 
 TEST(StmtTest, ColumnsReadBackWhatWasBound) {
-  Db db = OpenMemory();
+  Db db = OpenMemoryDb();
   auto s = Stmt::Prepare(db.get(), "SELECT ?1, ?2, ?3, ?4, ?5");
   ASSERT_TRUE(s.ok());
   const std::string bytes("a\x00z", 3);
@@ -69,7 +62,7 @@ TEST(StmtTest, ColumnsReadBackWhatWasBound) {
 }
 
 TEST(StmtTest, BadSqlIsAnErrorNamingWhatFailed) {
-  Db db = OpenMemory();
+  Db db = OpenMemoryDb();
   auto s = Stmt::Prepare(db.get(), "SELEKT 1");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), Code::kInternal);
@@ -77,7 +70,7 @@ TEST(StmtTest, BadSqlIsAnErrorNamingWhatFailed) {
 }
 
 TEST(StmtTest, AConstraintViolationIsAlreadyExists) {
-  Db db = OpenMemory();
+  Db db = OpenMemoryDb();
   ASSERT_TRUE(Exec(db.get(), "CREATE TABLE t(k INTEGER PRIMARY KEY)").ok());
   auto s = Stmt::Prepare(db.get(), "INSERT INTO t VALUES(?)");
   ASSERT_TRUE(s.ok());
@@ -87,7 +80,7 @@ TEST(StmtTest, AConstraintViolationIsAlreadyExists) {
 }
 
 TEST(StmtTest, ABindSqliteRefusesIsReportedByTheNextStep) {
-  Db db = OpenMemory();
+  Db db = OpenMemoryDb();
   sqlite3_limit(db.get(), SQLITE_LIMIT_LENGTH, 32);  // the SQL text fits; the blob does not
   auto s = Stmt::Prepare(db.get(), "SELECT length(?1)");
   ASSERT_TRUE(s.ok());
@@ -103,7 +96,7 @@ TEST(StmtTest, ABindSqliteRefusesIsReportedByTheNextStep) {
 }
 
 TEST(StmtTest, RunStepsPastEveryRow) {
-  Db db = OpenMemory();
+  Db db = OpenMemoryDb();
   ASSERT_TRUE(Exec(db.get(), "CREATE TABLE t(v); INSERT INTO t VALUES(1),(2),(3)").ok());
   auto s = Stmt::Prepare(db.get(), "DELETE FROM t RETURNING v");
   ASSERT_TRUE(s.ok());
@@ -114,7 +107,7 @@ TEST(StmtTest, RunStepsPastEveryRow) {
 }
 
 TEST(StmtTest, ForEachRowVisitsEveryRowInOrder) {
-  Db db = OpenMemory();
+  Db db = OpenMemoryDb();
   auto s = Stmt::Prepare(db.get(), "SELECT value FROM generate_series(1, 4)");
   if (!s.ok()) {  // generate_series is an optional SQLite extension; a CTE does the same
     s = Stmt::Prepare(db.get(),
@@ -128,7 +121,7 @@ TEST(StmtTest, ForEachRowVisitsEveryRowInOrder) {
 }
 
 TEST(StmtTest, ForEachRowStopsAtTheFirstErrorTheCallbackReturns) {
-  Db db = OpenMemory();
+  Db db = OpenMemoryDb();
   ASSERT_TRUE(Exec(db.get(), "CREATE TABLE t(v); INSERT INTO t VALUES(1),(2),(3)").ok());
   auto s = Stmt::Prepare(db.get(), "SELECT v FROM t ORDER BY v");
   ASSERT_TRUE(s.ok());
@@ -142,7 +135,7 @@ TEST(StmtTest, ForEachRowStopsAtTheFirstErrorTheCallbackReturns) {
 }
 
 TEST(StmtCacheTest, HandsOutOnePreparedStatementPerSqlLiteralResetEachTime) {
-  Db db = OpenMemory();
+  Db db = OpenMemoryDb();
   StmtCache cache(db.get());
   static constexpr char kSql[] = "SELECT ?1";
   sqlite3_stmt* first = nullptr;
@@ -162,7 +155,7 @@ TEST(StmtCacheTest, HandsOutOnePreparedStatementPerSqlLiteralResetEachTime) {
 }
 
 TEST(StmtCacheTest, AFailedPrepareIsReportedAndTriedAgainNextTime) {
-  Db db = OpenMemory();
+  Db db = OpenMemoryDb();
   StmtCache cache(db.get());
   static constexpr char kSql[] = "SELECT v FROM later";
   EXPECT_FALSE(cache.Get(kSql).ok());
