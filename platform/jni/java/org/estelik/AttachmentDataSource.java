@@ -13,10 +13,10 @@ import org.estelik.proto.AttachmentInfo;
  * {@link #verify()}. Not for concurrent use by several threads.
  */
 public final class AttachmentDataSource implements Closeable {
-  private long reader;
+  private final AttachmentHandle handle;
 
   AttachmentDataSource(long reader) {
-    this.reader = reader;
+    this.handle = new AttachmentHandle(reader, "attachment data source is closed");
   }
 
   /**
@@ -28,34 +28,28 @@ public final class AttachmentDataSource implements Closeable {
     if (position < 0 || offset < 0 || size < 0 || offset > buffer.length - size) {
       throw new IndexOutOfBoundsException();
     }
-    if (reader == 0) throw new IOException("attachment data source is closed");
+    long reader = handle.get();
     if (size == 0) return 0;
     return Native.attachmentReadAt(reader, position, buffer, offset, size);
   }
 
   /** The attachment's size in bytes. */
   public long getSize() throws IOException {
-    if (reader == 0) throw new IOException("attachment data source is closed");
-    return Native.attachmentSize(reader);
+    return Native.attachmentSize(handle.get());
   }
 
   /** The attachment's name, media type, size and content hash. */
   public AttachmentInfo info() throws IOException {
-    if (reader == 0) throw new IOException("attachment data source is closed");
-    return AttachmentInfo.parseFrom(Native.attachmentInfo(reader));
+    return handle.info();
   }
 
   /** Reads the whole attachment and checks every chunk, their count and the content hash. */
   public void verify() throws IOException {
-    if (reader == 0) throw new IOException("attachment data source is closed");
-    Native.attachmentVerify(reader);
+    handle.verify();
   }
 
   @Override
   public void close() {
-    if (reader == 0) return;
-    long r = reader;
-    reader = 0;
-    Native.attachmentClose(r);
+    handle.close();
   }
 }

@@ -10,10 +10,10 @@ import org.estelik.proto.AttachmentInfo;
  * code CORRUPT. Not for concurrent use by several threads.
  */
 public final class AttachmentInputStream extends InputStream {
-  private long reader;
+  private final AttachmentHandle handle;
 
   AttachmentInputStream(long reader) {
-    this.reader = reader;
+    this.handle = new AttachmentHandle(reader, "attachment stream is closed");
   }
 
   @Override
@@ -28,28 +28,23 @@ public final class AttachmentInputStream extends InputStream {
     if (offset < 0 || length < 0 || offset + length > out.length) {
       throw new IndexOutOfBoundsException();
     }
-    if (reader == 0) throw new IOException("attachment stream is closed");
+    long reader = handle.get();
     if (length == 0) return 0;
     return Native.attachmentRead(reader, out, offset, length);
   }
 
   /** The attachment's name, media type, size and content hash. */
   public AttachmentInfo info() throws IOException {
-    if (reader == 0) throw new IOException("attachment stream is closed");
-    return AttachmentInfo.parseFrom(Native.attachmentInfo(reader));
+    return handle.info();
   }
 
   /** Reads the whole attachment independently of this stream's position and checks it all. */
   public void verify() throws IOException {
-    if (reader == 0) throw new IOException("attachment stream is closed");
-    Native.attachmentVerify(reader);
+    handle.verify();
   }
 
   @Override
   public void close() {
-    if (reader == 0) return;
-    long r = reader;
-    reader = 0;
-    Native.attachmentClose(r);
+    handle.close();
   }
 }
