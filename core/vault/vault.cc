@@ -12,6 +12,7 @@
 #include "core/sql/stmt.h"
 #include "core/vault/unlock_guard.h"
 #include "core/vault/vfs.h"
+#include "core/vault/vfs_format.h"
 
 namespace estelik::vault {
 namespace {
@@ -58,6 +59,32 @@ Status ProvenKeyError(Status status) {
 
 Status SqliteError(sqlite3* db, int rc, const std::string& what) {
   return ProvenKeyError(sql::FromSqlite(db, rc, what));
+}
+
+// Create() returns only once store.db holds its first page, and nothing ever shrinks it below
+// that. Missing or shorter, it was deleted or cut off; SQLite would take it for a new, empty
+// database (its unix VFS even reports a 1-byte file as empty) and the vault would silently
+// start over with a new identity. Checked on the file itself, before SQLite touches it, so
+// nothing is written. A cut inside a later page is the VFS's to report (it reads every size).
+Status CheckExistingStore(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return IoError("cannot read " + path + ": " + std::strerror(errno));
+    return Corrupt(
+        "vault is corrupt or tampered: store.db is missing beside vault.key (deleted or moved); "
+        "nothing was created in its place");
+  }
+  if (!S_ISREG(st.st_mode)) return Corrupt("vault is corrupt or tampered: store.db is not a file");
+  if (st.st_size == 0) {
+    return Corrupt(
+        "vault is corrupt or tampered: store.db is empty (0 bytes); nothing was "
+        "created in its place");
+  }
+  if (st.st_size < static_cast<off_t>(vfs_format::kPageBytes)) {
+    return Corrupt("vault is corrupt or tampered: store.db is truncated (" +
+                   std::to_string(st.st_size) + " bytes, page 1 is incomplete)");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -112,6 +139,7 @@ Result<std::unique_ptr<Vault>> Vault::Open(const std::string& dir, std::string_v
     ESTELIK_RETURN_IF_ERROR(vault->OpenStore(/*create=*/true, /*wal=*/true));
     return vault;
   }
+  ESTELIK_RETURN_IF_ERROR(CheckExistingStore((fs::path(dir) / kStoreFileName).string()));
   std::unique_ptr<Vault> vault(new Vault(dir, std::move(key.master_key), key.slot));
   ESTELIK_RETURN_IF_ERROR(vault->OpenStore(/*create=*/false, /*wal=*/true));
   return vault;
@@ -209,6 +237,9 @@ Status Vault::OpenStore(bool create, bool wal) {
     // owner may read even the ciphertext.
     ::chmod(StorePath().c_str(), 0600);
     ESTELIK_RETURN_IF_ERROR(ConfigureConnection(raw, wal));
+    // Page 1 goes to disk now (a DELETE-journal database is otherwise still 0 bytes): a vault
+    // that exists is never without it, so Open can refuse a store.db that is not.
+    ESTELIK_RETURN_IF_ERROR(sql::Exec(raw, "PRAGMA user_version = 0"));
   } else {
     // An existing vault keeps the journal mode it was created with. The exclusive lock must be
     // taken before the first WAL access so the wal-index stays in memory (no -shm file with

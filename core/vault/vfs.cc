@@ -322,7 +322,7 @@ struct EncryptedFile {
         break;
     }
     if (state == LoadState::kIncomplete) {
-      SetError("vault is truncated or tampered: " + where + " is incomplete");
+      SetError("vault is corrupt or tampered: " + where + " is incomplete (truncated)");
       return SQLITE_IOERR_AUTH;
     }
     if (kind == FileKind::kMain && u.index == 1) {
@@ -572,8 +572,8 @@ struct EncryptedFile {
     if (rc != SQLITE_OK) return rc;
     if (kind == FileKind::kMain && physical % static_cast<int64_t>(kPageBytes) != 0) {
       // SQLite only ever writes whole pages; a partial page was cut off.
-      SetError("vault is truncated or tampered: " + name + " ends inside page " +
-               std::to_string(physical / static_cast<int64_t>(kPageBytes) + 1));
+      SetError("vault is corrupt or tampered: " + name + " ends inside page " +
+               std::to_string(physical / static_cast<int64_t>(kPageBytes) + 1) + " (truncated)");
       return SQLITE_IOERR_AUTH;
     }
     *size = LogicalSize(kind, physical);

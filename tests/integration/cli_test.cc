@@ -4,8 +4,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/support/command.h"
 #include "tests/support/damage.h"
@@ -187,6 +190,50 @@ TEST_F(CliTest, WrongPassphraseExitsWithCodeThreeAndChangesNothing) {
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.out.find("wrong passphrase"), std::string::npos) << r.out;
   EXPECT_EQ(ReadFileBytes(fs::path(vault_) / "vault.key"), key_before);
+}
+
+// A store.db lost or cut short beside its vault.key is never taken for a new vault (issue #16
+// item 6): every command, reading or writing, exits 5 naming store.db, and writes nothing.
+TEST_F(CliTest, MissingEmptyOrTruncatedStoreIsCorruptWithExitCode5AndNothingIsOverwritten) {
+  std::string id = Add("--title 'Kept' --body '" + std::string(9000, 'k') + "'");
+  const fs::path key = fs::path(vault_) / "vault.key";
+  const fs::path store = fs::path(vault_) / "store.db";
+  const std::string key_bytes = ReadFileBytes(key);
+  const std::string store_bytes = ReadFileBytes(store);
+  ASSERT_GT(store_bytes.size(), 3 * testing::kStorePageBytes);
+  const std::vector<std::pair<std::string, std::optional<size_t>>> damages = {
+      {"missing", std::nullopt},
+      {"0 bytes", 0},
+      {"1 byte", 1},
+      {"cut inside page 1", 3000},
+      {"cut inside page 3", 2 * testing::kStorePageBytes + 100}};
+  for (const auto& [what, size] : damages) {
+    SCOPED_TRACE(what);
+    fs::remove(store);
+    if (size) std::ofstream(store, std::ios::binary) << store_bytes.substr(0, *size);
+    for (const char* command : {"list", "add --title New --body 'would be a new vault'", "init"}) {
+      SCOPED_TRACE(command);
+      CliRun r = Estelik(command);
+      if (std::string(command) == "init") {
+        EXPECT_EQ(r.exit_code, 1) << r.out;  // a vault is there: never made anew
+      } else {
+        EXPECT_EQ(r.exit_code, 5) << r.out;
+        EXPECT_NE(r.out.find("vault is corrupt or tampered: store.db"), std::string::npos) << r.out;
+      }
+      EXPECT_EQ(ReadFileBytes(key), key_bytes);
+      EXPECT_EQ(fs::exists(store), size.has_value());
+      if (size) {
+        EXPECT_EQ(ReadFileBytes(store), store_bytes.substr(0, *size));
+      }
+      EXPECT_FALSE(fs::exists(fs::path(vault_) / "store.db-wal"));
+      EXPECT_FALSE(fs::exists(fs::path(vault_) / "store.db-journal"));
+    }
+  }
+  // The store put back, the vault is the one it was.
+  std::ofstream(store, std::ios::binary | std::ios::trunc) << store_bytes;
+  CliRun list = Estelik("list");
+  EXPECT_EQ(list.exit_code, 0) << list.out;
+  EXPECT_NE(list.out.find(id.substr(0, 16)), std::string::npos) << list.out;
 }
 
 TEST_F(CliTest, ErrorsAreSpecificAndUseDocumentedExitCodes) {

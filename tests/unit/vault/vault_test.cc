@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <map>
 
 #include "tests/support/temp_dir.h"
 #include "tests/unit/vault/vault_test_util.h"
@@ -129,6 +130,87 @@ TEST(VaultTest, DeleteJournalModeVaultReopensInDeleteMode) {
   EXPECT_EQ(QueryText((*vault)->db(), "PRAGMA journal_mode"), "delete");
   EXPECT_EQ(QueryText((*vault)->db(), "SELECT x FROM t"), "42");
 }
+
+// ---- A vault never silently becomes a new one (issue #16 item 6) ----
+
+// Every file of the vault folder but vault.guard (which counts each unlock attempt), by name.
+std::map<std::string, std::string> VaultFiles(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    if (name != "vault.guard") files[name] = ReadFileBytes(entry.path());
+  }
+  return files;
+}
+
+class VaultStoreLossTest : public ::testing::TestWithParam<bool> {  // WAL or DELETE journal
+ protected:
+  void SetUp() override {
+    VaultOptions options = FastOptions();
+    options.wal = GetParam();
+    auto vault = Vault::Create(dir_, "pass", options);
+    ASSERT_TRUE(vault.ok()) << vault.status().ToString();
+    Exec((*vault)->db(), "CREATE TABLE t(x TEXT)");
+    for (int i = 0; i < 20; ++i) {
+      Exec((*vault)->db(), "INSERT INTO t VALUES(hex(randomblob(500)))");
+    }
+  }
+
+  // Opening fails as corrupt, naming store.db, and leaves every file as it found it.
+  void ExpectCorruptAndUntouched(const std::string& what) {
+    std::map<std::string, std::string> before = VaultFiles(dir_);
+    auto vault = Vault::Open(dir_, "pass");
+    ASSERT_FALSE(vault.ok()) << what << ": opened";
+    EXPECT_EQ(vault.status().code(), Code::kCorrupt) << what << ": " << vault.status().ToString();
+    EXPECT_TRUE(vault.status().message().starts_with("vault is corrupt or tampered: store.db"))
+        << what << ": " << vault.status().message();
+    EXPECT_EQ(VaultFiles(dir_), before) << what << ": a file was written, created or removed";
+  }
+
+  TempDir tmp_;
+  std::string dir_ = tmp_.File("v");
+  fs::path store_ = fs::path(dir_) / kStoreFileName;
+};
+
+TEST_P(VaultStoreLossTest, AFreshlyCreatedVaultStillOpens) {
+  TempDir tmp;
+  VaultOptions options = FastOptions();
+  options.wal = GetParam();
+  ASSERT_TRUE(Vault::Create(tmp.File("new"), "pass", options).ok());
+  auto vault = Vault::Open(tmp.File("new"), "pass");
+  EXPECT_TRUE(vault.ok()) << vault.status().ToString();
+}
+
+TEST_P(VaultStoreLossTest, MissingStoreIsCorruptAndNothingIsCreated) {
+  fs::remove(store_);
+  ASSERT_NO_FATAL_FAILURE(ExpectCorruptAndUntouched("missing"));
+  EXPECT_FALSE(fs::exists(store_));
+  EXPECT_NE(Vault::Open(dir_, "pass").status().message().find("missing"), std::string::npos);
+}
+
+TEST_P(VaultStoreLossTest, EmptyStoreIsCorruptAndStaysEmpty) {
+  fs::resize_file(store_, 0);
+  ASSERT_NO_FATAL_FAILURE(ExpectCorruptAndUntouched("0 bytes"));
+  EXPECT_EQ(fs::file_size(store_), 0u);
+}
+
+TEST_P(VaultStoreLossTest, StoreCutInsideItsFirstPageIsCorrupt) {
+  // 1 byte: SQLite's unix VFS reports a 1-byte file as empty, so this one must be caught first.
+  for (uintmax_t size : {1, 100, 4095}) {
+    fs::resize_file(store_, size);
+    ASSERT_NO_FATAL_FAILURE(ExpectCorruptAndUntouched(std::to_string(size) + " bytes"));
+    EXPECT_EQ(fs::file_size(store_), size);
+  }
+}
+
+TEST_P(VaultStoreLossTest, StoreCutInsideALaterPageIsCorrupt) {
+  ASSERT_GT(fs::file_size(store_), 3 * 4096u);
+  fs::resize_file(store_, 2 * 4096 + 1000);
+  ASSERT_NO_FATAL_FAILURE(ExpectCorruptAndUntouched("cut inside page 3"));
+}
+
+INSTANTIATE_TEST_SUITE_P(JournalModes, VaultStoreLossTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Wal" : "Delete"; });
 
 TEST(VaultDuressTest, DuressPassphraseOpensAnEmptyWorkingVaultAndDestroysTheRealOne) {
   TempDir tmp;

@@ -103,7 +103,7 @@ TEST_P(VfsTamper, TruncationMidPageIsReportedNotZeroFilled) {
   MakeVault(v.path, GetParam().wal);
   std::filesystem::resize_file(v.path, 9 * kPage + 1234);
   EXPECT_EQ(ReadEverything(v.path, GetParam().wal),
-            "vault is truncated or tampered: store.db ends inside page 10");
+            "vault is corrupt or tampered: store.db ends inside page 10 (truncated)");
 }
 
 INSTANTIATE_TEST_SUITE_P(JournalModes, VfsTamper, ::testing::ValuesIn(AllModesAndCiphers()),
