@@ -75,6 +75,10 @@ struct CustodyVersion {
 struct CustodyTestimony {
   std::string id;
   std::string author;  // the owner's key (author of the create or first share op)
+  // Empty when the exporter is the author; otherwise "exported by <fingerprint>, not by its
+  // author <fingerprint>: later corrections may be missing" (a member holds the author's ops
+  // but may leave some out; only the author's own export vouches that none is missing).
+  std::string exporter_note;
   bool withdrawn = false;
   std::vector<CustodyEvent> events;  // by (hlc, op hash)
   std::vector<CustodyVersion> versions;
@@ -92,7 +96,8 @@ struct Custody {
 // the rules: every op names an exported testimony, owner-only ops are by the owner, a
 // withdrawn testimony reveals only its tombstone, an edit's base_op is present, an edit's
 // text delta applies to that base version, attachment infos agree. Violations go to
-// `problems`.
+// `problems`. With a non-empty `exporter`, each testimony it did not author gets its
+// exporter_note.
 Custody BuildCustody(const std::vector<std::string>& testimony_ids,
                      const std::vector<RevealedOp>& ops, std::string exporter,
                      uint64_t exported_unix_ms);

@@ -399,6 +399,10 @@ Custody BuildCustody(const std::vector<std::string>& testimony_ids,
     } else {
       BuildOne(t, std::move(list), c.problems);
     }
+    if (!c.exporter.empty() && !t.author.empty() && t.author != c.exporter) {
+      t.exporter_note = "exported by " + Fp(c.exporter) + ", not by its author " + Fp(t.author) +
+                        ": later corrections may be missing";
+    }
     c.testimonies.push_back(std::move(t));
   }
   c.authors.assign(authors.begin(), authors.end());
@@ -422,6 +426,8 @@ std::string CustodyJson(const Custody& c) {
     w.Key("id").String(Hex(t.id));
     w.Key("author");
     KeyJson(w, t.author);
+    // Only when someone else exported it, so an author's own bundle keeps its bytes.
+    if (!t.exporter_note.empty()) w.Key("exporter_note").String(t.exporter_note);
     w.Key("withdrawn").Bool(t.withdrawn);
     w.Key("versions").BeginArray();
     for (const auto& v : t.versions) {
@@ -494,6 +500,9 @@ std::string CustodyHtml(const Custody& c) {
                         "</strong>"
                       : ".") +
          "</p>\n";
+    if (!t.exporter_note.empty()) {
+      h += "<p><strong>This testimony was " + Html(t.exporter_note) + ".</strong></p>\n";
+    }
     for (const auto& v : t.versions) {
       const pb::TestimonyFields& f = v.fields;
       h += "<h3>Version " + std::to_string(v.number) + "</h3>\n<table>\n";

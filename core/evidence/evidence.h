@@ -15,8 +15,10 @@
 // custody report is exactly what the signed ops say.
 //
 // What a valid verdict proves: each op's author key signed those bytes, and the exporter's
-// key vouched for the set being complete when it was exported. The verifier must still
-// learn out of band which person a key belongs to (the report prints fingerprints).
+// key vouched for the set being complete when it was exported: the author's own key, or a
+// key the verifier named (then each testimony it did not author is marked). The verifier
+// must still learn out of band which person a key belongs to (the report prints
+// fingerprints).
 //
 // Thread safety: the functions are thread-safe; ExportBundle needs exclusive use of the
 // Archive for its duration (as every Archive call does).
@@ -64,8 +66,10 @@ Result<ExportReport> ExportBundle(archive::Archive& archive,
 
 struct VerifyOptions {
   // The key expected to have signed the manifest. When unset, the signer must be the author
-  // of a testimony in the bundle (an export by anyone else proves authenticity of each op
-  // but not that the set is complete, so it needs the verifier to name the exporter).
+  // of every testimony in the bundle: an export by anyone else (a circle member) proves each
+  // op authentic but not that the set is complete, since she may have left out the author's
+  // later corrections, so it needs the verifier to name that exporter, knowingly. Either way,
+  // each testimony the exporter did not author is marked (VerdictTestimony::exporter_note).
   std::optional<log::PublicKey> expected_exporter;
 };
 
@@ -76,6 +80,9 @@ struct VerdictTestimony {
   size_t attachments = 0;
   size_t ops = 0;
   bool withdrawn = false;
+  // Empty when the exporter is the author; otherwise "exported by <fingerprint>, not by its
+  // author <fingerprint>: later corrections may be missing" (also in the custody report).
+  std::string exporter_note;
 };
 
 struct Verdict {

@@ -17,6 +17,7 @@ void WriteTestimony(JsonWriter& w, const VerdictTestimony& t) {
   w.Key("attachments").Uint(t.attachments);
   w.Key("ops").Uint(t.ops);
   w.Key("withdrawn").Bool(t.withdrawn);
+  w.Key("exporter_note").String(t.exporter_note);
   w.EndObject();
 }
 

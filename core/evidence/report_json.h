@@ -18,7 +18,8 @@ std::string ExportReportJson(const ExportReport& report);
 
 // {"ok", "problems": [...], "exporter", "exporter_fingerprint", "exported_unix_ms",
 //  "manifest_hash", "authors": [{"key", "fingerprint"}], "testimonies": [{"id", "author",
-//  "versions", "attachments", "ops", "withdrawn"}], "ops", "versions", "attachments"}
+//  "versions", "attachments", "ops", "withdrawn", "exporter_note"}], "ops", "versions",
+//  "attachments"}
 std::string VerdictJson(const Verdict& verdict);
 
 // The fingerprint (log::Fingerprint) of a 32-byte key held as bytes; of an all-zero key when

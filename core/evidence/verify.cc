@@ -320,9 +320,9 @@ class Verifier {
         manifest_.testimony_ids, ops_, manifest_.exporter, manifest_.exported_unix_ms);
     for (auto& p : custody.problems) Problem(std::move(p));
 
-    // Who vouches for completeness.
-    std::set<std::string> owners;
-    for (const auto& t : custody.testimonies) owners.insert(t.author);
+    // Who vouches for completeness: the author of each testimony, or the exporter the verifier
+    // names. A member holds the author's ops and can leave the latest correction out; her
+    // signature proves the set is what she chose, not that it is all the author wrote.
     if (options_.expected_exporter) {
       std::string expected(reinterpret_cast<const char*>(options_.expected_exporter->data()),
                            options_.expected_exporter->size());
@@ -330,10 +330,13 @@ class Verifier {
         Problem("MANIFEST.sig: signed by " + Fp(manifest_.exporter) + ", not by the expected " +
                 "exporter " + Fp(expected));
       }
-    } else if (!owners.count(manifest_.exporter)) {
-      Problem("MANIFEST.sig: signed by " + Fp(manifest_.exporter) +
-              ", who is not the author of any testimony in the bundle; if a circle member "
-              "exported it, confirm that key out of band and name it as the expected exporter");
+    } else {
+      for (const auto& t : custody.testimonies) {
+        if (t.exporter_note.empty()) continue;
+        Problem("testimony " + Hex(t.id) + ": " + t.exporter_note +
+                "; to accept this exporter, confirm that key out of band and name it as the "
+                "expected exporter");
+      }
     }
 
     // Keys: one file per author and the exporter, each exactly as export writes it.
@@ -391,6 +394,7 @@ class Verifier {
       v.attachments = t.attachments.size();
       v.ops = t.events.size();
       v.withdrawn = t.withdrawn;
+      v.exporter_note = t.exporter_note;
       verdict_.versions += v.versions;
       verdict_.attachments += v.attachments;
       verdict_.testimonies.push_back(std::move(v));

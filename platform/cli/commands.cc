@@ -161,9 +161,12 @@ const std::vector<Command>& Commands() {
        "check an evidence bundle: no vault, no network, no passphrase",
        "  BUNDLE              the bundle folder\n"
        "  --exporter KEY      the key expected to have signed it (64 hex digits or QR text);\n"
-       "                      needed when the exporter is not the testimony's author\n"
+       "                      needed unless the exporter is the author of every testimony\n"
+       "                      in it; each testimony it did not author is marked: a member\n"
+       "                      may have left out the author's later corrections\n"
        "\nPrints VERIFIED or FAILED with every problem found (a changed byte, a missing version,\n"
-       "a swapped attachment, an added file); exits 5 on failure.\n"
+       "a swapped attachment, an added file, an exporter who is not the author and was not\n"
+       "named); exits 5 on failure.\n"
        "\nexample:\n  estelik verify ~/evidence/zhanaozen-3fa4c1\n",
        {"exporter"},
        {},

@@ -13,7 +13,7 @@
 namespace estelik::cli {
 namespace {
 
-void PrintVerdictText(const evidence::Verdict& v) {
+void PrintVerdictText(const evidence::Verdict& v, bool exporter_named) {
   if (v.ok) {
     std::printf(
         "VERIFIED: %zu testimon%s, %zu version(s), %zu attachment(s), %zu signed op(s); "
@@ -29,12 +29,22 @@ void PrintVerdictText(const evidence::Verdict& v) {
   if (!v.exporter.empty()) {
     std::printf("exported by   %s\n", evidence::KeyFingerprint(v.exporter).c_str());
   }
+  bool unconfirmed = false;
   for (const auto& t : v.testimonies) {
     std::printf("testimony %s  author %s  %zu version(s), %zu attachment(s)%s\n", Hex(t.id).c_str(),
                 evidence::KeyFingerprint(t.author).c_str(), t.versions, t.attachments,
                 t.withdrawn ? ", WITHDRAWN (tombstone only)" : "");
+    if (!t.exporter_note.empty()) std::printf("  %s\n", t.exporter_note.c_str());
+    unconfirmed = unconfirmed || (!t.exporter_note.empty() && !exporter_named);
   }
   std::printf("manifest      %s\n", v.manifest_hash.c_str());
+  if (unconfirmed) {
+    std::printf(
+        "Someone other than the author exported this. If you trust that exporter to have left\n"
+        "nothing out, confirm the fingerprint with them out of band, then run:\n"
+        "  estelik verify BUNDLE --exporter %s\n",
+        Hex(v.exporter).c_str());
+  }
 }
 
 }  // namespace
@@ -87,7 +97,7 @@ Status RunVerify(const Context& ctx) {
   if (ctx.json) {
     std::printf("%s\n", evidence::VerdictJson(v).c_str());
   } else {
-    PrintVerdictText(v);
+    PrintVerdictText(v, options.expected_exporter.has_value());
   }
   if (!v.ok) return Corrupt("bundle failed verification: " + v.problems.front());
   return Status::Ok();

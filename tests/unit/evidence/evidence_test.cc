@@ -241,7 +241,7 @@ TEST_F(EvidenceTest, DroppedVersionReSignedByAnotherKeyFails) {
 
   Verdict v = Verify(forged);
   EXPECT_FALSE(v.ok);
-  EXPECT_TRUE(AnyProblemMentions(v, "who is not the author of any testimony")) << AllProblems(v);
+  EXPECT_TRUE(AnyProblemMentions(v, "not by its author")) << AllProblems(v);
   if (has_base_op) {  // edits name the version they were made from: the gap itself shows
     EXPECT_TRUE(AnyProblemMentions(v, "version 2: the version it was edited from"))
         << AllProblems(v);
@@ -375,7 +375,7 @@ TEST_F(EvidenceTest, CircleTestimonyOfAnotherAuthorVerifiesOnceTheExporterIsName
 
   Verdict unnamed = Verify(tmp_.File("bolat_bundle"));
   EXPECT_FALSE(unnamed.ok);
-  EXPECT_TRUE(AnyProblemMentions(unnamed, "not the author")) << AllProblems(unnamed);
+  EXPECT_TRUE(AnyProblemMentions(unnamed, "not by its author")) << AllProblems(unnamed);
 
   VerifyOptions named;
   named.expected_exporter = bolat->identity().public_key();
@@ -386,6 +386,133 @@ TEST_F(EvidenceTest, CircleTestimonyOfAnotherAuthorVerifiesOnceTheExporterIsName
   EXPECT_EQ(v.exporter, KeyString(bolat->identity().public_key()));
   EXPECT_EQ(v.testimonies[0].versions, 2u);  // the shared snapshot and the circle edit
   EXPECT_EQ(v.testimonies[0].attachments, 2u);
+  EXPECT_NE(v.testimonies[0].exporter_note.find("not by its author"), std::string::npos);
+}
+
+// ---- The informer: a member's partial export of the author's testimony (issue #16 item 5) ----
+
+// Alia records a testimony in the circle and corrects it; the correction reaches Bolat, a
+// member. Bolat exports Alia's testimony without the correction, together with a testimony of
+// her own (once enough for a VERIFIED verdict: she owned "a" testimony in the bundle), and
+// signs the bundle with her own key, as a modified client would. Every op is authentic and
+// every file matches the manifest: only the exporter rule stands between this bundle and a
+// VERIFIED verdict that shows the retracted version as the author's last word.
+class InformerTest : public EvidenceTest {
+ protected:
+  void SetUp() override {
+    EvidenceTest::SetUp();
+    auto b = Archive::Create(tmp_.File("bolat"), "bolat's passphrase", Fast());
+    ASSERT_TRUE(b.ok());
+    bolat_ = std::move(b).value();
+    ASSERT_TRUE(alia_->AddContact(bolat_->identity().public_key(), "Bolat").ok());
+    auto circle = alia_->CreateCircle("Mangystau witnesses");
+    ASSERT_TRUE(circle.ok());
+    ASSERT_TRUE(alia_->AddCircleMember(*circle, bolat_->identity().public_key()).ok());
+    auto t = alia_->AddTestimony(Fields("Алаңда", "Soldiers fired first"), 1323561600000);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    alias_ = t->id();
+    ASSERT_TRUE(alia_->Share(alias_, *circle).ok());
+    ASSERT_TRUE(alia_
+                    ->EditTestimony(alias_, Fields("Алаңда",
+                                                   "Correction: police fired first, "
+                                                   "soldiers came later"))
+                    .ok());
+    ASSERT_TRUE(Deliver(*alia_, *bolat_, *circle).ok());
+    auto own = bolat_->AddTestimony(Fields("Менің куәлігім", "I was at the market"), 0);
+    ASSERT_TRUE(own.ok()) << own.status().ToString();
+    own_ = own->id();
+
+    // Bolat holds the correction: her complete export would show both versions.
+    auto full = ExportBundle(*bolat_, {alias_, own_}, tmp_.File("complete"));
+    ASSERT_TRUE(full.ok()) << full.status().ToString();
+    internal::BundleInput partial;
+    partial.testimony_ids = {std::min(alias_, own_), std::max(alias_, own_)};
+    bool dropped = false;
+    for (const auto& env_path : FilesUnder(tmp_.File("complete"), "ops/", ".envelope")) {
+      fs::path stem = fs::path(tmp_.File("complete")) / env_path.substr(0, env_path.size() - 9);
+      auto op = internal::RevealOp(estelik::testing::ReadFileBytes(stem.string() + ".envelope"),
+                                   estelik::testing::ReadFileBytes(stem.string() + ".body"));
+      ASSERT_TRUE(op.ok()) << op.status().ToString();
+      if (op->parsed.has_testimony_edit() && internal::TestimonyIdOf(op->parsed) == alias_) {
+        dropped = true;  // the correction
+        continue;
+      }
+      partial.ops.push_back(std::move(op).value());
+    }
+    ASSERT_TRUE(dropped);
+    auto written = internal::WriteBundle(partial, bolat_->identity(), tmp_.File("informer"), {});
+    ASSERT_TRUE(written.ok()) << written.status().ToString();
+    informer_ = tmp_.File("informer");
+  }
+
+  std::unique_ptr<Archive> bolat_;
+  std::string alias_;  // Alia's testimony
+  std::string own_;    // Bolat's own
+  std::string informer_;
+};
+
+TEST_F(InformerTest, PartialExportIsNotVerifiedWithoutNamingTheExporter) {
+  Verdict v = Verify(informer_);
+  EXPECT_FALSE(v.ok);
+  // The one and only problem: who exported Alia's testimony. Bolat's own one is not flagged.
+  ASSERT_EQ(v.problems.size(), 1u) << AllProblems(v);
+  const std::string bolat_fp = log::Fingerprint(bolat_->identity().public_key());
+  const std::string alia_fp = log::Fingerprint(alia_->identity().public_key());
+  EXPECT_EQ(v.problems[0], "testimony " + estelik::Hex(alias_) + ": exported by " + bolat_fp +
+                               ", not by its author " + alia_fp +
+                               ": later corrections may be missing; to accept this exporter, "
+                               "confirm that key out of band and name it as the expected "
+                               "exporter");
+  // Naming another key (Alia's: the investigator expected the author) fails too.
+  VerifyOptions alia_named;
+  alia_named.expected_exporter = alia_->identity().public_key();
+  EXPECT_TRUE(AnyProblemMentions(Verify(informer_, alia_named), "not by the expected exporter"));
+}
+
+TEST_F(InformerTest, NamedExporterVerifiesButEachTestimonyNotByItsAuthorIsMarked) {
+  VerifyOptions named;
+  named.expected_exporter = bolat_->identity().public_key();
+  Verdict v = Verify(informer_, named);
+  EXPECT_TRUE(v.ok) << AllProblems(v);
+  ASSERT_EQ(v.testimonies.size(), 2u);
+  const std::string note =
+      "exported by " + log::Fingerprint(bolat_->identity().public_key()) + ", not by its author " +
+      log::Fingerprint(alia_->identity().public_key()) + ": later corrections may be missing";
+  for (const VerdictTestimony& t : v.testimonies) {
+    if (t.id == alias_) {
+      EXPECT_EQ(t.exporter_note, note);
+      EXPECT_EQ(t.versions, 1u);  // the correction is not there: the mark is all that warns
+    } else {
+      EXPECT_EQ(t.id, own_);
+      EXPECT_EQ(t.exporter_note, "");
+    }
+  }
+  // The custody report says it too, in both renderings, for Alia's testimony only.
+  const std::string json =
+      estelik::testing::ReadFileBytes(fs::path(informer_) / internal::kCustodyJsonName);
+  EXPECT_NE(
+      json.find("\"author\":{\"key\":\"" + estelik::Hex(alia_->identity().public_key()) + "\"," +
+                "\"fingerprint\":\"" + log::Fingerprint(alia_->identity().public_key()) +
+                "\"},\"exporter_note\":\"" + note + "\""),
+      std::string::npos)
+      << json;
+  EXPECT_EQ(json.find("exporter_note"), json.rfind("exporter_note")) << json;
+  const std::string html =
+      estelik::testing::ReadFileBytes(fs::path(informer_) / internal::kCustodyHtmlName);
+  EXPECT_NE(html.find("<strong>This testimony was " + note + ".</strong>"), std::string::npos)
+      << html;
+}
+
+TEST_F(InformerTest, AuthorsOwnExportCarriesNoMark) {
+  std::string bundle = Export(alias_, "alias_own");
+  Verdict v = Verify(bundle);
+  EXPECT_TRUE(v.ok) << AllProblems(v);
+  ASSERT_EQ(v.testimonies.size(), 1u);
+  EXPECT_EQ(v.testimonies[0].exporter_note, "");
+  EXPECT_EQ(v.testimonies[0].versions, 3u);  // recorded, shared into the circle, corrected
+  EXPECT_EQ(estelik::testing::ReadFileBytes(fs::path(bundle) / internal::kCustodyJsonName)
+                .find("exporter_note"),
+            std::string::npos);
 }
 
 // ---- The CLI, end to end (the built `estelik` binary) ----
@@ -421,6 +548,28 @@ TEST_F(EvidenceTest, CliExportThenVerifyPrintsAVerdictAndFailsWithExitCode5OnTam
   EXPECT_EQ(RunCli("verify '" + tmp_.File("cli_bundle") + "'", log), 5);
   EXPECT_TRUE(estelik::testing::ReadFileBytes(log).starts_with("FAILED: custody.json"))
       << estelik::testing::ReadFileBytes(log);
+}
+
+TEST_F(InformerTest, CliSaysFailedWithExitCode5UnlessTheExporterIsNamedThenMarksTheTestimony) {
+  const std::string log = tmp_.File("informer.out");
+  ASSERT_EQ(RunCli("verify '" + informer_ + "'", log), 5);
+  std::string out = estelik::testing::ReadFileBytes(log);
+  EXPECT_TRUE(out.starts_with("FAILED: testimony " + estelik::Hex(alias_) + ": exported by "))
+      << out;
+  EXPECT_EQ(out.find("VERIFIED"), std::string::npos) << out;
+  const std::string bolat_hex = estelik::Hex(bolat_->identity().public_key());
+  EXPECT_NE(out.find("estelik verify BUNDLE --exporter " + bolat_hex), std::string::npos) << out;
+
+  ASSERT_EQ(RunCli("verify '" + informer_ + "' --exporter " + bolat_hex, log), 0);
+  out = estelik::testing::ReadFileBytes(log);
+  EXPECT_TRUE(out.starts_with("VERIFIED: 2 testimonies")) << out;
+  EXPECT_NE(out.find("testimony " + estelik::Hex(alias_) + "  author " +
+                     log::Fingerprint(alia_->identity().public_key()) +
+                     "  1 version(s), 0 attachment(s)\n  exported by " +
+                     log::Fingerprint(bolat_->identity().public_key()) + ", not by its author "),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("--exporter"), std::string::npos) << out;
 }
 
 // ---- Format vector: fixed identity, nonces, clock and export time ----
