@@ -5,9 +5,11 @@
 #include "core/evidence/evidence.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -513,6 +515,60 @@ TEST_F(InformerTest, AuthorsOwnExportCarriesNoMark) {
   EXPECT_EQ(estelik::testing::ReadFileBytes(fs::path(bundle) / internal::kCustodyJsonName)
                 .find("exporter_note"),
             std::string::npos);
+}
+
+// A bundle a member exported before exporter notes existed: the same bundle with custody.json
+// and custody.html rendered without the note, the manifest re-hashed and signed by her. It still
+// verifies once she is named, and the verdict marks the testimony all the same.
+std::string BlakeHex(const std::string& bytes) {
+  std::array<uint8_t, crypto_generichash_BYTES> h{};
+  crypto_generichash(h.data(), h.size(), reinterpret_cast<const uint8_t*>(bytes.data()),
+                     bytes.size(), nullptr, 0);
+  return estelik::Hex(h);
+}
+
+TEST_F(InformerTest, BundleWrittenBeforeExporterNotesVerifiesWhenNamedAndIsStillMarked) {
+  const fs::path old = tmp_.File("before-notes");
+  fs::copy(informer_, old, fs::copy_options::recursive);
+  std::string json = estelik::testing::ReadFileBytes(old / internal::kCustodyJsonName);
+  std::string html = estelik::testing::ReadFileBytes(old / internal::kCustodyHtmlName);
+  const size_t key = json.find(",\"exporter_note\":\"");
+  ASSERT_NE(key, std::string::npos);
+  json.erase(key, json.find('"', key + 18) + 1 - key);
+  const size_t para = html.find("<p><strong>This testimony was ");
+  ASSERT_NE(para, std::string::npos);
+  html.erase(para, html.find("</p>\n", para) + 5 - para);
+  WriteFile(old / internal::kCustodyJsonName, json);
+  WriteFile(old / internal::kCustodyHtmlName, html);
+  std::string manifest = estelik::testing::ReadFileBytes(old / internal::kManifestName);
+  std::string out;
+  for (size_t at = 0; at < manifest.size();) {
+    const size_t nl = manifest.find('\n', at);
+    std::string line = manifest.substr(at, nl - at);
+    at = nl + 1;
+    for (const auto& [name, bytes] : {std::pair{std::string(internal::kCustodyJsonName), json},
+                                      std::pair{std::string(internal::kCustodyHtmlName), html}}) {
+      if (line.starts_with("file ") && line.ends_with(" " + name)) {
+        line = "file " + BlakeHex(bytes) + " " + std::to_string(bytes.size()) + " " + name;
+      }
+    }
+    out += line + "\n";
+  }
+  WriteFile(old / internal::kManifestName, out);
+  WriteFile(old / internal::kSignatureName,
+            estelik::Hex(bolat_->identity().Sign(
+                estelik::AsBytes(std::string(internal::kManifestSignContext) + out))) +
+                "\n");
+
+  VerifyOptions named;
+  named.expected_exporter = bolat_->identity().public_key();
+  Verdict v = Verify(old.string(), named);
+  EXPECT_TRUE(v.ok) << AllProblems(v);
+  bool marked = false;
+  for (const VerdictTestimony& t : v.testimonies)
+    marked |= t.id == alias_ && !t.exporter_note.empty();
+  EXPECT_TRUE(marked);
+  EXPECT_FALSE(Verify(old.string()).ok);  // unnamed, it fails as before
 }
 
 // ---- The CLI, end to end (the built `estelik` binary) ----
