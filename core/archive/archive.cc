@@ -18,6 +18,7 @@
 #include "core/crypto/random.h"
 #include "core/ids.h"
 #include "core/log/op_codec.h"
+#include "core/private_file.h"
 #include "core/sql/transaction.h"
 
 namespace estelik::archive {
@@ -447,8 +448,8 @@ Result<pb::AttachmentInfo> Archive::ExportAttachment(std::string_view testimony_
   std::string tmp = out_path + ".part";
   Status status;
   {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return IoError("cannot write " + out_path);
+    // Plaintext outside the vault: 0600 whatever the umask (kept by the rename below).
+    ESTELIK_ASSIGN_OR_RETURN(PrivateFile out, PrivateFile::Create(tmp));
     std::vector<uint8_t> buffer(store::kChunkSize);
     uint64_t done = 0;
     for (;;) {
@@ -458,13 +459,13 @@ Result<pb::AttachmentInfo> Archive::ExportAttachment(std::string_view testimony_
         break;
       }
       if (*n == 0) break;
-      out.write(reinterpret_cast<const char*>(buffer.data()), static_cast<std::streamsize>(*n));
+      status = out.Write(std::span<const uint8_t>(buffer.data(), *n));
+      if (!status.ok()) break;
       done += *n;
       if (progress) progress(done, info.size());
     }
     if (status.ok()) status = reader->Verify();
-    out.close();
-    if (status.ok() && !out) status = IoError("error writing " + out_path + " (disk full?)");
+    if (Status closed = out.Close(); status.ok()) status = closed;
   }
   std::error_code ec;
   if (!status.ok()) {

@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 
 #include "core/archive/scope_fields.h"
 #include "core/bytes.h"
 #include "core/crypto/secret.h"
+#include "core/private_file.h"
 
 namespace estelik::evidence::internal {
 namespace {
@@ -37,21 +37,18 @@ class FileSink {
   Status Stream(const std::string& rel, const std::function<Status(const ChunkSink&)>& produce) {
     if (seen_.count(rel)) return Internal("bundle file " + rel + " written twice");
     const fs::path full = root_ / rel;
-    std::ofstream out(full, std::ios::binary | std::ios::trunc);
-    if (!out) return IoError("cannot write " + full.string());
+    // A bundle holds plaintext: its files are 0600 whatever the umask.
+    ESTELIK_ASSIGN_OR_RETURN(PrivateFile out, PrivateFile::Create(full.string()));
     crypto_generichash_state st;
     crypto_generichash_init(&st, nullptr, 0, log::kHashSize);
     uint64_t size = 0;
     ESTELIK_RETURN_IF_ERROR(produce([&](std::span<const uint8_t> piece) -> Status {
-      out.write(reinterpret_cast<const char*>(piece.data()),
-                static_cast<std::streamsize>(piece.size()));
-      if (!out) return IoError("error writing " + full.string() + " (disk full?)");
+      ESTELIK_RETURN_IF_ERROR(out.Write(piece));
       crypto_generichash_update(&st, piece.data(), piece.size());
       size += piece.size();
       return Status::Ok();
     }));
-    out.close();
-    if (!out) return IoError("error writing " + full.string() + " (disk full?)");
+    ESTELIK_RETURN_IF_ERROR(out.Close());
     log::OpHash h{};
     crypto_generichash_final(&st, h.data(), h.size());
     seen_.insert(rel);
@@ -143,14 +140,11 @@ Result<ExportReport> WriteBundle(const BundleInput& input, const log::Identity& 
   }
   std::error_code ec;
   if (fs::exists(out_path, ec)) return AlreadyExists(out_path + " already exists");
-  if (!fs::create_directory(out_path, ec)) {
-    return IoError("cannot create " + out_path + ": " + ec.message());
-  }
+  // The bundle's folders are 0700 and its files 0600, whatever the umask: it is plaintext.
+  ESTELIK_RETURN_IF_ERROR(CreatePrivateDirectory(out_path));
   RemoveOnFailure cleanup(out_path);
   for (const char* sub : {"keys", "ops", "attachments"}) {
-    if (!fs::create_directory(fs::path(out_path) / sub, ec)) {
-      return IoError("cannot create " + out_path + "/" + sub + ": " + ec.message());
-    }
+    ESTELIK_RETURN_IF_ERROR(CreatePrivateDirectory((fs::path(out_path) / sub).string()));
   }
   FileSink files{fs::path(out_path)};
   std::set<std::string> keys(custody.authors.begin(), custody.authors.end());
