@@ -80,7 +80,7 @@ Status RunContacts(const Context& ctx) {
       w.BeginObject().Key("name").String(c.name).Key("public_key").String(Hex(c.public_key));
       w.Key("safety_number").String(safety).EndObject();
     } else {
-      std::printf("%-16s %s\n                 safety number %s\n", c.name.c_str(),
+      std::printf("%-16s %s\n                 safety number %s\n", Printable(c.name).c_str(),
                   Hex(c.public_key).c_str(), safety.c_str());
     }
   }
@@ -122,7 +122,8 @@ Status RunCircles(const Context& ctx) {
       w.EndArray().EndObject();
     } else {
       std::printf("%s  %-20s epoch %u, %zu member(s)%s\n", ShortId(c.circle_id).c_str(),
-                  c.name.c_str(), c.epoch, c.members.size(), c.carrier_only ? ", relay" : "");
+                  Printable(c.name).c_str(), c.epoch, c.members.size(),
+                  c.carrier_only ? ", relay" : "");
     }
   }
   w.EndArray();

@@ -21,9 +21,10 @@ void PrintVerdictText(const evidence::Verdict& v, bool exporter_named) {
         v.testimonies.size(), v.testimonies.size() == 1 ? "y" : "ies", v.versions, v.attachments,
         v.ops);
   } else {
-    std::printf("FAILED: %s\n", v.problems.front().c_str());
+    // A problem may quote a name from the bundle (an added file): made printable.
+    std::printf("FAILED: %s\n", Printable(v.problems.front()).c_str());
     for (size_t i = 1; i < v.problems.size(); ++i) {
-      std::printf("  also: %s\n", v.problems[i].c_str());
+      std::printf("  also: %s\n", Printable(v.problems[i]).c_str());
     }
   }
   if (!v.exporter.empty()) {

@@ -10,6 +10,59 @@
 #include "core/store/store.h"
 
 namespace estelik::cli {
+namespace {
+
+constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
+
+// The length of the valid UTF-8 sequence at the start of `s` (1..4), or 0 if it is not one
+// (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, cut short).
+size_t Utf8Length(std::string_view s) {
+  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s.size() < n || b(1) < lo || b(1) > hi) return 0;
+  for (size_t i = 2; i < n; ++i) {
+    if (b(i) < 0x80 || b(i) > 0xBF) return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string Printable(std::string_view text, bool block) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const size_t n = Utf8Length(text.substr(i));
+    const bool c0 = c < 0x20 && !(block && (c == '\n' || c == '\t'));
+    const bool c1 = n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+    if (n == 0 || c0 || c == 0x7F || c1) {
+      out += kReplacement;
+      i += n == 0 ? 1 : n;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
 
 std::string HlcTime(const pb::Hlc& hlc) {
   std::time_t secs = static_cast<std::time_t>(hlc.wall_ms() / 1000);
@@ -106,10 +159,13 @@ std::string Join(const google::protobuf::RepeatedPtrField<std::string>& items) {
   std::string out;
   for (const auto& s : items) {
     if (!out.empty()) out += ", ";
-    out += s;
+    out += Printable(s);
   }
   return out;
 }
+
+// Printable, as a C string for printf: `P(x)` lives until the end of the full expression.
+std::string P(std::string_view text) { return Printable(text); }
 }  // namespace
 
 void PrintTestimony(const pb::Testimony& t) {
@@ -122,24 +178,23 @@ void PrintTestimony(const pb::Testimony& t) {
     std::printf("WITHDRAWN: content destroyed; tombstone %s\n", Hex(t.tombstone_hash()).c_str());
     return;
   }
-  std::printf("language:  %s\n", f.language().c_str());
+  std::printf("language:  %s\n", P(f.language()).c_str());
   std::printf("scope:     %s\n", ScopeName(f.consent_scope()));
   if (t.tags_size() > 0) std::printf("tags:      %s\n", Join(t.tags()).c_str());
   if (f.places_size() > 0) std::printf("places:    %s\n", Join(f.places()).c_str());
   if (f.people_size() > 0) std::printf("people:    %s\n", Join(f.people()).c_str());
   if (!f.event_dates().from().empty()) {
-    std::printf("event:     %s%s%s\n", f.event_dates().from().c_str(),
-                f.event_dates().to().empty() || f.event_dates().to() == f.event_dates().from()
-                    ? ""
-                    : " .. ",
-                f.event_dates().to() == f.event_dates().from() ? "" : f.event_dates().to().c_str());
+    const std::string& from = f.event_dates().from();
+    const std::string& to = f.event_dates().to();
+    std::printf("event:     %s%s%s\n", P(from).c_str(), to.empty() || to == from ? "" : " .. ",
+                to == from ? "" : P(to).c_str());
   }
-  std::printf("\n%s\n\n%s\n", f.title().c_str(), f.body().c_str());
+  std::printf("\n%s\n\n%s\n", P(f.title()).c_str(), Printable(f.body(), /*block=*/true).c_str());
   if (t.attachments_size() > 0) {
     std::printf("\nattachments:\n");
     int n = 0;
     for (const auto& a : t.attachments()) {
-      std::printf("  %d. %s (%s, %s) blake2b %s\n", ++n, a.name().c_str(), KindName(a.kind()),
+      std::printf("  %d. %s (%s, %s) blake2b %s\n", ++n, P(a.name()).c_str(), KindName(a.kind()),
                   HumanSize(a.size()).c_str(), ShortId(a.content_hash()).c_str());
     }
   }
@@ -147,7 +202,7 @@ void PrintTestimony(const pb::Testimony& t) {
     std::printf("\nnotes:\n");
     for (const auto& n : t.annotations()) {
       std::printf("  %s, %s: %s\n", ShortId(n.author()).c_str(), HlcTime(n.added()).c_str(),
-                  n.text().c_str());
+                  P(n.text()).c_str());
     }
   }
 }
@@ -155,25 +210,31 @@ void PrintTestimony(const pb::Testimony& t) {
 void PrintTestimonyLine(const pb::Testimony& t) {
   std::string date = t.fields().event_dates().from();
   if (date.empty()) date = HlcTime(t.created()).substr(0, 10);
-  std::printf("%s  %-10s  %-3s  %s%s\n", ShortId(t.id()).c_str(), date.c_str(),
-              t.fields().language().c_str(),
-              t.withdrawn() ? "[withdrawn]" : t.fields().title().c_str(),
+  std::printf("%s  %-10s  %-3s  %s%s\n", ShortId(t.id()).c_str(), P(date).c_str(),
+              P(t.fields().language()).c_str(),
+              t.withdrawn() ? "[withdrawn]" : P(t.fields().title()).c_str(),
               t.attachments_size() > 0 ? "  (+attachments)" : "");
 }
 
 std::string RenderSnippet(const std::string& snippet, bool terminal) {
-  std::string out;
+  // Only the markers become escapes; everything between them is user text, made printable.
+  std::string out, text;
+  auto flush = [&] {
+    out += Printable(text);
+    text.clear();
+  };
   for (char c : snippet) {
     if (c == store::kHighlightOpen[0]) {
+      flush();
       out += terminal ? "\x1b[1;33m" : "[";
     } else if (c == store::kHighlightClose[0]) {
+      flush();
       out += terminal ? "\x1b[0m" : "]";
-    } else if (c == '\n') {
-      out += ' ';
     } else {
-      out += c;
+      text += c == '\n' ? ' ' : c;
     }
   }
+  flush();
   return out;
 }
 

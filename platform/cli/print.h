@@ -2,11 +2,20 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/json.h"
 #include "proto/record.pb.h"
 
 namespace estelik::cli {
+
+// `text` made safe for a terminal: every C0 control (U+0000..U+001F; a newline and a tab are
+// kept when `block`, for a body printed as a block), DEL, every C1 control (U+0080..U+009F) and
+// every byte that is not valid UTF-8 become U+FFFD, so data the CLI did not write itself (titles,
+// bodies, tags, notes, names, file names, what a peer or a bundle says) cannot move the cursor,
+// retitle the window, clear the screen or send any other escape sequence. Everything printed
+// for a person goes through it (JSON output escapes controls itself).
+std::string Printable(std::string_view text, bool block = false);
 
 std::string HlcTime(const pb::Hlc& hlc);  // "2026-11-24 21:30:05 UTC"
 const char* KindName(pb::AttachmentKind kind);

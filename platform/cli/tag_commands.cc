@@ -50,11 +50,11 @@ Status Report(const Context& ctx, archive::Archive& a, const std::string& id) {
     return Status::Ok();
   }
   std::string tags;
-  for (const auto& tag : t.tags()) tags += (tags.empty() ? "" : ", ") + tag;
+  for (const auto& tag : t.tags()) tags += (tags.empty() ? "" : ", ") + Printable(tag);
   std::printf("%s tags: %s\n", ShortId(id).c_str(), tags.empty() ? "(none)" : tags.c_str());
   for (const auto& n : t.annotations()) {
     std::printf("  note by %s, %s: %s\n", ShortId(n.author()).c_str(), HlcTime(n.added()).c_str(),
-                n.text().c_str());
+                Printable(n.text()).c_str());
   }
   return Status::Ok();
 }

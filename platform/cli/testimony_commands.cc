@@ -235,8 +235,8 @@ Status RunHistory(const Context& ctx) {
   for (const auto& v : history.versions()) {
     std::printf("--- version %u, %s%s, blake2b %s\n%s\n\n%s\n\n", v.version(),
                 HlcTime(v.hlc()).c_str(), v.version() == 1 ? " (original)" : "",
-                ShortId(v.content_hash()).c_str(), v.fields().title().c_str(),
-                v.fields().body().c_str());
+                ShortId(v.content_hash()).c_str(), Printable(v.fields().title()).c_str(),
+                Printable(v.fields().body(), /*block=*/true).c_str());
   }
   return Status::Ok();
 }
@@ -287,10 +287,12 @@ Status RunSearch(const Context& ctx) {
     return Status::Ok();
   }
   bool terminal = isatty(STDOUT_FILENO) == 1;
-  if (result.hits_size() == 0) std::printf("no testimony matches '%s'\n", text.c_str());
+  if (result.hits_size() == 0) {
+    std::printf("no testimony matches '%s'\n", Printable(text).c_str());
+  }
   for (const auto& h : result.hits()) {
-    std::printf("%s  [%s]  %s\n    %s\n", ShortId(h.testimony_id()).c_str(), h.language().c_str(),
-                RenderSnippet(h.title_snippet(), terminal).c_str(),
+    std::printf("%s  [%s]  %s\n    %s\n", ShortId(h.testimony_id()).c_str(),
+                Printable(h.language()).c_str(), RenderSnippet(h.title_snippet(), terminal).c_str(),
                 RenderSnippet(h.body_snippet(), terminal).c_str());
   }
   if (!result.next_cursor().empty()) {
