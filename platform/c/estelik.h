@@ -113,6 +113,18 @@ typedef enum estelik_kdf {
   ESTELIK_KDF_TEST_ONLY = 2    /* the minimum: tests only, never for a real vault */
 } estelik_kdf;
 
+/* Process hardening: estelik_vault_create and estelik_vault_open first turn core dumps off for
+ * the whole calling process, for good, because an open vault holds plaintext and keys in
+ * memory: RLIMIT_CORE soft and hard limits 0 (no core file, and the process and its children
+ * cannot raise it again) and, on Linux and Android, prctl(PR_SET_DUMPABLE, 0) (no core even
+ * through a core_pattern pipe, no ptrace attach by same-user processes, /proc/<pid>/environ,
+ * mem and maps readable only with CAP_SYS_PTRACE). If either call fails the vault is not
+ * opened (ESTELIK_IO). On macOS the rlimit is what stops /cores/core.<pid>; there is no
+ * dumpable flag (an app may add ptrace(PT_DENY_ATTACH)). On iOS the OS writes no core files;
+ * crash reports hold stacks and registers, not the heap. An app must not install a crash
+ * reporter that captures heap memory, and should do the same hardening itself before it
+ * holds a passphrase. See docs/C_API.md "Process hardening". */
+
 /* Creates a new vault in directory `dir` (created, mode 0700, if missing) and opens it.
  * On success stores a handle the caller frees with estelik_vault_close in *out_vault;
  * on error stores NULL. ESTELIK_ALREADY_EXISTS if `dir` already holds a vault. */

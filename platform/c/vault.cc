@@ -7,6 +7,7 @@
 #include <new>
 #include <vector>
 
+#include "core/process_hardening.h"
 #include "platform/c/handles.h"
 
 using estelik::Code;
@@ -100,6 +101,7 @@ estelik_status estelik_vault_create(const char* dir, const char* passphrase, siz
     ESTELIK_RETURN_IF_ERROR(Require(out_vault, "out_vault"));
     *out_vault = nullptr;
     ESTELIK_RETURN_IF_ERROR(Require(dir, "dir"));
+    ESTELIK_RETURN_IF_ERROR(estelik::DisableCoreDumps());  // before any plaintext or key
     ESTELIK_ASSIGN_OR_RETURN(auto pass, Passphrase(passphrase, passphrase_len, "passphrase"));
     estelik::vault::VaultOptions options;
     ESTELIK_ASSIGN_OR_RETURN(options.kdf, Kdf(kdf));
@@ -114,6 +116,7 @@ estelik_status estelik_vault_open(const char* dir, const char* passphrase, size_
     ESTELIK_RETURN_IF_ERROR(Require(out_vault, "out_vault"));
     *out_vault = nullptr;
     ESTELIK_RETURN_IF_ERROR(Require(dir, "dir"));
+    ESTELIK_RETURN_IF_ERROR(estelik::DisableCoreDumps());  // before any plaintext or key
     ESTELIK_ASSIGN_OR_RETURN(auto pass, Passphrase(passphrase, passphrase_len, "passphrase"));
     ESTELIK_ASSIGN_OR_RETURN(auto archive, Archive::Open(dir, pass));
     return NewHandle(dir, std::move(archive), out_vault);

@@ -266,8 +266,11 @@ const std::vector<Command>& Commands() {
        "answer sync sessions from contacts until stopped (SIGINT/SIGTERM; SIGUSR1 panic-locks)",
        "  --listen HOST:PORT        address to listen on (e.g. 127.0.0.1:7420, 0.0.0.0:7420;\n"
        "                            port 0 picks a free port, printed on stdout)\n"
-       "  --network-key HEX         the community's 32-byte network key (64 hex digits)\n"
-       "  --network-key-file F      ... or read from a file (64 hex digits or 32 raw bytes)\n"
+       "  --network-key-file F      the community's 32-byte network key, from a file only you\n"
+       "                            can read (64 hex digits or 32 raw bytes); or set\n"
+       "                            ESTELIK_NETWORK_KEY to the 64 hex digits (removed from the\n"
+       "                            environment at start). Never on the command line: the old\n"
+       "                            --network-key HEX is refused (ps shows arguments)\n"
        "  --discover                announce this server on the LAN (encrypted beacons)\n"
        "Without a network key the public default is used: it separates Estelik from other\n"
        "protocols only. Only contacts get past the handshake. SIGUSR1 stops networking, wipes\n"
@@ -279,7 +282,7 @@ const std::vector<Command>& Commands() {
       {"sync",
        "sync once (or continuously) with a contact's `estelik serve`",
        "  HOST:PORT                 the contact's server\n"
-       "  --network-key HEX | --network-key-file F   as for serve\n"
+       "  --network-key-file F      the network key, as for serve (or ESTELIK_NETWORK_KEY)\n"
        "  --peer NAME|FINGERPRINT|KEY  the contact whose server it is (a contact's name,\n"
        "                            fingerprint or 64-hex public key); without it each\n"
        "                            contact is tried in turn, one connection each\n"
@@ -341,6 +344,11 @@ const std::vector<Command>& Commands() {
       {"passwd",
        "change the vault's passphrase",
        "  The new passphrase comes from ESTELIK_NEW_PASSPHRASE or is asked twice.\n"
+       "\nIt re-wraps the vault's master key under the new passphrase; it does not re-encrypt\n"
+       "the data, and the master key stays the same. Whoever kept a copy of vault.key from\n"
+       "before and knows the old passphrase can still open store.db, including everything\n"
+       "written after the change. It does not help after vault.key and the old passphrase\n"
+       "were both taken (there is no re-key yet; see docs/THREAT_MODEL.md).\n"
        "\nexample:\n  estelik passwd\n",
        {},
        {},

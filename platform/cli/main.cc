@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "core/process_hardening.h"
 #include "platform/cli/commands.h"
+#include "platform/cli/print.h"
+#include "platform/cli/terminal.h"
 
 namespace estelik::cli {
 namespace {
@@ -18,6 +21,8 @@ constexpr char kOverview[] =
     "\n"
     "The vault folder comes from --vault or ESTELIK_VAULT. The passphrase comes from\n"
     "ESTELIK_PASSPHRASE when set, otherwise it is asked on the terminal without echo.\n"
+    "Secrets never go on the command line: estelik removes ESTELIK_PASSPHRASE (and the other\n"
+    "secret variables) from its environment as soon as it starts, and core dumps are off.\n"
     "--json prints one JSON document on stdout for scripts. Errors go to stderr.\n"
     "\n"
     "commands:\n";
@@ -37,11 +42,15 @@ void PrintCommandHelp(const Command& c) {
 }
 
 int Fail(const Status& status) {
-  std::fprintf(stderr, "estelik: %s\n", status.message().c_str());
+  std::fprintf(stderr, "estelik: %s\n", Printable(status.message()).c_str());
   return ExitCodeFor(status);
 }
 
 int Main(int argc, char** argv) {
+  // Before anything holds a secret: no core dump of this process (it holds plaintext and keys
+  // once a vault is open), and no secret left in the environment for /proc/<pid>/environ.
+  if (Status hardened = DisableCoreDumps(); !hardened.ok()) return Fail(hardened);
+  TakeSecretsFromEnvironment();
   std::vector<std::string> rest(argv + 1, argv + argc);
   // Global flags come before the verb.
   Context ctx;
@@ -75,7 +84,8 @@ int Main(int argc, char** argv) {
     if (verb == c.name) command = &c;
   }
   if (command == nullptr) {
-    std::fprintf(stderr, "estelik: unknown command '%s' (see estelik --help)\n", verb.c_str());
+    std::fprintf(stderr, "estelik: unknown command '%s' (see estelik --help)\n",
+                 Printable(verb).c_str());
     return kExitUsage;
   }
   std::vector<std::string> verb_args(rest.begin() + static_cast<long>(i) + 1, rest.end());

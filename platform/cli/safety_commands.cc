@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -29,25 +30,26 @@ Status NeedVaultDir(const Context& ctx) {
   return Status::Ok();
 }
 
-std::string ExePath(const std::string& proc_entry) {
-  std::error_code ec;
-  std::string path = fs::read_symlink(proc_entry, ec).string();
-  const std::string deleted = " (deleted)";  // the binary was replaced since it started
-  if (path.size() > deleted.size() &&
-      path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0) {
-    path.resize(path.size() - deleted.size());
-  }
-  return path;
+// The command name of process `pid` (/proc/<pid>/comm: the first 15 bytes of the name of the
+// binary it runs), or "" if it is gone. Unlike /proc/<pid>/exe it stays readable for a process
+// that turned core dumps off (PR_SET_DUMPABLE 0, as every estelik process does): reading exe
+// would then need CAP_SYS_PTRACE, and a lock run by the same ordinary user could not tell its
+// own serve from a stranger.
+std::string CommandName(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
 }
 
 // Only a process that is the very one that registered (same start time) AND runs an estelik
-// binary is ever signalled: a stale file naming a recycled pid must never hit another program.
+// binary (or this very binary, under another name) is ever signalled: a stale file naming a
+// recycled pid must never hit another program.
 bool IsLiveEstelikHolder(const vault::HolderRecord& holder) {
   if (!vault::HolderIsAlive(holder)) return false;
-  std::string exe = ExePath("/proc/" + std::to_string(holder.pid) + "/exe");
-  if (exe.empty()) return false;  // not ours to read: not ours to signal
-  return exe == ExePath("/proc/self/exe") ||
-         fs::path(exe).filename().string().rfind("estelik", 0) == 0;
+  const std::string name = CommandName(std::to_string(holder.pid));
+  if (name.empty()) return false;  // not ours to read: not ours to signal
+  return name == CommandName("self") || name.rfind("estelik", 0) == 0;
 }
 
 struct LockReport {

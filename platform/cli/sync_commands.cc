@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/vault/holder.h"
 #include "platform/cli/commands.h"
+#include "platform/cli/print.h"
 #include "platform/cli/terminal.h"
 #include "sync/net/beacon.h"
 #include "sync/net/discovery.h"
@@ -31,12 +32,27 @@ namespace {
 
 using sync::ReplicationStats;
 
-// --network-key HEX, else --network-key-file F, else the public default.
+// --network-key-file F, else ESTELIK_NETWORK_KEY (taken from the environment at start), else
+// the public default. The key never comes from the command line, where `ps`, /proc/<pid>/cmdline
+// and shell history show it: the old `--network-key HEX` is refused before anything else runs.
 Result<crypto::SecretBytes> NetworkKey(const Context& ctx) {
+  if (ctx.args.Has("network-key")) {
+    return InvalidArgument(
+        "--network-key no longer takes the key on the command line, where ps and shell history "
+        "show it: put the 64 hex digits in a file only you can read and pass "
+        "--network-key-file FILE, or set ESTELIK_NETWORK_KEY (estelik removes it from its "
+        "environment when it starts)");
+  }
   sync::NetworkKeySource source;
-  source.hex = ctx.args.Get("network-key");
-  source.hex_origin = "--network-key";
   source.file = ctx.args.Get("network-key-file");
+  if (const std::string* env = EnvironmentSecret("ESTELIK_NETWORK_KEY")) {
+    if (source.file) {
+      return InvalidArgument(
+          "give the network key once: --network-key-file or ESTELIK_NETWORK_KEY");
+    }
+    source.hex = *env;
+    source.hex_origin = "ESTELIK_NETWORK_KEY";
+  }
   return sync::LoadNetworkKey(std::move(source));
 }
 
@@ -101,10 +117,11 @@ class ServeLog : public sync::net::NetworkEvents {
     --active_;
     last_activity_ms_ = NowMs();
     std::fprintf(stderr, "session %llu: %s\n", static_cast<unsigned long long>(report.info.id),
-                 sync::net::DescribeSessionEnd(report).c_str());
+                 Printable(sync::net::DescribeSessionEnd(report)).c_str());
   }
   void OnConnectionRejected(const std::string& peer, const std::string& why) override {
-    std::fprintf(stderr, "refused connection from %s: %s\n", peer.c_str(), why.c_str());
+    std::fprintf(stderr, "refused connection from %s: %s\n", Printable(peer).c_str(),
+                 Printable(why).c_str());
   }
 
  private:
@@ -172,7 +189,7 @@ sync::SessionHooks ServeHooks() {
   sync::SessionHooks hooks;
   hooks.on_closed = [](const sync::net::SessionInfo& info, const sync::SessionEnd& end) {
     std::fprintf(stderr, "session %llu %s: %s\n", static_cast<unsigned long long>(info.id),
-                 end.succeeded ? "synced" : ("failed (" + end.reason + ")").c_str(),
+                 end.succeeded ? "synced" : ("failed (" + Printable(end.reason) + ")").c_str(),
                  DescribeStats(end.stats).c_str());
   };
   return hooks;
@@ -273,7 +290,8 @@ class SyncRun {
       return Finish(Status(Code::kProtocol, "sync with " + label + " failed: " + outcome.reason));
     }
     if (!outcome.ok) {
-      std::fprintf(stderr, "sync with %s failed: %s\n", label.c_str(), outcome.reason.c_str());
+      std::fprintf(stderr, "sync with %s failed: %s\n", Printable(label).c_str(),
+                   Printable(outcome.reason).c_str());
     }
     return true;
   }

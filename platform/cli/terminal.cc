@@ -7,9 +7,36 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <optional>
+
+extern char** environ;
 
 namespace estelik::cli {
 namespace {
+
+// What TakeSecretsFromEnvironment took, by variable name (written once, before any thread).
+std::map<std::string, std::string>& TakenSecrets() {
+  static std::map<std::string, std::string> taken;
+  return taken;
+}
+
+// Overwrites the value of every `name=value` entry of the environment in place (so the bytes
+// of the original block, the one /proc/<pid>/environ shows, are gone) and returns the first
+// value, if any.
+std::optional<std::string> WipeFromEnvironment(const std::string& name) {
+  std::optional<std::string> value;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    char* e = *entry;
+    if (std::strncmp(e, name.c_str(), name.size()) != 0 || e[name.size()] != '=') continue;
+    char* v = e + name.size() + 1;
+    const size_t n = std::strlen(v);
+    if (!value) value.emplace(v, n);
+    volatile char* p = v;  // not optimised away: the environment outlives this function
+    for (size_t i = 0; i < n; ++i) p[i] = '\0';
+  }
+  return value;
+}
 
 Result<std::string> PromptNoEcho(const std::string& prompt) {
   int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
@@ -35,15 +62,29 @@ Result<std::string> PromptNoEcho(const std::string& prompt) {
 
 }  // namespace
 
+void TakeSecretsFromEnvironment() {
+  for (const char* name : kSecretVariables) {
+    std::optional<std::string> value = WipeFromEnvironment(name);
+    if (!value) continue;
+    TakenSecrets()[name] = std::move(*value);
+    ::unsetenv(name);
+  }
+}
+
+const std::string* EnvironmentSecret(const char* name) {
+  auto it = TakenSecrets().find(name);
+  return it == TakenSecrets().end() ? nullptr : &it->second;
+}
+
 Result<std::string> ReadPassphrase(const std::string& prompt) {
-  if (const char* env = std::getenv("ESTELIK_PASSPHRASE"); env != nullptr) return std::string(env);
+  if (const std::string* env = EnvironmentSecret("ESTELIK_PASSPHRASE")) return *env;
   return PromptNoEcho(prompt);
 }
 
 Result<std::string> ReadNewPassphrase(const std::string& prompt, const char* env_var) {
-  if (const char* env = std::getenv(env_var); env != nullptr) {
-    if (*env == '\0') return InvalidArgument(std::string(env_var) + " is empty");
-    return std::string(env);
+  if (const std::string* env = EnvironmentSecret(env_var)) {
+    if (env->empty()) return InvalidArgument(std::string(env_var) + " is empty");
+    return *env;
   }
   ESTELIK_ASSIGN_OR_RETURN(std::string first, PromptNoEcho(prompt));
   ESTELIK_ASSIGN_OR_RETURN(std::string second, PromptNoEcho("Repeat it: "));

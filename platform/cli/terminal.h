@@ -8,6 +8,22 @@
 
 namespace estelik::cli {
 
+// The environment variables that may carry a secret: ESTELIK_PASSPHRASE, ESTELIK_NEW_PASSPHRASE,
+// ESTELIK_DURESS_PASSPHRASE and ESTELIK_NETWORK_KEY.
+inline constexpr const char* kSecretVariables[] = {"ESTELIK_PASSPHRASE", "ESTELIK_NEW_PASSPHRASE",
+                                                   "ESTELIK_DURESS_PASSPHRASE",
+                                                   "ESTELIK_NETWORK_KEY"};
+
+// Moves every variable of kSecretVariables that is set into this process's memory, overwrites
+// its value where the environment keeps it (the block /proc/<pid>/environ shows) and removes
+// it from the environment, so neither that file nor a child process sees it. Call first thing
+// in main, before any thread starts.
+void TakeSecretsFromEnvironment();
+
+// The value of `name` (one of kSecretVariables) as TakeSecretsFromEnvironment took it, or null
+// if it was not set.
+const std::string* EnvironmentSecret(const char* name);
+
 // The passphrase from ESTELIK_PASSPHRASE if set, else asked on the terminal (/dev/tty)
 // without echo. kInvalidArgument if neither is possible (no terminal, e.g. in a script).
 Result<std::string> ReadPassphrase(const std::string& prompt);

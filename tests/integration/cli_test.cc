@@ -1,6 +1,7 @@
 // The estelik command as scripts and people use it: a real binary in a real process, a real
 // vault on disk, the passphrase from the environment.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -315,6 +316,107 @@ TEST_F(CliTest, HelpExplainsEachCommandWithAnExample) {
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("example:"), std::string::npos) << cmd << ": " << r.out;
   }
+}
+
+// Titles, bodies, tags, places, notes and file names are data anyone in a circle may have
+// written: none of their control characters reaches the terminal (a title could otherwise
+// retitle the window, clear the screen or forge output). Newlines of a body shown as a block
+// stay.
+TEST_F(CliTest, ControlCharactersFromUserDataNeverReachTheTerminal) {
+  const std::string hostile =
+      "\x1b]0;pwned\x07\x1b[2J\xc2\x9b"
+      "31m\r\x7f\x01";
+  const std::string file = tmp_.File("evil\x1b[2Jname.txt");
+  std::ofstream(file) << "attached";
+  std::string id =
+      Add("--title " + Quote("Title " + hostile) + " --body " +
+          Quote("line one\n" + hostile + "\nline three") + " --tag " + Quote("tag" + hostile) +
+          " --place " + Quote("place" + hostile) + " --lang en --attach " + Quote(file));
+  CliRun note = Estelik("annotate " + id + " " + Quote("note" + hostile));
+  ASSERT_EQ(note.exit_code, 0) << note.out;
+  ASSERT_EQ(Estelik("edit " + id + " --title " + Quote("Second " + hostile)).exit_code, 0);
+  for (const std::string& command : std::vector<std::string>{
+           "list", "show " + id, "history " + id, "search pwned", "tag " + id + " more"}) {
+    SCOPED_TRACE(command);
+    CliRun r = Estelik(command);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("pwned"), std::string::npos) << r.out;  // the text itself is shown
+    for (const std::string& bad :
+         std::vector<std::string>{"\x1b", "\x07", "\xc2\x9b", "\r", "\x7f", "\x01"}) {
+      EXPECT_EQ(r.out.find(bad), std::string::npos)
+          << "control byte " << static_cast<int>(static_cast<unsigned char>(bad.back()))
+          << " in: " << r.out;
+    }
+  }
+  CliRun show = Estelik("show " + id);
+  EXPECT_NE(show.out.find("line one\n"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("\nline three"), std::string::npos) << show.out;
+}
+
+// An exported bundle and an extracted attachment hold plaintext: private to their owner even
+// under umask 000 (directories 0700, files 0600).
+TEST_F(CliTest, ExportedBundlesAndAttachmentsArePrivateWhateverTheUmask) {
+  const std::string file = tmp_.File("photo.jpg");
+  std::ofstream(file) << std::string(100000, 'p');
+  std::string id = Add("--title Private --body 'private body' --attach " + Quote(file));
+  const std::string bundle = tmp_.File("bundle");
+  const std::string out = tmp_.File("extracted.jpg");
+  auto run = [&](const std::string& args) {
+    return testing::RunCommand("umask 000; ESTELIK_PASSPHRASE='cli test passphrase' " +
+                               Quote(kEstelik) + " --vault " + Quote(vault_) + " " + args +
+                               " 2>&1 </dev/null");
+  };
+  CliRun exported = run("export " + id + " --out " + Quote(bundle));
+  ASSERT_EQ(exported.exit_code, 0) << exported.out;
+  CliRun extracted = run("attachment " + id + " 1 --out " + Quote(out));
+  ASSERT_EQ(extracted.exit_code, 0) << extracted.out;
+  auto mode = [](const fs::path& p) {
+    struct stat st {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+    return st.st_mode & 07777;
+  };
+  EXPECT_EQ(mode(out), 0600u);
+  EXPECT_EQ(mode(bundle), 0700u);
+  size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(bundle)) {
+    EXPECT_EQ(mode(e.path()), e.is_directory() ? 0700u : 0600u) << e.path();
+    files += e.is_regular_file() ? 1 : 0;
+  }
+  EXPECT_GE(files, 5u);  // key, ops and bodies, the attachment, manifest and report
+  EXPECT_EQ(Estelik("verify " + Quote(bundle)).exit_code, 0);
+}
+
+// The network key never goes on a command line, where ps and /proc/<pid>/cmdline show it:
+// --network-key HEX is refused with what to use instead; a file or ESTELIK_NETWORK_KEY work.
+TEST_F(CliTest, TheNetworkKeyIsRefusedOnTheCommandLineAndTakenFromAFileOrTheEnvironment) {
+  const std::string hex(64, 'a');
+  for (const std::string& args :
+       std::vector<std::string>{"sync 127.0.0.1:9 --network-key " + hex,
+                                "serve --listen 127.0.0.1:0 --network-key=" + hex}) {
+    SCOPED_TRACE(args);
+    CliRun r = Estelik(args);
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_NE(r.out.find("--network-key-file"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("ESTELIK_NETWORK_KEY"), std::string::npos) << r.out;
+  }
+  // The variable is read (a malformed one is named in the error)...
+  CliRun bad = Estelik("sync 127.0.0.1:9", "cli test passphrase", "ESTELIK_NETWORK_KEY=xyz");
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("ESTELIK_NETWORK_KEY: a network key is 64 hex digits"), std::string::npos)
+      << bad.out;
+  // ... and only one source is accepted.
+  const std::string key_file = tmp_.File("circle.key");
+  std::ofstream(key_file) << hex << "\n";
+  CliRun both = Estelik("sync 127.0.0.1:9 --network-key-file " + Quote(key_file),
+                        "cli test passphrase", "ESTELIK_NETWORK_KEY=" + hex);
+  EXPECT_EQ(both.exit_code, 2) << both.out;
+  EXPECT_NE(both.out.find("give the network key once"), std::string::npos) << both.out;
+}
+
+TEST_F(CliTest, PasswdHelpSaysTheDataIsNotReEncrypted) {
+  CliRun help = Estelik("passwd --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("does not re-encrypt"), std::string::npos) << help.out;
 }
 
 }  // namespace

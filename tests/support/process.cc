@@ -1,6 +1,7 @@
 #include "tests/support/process.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,7 +19,8 @@ void Redirect(int fd, int target, int null_flags) {
 }  // namespace
 
 pid_t SpawnProcess(const std::vector<std::string>& argv, const ChildIo& io,
-                   const std::vector<std::pair<std::string, std::string>>& env) {
+                   const std::vector<std::pair<std::string, std::string>>& env,
+                   const ChildPlace& place) {
   // Everything the child needs is built before fork: only async-signal-safe calls after it.
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -29,6 +31,11 @@ pid_t SpawnProcess(const std::vector<std::string>& argv, const ChildIo& io,
   Redirect(io.out, STDOUT_FILENO, O_WRONLY);
   Redirect(io.err, STDERR_FILENO, O_WRONLY);
   for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
+  if (!place.cwd.empty() && ::chdir(place.cwd.c_str()) != 0) ::_exit(127);
+  if (place.uid >= 0) {
+    const auto id = static_cast<uid_t>(place.uid);
+    if (::setgroups(0, nullptr) != 0 || ::setgid(id) != 0 || ::setuid(id) != 0) ::_exit(127);
+  }
   ::execv(args[0], args.data());
   ::_exit(127);
 }

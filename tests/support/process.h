@@ -20,11 +20,19 @@ struct ChildIo {
   int err = -1;
 };
 
+// Where and as whom a child runs: `cwd` (empty: the parent's), and `uid` (-1: the parent's; else
+// the child drops to that user and group, which needs root).
+struct ChildPlace {
+  std::string cwd;
+  int uid = -1;
+};
+
 // Forks and execs `argv[0]` (a path, not searched in PATH) with arguments `argv`, streams `io`
-// and `env` added to (or replacing in) the environment. Returns the child's pid, or -1 if fork
-// failed; a child that cannot exec exits 127.
+// and `env` added to (or replacing in) the environment, in `place`. Returns the child's pid, or
+// -1 if fork failed; a child that cannot exec (or chdir, or change user) exits 127.
 pid_t SpawnProcess(const std::vector<std::string>& argv, const ChildIo& io,
-                   const std::vector<std::pair<std::string, std::string>>& env = {});
+                   const std::vector<std::pair<std::string, std::string>>& env = {},
+                   const ChildPlace& place = {});
 
 // Waits for `pid` and returns its exit code, or 128 + the signal that ended it.
 int WaitExit(pid_t pid);

@@ -2,6 +2,8 @@
 // threads loses and corrupts nothing, and every error path reports a code and a message
 // without changing the vault.
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <filesystem>
@@ -329,6 +331,38 @@ TEST_F(CApiTest, TestimonyIdsAreAcceptedAsFullHexOrUniquePrefix) {
   EXPECT_EQ(estelik_testimony_get(vault, id.substr(0, 5).c_str(), &out.b, &err.e),
             ESTELIK_INVALID_ARGUMENT);
   EXPECT_NE(err.message().find("6 to 32 hex digits"), std::string::npos) << err.message();
+}
+
+// Core dumps off in the process that creates or opens a vault (docs/C_API.md "Process
+// hardening"). Each call is checked on its own: the test makes the process dumpable again
+// before it (the rlimit cannot be raised back once its hard limit is 0, so only the first call
+// in a process shows it going from on to off; the dumpable flag shows it every time).
+TEST(CApiProcessHardening, CreatingOrOpeningAVaultTurnsCoreDumpsOffForTheProcess) {
+  estelik::testing::TempDir tmp;
+  const std::string path = tmp.File("vault");
+  auto expect_hardened = [](const char* after) {
+    EXPECT_EQ(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0) << "dumpable after " << after;
+    rlimit core{};
+    ASSERT_EQ(getrlimit(RLIMIT_CORE, &core), 0);
+    EXPECT_EQ(core.rlim_cur, 0u) << "core soft limit after " << after;
+    EXPECT_EQ(core.rlim_max, 0u) << "core hard limit after " << after;
+  };
+  estelik_vault* vault = nullptr;
+  Error err;
+  ASSERT_EQ(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 0);
+  ASSERT_EQ(estelik_vault_create(path.c_str(), kPass, sizeof kPass - 1, ESTELIK_KDF_TEST_ONLY,
+                                 &vault, &err.e),
+            ESTELIK_OK)
+      << err.message();
+  expect_hardened("estelik_vault_create");
+  estelik_vault_close(vault);
+
+  ASSERT_EQ(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 0);
+  ASSERT_EQ(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
+  ASSERT_EQ(estelik_vault_open(path.c_str(), kPass, sizeof kPass - 1, &vault, &err.e), ESTELIK_OK)
+      << err.message();
+  expect_hardened("estelik_vault_open");
+  estelik_vault_close(vault);
 }
 
 }  // namespace
