@@ -484,13 +484,20 @@ ESTELIK_API int estelik_vault_tick(estelik_vault* vault);
  * network just after the callback returns); they should return quickly, since the sync's
  * sessions wait for them. Stopping or freeing a different sync from a callback waits for that
  * sync's thread: never let two syncs' callbacks stop each other. Every pointer in an event is
- * valid only during the callback. */
+ * valid only during the callback.
+ *
+ * Progress: each side of a session (dialer and listener alike) gets one PROGRESS event per
+ * step, with the session's stats after it: a batch of ops sent, a batch of ops received and
+ * applied, an attachment chunk sent, an attachment chunk stored. So the events whose
+ * stats.chunks_sent grew number chunks_sent (each grew it by one), and likewise for
+ * chunks_received. Received chunks are stored in runs of up to 32 (one transaction each),
+ * and a run's events come together, just after its commit. */
 
 typedef struct estelik_sync estelik_sync;
 
 typedef enum estelik_sync_event_kind {
   ESTELIK_SYNC_SESSION_STARTED = 0,    /* a connection is up; the handshake starts */
-  ESTELIK_SYNC_PROGRESS = 1,           /* a batch of ops or an attachment chunk went through */
+  ESTELIK_SYNC_PROGRESS = 1,           /* one step of a session (see "Progress" above) */
   ESTELIK_SYNC_SESSION_ENDED = 2,      /* succeeded / reason / stats say how */
   ESTELIK_SYNC_CONNECTION_REFUSED = 3, /* an inbound connection over a limit was closed */
   ESTELIK_SYNC_DIAL_RETRY = 4          /* a dial failed (reason) and will be retried */
@@ -508,7 +515,7 @@ typedef struct estelik_sync_stats {
   uint64_t attachment_bytes_sent;
   uint64_t bytes_in; /* on the wire */
   uint64_t bytes_out;
-  uint32_t circles; /* circles replicated with this peer */
+  uint32_t circles; /* circles replicated with this peer (joined in this session included) */
   int has_peer;     /* 1 once the handshake authenticated the peer */
   uint8_t peer_key[ESTELIK_PUBLIC_KEY_SIZE];
 } estelik_sync_stats;

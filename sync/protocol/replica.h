@@ -85,6 +85,8 @@ class Replica {
     }
     return Status::Ok();
   }
+  // The sealed chunk; kNotFound if we do not hold it (the peer is told it is unavailable).
+  // Any other error ends the session.
   virtual Result<std::string> GetSealedChunk(const std::string& attachment_id, uint64_t index) = 0;
 };
 

@@ -388,6 +388,7 @@ Status ReplicationSession::OnOpBatch(const pb::OpBatch& batch) {
       return LimitExceeded("peer sent ops of too many circles we do not know");
     }
     invited_.insert(circle);
+    stats_.circles = shared_.size() + invited_.size();
   }
   const size_t count = static_cast<size_t>(batch.envelopes_size());
   if (count == 0) return ProtocolError("peer sent an empty OpBatch");
@@ -418,7 +419,7 @@ Status ReplicationSession::OnOpBatch(const pb::OpBatch& batch) {
   stats_.ops_accepted += outcome->accepted;
   stats_.ops_duplicate += outcome->duplicates;
   stats_.ops_pending += outcome->pending;
-  if (config_.on_progress) config_.on_progress(stats_);
+  Progress();
   return Status::Ok();
 }
 
@@ -542,9 +543,12 @@ Status ReplicationSession::FlushChunks() {
   if (!put.ok()) {
     return Status(put.code(), "peer sent a chunk we rejected: " + put.message());
   }
-  stats_.chunks_received += chunks.size();
-  for (const ReceivedChunk& chunk : chunks) stats_.chunk_bytes_received += chunk.sealed.size();
-  if (config_.on_progress) config_.on_progress(stats_);
+  // One progress step per chunk stored, all after the run's transaction committed.
+  for (const ReceivedChunk& chunk : chunks) {
+    ++stats_.chunks_received;
+    stats_.chunk_bytes_received += chunk.sealed.size();
+    Progress();
+  }
   return Status::Ok();
 }
 
@@ -652,6 +656,7 @@ Status ReplicationSession::ProduceOpBatch(bool* produced) {
     stats_.ops_sent += count;
     ++stats_.batches_sent;
     *produced = true;
+    Progress();
     return Status::Ok();
   }
   return Status::Ok();
@@ -682,14 +687,20 @@ Status ReplicationSession::Produce() {
     Result<std::string> sealed =
         request.unavailable ? Result<std::string>(NotFound("not offered"))
                             : replica_.GetSealedChunk(request.attachment_id, request.index);
-    if (sealed.ok()) {
-      stats_.chunk_bytes_sent += sealed->size();
-      ++stats_.chunks_sent;
+    const bool has_data = sealed.ok();
+    if (has_data) {
       chunk->set_sealed(std::move(*sealed));
+    } else if (sealed.status().code() == Code::kNotFound) {
+      chunk->set_unavailable(true);  // we do not hold it (yet): the peer asks again later
     } else {
-      chunk->set_unavailable(true);
+      return sealed.status();  // our store failed (or the vault was locked): stop here
     }
     ESTELIK_RETURN_IF_ERROR(SendMessage(message));
+    if (has_data) {
+      stats_.chunk_bytes_sent += chunk->sealed().size();
+      ++stats_.chunks_sent;
+      Progress();
+    }
   }
   if (got_ops_done_ && !wants_planned_) ESTELIK_RETURN_IF_ERROR(PlanWants());
   // Nothing more on the way: store what arrived rather than wait for a full run.
@@ -730,6 +741,10 @@ Status ReplicationSession::Produce() {
   return Status::Ok();
 }
 
+void ReplicationSession::Progress() {
+  if (config_.on_progress) config_.on_progress(stats_);
+}
+
 void ReplicationSession::MaybeFinish() {
   if (sent_done_ && got_done_ && requests_.empty()) {
     channel_.Close("done");
@@ -757,6 +772,7 @@ void ReplicationSession::Finish(bool success, std::string reason) {
   std::set<std::string> circles = shared_;
   circles.insert(invited_.begin(), invited_.end());
   stats_.circle_ids.assign(circles.begin(), circles.end());
+  stats_.circles = circles.size();
   succeeded_ = success;
   close_reason_ = std::move(reason);
   CollectOutput();

@@ -108,8 +108,8 @@ struct ReplicationStats {
   uint64_t largest_message_sent = 0;
   uint64_t largest_message_received = 0;
   std::optional<Ed25519PublicKey> peer;  // once the handshake completed
-  size_t circles = 0;                    // circles replicated with this peer
-  std::vector<std::string> circle_ids;   // those circles (32 bytes each), sorted
+  size_t circles = 0;  // circles replicated with this peer: shared at the start or invited in it
+  std::vector<std::string> circle_ids;  // those circles (32 bytes each), sorted
 };
 
 // The network key used when the community configured none: BLAKE2b-256 of
@@ -129,7 +129,10 @@ struct ReplicationConfig {
   // Advertise "deflate/1" and send OpBatch messages compressed to a peer that advertises it
   // too. Off: neither side sends compressed messages in this session.
   bool deflate = true;
-  // Called after progress (a batch or chunk processed); may be empty.
+  // Called once per step, with the stats after it: an OpBatch sent, an OpBatch received and
+  // applied, a chunk sent with its data, a chunk stored (received chunks are stored in runs of
+  // up to chunks_per_commit, one transaction each: that run's calls come after its commit).
+  // Not for unavailable-chunk answers. May be empty.
   std::function<void(const ReplicationStats&)> on_progress;
   // Called once when the session closes, with its outcome; may be empty.
   std::function<void(const ReplicationStats&, bool succeeded, const std::string& reason)> on_closed;
@@ -200,6 +203,7 @@ class ReplicationSession : public Session {
   Status SendMessage(const pb::ReplicationMessage& message);
   // `bytes` (a serialized OpBatch message) as a `deflated` message if that is smaller.
   std::string MaybeDeflate(std::string bytes);
+  void Progress();  // config_.on_progress, if any
   void MaybeFinish();
   void Fail(const Status& why);
   void Finish(bool success, std::string reason);

@@ -1,18 +1,20 @@
 // The C API's sync, panic-lock and auto-lock promises, with real vaults and real sockets on
 // 127.0.0.1: app calls from several threads keep working while a sync runs, callbacks may call
-// back into the vault, a lock (by hand or by auto-lock) stops a running server, and a
-// continuous dial keeps a peer up to date.
+// back into the vault, a lock (by hand or by auto-lock) stops a running server, a continuous
+// dial keeps a peer up to date, and progress events count every step on both sides.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,6 +55,80 @@ struct EventLog {
   }
   estelik_sync_callbacks Callbacks() { return {&EventLog::OnEvent, this}; }
 };
+
+// Every event of one sync, with the thread it came on. Event pointers are dropped (they live
+// for the callback only); kinds, session ids and stats are kept.
+struct StepLog {
+  std::mutex mu;
+  std::vector<estelik_sync_event> events;
+  std::vector<std::thread::id> threads;
+
+  static void OnEvent(void* user_data, const estelik_sync_event* event) {
+    auto* log = static_cast<StepLog*>(user_data);
+    std::lock_guard lock(log->mu);
+    log->events.push_back(*event);
+    log->events.back().peer_address = nullptr;
+    log->events.back().reason = nullptr;
+    log->threads.push_back(std::this_thread::get_id());
+  }
+  estelik_sync_callbacks Callbacks() { return {&StepLog::OnEvent, this}; }
+
+  int Count(estelik_sync_event_kind kind) {
+    std::lock_guard lock(mu);
+    int n = 0;
+    for (const auto& e : events) n += e.kind == kind;
+    return n;
+  }
+  // The stats of the PROGRESS events (in order) and of the SESSION_ENDED event of `session`.
+  std::vector<estelik_sync_stats> Progress(uint64_t session) {
+    std::lock_guard lock(mu);
+    std::vector<estelik_sync_stats> out;
+    for (const auto& e : events) {
+      if (e.kind == ESTELIK_SYNC_PROGRESS && e.session_id == session) out.push_back(e.stats);
+    }
+    return out;
+  }
+  std::optional<estelik_sync_event> LastEnded() {
+    std::lock_guard lock(mu);
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+      if (it->kind == ESTELIK_SYNC_SESSION_ENDED) return *it;
+    }
+    return std::nullopt;
+  }
+  bool NoneOn(std::thread::id thread) {
+    std::lock_guard lock(mu);
+    return std::find(threads.begin(), threads.end(), thread) == threads.end();
+  }
+};
+
+// The steps a session's PROGRESS events report, checking the header's promise on the way:
+// each event is exactly one step after the one before it (one of ops sent, ops received,
+// chunks sent, chunks stored grew; a chunk count by exactly one).
+struct Steps {
+  int batches_sent = 0;
+  int batches_received = 0;
+  uint64_t chunks_sent = 0;
+  uint64_t chunks_received = 0;
+};
+Steps CountSteps(const std::vector<estelik_sync_stats>& progress) {
+  Steps steps;
+  estelik_sync_stats prev{};
+  for (const estelik_sync_stats& s : progress) {
+    const bool sent = s.ops_sent > prev.ops_sent;
+    const bool received = s.ops_received > prev.ops_received;
+    const bool chunk_sent = s.chunks_sent > prev.chunks_sent;
+    const bool chunk_stored = s.chunks_received > prev.chunks_received;
+    EXPECT_EQ(sent + received + chunk_sent + chunk_stored, 1) << "not one step per event";
+    EXPECT_TRUE(!chunk_sent || s.chunks_sent == prev.chunks_sent + 1);
+    EXPECT_TRUE(!chunk_stored || s.chunks_received == prev.chunks_received + 1);
+    steps.batches_sent += sent;
+    steps.batches_received += received;
+    steps.chunks_sent += chunk_sent;
+    steps.chunks_received += chunk_stored;
+    prev = s;
+  }
+  return steps;
+}
 
 // The clock auto-lock of one vault reads, moved by the test instead of sleeping. Shared with
 // the vault, which may still read it after the test's ManualClock is gone.
@@ -123,6 +199,31 @@ class SyncTest : public ::testing::Test {
     estelik::pb::SearchPage parsed;
     if (!parsed.ParseFromArray(page.b.data, static_cast<int>(page.b.size))) return -1;
     return parsed.hits_size();
+  }
+
+  // Adds an attachment of `chunks` full 64 KiB chunks to testimony `id` of `vault`.
+  static void Attach(estelik_vault* vault, const std::string& id, size_t chunks) {
+    estelik_attachment_writer* writer = nullptr;
+    Error err;
+    ASSERT_EQ(estelik_attachment_begin(vault, id.c_str(), "hearing.m4a", nullptr,
+                                       ESTELIK_ATTACHMENT_GUESS, &writer, &err.e),
+              ESTELIK_OK)
+        << err.message();
+    std::vector<uint8_t> chunk(64 * 1024);
+    for (size_t i = 0; i < chunks; ++i) {
+      for (size_t j = 0; j < chunk.size(); ++j) chunk[j] = static_cast<uint8_t>((i * 131 + j) >> 3);
+      ASSERT_EQ(estelik_attachment_write(writer, chunk.data(), chunk.size(), &err.e), ESTELIK_OK);
+    }
+    ASSERT_EQ(estelik_attachment_finish(writer, nullptr, &err.e), ESTELIK_OK) << err.message();
+  }
+
+  // ESTELIK_OK if `vault` holds testimony `id`'s first attachment whole and authentic.
+  static estelik_status VerifyAttachment(estelik_vault* vault, const std::string& id) {
+    estelik_attachment_reader* reader = nullptr;
+    estelik_status s = estelik_attachment_open(vault, id.c_str(), 0, &reader, nullptr);
+    if (s == ESTELIK_OK) s = estelik_attachment_verify(reader, nullptr);
+    estelik_attachment_close(reader);
+    return s;
   }
 
   void Listen(estelik_vault* vault, const estelik_sync_callbacks* callbacks = nullptr) {
@@ -436,6 +537,53 @@ TEST_F(SyncTest, AutoLockTickStopsARunningServerEvenThoughPeersKeepSyncing) {
   EXPECT_EQ(estelik_vault_tick(a), 1);
   EXPECT_EQ(SyncOnce(b), ESTELIK_IO);  // the server stopped with the lock
   EXPECT_EQ(Hits(b, "night"), 1);
+}
+
+// Issue #15 item 6: A sends ops and a 70-chunk attachment, B receives them. Each side gets one
+// PROGRESS event per step (batch or chunk), on the network thread, and the two ends' stats
+// agree, circles included (B joins the circle in this very session).
+TEST_F(SyncTest, ProgressIsOneEventPerStepOnBothSidesAndTheTwoEndsAgree) {
+  constexpr uint64_t kChunks = 70;  // more than two runs of 32 stored chunks
+  const std::string id = AddShared(a, "tribunal recording");
+  Attach(a, id, kChunks);
+  StepLog a_log, b_log;
+  estelik_sync_callbacks a_callbacks = a_log.Callbacks(), b_callbacks = b_log.Callbacks();
+  Listen(a, &a_callbacks);
+  estelik_sync_stats b_end;
+  Error err;
+  ASSERT_EQ(estelik_sync_once(b, address.c_str(), nullptr, &b_callbacks, &b_end, &err.e),
+            ESTELIK_OK)
+      << err.message();
+  ASSERT_TRUE(WaitUntil([&] { return a_log.LastEnded().has_value(); }));
+  const estelik_sync_event a_ended = *a_log.LastEnded();
+  const estelik_sync_stats& a_end = a_ended.stats;
+  ASSERT_TRUE(a_ended.succeeded);
+
+  // B, the receiver: one event per batch received and per chunk stored.
+  const Steps b_steps = CountSteps(b_log.Progress(b_log.LastEnded()->session_id));
+  EXPECT_EQ(b_end.chunks_wanted, kChunks);
+  EXPECT_EQ(b_end.chunks_received, kChunks);
+  EXPECT_EQ(b_steps.chunks_received, kChunks);
+  EXPECT_GT(b_steps.batches_received, 0);
+  // A, the sender: one event per batch sent and per chunk sent.
+  const Steps a_steps = CountSteps(a_log.Progress(a_ended.session_id));
+  EXPECT_EQ(a_end.chunks_sent, kChunks);
+  EXPECT_EQ(a_steps.chunks_sent, kChunks);
+  EXPECT_EQ(a_steps.batches_sent, b_steps.batches_received);
+  EXPECT_EQ(a_steps.batches_received, b_steps.batches_sent);
+
+  // The two ends tell the same story.
+  EXPECT_EQ(a_end.ops_sent, b_end.ops_received);
+  EXPECT_EQ(a_end.ops_received, b_end.ops_sent);
+  EXPECT_EQ(a_end.chunks_sent, b_end.chunks_received);
+  EXPECT_EQ(a_end.attachment_bytes_sent, b_end.attachment_bytes_received);
+  EXPECT_GT(b_end.attachment_bytes_received, kChunks * 64 * 1024);  // sealed: tags included
+  EXPECT_EQ(a_end.circles, 1u);
+  EXPECT_EQ(b_end.circles, 1u);
+  // Callbacks came on the network threads, never on the thread that called estelik_sync_once.
+  EXPECT_TRUE(a_log.NoneOn(std::this_thread::get_id()));
+  EXPECT_TRUE(b_log.NoneOn(std::this_thread::get_id()));
+  EXPECT_EQ(VerifyAttachment(b, id), ESTELIK_OK);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <vector>
 
 #include "tests/unit/sync/sim_link.h"
 
@@ -152,6 +153,52 @@ TEST_F(ReplicationTestimony, AnEditAfterSharingReachesThePeerAsANewVersion) {
   auto history = b_->archive->History(id);
   ASSERT_TRUE(history.ok());
   EXPECT_GE(history->versions_size(), 2);
+}
+
+// Counts the steps `progress` reports, checking that each call is exactly one step after the one
+// before: an OpBatch sent or received, a chunk sent, a chunk stored.
+struct ProgressSteps {
+  uint64_t batches_sent = 0, batches_received = 0, chunks_sent = 0, chunks_stored = 0;
+};
+ProgressSteps CountSteps(const std::vector<sync::ReplicationStats>& progress) {
+  ProgressSteps steps;
+  sync::ReplicationStats prev;
+  for (const sync::ReplicationStats& s : progress) {
+    const uint64_t grew[] = {
+        s.batches_sent - prev.batches_sent, s.batches_received - prev.batches_received,
+        s.chunks_sent - prev.chunks_sent, s.chunks_received - prev.chunks_received};
+    EXPECT_EQ(grew[0] + grew[1] + grew[2] + grew[3], 1u) << "one step per progress call";
+    steps.batches_sent += grew[0];
+    steps.batches_received += grew[1];
+    steps.chunks_sent += grew[2];
+    steps.chunks_stored += grew[3];
+    prev = s;
+  }
+  return steps;
+}
+
+// Issue #15 item 6: both sides hear of every step, the sender too; and B, who joins the circle
+// in this session, counts it as A does.
+TEST_F(ReplicationTestimony, ProgressIsReportedOncePerStepOnBothSidesAndCirclesAgree) {
+  ShareTestimony("Every step counts", 70 * 65536);  // 70 chunks: more than two stored runs
+  std::vector<sync::ReplicationStats> a_progress, b_progress;
+  SyncOutcome s =
+      SyncPeers(*a_, *b_, {}, {}, [&](sync::ReplicationConfig& ca, sync::ReplicationConfig& cb) {
+        ca.on_progress = [&](const sync::ReplicationStats& stats) { a_progress.push_back(stats); };
+        cb.on_progress = [&](const sync::ReplicationStats& stats) { b_progress.push_back(stats); };
+      });
+  ASSERT_TRUE(s.a_ok && s.b_ok) << s.a_reason << " / " << s.b_reason;
+  const ProgressSteps a = CountSteps(a_progress), b = CountSteps(b_progress);
+  EXPECT_EQ(s.a.chunks_sent, 70u);
+  EXPECT_EQ(a.chunks_sent, 70u);
+  EXPECT_EQ(a.batches_sent, s.a.batches_sent);
+  EXPECT_GT(a.batches_sent, 0u);
+  EXPECT_EQ(a.batches_received, s.a.batches_received);
+  EXPECT_EQ(b.chunks_stored, 70u);
+  EXPECT_EQ(b.batches_received, s.b.batches_received);
+  EXPECT_EQ(b.batches_sent, s.b.batches_sent);
+  EXPECT_EQ(s.a.circles, 1u);
+  EXPECT_EQ(s.b.circles, 1u);
 }
 
 }  // namespace

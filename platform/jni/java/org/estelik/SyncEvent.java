@@ -5,7 +5,7 @@ public final class SyncEvent {
   /** Mirrors estelik_sync_event_kind. */
   public enum Kind {
     SESSION_STARTED, // a connection is up; the handshake starts
-    PROGRESS, // a batch of ops or an attachment chunk went through
+    PROGRESS, // one step: a batch of ops sent or received, a chunk sent or stored
     SESSION_ENDED, // succeeded / reason / stats say how
     CONNECTION_REFUSED, // an inbound connection over a limit was closed
     DIAL_RETRY // a dial failed (reason) and will be retried
