@@ -4,7 +4,7 @@
  * this header and libestelik.so.0. Conventions, stated once here and followed by every call:
  *
  * - Naming: estelik_<noun>_<verb>. Opaque handles: estelik_vault, estelik_attachment_writer,
- *   estelik_attachment_reader, estelik_sync.
+ *   estelik_attachment_reader, estelik_sync (listeners, dials, one-shot syncs).
  * - Errors: every call that can fail returns an estelik_status (ESTELIK_OK is 0) and, if `err`
  *   is not NULL, fills *err with (domain, code, message). A failed call changes nothing.
  *   Free the message with estelik_error_clear. `err` must be zeroed (ESTELIK_ERROR_INIT) before
@@ -585,6 +585,23 @@ ESTELIK_API estelik_status estelik_sync_once(estelik_vault* vault, const char* h
                                              const estelik_sync_callbacks* callbacks,
                                              estelik_sync_stats* out_summary, estelik_error* err);
 
+/* estelik_sync_once that the app can cancel: starts the same sync on its own thread and
+ * returns at once, storing a handle in *out_sync (free with estelik_sync_free; NULL on error).
+ * estelik_sync_wait gives its result; estelik_sync_stop (or _free) cancels it. */
+ESTELIK_API estelik_status estelik_sync_start_once(estelik_vault* vault, const char* host_port,
+                                                   const estelik_sync_options* options,
+                                                   const estelik_sync_callbacks* callbacks,
+                                                   estelik_sync** out_sync, estelik_error* err);
+
+/* Blocks until the sync started by estelik_sync_start_once is over and returns what
+ * estelik_sync_once would (same summary, same errors), or ESTELIK_ABORTED if estelik_sync_stop
+ * cancelled it first: the session stops at its next step (one batch or chunk), and what it
+ * stored stays, so the next sync resumes an attachment where this one stopped. May be called
+ * again, from any thread, for the same result; ESTELIK_INVALID_ARGUMENT for another kind of
+ * sync or from the sync's own callback (it would wait for itself). */
+ESTELIK_API estelik_status estelik_sync_wait(estelik_sync* sync, estelik_sync_stats* out_summary,
+                                             estelik_error* err);
+
 /* Continuous sync in the background: dials host_port, retrying with backoff until a session
  * completes, waits options->interval_ms, and again, until stopped. Every round reports
  * through the callbacks. Stores a handle in *out_sync (free with estelik_sync_free). */
@@ -593,10 +610,10 @@ ESTELIK_API estelik_status estelik_sync_dial(estelik_vault* vault, const char* h
                                              const estelik_sync_callbacks* callbacks,
                                              estelik_sync** out_sync, estelik_error* err);
 
-/* Stops a listener or dial: no new connections, open sessions end (given up to a second to
- * flush), its keys are wiped. Returns once its network thread is gone (from inside its own
- * callback: at once; the network stops just after the callback returns). Idempotent;
- * thread-safe. The handle must still be freed. */
+/* Stops a listener, dial or one-shot sync (cancelling it): no new connections, open sessions
+ * end (given up to a second to flush), its keys are wiped. Returns once its network thread is
+ * gone (from inside its own callback: at once; the network stops just after the callback
+ * returns). Idempotent; thread-safe. The handle must still be freed. */
 ESTELIK_API estelik_status estelik_sync_stop(estelik_sync* sync, estelik_error* err);
 
 /* Stops (as estelik_sync_stop) and frees a sync. NULL is fine. The vault handle may be closed

@@ -8,6 +8,7 @@
 // vault. estelik_vault_lock drops the Archive under the mutex (keys wiped at once; every later
 // Replica call fails with LOCKED) and then, outside it, stops every network of the handle.
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -73,29 +74,46 @@ Result<sync::HostPort> ParseHostPort(const char* text, bool allow_zero) {
 
 }  // namespace
 
+// What a sync handle is; fixed when it is made.
+enum class SyncKind { kListener, kDial, kOnce };
+
+// How a one-shot sync ended (estelik_sync_wait).
+struct OnceResult {
+  Status status;
+  sync::ReplicationStats stats;
+};
+
 // One listener, one-shot dial or continuous dial on a vault handle (sync::Orchestrator over
 // the handle's Archive). Shared by the C handle (estelik_sync), the vault's registry (weakly)
 // and, briefly, a lock that stops it.
 struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<SyncState> {
+  const SyncKind kind;
   std::shared_ptr<VaultCore> core;
   estelik_sync_callbacks callbacks{};
   sync::ArchiveReplica replica;
   // Dials: the contact named by options->peer_key, or else every contact in turn.
   std::optional<sync::net::ContactKey> peer_key;
-  std::thread loop;  // continuous mode: the dial rounds
+  std::thread loop;  // continuous and one-shot dials: the dial rounds
 
   std::mutex stop_mu;
   bool stopped = false;
   std::atomic<bool> stop_requested{false};  // a helper thread is stopping this sync
+  std::atomic<bool> cancelled{false};       // estelik_sync_stop or _free was called
+  std::atomic<bool> vault_shut{false};      // the vault was locked or closed (MarkSyncsShut)
   uint16_t port = 0;
+
+  // One-shot: its result, once the round is over.
+  std::mutex once_mu;
+  std::condition_variable once_cv;
+  std::optional<OnceResult> once;
   // Network thread only: each session's final stats, from on_closed to OnSessionEnded.
   std::map<uint64_t, sync::ReplicationStats> final_stats;
 
   // Last member: destroyed first, while everything its sessions borrow still exists.
   std::unique_ptr<sync::Orchestrator> orchestrator;
 
-  explicit SyncState(std::shared_ptr<VaultCore> vault_core)
-      : core(std::move(vault_core)), replica(HandleAccess()) {}
+  SyncState(SyncKind sync_kind, std::shared_ptr<VaultCore> vault_core)
+      : kind(sync_kind), core(std::move(vault_core)), replica(HandleAccess()) {}
   ~SyncState() override { Stop(); }
 
   // The Archive of the handle for one Replica call, under the handle's mutex, found anew each
@@ -194,6 +212,34 @@ struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<
     return rounds;
   }
 
+  // One-shot (on `loop`): one round, no retry, then its result for Wait. Stopped before it
+  // dialed, that is the outcome.
+  void RunOnce(sync::Rounds rounds, const std::string& label) {
+    std::optional<sync::SyncOutcome> outcome;
+    rounds.after_round = [&outcome](const sync::SyncOutcome& round) {
+      outcome = round;
+      return false;
+    };
+    orchestrator->RunRounds(rounds);
+    if (!outcome) outcome = sync::FailedOutcome(Status(Code::kAborted, "sync stopped"));
+    Status status = sync::OutcomeStatus(*outcome, label);
+    if (vault_shut) {
+      status = Status(Code::kLocked, "sync aborted: the vault was locked or closed during it");
+    } else if (cancelled && !outcome->ok) {
+      status = Status(Code::kAborted, "sync with " + label + " cancelled");
+    }
+    std::lock_guard lock(once_mu);
+    once = OnceResult{std::move(status), outcome->stats};
+    once_cv.notify_all();
+  }
+
+  // Blocks until RunOnce has settled the result.
+  OnceResult WaitOnce() {
+    std::unique_lock lock(once_mu);
+    once_cv.wait(lock, [this] { return once.has_value(); });
+    return *once;
+  }
+
   // Ends every session and wipes this sync's keys; idempotent. Must not run on the network
   // thread (callers check tls_callback_of).
   void Stop() {
@@ -224,7 +270,10 @@ struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<
 };
 
 void MarkSyncsShut(VaultCore& core) {
-  for (auto& [raw, weak] : core.syncs) raw->orchestrator->Refuse();
+  for (auto& [raw, weak] : core.syncs) {
+    raw->vault_shut = true;
+    raw->orchestrator->Refuse();
+  }
 }
 
 bool OnOwnNetworkThread(const SyncState& sync) { return tls_callback_of == &sync; }
@@ -265,7 +314,7 @@ sync::net::NetworkOptions NetOptions(const estelik_sync_options* options) {
 
 // A new sync on `vault`, registered so that lock and close stop it; LOCKED/ABORTED if the
 // vault is not open. The caller listens or dials.
-Result<std::shared_ptr<SyncState>> NewSync(estelik_vault* vault,
+Result<std::shared_ptr<SyncState>> NewSync(SyncKind kind, estelik_vault* vault,
                                            const estelik_sync_options* options,
                                            const estelik_sync_callbacks* callbacks) {
   ESTELIK_RETURN_IF_ERROR(Require(vault, "vault"));
@@ -273,7 +322,7 @@ Result<std::shared_ptr<SyncState>> NewSync(estelik_vault* vault,
   sync::NetworkKeySource key_source;  // none given: the public default
   if (options != nullptr) key_source.bytes = options->network_key;
   ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes network_key, sync::LoadNetworkKey(key_source));
-  auto state = std::make_shared<SyncState>(vault->core);
+  auto state = std::make_shared<SyncState>(kind, vault->core);
   if (callbacks != nullptr) state->callbacks = *callbacks;
   ESTELIK_ASSIGN_OR_RETURN(state->peer_key, PeerKey(options));
   state->orchestrator = std::make_unique<sync::Orchestrator>(
@@ -301,9 +350,11 @@ Status Publish(std::shared_ptr<SyncState> state, estelik_sync** out) {
 }  // namespace estelik::capi
 
 using estelik::Code;
+using estelik::InvalidArgument;
 using estelik::Status;
 using estelik::capi::Guard;
 using estelik::capi::Require;
+using estelik::capi::SyncKind;
 using estelik::capi::SyncState;
 
 extern "C" {
@@ -316,7 +367,8 @@ estelik_status estelik_sync_listen(estelik_vault* vault, const char* host_port,
   return Guard(err, [&]() -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(out_sync, "out_sync"));
     ESTELIK_ASSIGN_OR_RETURN(auto address, estelik::capi::ParseHostPort(host_port, true));
-    ESTELIK_ASSIGN_OR_RETURN(auto state, estelik::capi::NewSync(vault, options, callbacks));
+    ESTELIK_ASSIGN_OR_RETURN(
+        auto state, estelik::capi::NewSync(SyncKind::kListener, vault, options, callbacks));
     auto port = state->orchestrator->Listen(address);
     if (!port.ok()) {
       estelik::capi::Unregister(state);
@@ -339,7 +391,8 @@ estelik_status estelik_sync_dial(estelik_vault* vault, const char* host_port,
   return Guard(err, [&]() -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(out_sync, "out_sync"));
     ESTELIK_ASSIGN_OR_RETURN(auto address, estelik::capi::ParseHostPort(host_port, false));
-    ESTELIK_ASSIGN_OR_RETURN(auto state, estelik::capi::NewSync(vault, options, callbacks));
+    ESTELIK_ASSIGN_OR_RETURN(auto state,
+                             estelik::capi::NewSync(SyncKind::kDial, vault, options, callbacks));
     estelik::sync::Rounds rounds = state->DialRounds(address);
     rounds.retry = true;  // each round reconnects with backoff
     if (options != nullptr && options->interval_ms > 0) {
@@ -356,32 +409,51 @@ estelik_status estelik_sync_once(estelik_vault* vault, const char* host_port,
                                  const estelik_sync_callbacks* callbacks,
                                  estelik_sync_stats* out_summary, estelik_error* err) {
   if (out_summary != nullptr) *out_summary = estelik_sync_stats{};
+  estelik_sync* sync = nullptr;
+  estelik_status status = estelik_sync_start_once(vault, host_port, options, callbacks, &sync, err);
+  if (status == ESTELIK_OK) status = estelik_sync_wait(sync, out_summary, err);
+  estelik_sync_free(sync);
+  return status;
+}
+
+estelik_status estelik_sync_start_once(estelik_vault* vault, const char* host_port,
+                                       const estelik_sync_options* options,
+                                       const estelik_sync_callbacks* callbacks,
+                                       estelik_sync** out_sync, estelik_error* err) {
+  if (out_sync != nullptr) *out_sync = nullptr;
   return Guard(err, [&]() -> Status {
+    ESTELIK_RETURN_IF_ERROR(Require(out_sync, "out_sync"));
     ESTELIK_ASSIGN_OR_RETURN(auto address, estelik::capi::ParseHostPort(host_port, false));
-    ESTELIK_ASSIGN_OR_RETURN(auto state, estelik::capi::NewSync(vault, options, callbacks));
-    // One round, no retry; when the sync is stopped before it dials, that is its outcome.
-    estelik::sync::SyncOutcome outcome =
-        estelik::sync::FailedOutcome(Status(Code::kAborted, "sync stopped"));
-    estelik::sync::Rounds rounds = state->DialRounds(address);
-    rounds.after_round = [&outcome](const estelik::sync::SyncOutcome& round) {
-      outcome = round;
-      return false;
-    };
-    state->orchestrator->RunRounds(rounds);
-    const bool shut = state->shut();
-    state->Stop();
-    estelik::capi::Unregister(state);
-    if (out_summary != nullptr) estelik::capi::CopyStats(outcome.stats, out_summary);
-    if (shut) {
-      return Status(Code::kLocked, "sync aborted: the vault was locked or closed during it");
+    ESTELIK_ASSIGN_OR_RETURN(auto state,
+                             estelik::capi::NewSync(SyncKind::kOnce, vault, options, callbacks));
+    state->loop = std::thread([raw = state.get(), rounds = state->DialRounds(address),
+                               label = std::string(host_port)] { raw->RunOnce(rounds, label); });
+    return estelik::capi::Publish(std::move(state), out_sync);
+  });
+}
+
+estelik_status estelik_sync_wait(estelik_sync* sync, estelik_sync_stats* out_summary,
+                                 estelik_error* err) {
+  if (out_summary != nullptr) *out_summary = estelik_sync_stats{};
+  return Guard(err, [&]() -> Status {
+    ESTELIK_RETURN_IF_ERROR(Require(sync, "sync"));
+    SyncState& state = *sync->state;
+    if (state.kind != SyncKind::kOnce) {
+      return InvalidArgument("estelik_sync_wait needs a one-shot sync (estelik_sync_start_once)");
     }
-    return estelik::sync::OutcomeStatus(outcome, host_port);
+    if (estelik::capi::OnOwnNetworkThread(state)) {
+      return InvalidArgument("estelik_sync_wait from the sync's own callback would wait forever");
+    }
+    estelik::capi::OnceResult result = state.WaitOnce();
+    if (out_summary != nullptr) estelik::capi::CopyStats(result.stats, out_summary);
+    return result.status;
   });
 }
 
 estelik_status estelik_sync_stop(estelik_sync* sync, estelik_error* err) {
   return Guard(err, [&]() -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(sync, "sync"));
+    sync->state->cancelled = true;
     sync->state->StopFromAnyThread();
     return Status::Ok();
   });
@@ -397,6 +469,7 @@ void estelik_sync_free(estelik_sync* sync) {
     // (the network) thread reads `callbacks`, so the write needs no lock.
     owned->state->callbacks.on_event = nullptr;
   }
+  owned->state->cancelled = true;
   owned->state->StopFromAnyThread();
 }
 
