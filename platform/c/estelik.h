@@ -4,7 +4,7 @@
  * this header and libestelik.so.0. Conventions, stated once here and followed by every call:
  *
  * - Naming: estelik_<noun>_<verb>. Opaque handles: estelik_vault, estelik_attachment_writer,
- *   estelik_attachment_reader, estelik_sync (listeners, dials, one-shot syncs).
+ *   estelik_attachment_reader, estelik_sync (listeners, dials, one-shot syncs, LAN browsers).
  * - Errors: every call that can fail returns an estelik_status (ESTELIK_OK is 0) and, if `err`
  *   is not NULL, fills *err with (domain, code, message). A failed call changes nothing.
  *   Free the message with estelik_error_clear. `err` must be zeroed (ESTELIK_ERROR_INIT) before
@@ -471,12 +471,12 @@ ESTELIK_API int estelik_vault_tick(estelik_vault* vault);
  * get past the handshake (both sides must have added each other); circles both share
  * converge, private testimonies never leave. Wire format: docs/PROTOCOL.md.
  *
- * Threads: each listener, dial or one-shot sync has its own network thread. The vault handle's
- * mutex is taken by that thread for one step at a time (one batch of ops, one attachment
- * chunk), so app calls on the same handle keep working during a sync and wait at most one
- * step. estelik_vault_lock (and auto-lock, and estelik_vault_close) wipes the keys at once and
- * stops every sync of the handle: sessions end, their keys are wiped, listeners close; the
- * sync handle stays valid (to be freed) but never serves again.
+ * Threads: each listener, dial, one-shot sync or LAN browser has its own network thread. The
+ * vault handle's mutex is taken by that thread for one step at a time (one batch of ops, one
+ * attachment chunk), so app calls on the same handle keep working during a sync and wait at
+ * most one step. estelik_vault_lock (and auto-lock, and estelik_vault_close) wipes the keys at
+ * once and stops every sync of the handle: sessions end, their keys are wiped, listeners close;
+ * the sync handle stays valid (to be freed) but never serves again.
  *
  * Callbacks run on the network thread, never with the vault mutex held, one at a time per
  * sync. They may call any function of this header on any vault, including estelik_sync_stop,
@@ -500,7 +500,8 @@ typedef enum estelik_sync_event_kind {
   ESTELIK_SYNC_PROGRESS = 1,           /* one step of a session (see "Progress" above) */
   ESTELIK_SYNC_SESSION_ENDED = 2,      /* succeeded / reason / stats say how */
   ESTELIK_SYNC_CONNECTION_REFUSED = 3, /* an inbound connection over a limit was closed */
-  ESTELIK_SYNC_DIAL_RETRY = 4          /* a dial failed (reason) and will be retried */
+  ESTELIK_SYNC_DIAL_RETRY = 4,         /* a dial failed (reason) and will be retried */
+  ESTELIK_SYNC_PEER_FOUND = 5          /* estelik_sync_browse heard a beacon (peer_address) */
 } estelik_sync_event_kind;
 
 /* What one session did so far. Counts are of that session only. */
@@ -523,7 +524,8 @@ typedef struct estelik_sync_stats {
 typedef struct estelik_sync_event {
   estelik_sync_event_kind kind;
   uint64_t session_id;      /* unique within one sync handle; 0 for CONNECTION_REFUSED */
-  const char* peer_address; /* "127.0.0.1:53211" (DIAL_RETRY: the host dialled) */
+  const char* peer_address; /* "127.0.0.1:53211" (DIAL_RETRY: the host dialled; PEER_FOUND: the
+                               address to dial, the beacon's source IP and advertised port) */
   int inbound;              /* 1 if the peer connected to us */
   int succeeded;            /* SESSION_ENDED: 1 if the session completed */
   const char* reason;       /* SESSION_ENDED ("done" or why it failed), REFUSED, RETRY; else "" */
@@ -570,7 +572,7 @@ ESTELIK_API estelik_status estelik_sync_listen(estelik_vault* vault, const char*
                                                const estelik_sync_callbacks* callbacks,
                                                estelik_sync** out_sync, estelik_error* err);
 
-/* The port a listener is bound to (0 for a dial or NULL). Thread-safe. */
+/* The port a listener (TCP) or browser (UDP) is bound to; 0 for a dial or NULL. Thread-safe. */
 ESTELIK_API uint16_t estelik_sync_port(const estelik_sync* sync);
 
 /* Syncs once with the listener at host_port (a name or an IP literal) and returns when the
@@ -610,16 +612,43 @@ ESTELIK_API estelik_status estelik_sync_dial(estelik_vault* vault, const char* h
                                              const estelik_sync_callbacks* callbacks,
                                              estelik_sync** out_sync, estelik_error* err);
 
-/* Stops a listener, dial or one-shot sync (cancelling it): no new connections, open sessions
- * end (given up to a second to flush), its keys are wiped. Returns once its network thread is
- * gone (from inside its own callback: at once; the network stops just after the callback
- * returns). Idempotent; thread-safe. The handle must still be freed. */
+/* Stops a listener, dial, one-shot sync (cancelling it) or browser: no new connections, open
+ * sessions end (given up to a second to flush), its keys are wiped. Returns once its network
+ * thread is gone (from inside its own callback: at once; the network stops just after the
+ * callback returns). Idempotent; thread-safe. The handle must still be freed. */
 ESTELIK_API estelik_status estelik_sync_stop(estelik_sync* sync, estelik_error* err);
 
 /* Stops (as estelik_sync_stop) and frees a sync. NULL is fine. The vault handle may be closed
  * before or after. Once it returns, no callback of this sync runs any more (called from its own
  * callback: none after that callback), so the callbacks' user_data may be freed. */
 ESTELIK_API void estelik_sync_free(estelik_sync* sync);
+
+/* LAN discovery (opt-in, off unless the app calls these; docs/DISCOVERY.md): a listener
+ * announces its port in 35-byte encrypted UDP beacons that only holders of the same network key
+ * recognise, and a browser reports the beacons it recognises. A beacon is only a hint where to
+ * dial: pass peer_address to estelik_sync_once / _start_once (with no peer_key every contact is
+ * tried) and the handshake decides who answers. Both stop with their sync (stop, free, lock,
+ * close), and their keys are wiped then. Default UDP port: ESTELIK_DISCOVERY_PORT. */
+#define ESTELIK_DISCOVERY_PORT 47321
+
+/* Makes the listener `sync` (estelik_sync_listen) announce its port, under its network key,
+ * every interval_ms (0 = 5000, jittered by a quarter) to UDP `destination` ("HOST:PORT"; NULL =
+ * "255.255.255.255:47321", the LAN's broadcast; a multicast group or one address work too) until
+ * it stops. ESTELIK_INVALID_ARGUMENT for another kind of sync or a bad address,
+ * ESTELIK_ALREADY_EXISTS if it already announces, ESTELIK_LOCKED (vault locked) or
+ * ESTELIK_ABORTED (sync stopped) once it no longer serves, ESTELIK_IO if no socket opens. */
+ESTELIK_API estelik_status estelik_sync_advertise(estelik_sync* sync, const char* destination,
+                                                  uint32_t interval_ms, estelik_error* err);
+
+/* Listens for beacons on UDP `host_port` (NULL = "0.0.0.0:47321"; port 0 picks a free port, see
+ * estelik_sync_port) and reports each one made under options->network_key (the other options are
+ * ignored) as a PEER_FOUND event on the browser's thread: every beacon, so a peer recurs about
+ * every 5 s while it announces. Stores a handle in *out_sync (free with estelik_sync_free; NULL on
+ * error). Errors as estelik_sync_listen. */
+ESTELIK_API estelik_status estelik_sync_browse(estelik_vault* vault, const char* host_port,
+                                               const estelik_sync_options* options,
+                                               const estelik_sync_callbacks* callbacks,
+                                               estelik_sync** out_sync, estelik_error* err);
 
 /* ------------------------------------------------------------------ Evidence
  *

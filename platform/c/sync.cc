@@ -1,6 +1,7 @@
 // Sync for estelik.h: listeners, one-shot and continuous dials, run by sync::Orchestrator
-// (sync/orchestrator) over the handle's Archive; this file only adapts it to the C handle (its
-// mutex, lock and close), to C options and structs, and to C callbacks.
+// (sync/orchestrator) over the handle's Archive, and LAN discovery (sync::net::Discovery) for
+// listeners and browsers; this file only adapts them to the C handle (its mutex, lock and
+// close), to C options and structs, and to C callbacks.
 //
 // Locking: the network thread takes the handle's mutex for one Replica call at a time (one
 // batch of ops, one chunk), so an app call waits at most one batch and a sync at most one app
@@ -19,8 +20,11 @@
 #include <vector>
 
 #include "platform/c/handles.h"
+#include "sync/net/beacon.h"
 #include "sync/net/contact_dial.h"
+#include "sync/net/discovery.h"
 #include "sync/net/network.h"
+#include "sync/orchestrator/address.h"
 #include "sync/orchestrator/archive_replica.h"
 #include "sync/orchestrator/network_key.h"
 #include "sync/orchestrator/orchestrator.h"
@@ -39,6 +43,11 @@ thread_local const SyncState* tls_callback_of = nullptr;
 
 const Status kShutStatus(Code::kLocked,
                          "sync stopped: the vault was locked or closed, or the sync was stopped");
+
+// Where beacons go and are heard by default (ESTELIK_DISCOVERY_PORT).
+constexpr char kDefaultBeaconDestination[] = "255.255.255.255:47321";
+constexpr char kDefaultBeaconListen[] = "0.0.0.0:47321";
+static_assert(ESTELIK_DISCOVERY_PORT == sync::net::kDefaultDiscoveryPort);
 
 void CopyStats(const sync::ReplicationStats& s, estelik_sync_stats* out) {
   *out = estelik_sync_stats{};
@@ -60,9 +69,11 @@ void CopyStats(const sync::ReplicationStats& s, estelik_sync_stats* out) {
   }
 }
 
-// HOST:PORT, IPv6 as [::1]:PORT; port 0 only where `allow_zero`. One message for every
-// malformed address.
-Result<sync::HostPort> ParseHostPort(const char* text, bool allow_zero) {
+// HOST:PORT, IPv6 as [::1]:PORT; port 0 only where `allow_zero`; `fallback` for NULL, if any.
+// One message for every malformed address.
+Result<sync::HostPort> ParseHostPort(const char* text, bool allow_zero,
+                                     const char* fallback = nullptr) {
+  if (text == nullptr) text = fallback;
   ESTELIK_RETURN_IF_ERROR(Require(text, "host_port"));
   Result<sync::HostPort> parsed = sync::ParseHostPort(text, allow_zero);
   if (!parsed.ok()) {
@@ -75,7 +86,7 @@ Result<sync::HostPort> ParseHostPort(const char* text, bool allow_zero) {
 }  // namespace
 
 // What a sync handle is; fixed when it is made.
-enum class SyncKind { kListener, kDial, kOnce };
+enum class SyncKind { kListener, kDial, kOnce, kBrowser };
 
 // How a one-shot sync ended (estelik_sync_wait).
 struct OnceResult {
@@ -83,8 +94,9 @@ struct OnceResult {
   sync::ReplicationStats stats;
 };
 
-// One listener, one-shot dial or continuous dial on a vault handle (sync::Orchestrator over
-// the handle's Archive). Shared by the C handle (estelik_sync), the vault's registry (weakly)
+// One listener, one-shot dial, continuous dial or LAN browser on a vault handle
+// (sync::Orchestrator over the handle's Archive; a sync::net::Discovery for browsers and
+// advertising listeners). Shared by the C handle (estelik_sync), the vault's registry (weakly)
 // and, briefly, a lock that stops it.
 struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<SyncState> {
   const SyncKind kind;
@@ -101,6 +113,10 @@ struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<
   std::atomic<bool> cancelled{false};       // estelik_sync_stop or _free was called
   std::atomic<bool> vault_shut{false};      // the vault was locked or closed (MarkSyncsShut)
   uint16_t port = 0;
+  // Listeners and browsers: the discovery key of the network key, and the Discovery that
+  // announces or browses with it (stop_mu; both wiped at Stop).
+  crypto::SecretBytes discovery_key;
+  std::unique_ptr<sync::net::Discovery> discovery;
 
   // One-shot: its result, once the round is over.
   std::mutex once_mu;
@@ -240,12 +256,66 @@ struct SyncState final : sync::net::NetworkEvents, std::enable_shared_from_this<
     return *once;
   }
 
-  // Ends every session and wipes this sync's keys; idempotent. Must not run on the network
-  // thread (callers check tls_callback_of).
+  // Why a stopped sync cannot start something new.
+  Status StoppedStatus() const {
+    return vault_shut ? kShutStatus : Status(Code::kAborted, "the sync was stopped");
+  }
+
+  // Browsers: reports every beacon heard under the network key, until stopped.
+  Status Browse(const sync::HostPort& address) {
+    std::lock_guard guard(stop_mu);  // a lock of the vault may be stopping us already
+    if (stopped || shut()) return StoppedStatus();
+    sync::net::DiscoveryOptions options;
+    options.listen_address = address.host;
+    options.listen_port = address.port;
+    std::vector<sync::net::DiscoveryKey> keys;
+    keys.push_back({"network", discovery_key.Clone()});
+    ESTELIK_ASSIGN_OR_RETURN(
+        discovery, sync::net::Discovery::Start(
+                       std::move(options), std::move(keys), {},
+                       [this](const sync::net::DiscoveredPeer& peer) { OnPeerFound(peer); }));
+    port = discovery->listen_port();
+    return Status::Ok();
+  }
+
+  // Listeners: announces `port` to `destination` every `interval_ms` (0: the default).
+  Status Advertise(const sync::HostPort& destination, uint32_t interval_ms) {
+    if (kind != SyncKind::kListener) {
+      return InvalidArgument("estelik_sync_advertise needs a listener (estelik_sync_listen)");
+    }
+    std::lock_guard guard(stop_mu);
+    if (stopped || shut()) return StoppedStatus();
+    if (discovery) return AlreadyExists("this listener already announces itself");
+    sync::net::DiscoveryOptions options;
+    options.destination_address = destination.host;
+    options.destination_port = destination.port;
+    if (interval_ms > 0) options.interval = std::chrono::milliseconds(interval_ms);
+    std::vector<sync::net::Advertisement> ads;
+    ads.push_back({discovery_key.Clone(), port});
+    ESTELIK_ASSIGN_OR_RETURN(
+        discovery, sync::net::Discovery::Start(std::move(options), {}, std::move(ads), nullptr));
+    return Status::Ok();
+  }
+
+  void OnPeerFound(const sync::net::DiscoveredPeer& peer) {
+    if (shut()) return;  // stopped or locked: nothing more to report
+    const std::string address = sync::FormatHostPort({peer.address, peer.port});
+    estelik_sync_event e{};
+    e.kind = ESTELIK_SYNC_PEER_FOUND;
+    e.peer_address = address.c_str();
+    e.reason = "";
+    Emit(e);
+  }
+
+  // Ends every session and the discovery, and wipes this sync's keys; idempotent. Must not run
+  // on the network or discovery thread (callers check tls_callback_of).
   void Stop() {
     std::lock_guard guard(stop_mu);
     if (orchestrator) orchestrator->Halt();
     if (stopped) return;
+    if (discovery) discovery->Stop();
+    discovery.reset();
+    discovery_key.Wipe();
     if (orchestrator) orchestrator->Stop();  // sessions end; the dial rounds return
     if (loop.joinable()) loop.join();
     stopped = true;
@@ -313,7 +383,7 @@ sync::net::NetworkOptions NetOptions(const estelik_sync_options* options) {
 }
 
 // A new sync on `vault`, registered so that lock and close stop it; LOCKED/ABORTED if the
-// vault is not open. The caller listens or dials.
+// vault is not open. The caller listens, dials or browses.
 Result<std::shared_ptr<SyncState>> NewSync(SyncKind kind, estelik_vault* vault,
                                            const estelik_sync_options* options,
                                            const estelik_sync_callbacks* callbacks) {
@@ -323,6 +393,10 @@ Result<std::shared_ptr<SyncState>> NewSync(SyncKind kind, estelik_vault* vault,
   if (options != nullptr) key_source.bytes = options->network_key;
   ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes network_key, sync::LoadNetworkKey(key_source));
   auto state = std::make_shared<SyncState>(kind, vault->core);
+  if (kind == SyncKind::kListener || kind == SyncKind::kBrowser) {
+    ESTELIK_ASSIGN_OR_RETURN(state->discovery_key,
+                             sync::net::DeriveDiscoveryKey(network_key.span()));
+  }
   if (callbacks != nullptr) state->callbacks = *callbacks;
   ESTELIK_ASSIGN_OR_RETURN(state->peer_key, PeerKey(options));
   state->orchestrator = std::make_unique<sync::Orchestrator>(
@@ -471,6 +545,38 @@ void estelik_sync_free(estelik_sync* sync) {
   }
   owned->state->cancelled = true;
   owned->state->StopFromAnyThread();
+}
+
+estelik_status estelik_sync_advertise(estelik_sync* sync, const char* destination,
+                                      uint32_t interval_ms, estelik_error* err) {
+  return Guard(err, [&]() -> Status {
+    ESTELIK_RETURN_IF_ERROR(Require(sync, "sync"));
+    ESTELIK_ASSIGN_OR_RETURN(
+        auto address,
+        estelik::capi::ParseHostPort(destination, false, estelik::capi::kDefaultBeaconDestination));
+    estelik::capi::ApplyAutoLock(*sync->state->core);  // a due lock stops the listener first
+    return sync->state->Advertise(address, interval_ms);
+  });
+}
+
+estelik_status estelik_sync_browse(estelik_vault* vault, const char* host_port,
+                                   const estelik_sync_options* options,
+                                   const estelik_sync_callbacks* callbacks, estelik_sync** out_sync,
+                                   estelik_error* err) {
+  if (out_sync != nullptr) *out_sync = nullptr;
+  return Guard(err, [&]() -> Status {
+    ESTELIK_RETURN_IF_ERROR(Require(out_sync, "out_sync"));
+    ESTELIK_ASSIGN_OR_RETURN(
+        auto address,
+        estelik::capi::ParseHostPort(host_port, true, estelik::capi::kDefaultBeaconListen));
+    ESTELIK_ASSIGN_OR_RETURN(auto state,
+                             estelik::capi::NewSync(SyncKind::kBrowser, vault, options, callbacks));
+    if (Status browsing = state->Browse(address); !browsing.ok()) {
+      estelik::capi::Unregister(state);
+      return browsing;
+    }
+    return estelik::capi::Publish(std::move(state), out_sync);
+  });
 }
 
 }  // extern "C"

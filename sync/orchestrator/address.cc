@@ -25,4 +25,9 @@ Result<HostPort> ParseHostPort(std::string_view text, bool allow_zero) {
   return out;
 }
 
+std::string FormatHostPort(const HostPort& address) {
+  const bool v6 = address.host.find(':') != std::string::npos;
+  return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
+}
+
 }  // namespace estelik::sync

@@ -21,4 +21,7 @@ struct HostPort {
 // port is missing, "bad port in 'TEXT'" when the port is not such a number.
 Result<HostPort> ParseHostPort(std::string_view text, bool allow_zero = false);
 
+// "HOST:PORT" again, an IPv6 literal bracketed: what ParseHostPort parses back.
+std::string FormatHostPort(const HostPort& address);
+
 }  // namespace estelik::sync

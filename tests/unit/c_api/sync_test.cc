@@ -1,8 +1,8 @@
 // The C API's sync, panic-lock and auto-lock promises, with real vaults and real sockets on
 // 127.0.0.1: app calls from several threads keep working while a sync runs, callbacks may call
 // back into the vault, a lock (by hand or by auto-lock) stops a running server, a continuous
-// dial keeps a peer up to date, progress events count every step on both sides, and a one-shot
-// sync can be cancelled and resumed.
+// dial keeps a peer up to date, progress events count every step on both sides, a one-shot
+// sync can be cancelled and resumed, and LAN discovery finds a listener to sync with.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -63,6 +63,7 @@ struct StepLog {
   std::mutex mu;
   std::vector<estelik_sync_event> events;
   std::vector<std::thread::id> threads;
+  std::vector<std::string> addresses;  // PEER_FOUND
 
   static void OnEvent(void* user_data, const estelik_sync_event* event) {
     auto* log = static_cast<StepLog*>(user_data);
@@ -71,6 +72,7 @@ struct StepLog {
     log->events.back().peer_address = nullptr;
     log->events.back().reason = nullptr;
     log->threads.push_back(std::this_thread::get_id());
+    if (event->kind == ESTELIK_SYNC_PEER_FOUND) log->addresses.emplace_back(event->peer_address);
   }
   estelik_sync_callbacks Callbacks() { return {&StepLog::OnEvent, this}; }
 
@@ -160,6 +162,27 @@ class SilentListener {
     if (fd_ >= 0) close(fd_);
   }
   const std::string& address() const { return address_; }
+
+ private:
+  std::string address_;
+  int fd_;
+};
+
+// A bare UDP socket on 127.0.0.1 that beacons can be sent to.
+class BeaconCatcher {
+ public:
+  BeaconCatcher() : fd_(LoopbackSocket(SOCK_DGRAM | SOCK_NONBLOCK, &address_)) {}
+  ~BeaconCatcher() {
+    if (fd_ >= 0) close(fd_);
+  }
+  const std::string& address() const { return address_; }
+  // Reads every datagram waiting, without blocking; returns how many there were.
+  int Drain() {
+    uint8_t datagram[64];
+    int n = 0;
+    while (fd_ >= 0 && recv(fd_, datagram, sizeof datagram, 0) >= 0) ++n;
+    return n;
+  }
 
  private:
   std::string address_;
@@ -693,6 +716,82 @@ TEST_F(SyncTest, AOneShotSyncCancelledFromAnotherThreadReturnsAbortedAndLeavesTh
   Listen(a);
   Error err;
   EXPECT_EQ(estelik_sync_wait(server, nullptr, &err.e), ESTELIK_INVALID_ARGUMENT);
+}
+
+// Issue #15 item 5: LAN discovery. A's listener announces itself (to the browser's port on
+// 127.0.0.1: broadcast on loopback is not dependable on CI machines); B's browser, with the same
+// network key, reports A's TCP address, and B syncs there. A browser with another key hears
+// nothing; a panic-lock stops the browser and the announcing listener.
+TEST_F(SyncTest, ABrowserFindsAnAnnouncingListenerToSyncWithUnderTheSameNetworkKeyOnly) {
+  AddShared(a, "found on the LAN");
+  uint8_t network_key[32], other_key[32];
+  std::memset(network_key, 0x5a, sizeof network_key);
+  std::memset(other_key, 0x77, sizeof other_key);
+  estelik_sync_options options = ESTELIK_SYNC_OPTIONS_INIT;
+  options.network_key = network_key;
+  estelik_sync_options other = ESTELIK_SYNC_OPTIONS_INIT;
+  other.network_key = other_key;
+
+  StepLog found, stranger_log;
+  estelik_sync_callbacks found_callbacks = found.Callbacks();
+  estelik_sync_callbacks stranger_callbacks = stranger_log.Callbacks();
+  estelik_sync *browser = nullptr, *stranger = nullptr, *second = nullptr;
+  Error err;
+  ASSERT_EQ(estelik_sync_browse(b, "127.0.0.1:0", &options, &found_callbacks, &browser, &err.e),
+            ESTELIK_OK)
+      << err.message();
+  ASSERT_EQ(estelik_sync_browse(b, "127.0.0.1:0", &other, &stranger_callbacks, &stranger, &err.e),
+            ESTELIK_OK);
+  ASSERT_NE(estelik_sync_port(browser), 0);
+  ASSERT_EQ(estelik_sync_listen(a, "127.0.0.1:0", &options, nullptr, &server, &err.e), ESTELIK_OK);
+  address = "127.0.0.1:" + std::to_string(estelik_sync_port(server));
+  const std::string to_browser = "127.0.0.1:" + std::to_string(estelik_sync_port(browser));
+  const std::string to_stranger = "127.0.0.1:" + std::to_string(estelik_sync_port(stranger));
+  ASSERT_EQ(estelik_sync_advertise(server, to_browser.c_str(), 20, &err.e), ESTELIK_OK)
+      << err.message();
+  EXPECT_EQ(estelik_sync_advertise(server, to_browser.c_str(), 20, &err.e), ESTELIK_ALREADY_EXISTS);
+  // A second listener of A announces to the stranger, under A's key.
+  ASSERT_EQ(estelik_sync_listen(a, "127.0.0.1:0", &options, nullptr, &second, &err.e), ESTELIK_OK);
+  ASSERT_EQ(estelik_sync_advertise(second, to_stranger.c_str(), 20, &err.e), ESTELIK_OK);
+
+  ASSERT_TRUE(WaitUntil([&] { return found.Count(ESTELIK_SYNC_PEER_FOUND) >= 3; }));
+  std::string peer;
+  {
+    std::lock_guard lock(found.mu);
+    for (const std::string& heard : found.addresses) EXPECT_EQ(heard, address);
+    peer = found.addresses.front();
+  }
+  EXPECT_EQ(stranger_log.Count(ESTELIK_SYNC_PEER_FOUND), 0);  // ~3 of A's beacons came by
+  ASSERT_EQ(estelik_sync_once(b, peer.c_str(), &options, nullptr, nullptr, &err.e), ESTELIK_OK)
+      << err.message();
+  EXPECT_EQ(Hits(b, "LAN"), 1);
+
+  // Only listeners announce; a browser is not one.
+  EXPECT_EQ(estelik_sync_advertise(browser, to_browser.c_str(), 20, &err.e),
+            ESTELIK_INVALID_ARGUMENT);
+  EXPECT_EQ(estelik_sync_advertise(server, "255.255.255.255", 20, &err.e),
+            ESTELIK_INVALID_ARGUMENT);
+
+  // Panic-lock of A: its listeners stop announcing for good. A third one announces to a bare
+  // socket; once the lock has returned, every beacon it sent is already queued there (loopback
+  // delivers during the send), so after draining it ten beacon intervals must bring none.
+  BeaconCatcher catcher;
+  estelik_sync* third = nullptr;
+  ASSERT_EQ(estelik_sync_listen(a, "127.0.0.1:0", &options, nullptr, &third, &err.e), ESTELIK_OK);
+  ASSERT_EQ(estelik_sync_advertise(third, catcher.address().c_str(), 20, &err.e), ESTELIK_OK);
+  EXPECT_TRUE(WaitUntil([&] { return catcher.Drain() > 0; }));
+  estelik_vault_lock(a);
+  EXPECT_EQ(estelik_sync_advertise(second, nullptr, 0, &err.e), ESTELIK_LOCKED);
+  catcher.Drain();
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(catcher.Drain(), 0);
+  estelik_sync_free(third);
+  // Panic-lock of B stops its browsers (their keys are wiped); the handles are still freed.
+  estelik_vault_lock(b);
+  EXPECT_EQ(estelik_sync_stop(browser, nullptr), ESTELIK_OK);
+  estelik_sync_free(second);
+  estelik_sync_free(stranger);
+  estelik_sync_free(browser);
 }
 
 }  // namespace

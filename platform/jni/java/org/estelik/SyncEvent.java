@@ -8,7 +8,8 @@ public final class SyncEvent {
     PROGRESS, // one step: a batch of ops sent or received, a chunk sent or stored
     SESSION_ENDED, // succeeded / reason / stats say how
     CONNECTION_REFUSED, // an inbound connection over a limit was closed
-    DIAL_RETRY // a dial failed (reason) and will be retried
+    DIAL_RETRY, // a dial failed (reason) and will be retried
+    PEER_FOUND // a LAN browser heard a beacon (estelik_sync_browse; not bound in Java yet)
   }
 
   public final Kind kind;
