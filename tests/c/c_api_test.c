@@ -567,6 +567,204 @@ static void test_wipe_locks_open_handles(const char* root) {
   estelik_vault_close(vault);
 }
 
+/* --- sync progress, cancel and LAN discovery (issue #15 items 5 and 6) --- */
+
+#define MAX_SESSIONS 8
+
+/* What the PROGRESS events of each session (by session_id % MAX_SESSIONS) said: chunk steps
+ * counted, and every event that was not exactly one step after the one before. Written by the
+ * callback (one at a time per sync), read once the sync is over or stopped. */
+typedef struct {
+  estelik_sync_stats prev[MAX_SESSIONS];
+  uint64_t chunk_sent_steps[MAX_SESSIONS], chunk_stored_steps[MAX_SESSIONS];
+  int bad_steps;
+  estelik_sync_stats ended[MAX_SESSIONS];
+  uint64_t last_ended; /* session_id of the last SESSION_ENDED */
+} step_log;
+
+static void on_step(void* user_data, const estelik_sync_event* event) {
+  step_log* log = (step_log*)user_data;
+  size_t i = (size_t)(event->session_id % MAX_SESSIONS);
+  const estelik_sync_stats* p = &log->prev[i];
+  const estelik_sync_stats* s = &event->stats;
+  if (event->kind == ESTELIK_SYNC_PROGRESS) {
+    int grew = (s->ops_sent != p->ops_sent) + (s->ops_received != p->ops_received) +
+               (s->chunks_sent != p->chunks_sent) + (s->chunks_received != p->chunks_received);
+    int chunk_sent = s->chunks_sent == p->chunks_sent + 1;
+    int chunk_stored = s->chunks_received == p->chunks_received + 1;
+    if (grew != 1 || (s->chunks_sent != p->chunks_sent && !chunk_sent) ||
+        (s->chunks_received != p->chunks_received && !chunk_stored)) {
+      ++log->bad_steps;
+    }
+    log->chunk_sent_steps[i] += (uint64_t)chunk_sent;
+    log->chunk_stored_steps[i] += (uint64_t)chunk_stored;
+    log->prev[i] = *s;
+  } else if (event->kind == ESTELIK_SYNC_SESSION_ENDED) {
+    log->ended[i] = *s;
+    log->last_ended = event->session_id;
+  }
+}
+
+/* Cancels its own one-shot sync once 40 chunks are stored. `sync` is set by the thread that
+ * started the sync, under `mu`, while the callback may already run. */
+typedef struct {
+  pthread_mutex_t mu;
+  estelik_sync* sync;
+  int stopped;
+} canceller;
+
+static void cancel_after_40_chunks(void* user_data, const estelik_sync_event* event) {
+  canceller* c = (canceller*)user_data;
+  if (event->kind != ESTELIK_SYNC_PROGRESS || event->stats.chunks_received < 40) return;
+  pthread_mutex_lock(&c->mu);
+  if (!c->stopped && estelik_sync_stop(c->sync, NULL) == ESTELIK_OK) c->stopped = 1;
+  pthread_mutex_unlock(&c->mu);
+}
+
+/* The first address a browser reported, and how many beacons it heard. */
+typedef struct {
+  pthread_mutex_t mu;
+  char address[64];
+  int heard;
+} finder;
+
+static void on_peer_found(void* user_data, const estelik_sync_event* event) {
+  finder* f = (finder*)user_data;
+  if (event->kind != ESTELIK_SYNC_PEER_FOUND) return;
+  pthread_mutex_lock(&f->mu);
+  if (f->heard++ == 0) snprintf(f->address, sizeof f->address, "%s", event->peer_address);
+  pthread_mutex_unlock(&f->mu);
+}
+
+/* Polls (about every millisecond, up to 20 s) until the finder heard a beacon. */
+static int wait_for_peer(finder* f) {
+  const struct timespec ms = {0, 1000000};
+  double deadline = now_ms() + 20000.0;
+  for (;;) {
+    int heard;
+    pthread_mutex_lock(&f->mu);
+    heard = f->heard;
+    pthread_mutex_unlock(&f->mu);
+    if (heard > 0) return 1;
+    if (now_ms() > deadline) return 0;
+    nanosleep(&ms, NULL);
+  }
+}
+
+/* B finds A on the "LAN" (beacons to 127.0.0.1: broadcast on loopback is not dependable on CI
+ * machines), starts a one-shot sync of a 100-chunk attachment and cancels it after 40 chunks
+ * (ABORTED), then syncs again: only the missing chunks come, one PROGRESS event per chunk sent
+ * on A and per chunk stored on B, and both ends report the same numbers. */
+static void test_discover_cancel_progress(const char* root) {
+  const uint64_t chunks = 100;
+  char dir_a[96], dir_b[96], to_browser[64], a_address[64];
+  estelik_vault *a = NULL, *b = NULL;
+  estelik_sync *server = NULL, *browser = NULL;
+  estelik_sync_options options = ESTELIK_SYNC_OPTIONS_INIT;
+  estelik_sync_callbacks a_callbacks, b_callbacks, cancel_callbacks, find_callbacks;
+  estelik_sync_stats first, second, a_end;
+  step_log a_log, b_log;
+  canceller cancel;
+  finder found;
+  estelik_attachment_writer* writer = NULL;
+  estelik_attachment_reader* reader = NULL;
+  uint8_t key_a[ESTELIK_PUBLIC_KEY_SIZE], key_b[ESTELIK_PUBLIC_KEY_SIZE];
+  uint8_t circle[ESTELIK_CIRCLE_ID_SIZE], network_key[32];
+  uint8_t* chunk;
+  char* id = NULL;
+  uint64_t i;
+
+  memset(&a_log, 0, sizeof a_log);
+  memset(&b_log, 0, sizeof b_log);
+  memset(&cancel, 0, sizeof cancel);
+  memset(&found, 0, sizeof found);
+  pthread_mutex_init(&cancel.mu, NULL);
+  pthread_mutex_init(&found.mu, NULL);
+  memset(network_key, 0x33, sizeof network_key);
+  options.network_key = network_key;
+  a_callbacks.on_event = on_step;
+  a_callbacks.user_data = &a_log;
+  b_callbacks.on_event = on_step;
+  b_callbacks.user_data = &b_log;
+  cancel_callbacks.on_event = cancel_after_40_chunks;
+  cancel_callbacks.user_data = &cancel;
+  find_callbacks.on_event = on_peer_found;
+  find_callbacks.user_data = &found;
+  snprintf(dir_a, sizeof dir_a, "%s/lan-a", root);
+  snprintf(dir_b, sizeof dir_b, "%s/lan-b", root);
+  EXPECT_OK(estelik_vault_create(dir_a, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &a, &err));
+  EXPECT_OK(estelik_vault_create(dir_b, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &b, &err));
+  EXPECT_OK(estelik_identity_public_key(a, key_a, &err));
+  EXPECT_OK(estelik_identity_public_key(b, key_b, &err));
+  EXPECT_OK(estelik_contact_add(a, key_b, "Bolat", &err));
+  EXPECT_OK(estelik_contact_add(b, key_a, "Aigerim", &err));
+  EXPECT_OK(estelik_circle_create(a, "Hearing", circle, &err));
+  EXPECT_OK(estelik_circle_add_member(a, circle, key_b, &err));
+  EXPECT_OK(
+      estelik_testimony_add_simple(a, "kk", "Court hearing", "Recorded in the hall.", &id, &err));
+  EXPECT_OK(estelik_testimony_share(a, id, circle, &err));
+  EXPECT_OK(estelik_attachment_begin(a, id, "hearing.m4a", NULL, ESTELIK_ATTACHMENT_GUESS, &writer,
+                                     &err));
+  chunk = (uint8_t*)malloc(65536);
+  for (i = 0; i < chunks; ++i) {
+    size_t j;
+    for (j = 0; j < 65536; ++j) chunk[j] = (uint8_t)((i * 131 + j) >> 3);
+    EXPECT_OK(estelik_attachment_write(writer, chunk, 65536, &err));
+  }
+  free(chunk);
+  EXPECT_OK(estelik_attachment_finish(writer, NULL, &err));
+
+  /* A listens and announces itself to B's browser; B hears A's TCP address. */
+  EXPECT_OK(estelik_sync_listen(a, "127.0.0.1:0", &options, &a_callbacks, &server, &err));
+  EXPECT_OK(estelik_sync_browse(b, "127.0.0.1:0", &options, &find_callbacks, &browser, &err));
+  snprintf(a_address, sizeof a_address, "127.0.0.1:%u", (unsigned)estelik_sync_port(server));
+  snprintf(to_browser, sizeof to_browser, "127.0.0.1:%u", (unsigned)estelik_sync_port(browser));
+  EXPECT_OK(estelik_sync_advertise(server, to_browser, 20, &err));
+  CHECK(wait_for_peer(&found));
+  CHECK(strcmp(found.address, a_address) == 0);
+  estelik_sync_free(browser);
+
+  /* A one-shot sync there, cancelled from its callback after 40 chunks. */
+  pthread_mutex_lock(&cancel.mu);
+  EXPECT_OK(
+      estelik_sync_start_once(b, found.address, &options, &cancel_callbacks, &cancel.sync, &err));
+  pthread_mutex_unlock(&cancel.mu);
+  EXPECT_STATUS(ESTELIK_ABORTED, estelik_sync_wait(cancel.sync, &first, &err));
+  estelik_sync_free(cancel.sync);
+  CHECK(cancel.stopped == 1);
+  CHECK(first.chunks_received >= 40 && first.chunks_received < chunks);
+  CHECK(!estelik_vault_is_locked(b));
+
+  /* The next sync resumes: only the missing chunks, one event per chunk on each side. */
+  EXPECT_OK(estelik_sync_once(b, found.address, &options, &b_callbacks, &second, &err));
+  CHECK(second.chunks_received == chunks - first.chunks_received);
+  CHECK(b_log.chunk_stored_steps[b_log.last_ended % MAX_SESSIONS] == second.chunks_received);
+  CHECK(b_log.bad_steps == 0);
+  EXPECT_OK(estelik_sync_stop(server, &err)); /* A's events are all in */
+  a_end = a_log.ended[a_log.last_ended % MAX_SESSIONS];
+  CHECK(a_log.chunk_sent_steps[a_log.last_ended % MAX_SESSIONS] == a_end.chunks_sent);
+  CHECK(a_log.bad_steps == 0);
+  CHECK(a_end.chunks_sent == second.chunks_received);
+  CHECK(a_end.attachment_bytes_sent == second.attachment_bytes_received);
+  CHECK(a_end.ops_sent == second.ops_received && a_end.ops_received == second.ops_sent);
+  CHECK(a_end.circles == 1 && second.circles == 1);
+  EXPECT_OK(estelik_attachment_open(b, id, 0, &reader, &err));
+  EXPECT_OK(estelik_attachment_verify(reader, &err));
+  estelik_attachment_close(reader);
+
+  /* A stopped listener announces nothing any more. */
+  CHECK(estelik_sync_advertise(server, to_browser, 20, &err) != ESTELIK_OK);
+  estelik_error_clear(&err);
+  estelik_sync_free(server);
+  pthread_mutex_destroy(&cancel.mu);
+  pthread_mutex_destroy(&found.mu);
+  estelik_string_free(id);
+  estelik_vault_close(a);
+  estelik_vault_close(b);
+  EXPECT_OK(estelik_vault_wipe(dir_a, &err));
+  EXPECT_OK(estelik_vault_wipe(dir_b, &err));
+}
+
 int main(void) {
   char root[] = "/tmp/estelik-c-api-XXXXXX";
   char dir[64], dir_b[64];
@@ -891,6 +1089,7 @@ int main(void) {
   test_wipe_locks_open_handles(root);
   test_lock_during_export(root);
   test_sync(root);
+  test_discover_cancel_progress(root);
   test_messages_and_decoy(root);
   test_parity(root);
   rmdir(dir);
