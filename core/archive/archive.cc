@@ -119,6 +119,10 @@ uint64_t WallClockMs() {
                                    .count());
 }
 
+Status Cancelled(std::string_view what) {
+  return Status(Code::kAborted, std::string(what) + " was cancelled; nothing of it was kept");
+}
+
 Archive::Archive(std::unique_ptr<vault::Vault> vault, std::unique_ptr<store::Store> store,
                  std::unique_ptr<log::OpLog> log)
     : vault_(std::move(vault)), store_(std::move(store)), log_(std::move(log)) {}

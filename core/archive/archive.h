@@ -42,6 +42,12 @@ inline constexpr uint64_t kLogKeyId = 1;
 
 // Reports bytes done so far out of a total (0 when unknown).
 using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
+// Reports progress (`done` units out of `total`, each call says which units) and may cancel:
+// returning false stops the call, which then returns kAborted (Cancelled) having kept nothing
+// of its work.
+using CancellableProgressFn = std::function<bool(uint64_t done, uint64_t total)>;
+// kAborted "<what> was cancelled; nothing of it was kept": what a cancelled call returns.
+Status Cancelled(std::string_view what);
 
 struct NewAttachment {
   std::string name;        // as the user knows it, e.g. "interview.m4a"
@@ -73,6 +79,14 @@ class Archive {
   // private ops that carried its content are redacted from the log (docs/FORMAT.md "Ops and
   // envelopes", Redaction). Ops already sent to a circle cannot be redacted.
   Status Withdraw(std::string_view id);
+
+  // Bulk import (`estelik import`): records each of `records` as a new testimony (as
+  // AddTestimony), all in one transaction: either every one is kept, or, on an error, a
+  // cancel (kAborted) or a panic-lock (kLocked, checked before each), none is. `progress`
+  // (may be empty) counts testimonies: once with 0 first, then after each. Returns how many
+  // were recorded.
+  Result<size_t> ImportTestimonies(const std::vector<pb::TestimonyFields>& records,
+                                   const CancellableProgressFn& progress);
 
   // --- Tags and annotations (add-wins; each a signed op) ---
   // On a shared testimony any member of its circle may tag, untag and annotate (the op goes to

@@ -160,6 +160,13 @@ Result<ExportReport> WriteBundle(const BundleInput& input, const log::Identity& 
   for (const auto& t : custody.testimonies) {
     for (const auto& a : t.attachments) total += a.size();
   }
+  auto report_progress = [&]() -> Status {
+    if (options.progress && !options.progress(done, total)) {
+      return archive::Cancelled("the evidence export");
+    }
+    return Status::Ok();
+  };
+  ESTELIK_RETURN_IF_ERROR(report_progress());
   size_t attachment_count = 0;
   for (const auto& t : custody.testimonies) {
     for (const auto& a : t.attachments) {
@@ -173,8 +180,7 @@ Result<ExportReport> WriteBundle(const BundleInput& input, const log::Identity& 
             return it->second->produce([&](std::span<const uint8_t> piece) -> Status {
               ESTELIK_RETURN_IF_ERROR(sink(piece));
               done += piece.size();
-              if (options.progress) options.progress(done, total);
-              return Status::Ok();
+              return report_progress();
             });
           }));
       ++attachment_count;

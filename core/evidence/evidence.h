@@ -38,8 +38,10 @@ namespace estelik::evidence {
 struct ExportOptions {
   // The export time written into the manifest, in ms since the Unix epoch; 0 = now.
   uint64_t export_unix_ms = 0;
-  // Attachment bytes copied so far out of the total.
-  archive::ProgressFn progress;
+  // Attachment bytes copied into the bundle so far out of their total: called once with 0
+  // before the first byte, then after every chunk (at most 64 KiB). Returning false cancels
+  // the export (kAborted, the partial bundle removed). May be empty.
+  archive::CancellableProgressFn progress;
 };
 
 struct ExportReport {
@@ -59,7 +61,8 @@ struct ExportReport {
 // Errors: InvalidArgument (no ids), AlreadyExists (out_path exists), NotFound (no op of this
 // vault names the testimony), Unsupported (an op of the testimony predates body commitments
 // and cannot be verified by a third party), NotFound (an attachment is not complete on this
-// device), IoError. On any error the partial bundle is removed.
+// device), IoError, Aborted (options.progress cancelled), Locked (Archive::Interrupt, checked
+// at every attachment chunk). On any error the partial bundle is removed.
 Result<ExportReport> ExportBundle(archive::Archive& archive,
                                   const std::vector<std::string>& testimony_ids,
                                   const std::string& out_path, const ExportOptions& options = {});

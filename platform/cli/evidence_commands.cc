@@ -66,6 +66,7 @@ Status RunExport(const Context& ctx) {
   options.progress = [&](uint64_t done, uint64_t total) {
     if (!bar) bar = std::make_unique<ProgressBar>("attachments", total);
     bar->Update(done);
+    return true;
   };
   ESTELIK_ASSIGN_OR_RETURN(evidence::ExportReport report,
                            evidence::ExportBundle(*archive, ids, *out, options));

@@ -1,5 +1,4 @@
 // Verbs on testimonies: add, edit, show, list, history, withdraw, search, attachment, import.
-#include <google/protobuf/util/json_util.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -7,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/archive/import.h"
 #include "core/bytes.h"
 #include "core/ids.h"
 #include "core/json.h"
@@ -341,45 +341,15 @@ Status RunImport(const Context& ctx) {
   if (pos.size() != 1) return InvalidArgument("expected one JSONL file (or - for stdin)");
   ESTELIK_ASSIGN_OR_RETURN(std::string data, ReadAll(pos[0]));
   // Parse everything first: a bad line anywhere imports nothing.
-  std::vector<pb::TestimonyFields> records;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  std::istringstream lines(data);
-  std::string line;
-  size_t line_no = 0;
-  while (std::getline(lines, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    pb::ImportRecord r;
-    auto status = google::protobuf::util::JsonStringToMessage(line, &r, options);
-    if (!status.ok()) {
-      return InvalidArgument(pos[0] + " line " + std::to_string(line_no) +
-                             ": not a testimony record (" + std::string(status.message()) + ")");
-    }
-    if (r.title().empty() && r.body().empty()) {
-      return InvalidArgument(pos[0] + " line " + std::to_string(line_no) + ": no title or body");
-    }
-    pb::TestimonyFields f;
-    f.set_language(r.language());
-    f.set_title(r.title());
-    f.set_body(r.body());
-    for (const auto& t : r.tags()) f.add_tags(t);
-    for (const auto& p : r.places()) f.add_places(p);
-    for (const auto& p : r.people()) f.add_people(p);
-    if (!r.event_date().empty()) {
-      f.mutable_event_dates()->set_from(r.event_date());
-      f.mutable_event_dates()->set_to(r.event_date_to().empty() ? r.event_date()
-                                                                : r.event_date_to());
-    }
-    records.push_back(std::move(f));
-  }
+  ESTELIK_ASSIGN_OR_RETURN(std::vector<pb::TestimonyFields> records,
+                           archive::ParseImportJsonl(data, pos[0]));
   ESTELIK_ASSIGN_OR_RETURN(auto archive, ctx.OpenArchive());
   ProgressBar bar("importing", records.size());
-  size_t done = 0;
-  for (const auto& f : records) {
-    ESTELIK_RETURN_IF_ERROR(archive->AddTestimony(f).status());
-    bar.Update(++done);
-  }
+  ESTELIK_ASSIGN_OR_RETURN(size_t done,
+                           archive->ImportTestimonies(records, [&](uint64_t n, uint64_t) {
+                             bar.Update(n);
+                             return true;
+                           }));
   bar.Finish();
   if (ctx.json) {
     std::printf("{\"imported\":%zu}\n", done);
