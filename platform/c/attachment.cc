@@ -137,13 +137,18 @@ estelik_status estelik_attachment_open(estelik_vault* vault, const char* testimo
   });
 }
 
-estelik_status estelik_attachment_info(estelik_attachment_reader* reader, estelik_buffer* out_info,
-                                       estelik_error* err) {
+estelik_status estelik_attachment_get_info(estelik_attachment_reader* reader,
+                                           estelik_buffer* out_info, estelik_error* err) {
   if (out_info != nullptr) *out_info = estelik_buffer{nullptr, 0};
   return WithReader(reader, err, [&](estelik::store::AttachmentReader& r) -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(out_info, "out_info"));
     return ToBuffer(r.info(), out_info);
   });
+}
+
+estelik_status estelik_attachment_info(estelik_attachment_reader* reader, estelik_buffer* out_info,
+                                       estelik_error* err) {
+  return estelik_attachment_get_info(reader, out_info, err);
 }
 
 estelik_status estelik_attachment_read(estelik_attachment_reader* reader, uint8_t* out,

@@ -21,9 +21,32 @@ void VaultCore::SetArchive(std::unique_ptr<archive::Archive> opened) {
   interruptible = archive.get();
 }
 
-void VaultCore::Interrupt() {
+bool VaultCore::Interrupt() {
   std::lock_guard lock(interrupt_mu);
   if (interruptible != nullptr) interruptible->Interrupt();
+  return call_running;
+}
+
+bool VaultCore::LockPending() {
+  std::lock_guard lock(interrupt_mu);
+  return interruptible != nullptr && interruptible->interrupted();
+}
+
+void VaultCore::BeginCall() {
+  std::lock_guard lock(interrupt_mu);
+  call_running = true;
+}
+
+bool VaultCore::EndCall() {
+  {
+    // Under interrupt_mu, so a lock either sees the call running (and leaves the drop to us) or
+    // sees it over (and drops the archive itself).
+    std::lock_guard lock(interrupt_mu);
+    call_running = false;
+    if (interruptible == nullptr || !interruptible->interrupted()) return false;
+  }
+  DropArchive(Code::kLocked);
+  return true;
 }
 
 void VaultCore::DropArchive(Code why) {
@@ -86,22 +109,33 @@ void SetClockForTesting(estelik_vault* vault, Clock clock) {
   vault->core->Touch();
 }
 
-void ApplyAutoLock(VaultCore& core) {
+namespace {
+
+// Locks `core` if `auto_lock` and auto-lock is due, then stops the syncs of a locked `core`.
+void SettleLock(VaultCore& core, bool auto_lock) {
   std::vector<std::shared_ptr<SyncState>> running;
   {
     std::lock_guard lock(core.mu);
-    if (core.AutoLockDue()) core.DropArchive(Code::kLocked);
-    // Also after a lock that a sync's own vault access applied on the network thread, which
-    // could not stop the networks there: this call does.
+    if (auto_lock && core.AutoLockDue()) core.DropArchive(Code::kLocked);
+    // Also after a lock that a sync's own vault access (or an app call) applied, which could
+    // not stop the networks there: this call does.
     if (core.archive || core.syncs.empty()) return;
     running = core.TakeSyncs();
   }
   StopSyncs(running);
 }
 
+}  // namespace
+
+void ApplyAutoLock(VaultCore& core) { SettleLock(core, /*auto_lock=*/true); }
+
+void StopSyncsIfLocked(VaultCore& core) { SettleLock(core, /*auto_lock=*/false); }
+
 void Lock(VaultCore& core) {
-  // The running call first, without waiting for it: it returns within one chunk or row.
-  core.Interrupt();
+  // The running call first, without waiting for it: it returns within one chunk or row. If it
+  // is an app call (which may be the caller's own thread, in a progress callback), it drops the
+  // keys and stops the syncs itself as it returns.
+  if (core.Interrupt()) return;
   std::vector<std::shared_ptr<SyncState>> running;
   {
     // Keys next: the archive goes while we hold the mutex, so no sync can use it again; then
@@ -183,6 +217,14 @@ Result<std::string_view> Passphrase(const char* data, size_t len, std::string_vi
 Status Require(const void* pointer, std::string_view what) {
   if (pointer == nullptr) return InvalidArgument(std::string(what) + " must not be NULL");
   return Status::Ok();
+}
+
+archive::CancellableProgressFn Progress(const estelik_progress* progress) {
+  if (progress == nullptr || progress->on_progress == nullptr) return {};
+  const estelik_progress callback = *progress;
+  return [callback](uint64_t done, uint64_t total) {
+    return callback.on_progress(callback.user_data, done, total) == 0;
+  };
 }
 
 Result<std::string> TestimonyId(archive::Archive& archive, const char* text) {

@@ -21,6 +21,8 @@
  *   bytes of a char array it wipes afterwards; Estelik never keeps a copy.
  * - Testimony ids are passed as text: 32 hex digits, or a unique prefix of at least 6. Ids
  *   inside records are the raw 16 bytes. Public keys are 32 raw bytes.
+ * - Old names: a call renamed to follow these conventions keeps its old name as a deprecated
+ *   alias (ESTELIK_DEPRECATED), listed at the end of this header.
  * - Threading: every function is safe to call from any thread. Calls on one vault handle
  *   (including its attachment writers and readers) are serialized by the handle's mutex, so
  *   they may come from any thread; different handles are independent. A handle must not be
@@ -40,6 +42,16 @@
 #endif
 #else
 #define ESTELIK_API __attribute__((visibility("default")))
+#endif
+
+/* Marks a call kept under an old name: it still works (and stays exported), and compilers warn
+ * with the new name. Define ESTELIK_NO_DEPRECATION_WARNINGS to silence them. */
+#if defined(ESTELIK_C_BUILDING) || defined(ESTELIK_NO_DEPRECATION_WARNINGS)
+#define ESTELIK_DEPRECATED(replacement)
+#elif defined(_MSC_VER)
+#define ESTELIK_DEPRECATED(replacement) __declspec(deprecated("use " replacement))
+#else
+#define ESTELIK_DEPRECATED(replacement) __attribute__((deprecated("use " replacement)))
 #endif
 
 #ifdef __cplusplus
@@ -102,6 +114,19 @@ ESTELIK_API void estelik_buffer_free(estelik_buffer* buf);
 /* Frees a string returned by the library. NULL is fine. */
 ESTELIK_API void estelik_string_free(char* str);
 
+/* Progress and cancel of a long call (estelik_evidence_export, estelik_testimony_import):
+ * on_progress(user_data, done, total) runs on the calling thread, inside the call, with the
+ * vault handle held; each call says what it counts. Return 0 to go on; anything else cancels:
+ * the call stops before its next chunk or testimony, returns ESTELIK_ABORTED and keeps
+ * nothing of its work. The callback must not call functions on the same vault handle, with
+ * one exception: estelik_vault_lock, which returns at once (the call then returns
+ * ESTELIK_LOCKED). NULL (or a NULL on_progress) for no progress. */
+typedef int (*estelik_progress_fn)(void* user_data, uint64_t done, uint64_t total);
+typedef struct estelik_progress {
+  estelik_progress_fn on_progress;
+  void* user_data;
+} estelik_progress;
+
 /* ------------------------------------------------------------------ Vault lifecycle */
 
 typedef struct estelik_vault estelik_vault;
@@ -149,8 +174,10 @@ ESTELIK_API void estelik_vault_close(estelik_vault* vault);
  * on it returns ESTELIK_LOCKED until estelik_vault_unlock. Open attachment writers are
  * aborted (nothing of them is kept) and open readers return ESTELIK_LOCKED. Idempotent.
  * Safe from any thread, and it does not wait for a call running on the handle (export,
- * attachment write or read, sync, search): that call stops at its next chunk or row, returns
- * ESTELIK_LOCKED and leaves nothing half-written (a partial bundle or file is removed). */
+ * import, search, rebuild): that call stops at its next chunk or row, wipes the keys, returns
+ * ESTELIK_LOCKED and leaves nothing half-written (a partial bundle is removed, an import is
+ * rolled back); estelik_vault_is_locked already answers 1. An attachment write or read, or a
+ * sync step, on another thread is waited for (one chunk). */
 ESTELIK_API void estelik_vault_lock(estelik_vault* vault);
 
 /* Reopens a locked handle with its passphrase. ESTELIK_WRONG_PASSPHRASE leaves it locked;
@@ -190,11 +217,14 @@ ESTELIK_API estelik_status estelik_vault_wipe(const char* dir, estelik_error* er
 /* ------------------------------------------------------------------ Testimonies */
 
 /* Records a new testimony from `fields` (estelik.pb.TestimonyFields bytes). recorded_unix_ms:
- * when the survivor spoke, 0 for now. If out_testimony is not NULL, stores the new
- * estelik.pb.Testimony there (free with estelik_buffer_free). */
-ESTELIK_API estelik_status estelik_testimony_add(estelik_vault* vault, const uint8_t* fields,
-                                                 size_t fields_len, uint64_t recorded_unix_ms,
-                                                 estelik_buffer* out_testimony, estelik_error* err);
+ * when the survivor spoke, 0 for now. If out_id is not NULL, stores the new id as 32 lower-case
+ * hex digits there (free with estelik_string_free), ready for the calls that take an id; if
+ * out_testimony is not NULL, stores the new estelik.pb.Testimony there (free with
+ * estelik_buffer_free). */
+ESTELIK_API estelik_status estelik_testimony_create(estelik_vault* vault, const uint8_t* fields,
+                                                    size_t fields_len, uint64_t recorded_unix_ms,
+                                                    char** out_id, estelik_buffer* out_testimony,
+                                                    estelik_error* err);
 
 /* Convenience for C: a private testimony with just a language (BCP 47, may be NULL or ""),
  * title and body. If out_id is not NULL, stores the new id as 32 lower-case hex digits
@@ -205,7 +235,7 @@ ESTELIK_API estelik_status estelik_testimony_add_simple(estelik_vault* vault, co
 
 /* A new version whose content is `fields` as a whole; earlier versions stay in the history.
  * ESTELIK_PERMISSION_DENIED if this identity is not the author. Optional out_testimony as in
- * estelik_testimony_add. */
+ * estelik_testimony_create. */
 ESTELIK_API estelik_status estelik_testimony_edit(estelik_vault* vault, const char* testimony_id,
                                                   const uint8_t* fields, size_t fields_len,
                                                   estelik_buffer* out_testimony,
@@ -246,6 +276,19 @@ ESTELIK_API estelik_status estelik_testimony_search(estelik_vault* vault, const 
 ESTELIK_API estelik_status estelik_testimony_resolve_id(estelik_vault* vault,
                                                         const char* testimony_id, char** out_id,
                                                         estelik_error* err);
+
+/* Bulk import (`estelik import`): records every line of `jsonl` (the bytes of a JSONL file:
+ * one JSON object per line with "language", "title", "body", "tags", "places", "people",
+ * "event_date", "event_date_to"; other keys ignored, blank lines skipped) as a new private
+ * testimony, in one transaction: all of them or none. ESTELIK_INVALID_ARGUMENT naming the
+ * first bad line (nothing imported). `progress` (may be NULL) counts testimonies (total: the
+ * records in the file): once with done 0, then after each; a cancel (ESTELIK_ABORTED) or a
+ * lock (ESTELIK_LOCKED) leaves the vault as before the call. If out_imported is not NULL,
+ * stores how many testimonies were recorded there. */
+ESTELIK_API estelik_status estelik_testimony_import(estelik_vault* vault, const uint8_t* jsonl,
+                                                    size_t jsonl_len,
+                                                    const estelik_progress* progress,
+                                                    uint64_t* out_imported, estelik_error* err);
 
 /* ------------------------------------------------------------------ Attachments (streams) */
 
@@ -296,8 +339,9 @@ ESTELIK_API estelik_status estelik_attachment_open(estelik_vault* vault, const c
 
 /* Stores the attachment's estelik.pb.AttachmentInfo in *out_info (free with
  * estelik_buffer_free). */
-ESTELIK_API estelik_status estelik_attachment_info(estelik_attachment_reader* reader,
-                                                   estelik_buffer* out_info, estelik_error* err);
+ESTELIK_API estelik_status estelik_attachment_get_info(estelik_attachment_reader* reader,
+                                                       estelik_buffer* out_info,
+                                                       estelik_error* err);
 
 /* Reads up to `capacity` bytes into `out` and stores how many in *out_read; 0 means the end,
  * where the whole content hash has been checked. ESTELIK_CORRUPT if any byte was altered. */
@@ -656,26 +700,59 @@ ESTELIK_API estelik_status estelik_sync_browse(estelik_vault* vault, const char*
  * what and when and that no byte changed since (format: docs/FORMAT.md "Evidence bundle").
  * A bundle is PLAINTEXT outside the vault: whoever holds the folder reads every exported
  * testimony and attachment, and neither panic-lock nor estelik_vault_wipe touches it (delete
- * it yourself once handed over). The export report and the verdict are UTF-8 JSON objects;
- * docs/C_API.md lists their keys. */
+ * it yourself once handed over). */
 
 /* Exports the `count` testimonies (ids as text, see above; at least one) into a new directory
  * `out_path`, which must not exist. Holds the vault for the whole export (other calls on the
- * handle wait). If out_report is not NULL, stores the JSON report there (free with
- * estelik_buffer_free). ESTELIK_ALREADY_EXISTS if out_path exists, ESTELIK_NOT_FOUND for an
- * unknown testimony or an attachment not complete on this device, ESTELIK_IO; on error the
- * partial bundle is removed. A withdrawn testimony is exported as its tombstone only. */
-ESTELIK_API estelik_status estelik_export(estelik_vault* vault, const char* const* testimony_ids,
-                                          size_t count, const char* out_path,
-                                          estelik_buffer* out_report, estelik_error* err);
+ * handle wait). `progress` (may be NULL) counts attachment bytes copied into the bundle (total:
+ * all of them): once with done 0, then after every chunk of at most 64 KiB; a cancel returns
+ * ESTELIK_ABORTED. If out_report is not NULL, stores an estelik.pb.ExportReport there (free
+ * with estelik_buffer_free). ESTELIK_ALREADY_EXISTS if out_path exists, ESTELIK_NOT_FOUND for
+ * an unknown testimony or an attachment not complete on this device, ESTELIK_IO; on any error
+ * (a cancel and a lock included) the partial bundle is removed. A withdrawn testimony is
+ * exported as its tombstone only. */
+ESTELIK_API estelik_status estelik_evidence_export(estelik_vault* vault,
+                                                   const char* const* testimony_ids, size_t count,
+                                                   const char* out_path,
+                                                   const estelik_progress* progress,
+                                                   estelik_buffer* out_report, estelik_error* err);
 
 /* Verifies the bundle at bundle_path; needs no vault. expected_exporter: the public key
  * (ESTELIK_PUBLIC_KEY_SIZE bytes) that must have signed the bundle, or NULL to require an
  * author of a testimony in it. ESTELIK_OK if every check passed; ESTELIK_CORRUPT if any
  * failed (the message names the first problem). In both cases, if out_verdict is not NULL,
- * the JSON verdict is stored there ("ok", every problem, the facts that could be read; free
+ * an estelik.pb.Verdict is stored there (ok, every problem, the facts that could be read; free
  * with estelik_buffer_free). ESTELIK_NOT_FOUND / ESTELIK_IO if bundle_path is not a readable
  * directory (out_verdict stays empty). Thread-safe. */
+ESTELIK_API estelik_status estelik_evidence_verify(const char* bundle_path,
+                                                   const uint8_t* expected_exporter,
+                                                   estelik_buffer* out_verdict, estelik_error* err);
+
+/* ------------------------------------------------------------------ Deprecated names
+ *
+ * Kept exported so that shells built against 0.1 still load; each says what replaced it. */
+
+/* estelik_testimony_create without out_id. */
+ESTELIK_DEPRECATED("estelik_testimony_create")
+ESTELIK_API estelik_status estelik_testimony_add(estelik_vault* vault, const uint8_t* fields,
+                                                 size_t fields_len, uint64_t recorded_unix_ms,
+                                                 estelik_buffer* out_testimony, estelik_error* err);
+
+/* estelik_attachment_get_info under its old name. */
+ESTELIK_DEPRECATED("estelik_attachment_get_info")
+ESTELIK_API estelik_status estelik_attachment_info(estelik_attachment_reader* reader,
+                                                   estelik_buffer* out_info, estelik_error* err);
+
+/* estelik_evidence_export without progress, whose report is a UTF-8 JSON object (keys in
+ * docs/C_API.md "Evidence") instead of an estelik.pb.ExportReport. */
+ESTELIK_DEPRECATED("estelik_evidence_export")
+ESTELIK_API estelik_status estelik_export(estelik_vault* vault, const char* const* testimony_ids,
+                                          size_t count, const char* out_path,
+                                          estelik_buffer* out_report, estelik_error* err);
+
+/* estelik_evidence_verify whose verdict is a UTF-8 JSON object (keys in docs/C_API.md
+ * "Evidence") instead of an estelik.pb.Verdict. */
+ESTELIK_DEPRECATED("estelik_evidence_verify")
 ESTELIK_API estelik_status estelik_verify(const char* bundle_path, const uint8_t* expected_exporter,
                                           estelik_buffer* out_verdict, estelik_error* err);
 

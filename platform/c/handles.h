@@ -39,6 +39,9 @@ struct VaultCore {
   // set and cleared (before `archive` is destroyed) under both `mu` and `interrupt_mu`.
   std::mutex interrupt_mu;
   archive::Archive* interruptible = nullptr;
+  // True while a call of the app (WithArchive) runs on `archive`; under `interrupt_mu`. A lock
+  // does not wait for such a call: the call drops the archive itself as it returns.
+  bool call_running = false;
   bool closed = false;
   // Engine objects that point into `archive`: they are destroyed before it is (lock/close).
   std::set<WriterState*> writers;
@@ -59,9 +62,16 @@ struct VaultCore {
   // (which closes the store and wipes every key). Caller holds `mu`.
   void DropArchive(Code why);
   // Interrupts the call running on the archive, if any (Archive::Interrupt): it returns LOCKED
-  // within one chunk or row, and every call after it finds the vault locked. Any thread;
-  // caller does not hold `mu` (that is the point).
-  void Interrupt();
+  // within one chunk or row, and every call after it finds the vault locked. Returns true if an
+  // app call is running (EndCall will drop the archive). Any thread; caller does not hold `mu`
+  // (that is the point).
+  bool Interrupt();
+  // True once a lock interrupted the archive (it may not be dropped yet). Any thread, no `mu`.
+  bool LockPending();
+  // Brackets an app call on the archive (caller holds `mu`). EndCall drops the archive if a
+  // lock interrupted the call meanwhile, and then returns true (stop the syncs, StopSyncsIfLocked).
+  void BeginCall();
+  bool EndCall();
   // The archive, or LOCKED / ABORTED. Caller holds `mu`. Applies auto-lock first: a vault idle
   // longer than `auto_lock_seconds` is locked here and the call finds it LOCKED; so is one a
   // lock interrupted but has not dropped yet.
@@ -87,9 +97,26 @@ void MarkSyncsShut(VaultCore& core);
 // Locks `core` now if auto-lock is due, and stops the syncs of a locked `core`. Takes
 // `core->mu` itself; call without holding it.
 void ApplyAutoLock(VaultCore& core);
-// Panic-lock (estelik_vault_lock): interrupts the running call, then, under `core.mu` (free
-// within one chunk or row), drops the archive and stops every sync. Call without holding `mu`.
+// Stops the syncs of a locked `core` (after a call that a lock interrupted). Takes `core->mu`.
+void StopSyncsIfLocked(VaultCore& core);
+// Panic-lock (estelik_vault_lock): interrupts the running call; if an app call runs, returns
+// at once (the call drops the archive and stops the syncs as it returns, within one chunk or
+// row); otherwise drops the archive under `core.mu` (free within one sync step or attachment
+// chunk) and stops every sync. Call without holding `mu`.
 void Lock(VaultCore& core);
+
+// BeginCall/EndCall for one scope; EndCall's answer goes to *dropped.
+class CallScope {
+ public:
+  CallScope(VaultCore& core, bool* dropped) : core_(core), dropped_(dropped) { core_.BeginCall(); }
+  ~CallScope() { *dropped_ = core_.EndCall(); }
+  CallScope(const CallScope&) = delete;
+  CallScope& operator=(const CallScope&) = delete;
+
+ private:
+  VaultCore& core_;
+  bool* dropped_;
+};
 
 struct WriterState {
   std::shared_ptr<VaultCore> core;
@@ -139,6 +166,9 @@ Status Parse(const uint8_t* data, size_t len, std::string_view what,
 Result<std::string_view> Passphrase(const char* data, size_t len, std::string_view what);
 // A required, non-NULL pointer argument.
 Status Require(const void* pointer, std::string_view what);
+// The engine's form of an estelik_progress (empty for NULL or a NULL on_progress): a non-zero
+// answer of the callback cancels.
+archive::CancellableProgressFn Progress(const estelik_progress* progress);
 // The raw 16-byte id of a testimony given as 32 hex digits or a unique prefix.
 Result<std::string> TestimonyId(archive::Archive& archive, const char* text);
 
@@ -159,10 +189,18 @@ template <typename Fn>
 estelik_status estelik::capi::WithArchive(estelik_vault* vault, estelik_error* err, Fn&& fn) {
   return Guard(err, [&]() -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(vault, "vault"));
+    VaultCore& core = *vault->core;
     // Auto-lock first, outside the mutex held below, since it may stop syncs.
-    ApplyAutoLock(*vault->core);
-    std::lock_guard lock(vault->core->mu);
-    ESTELIK_ASSIGN_OR_RETURN(archive::Archive * archive, vault->core->Use());
-    return fn(*archive);
+    ApplyAutoLock(core);
+    bool dropped = false;
+    Status status = [&]() -> Status {
+      std::lock_guard lock(core.mu);
+      ESTELIK_ASSIGN_OR_RETURN(archive::Archive * archive, core.Use());
+      CallScope call(core, &dropped);
+      return fn(*archive);
+    }();
+    // A lock came during the call and left the archive to it: its syncs stop now.
+    if (dropped) StopSyncsIfLocked(core);
+    return status;
   });
 }

@@ -1,6 +1,9 @@
-// Testimonies: add, edit, get, history, withdraw, list, search, resolve.
+// Testimonies: create, edit, get, history, withdraw, list, search, resolve, import.
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "core/archive/import.h"
 #include "core/bytes.h"
 #include "core/log/identity.h"
 #include "platform/c/handles.h"
@@ -32,9 +35,10 @@ Status AddFields(Archive& archive, const pb::TestimonyFields& fields, uint64_t r
 
 extern "C" {
 
-estelik_status estelik_testimony_add(estelik_vault* vault, const uint8_t* fields, size_t fields_len,
-                                     uint64_t recorded_unix_ms, estelik_buffer* out_testimony,
-                                     estelik_error* err) {
+estelik_status estelik_testimony_create(estelik_vault* vault, const uint8_t* fields,
+                                        size_t fields_len, uint64_t recorded_unix_ms, char** out_id,
+                                        estelik_buffer* out_testimony, estelik_error* err) {
+  if (out_id != nullptr) *out_id = nullptr;
   Reset(out_testimony);
   return WithArchive(vault, err, [&](Archive& archive) -> Status {
     pb::TestimonyFields parsed;
@@ -43,8 +47,16 @@ estelik_status estelik_testimony_add(estelik_vault* vault, const uint8_t* fields
     ESTELIK_RETURN_IF_ERROR(AddFields(archive, parsed, recorded_unix_ms, &testimony));
     // The testimony is stored; failing to copy it out now would misreport a success as an
     // error, so allocation failure here is reported but the record stays.
+    if (out_id != nullptr) ESTELIK_RETURN_IF_ERROR(ToString(estelik::Hex(testimony.id()), out_id));
     return out_testimony == nullptr ? Status::Ok() : ToBuffer(testimony, out_testimony);
   });
+}
+
+estelik_status estelik_testimony_add(estelik_vault* vault, const uint8_t* fields, size_t fields_len,
+                                     uint64_t recorded_unix_ms, estelik_buffer* out_testimony,
+                                     estelik_error* err) {
+  return estelik_testimony_create(vault, fields, fields_len, recorded_unix_ms, nullptr,
+                                  out_testimony, err);
 }
 
 estelik_status estelik_testimony_add_simple(estelik_vault* vault, const char* language,
@@ -148,6 +160,22 @@ estelik_status estelik_testimony_resolve_id(estelik_vault* vault, const char* te
     // A full id is decoded without a lookup; make sure it names a testimony.
     ESTELIK_RETURN_IF_ERROR(archive.GetTestimony(id).status());
     return ToString(estelik::Hex(id), out_id);
+  });
+}
+
+estelik_status estelik_testimony_import(estelik_vault* vault, const uint8_t* jsonl,
+                                        size_t jsonl_len, const estelik_progress* progress,
+                                        uint64_t* out_imported, estelik_error* err) {
+  if (out_imported != nullptr) *out_imported = 0;
+  return WithArchive(vault, err, [&](Archive& archive) -> Status {
+    if (jsonl == nullptr && jsonl_len != 0) return estelik::InvalidArgument("jsonl is NULL");
+    const std::string_view data(reinterpret_cast<const char*>(jsonl), jsonl_len);
+    ESTELIK_ASSIGN_OR_RETURN(std::vector<pb::TestimonyFields> records,
+                             estelik::archive::ParseImportJsonl(data, "the import"));
+    ESTELIK_ASSIGN_OR_RETURN(size_t imported,
+                             archive.ImportTestimonies(records, estelik::capi::Progress(progress)));
+    if (out_imported != nullptr) *out_imported = imported;
+    return Status::Ok();
   });
 }
 

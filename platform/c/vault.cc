@@ -163,6 +163,7 @@ estelik_status estelik_vault_unlock(estelik_vault* vault, const char* passphrase
 
 int estelik_vault_is_locked(estelik_vault* vault) {
   if (vault == nullptr) return 1;
+  if (vault->core->LockPending()) return 1;  // a lock interrupted a call still stopping
   estelik::capi::ApplyAutoLock(*vault->core);
   std::lock_guard lock(vault->core->mu);
   return vault->core->archive ? 0 : 1;
@@ -214,6 +215,7 @@ estelik_status estelik_vault_get_auto_lock(estelik_vault* vault, uint32_t* out_s
 
 int estelik_vault_tick(estelik_vault* vault) {
   if (vault == nullptr) return 1;
+  if (vault->core->LockPending()) return 1;  // a lock interrupted a call still stopping
   estelik::capi::ApplyAutoLock(*vault->core);
   std::lock_guard lock(vault->core->mu);
   return vault->core->archive ? 0 : 1;

@@ -127,6 +127,34 @@ static int count_field(const uint8_t* data, size_t size, int field) {
   return n;
 }
 
+/* The value of varint `field` (its first occurrence), or 0 when absent (proto3's default). */
+static uint64_t varint_field(const uint8_t* data, size_t size, int field) {
+  const uint8_t* p = data;
+  const uint8_t* end = data + size;
+  uint64_t key, value;
+  while (p < end && get_varint(&p, end, &key)) {
+    switch (key & 7) {
+      case 0:
+        if (!get_varint(&p, end, &value)) return 0;
+        if ((int)(key >> 3) == field) return value;
+        continue;
+      case 1:
+        p += 8;
+        continue;
+      case 5:
+        p += 4;
+        continue;
+      case 2:
+        if (!get_varint(&p, end, &value) || value > (uint64_t)(end - p)) return 0;
+        p += value;
+        continue;
+      default:
+        return 0;
+    }
+  }
+  return 0;
+}
+
 /* 1 if string `field` of the message equals `want`. */
 static int field_equals(const uint8_t* data, size_t size, int field, const char* want) {
   const uint8_t* value;
@@ -276,12 +304,22 @@ static void test_sync(const char* root) {
     FILE* f;
     ids[0] = id;
     snprintf(bundle, sizeof bundle, "%s/bundle", root);
-    EXPECT_OK(estelik_export(a, ids, 1, bundle, &buf, &err));
-    CHECK(contains(buf.data, buf.size, "\"testimonies\":1"));
+    EXPECT_OK(estelik_evidence_export(a, ids, 1, bundle, NULL, &buf, &err));
+    /* estelik.pb.ExportReport: testimonies (2) = 1, exporter (8) = A's key. */
+    {
+      const uint8_t* exporter;
+      size_t exporter_len;
+      CHECK(varint_field(buf.data, buf.size, 2) == 1);
+      CHECK(find_field(buf.data, buf.size, 8, 0, &exporter, &exporter_len) &&
+            exporter_len == sizeof key_a && memcmp(exporter, key_a, sizeof key_a) == 0);
+    }
     estelik_buffer_free(&buf);
-    EXPECT_STATUS(ESTELIK_ALREADY_EXISTS, estelik_export(a, ids, 1, bundle, NULL, &err));
-    EXPECT_OK(estelik_verify(bundle, NULL, &buf, &err));
-    CHECK(contains(buf.data, buf.size, "\"ok\":true"));
+    EXPECT_STATUS(ESTELIK_ALREADY_EXISTS,
+                  estelik_evidence_export(a, ids, 1, bundle, NULL, NULL, &err));
+    EXPECT_OK(estelik_evidence_verify(bundle, NULL, &buf, &err));
+    /* estelik.pb.Verdict: ok (1) true, no problem (2), one testimony (8). */
+    CHECK(varint_field(buf.data, buf.size, 1) == 1);
+    CHECK(count_field(buf.data, buf.size, 2) == 0 && count_field(buf.data, buf.size, 8) == 1);
     estelik_buffer_free(&buf);
     snprintf(extra, sizeof extra, "%s/extra.txt", bundle);
     f = fopen(extra, "w");
@@ -290,13 +328,19 @@ static void test_sync(const char* root) {
       fputs("planted", f);
       fclose(f);
     }
-    CHECK(estelik_verify(bundle, NULL, &buf, &err) == ESTELIK_CORRUPT);
+    CHECK(estelik_evidence_verify(bundle, NULL, &buf, &err) == ESTELIK_CORRUPT);
     CHECK(err.message != NULL && strstr(err.message, "does not verify") != NULL);
-    CHECK(contains(buf.data, buf.size, "\"ok\":false"));
+    CHECK(varint_field(buf.data, buf.size, 1) == 0 && count_field(buf.data, buf.size, 2) >= 1);
+    {
+      const uint8_t* problem;
+      size_t problem_len;
+      CHECK(find_field(buf.data, buf.size, 2, 0, &problem, &problem_len) &&
+            contains(problem, problem_len, "extra.txt"));
+    }
     estelik_error_clear(&err);
     estelik_buffer_free(&buf);
     remove_tree(bundle);
-    EXPECT_STATUS(ESTELIK_NOT_FOUND, estelik_verify(bundle, NULL, &buf, &err));
+    EXPECT_STATUS(ESTELIK_NOT_FOUND, estelik_evidence_verify(bundle, NULL, &buf, &err));
     CHECK(buf.data == NULL);
   }
 
@@ -365,7 +409,8 @@ static void test_messages_and_decoy(const char* root) {
   CHECK(err.message != NULL);
   put_string(&fields, 1, "en");
   put_string(&fields, 2, "Night shift");
-  CHECK(estelik_testimony_add(vault, fields.data, fields.size, 0, &buf, &err) == ESTELIK_OK);
+  CHECK(estelik_testimony_create(vault, fields.data, fields.size, 0, NULL, &buf, &err) ==
+        ESTELIK_OK);
   CHECK(err.message == NULL && err.code == 0);
   CHECK(find_field(buf.data, buf.size, 1, 0, &id, &id_len) && id_len == 16);
   to_hex(id, 16, hex_id);
@@ -388,7 +433,7 @@ static void test_messages_and_decoy(const char* root) {
   EXPECT_STATUS(ESTELIK_NOT_FOUND, estelik_testimony_get(vault, hex_id, &buf, &err));
   EXPECT_OK(estelik_vault_set_duress_passphrase(vault, "second decoy", 12, &err));
   EXPECT_OK(estelik_vault_clear_duress_passphrase(vault, &err));
-  EXPECT_OK(estelik_testimony_add(vault, fields.data, fields.size, 0, &buf, &err));
+  EXPECT_OK(estelik_testimony_create(vault, fields.data, fields.size, 0, NULL, &buf, &err));
   estelik_buffer_free(&buf);
   estelik_vault_close(vault);
   EXPECT_OK(estelik_vault_wipe(dir, &err));
@@ -452,89 +497,400 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Polls (about every millisecond, up to 60 s) until `path` exists. */
-static int wait_for_path(const char* path) {
-  const struct timespec ms = {0, 1000000};
-  double deadline = now_ms() + 60000.0;
-  while (!exists(path)) {
-    if (now_ms() > deadline) return 0;
-    nanosleep(&ms, NULL);
+/* --- progress callbacks: a recording one, one that cancels, one that meets a lock --- */
+
+typedef struct {
+  int calls;
+  int cancel_at; /* cancel on this call (1-based); 0: never */
+  int monotonic; /* 1 while every `done` was >= the one before and <= total */
+  uint64_t first_done, last_done, total;
+} progress_log;
+
+static int on_progress(void* user_data, uint64_t done, uint64_t total) {
+  progress_log* log = (progress_log*)user_data;
+  if (log->calls == 0) {
+    log->monotonic = 1;
+    log->first_done = done;
+  } else if (done < log->last_done || total != log->total) {
+    log->monotonic = 0;
   }
-  return 1;
+  if (done > total) log->monotonic = 0;
+  ++log->calls;
+  log->last_done = done;
+  log->total = total;
+  return log->calls == log->cancel_at ? 1 : 0;
+}
+
+/* A rendezvous between a long call's progress callback (on the call's thread) and the main
+ * thread, which locks the vault while the callback waits: the lock lands inside the call,
+ * whatever the machine's load. The callback waits at most `timeout_s` for the lock to return,
+ * so a lock that waited for the call fails the test instead of hanging it. */
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  int in_call;   /* the callback is running (set on its first call) */
+  int lock_done; /* estelik_vault_lock has returned */
+  int timed_out; /* the callback gave up waiting for the lock */
+  int calls;
+  int timeout_s;
+} lock_rendezvous;
+
+static void rendezvous_init(lock_rendezvous* r, int timeout_s) {
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->cond, NULL);
+  r->in_call = r->lock_done = r->timed_out = r->calls = 0;
+  r->timeout_s = timeout_s;
+}
+
+static void rendezvous_destroy(lock_rendezvous* r) {
+  pthread_cond_destroy(&r->cond);
+  pthread_mutex_destroy(&r->mu);
+}
+
+static int on_progress_meet_lock(void* user_data, uint64_t done, uint64_t total) {
+  lock_rendezvous* r = (lock_rendezvous*)user_data;
+  struct timespec deadline;
+  (void)done;
+  (void)total;
+  pthread_mutex_lock(&r->mu);
+  if (r->calls++ == 0) {
+    r->in_call = 1;
+    pthread_cond_broadcast(&r->cond);
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += r->timeout_s;
+    while (!r->lock_done && !r->timed_out) {
+      if (pthread_cond_timedwait(&r->cond, &r->mu, &deadline) != 0 && !r->lock_done) {
+        r->timed_out = 1;
+      }
+    }
+  }
+  pthread_mutex_unlock(&r->mu);
+  return 0; /* never cancels: the lock alone must stop the call */
+}
+
+/* On the main thread: waits until the call is in its callback, locks the vault, tells the
+ * callback, and returns how long the lock took (ms); -1 if the call never reached it. */
+static double lock_inside_call(lock_rendezvous* r, estelik_vault* vault) {
+  struct timespec deadline;
+  double t0, lock_ms;
+  pthread_mutex_lock(&r->mu);
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 60;
+  while (!r->in_call) {
+    if (pthread_cond_timedwait(&r->cond, &r->mu, &deadline) != 0) break;
+  }
+  if (!r->in_call) {
+    pthread_mutex_unlock(&r->mu);
+    return -1;
+  }
+  pthread_mutex_unlock(&r->mu);
+  t0 = now_ms();
+  estelik_vault_lock(vault); /* the callback is still waiting: the lock must not wait for it */
+  lock_ms = now_ms() - t0;
+  pthread_mutex_lock(&r->mu);
+  r->lock_done = 1;
+  pthread_cond_broadcast(&r->cond);
+  pthread_mutex_unlock(&r->mu);
+  return lock_ms;
 }
 
 typedef struct {
   estelik_vault* vault;
   const char* id;
   const char* out;
+  estelik_progress progress;
   estelik_status status;
 } export_job;
 
 static void* run_export(void* arg) {
   export_job* job = (export_job*)arg;
   estelik_error e = ESTELIK_ERROR_INIT;
-  job->status = estelik_export(job->vault, &job->id, 1, job->out, NULL, &e);
+  job->status =
+      estelik_evidence_export(job->vault, &job->id, 1, job->out, &job->progress, NULL, &e);
   estelik_error_clear(&e);
   return NULL;
 }
 
-/* estelik_vault_lock pressed while estelik_export streams a large attachment into the bundle:
- * the lock does not wait for the export, which returns LOCKED and leaves no bundle. */
+/* A vault in `dir` holding one testimony (its id in *out_id) with a `mib` MiB attachment. */
+static estelik_vault* vault_with_recording(const char* dir, size_t mib, char** out_id) {
+  estelik_vault* vault = NULL;
+  estelik_attachment_writer* writer = NULL;
+  const size_t piece_size = 1 << 20;
+  uint8_t* piece = (uint8_t*)malloc(piece_size);
+  size_t i;
+  EXPECT_OK(estelik_vault_create(dir, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &vault, &err));
+  EXPECT_OK(estelik_testimony_add_simple(vault, "en", "Recording", "A long one.", out_id, &err));
+  EXPECT_OK(estelik_attachment_begin(vault, *out_id, "night.m4a", NULL, ESTELIK_ATTACHMENT_GUESS,
+                                     &writer, &err));
+  for (i = 0; i < piece_size; ++i) piece[i] = (uint8_t)(i * 2654435761u >> 13);
+  for (i = 0; i < mib; ++i) EXPECT_OK(estelik_attachment_write(writer, piece, piece_size, &err));
+  free(piece);
+  EXPECT_OK(estelik_attachment_finish(writer, NULL, &err));
+  return vault;
+}
+
+/* estelik_vault_lock pressed while estelik_evidence_export streams a large attachment into the
+ * bundle. The progress callback holds the export at its first chunk until the lock has
+ * returned, so the lock lands inside the export on any machine: the lock does not wait for
+ * the export, which then returns LOCKED and leaves no bundle. */
 static void test_lock_during_export(const char* root) {
   char dir[96], out[96];
   estelik_vault* vault = NULL;
-  estelik_attachment_writer* writer = NULL;
   char* id = NULL;
-  uint8_t* piece;
-  size_t i;
-  const size_t piece_size = 1 << 20, pieces = 32;
+  const size_t mib = 32;
   export_job job;
+  lock_rendezvous meet;
   pthread_t thread;
   double export_ms, t0, lock_ms;
 
   snprintf(dir, sizeof dir, "%s/lock-export", root);
-  EXPECT_OK(estelik_vault_create(dir, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &vault, &err));
-  EXPECT_OK(estelik_testimony_add_simple(vault, "en", "Recording", "A long one.", &id, &err));
-  EXPECT_OK(estelik_attachment_begin(vault, id, "night.m4a", NULL, ESTELIK_ATTACHMENT_GUESS,
-                                     &writer, &err));
-  piece = (uint8_t*)malloc(piece_size);
-  for (i = 0; i < piece_size; ++i) piece[i] = (uint8_t)(i * 2654435761u >> 13);
-  for (i = 0; i < pieces; ++i) EXPECT_OK(estelik_attachment_write(writer, piece, piece_size, &err));
-  free(piece);
-  EXPECT_OK(estelik_attachment_finish(writer, NULL, &err));
+  vault = vault_with_recording(dir, mib, &id);
 
   /* The baseline: the whole export, uninterrupted. */
   snprintf(out, sizeof out, "%s/bundle-whole", root);
   t0 = now_ms();
-  EXPECT_OK(estelik_export(vault, (const char* const*)&id, 1, out, NULL, &err));
+  EXPECT_OK(estelik_evidence_export(vault, (const char* const*)&id, 1, out, NULL, NULL, &err));
   export_ms = now_ms() - t0;
   CHECK(exists(out));
   remove_tree(out);
 
   snprintf(out, sizeof out, "%s/bundle-locked", root);
+  rendezvous_init(&meet, 20);
   job.vault = vault;
   job.id = id;
   job.out = out;
+  job.progress.on_progress = on_progress_meet_lock;
+  job.progress.user_data = &meet;
   job.status = ESTELIK_OK;
   CHECK(pthread_create(&thread, NULL, run_export, &job) == 0);
-  CHECK(wait_for_path(out)); /* the export is writing its bundle */
-  t0 = now_ms();
-  estelik_vault_lock(vault);
-  lock_ms = now_ms() - t0;
+  lock_ms = lock_inside_call(&meet, vault);
   pthread_join(thread, NULL);
-  printf("export of %zu MiB: %.1f ms; lock pressed during it returned in %.1f ms\n", pieces,
-         export_ms, lock_ms);
+  printf("export of %zu MiB: %.1f ms; lock pressed during it returned in %.1f ms\n", mib, export_ms,
+         lock_ms);
+  CHECK(lock_ms >= 0);    /* the export reached its progress callback */
+  CHECK(!meet.timed_out); /* the lock returned while the export waited in its callback */
   CHECK(job.status == ESTELIK_LOCKED);
-  CHECK(!exists(out)); /* no partial bundle, no plaintext left behind */
-  /* LOCKED already proves the export did not finish first; the time is a looser check that
-   * stays true on a loaded machine (measured: 28-52 ms against 230-680 ms). */
-  CHECK(lock_ms < export_ms);
+  CHECK(meet.calls == 1); /* it stopped at the chunk after the lock */
+  CHECK(!exists(out));    /* no partial bundle, no plaintext left behind */
   CHECK(estelik_vault_is_locked(vault));
+  rendezvous_destroy(&meet);
+
+  /* Unlocked again, the same export runs to the end. */
+  EXPECT_OK(estelik_vault_unlock(vault, kPass, strlen(kPass), &err));
+  EXPECT_OK(estelik_evidence_export(vault, (const char* const*)&id, 1, out, NULL, NULL, &err));
+  CHECK(exists(out));
+  remove_tree(out);
 
   estelik_string_free(id);
   estelik_vault_close(vault);
   EXPECT_OK(estelik_vault_wipe(dir, &err));
 }
+
+/* Export progress counts attachment bytes from 0 to their total; a non-zero answer cancels:
+ * ABORTED, and the partial bundle is gone. */
+static void test_export_progress_and_cancel(const char* root) {
+  char dir[96], out[96];
+  estelik_vault* vault = NULL;
+  char* id = NULL;
+  const size_t mib = 2;
+  progress_log log;
+  estelik_progress progress;
+  estelik_buffer report = {NULL, 0};
+
+  snprintf(dir, sizeof dir, "%s/export-progress", root);
+  snprintf(out, sizeof out, "%s/bundle-progress", root);
+  vault = vault_with_recording(dir, mib, &id);
+  progress.on_progress = on_progress;
+  progress.user_data = &log;
+
+  memset(&log, 0, sizeof log);
+  EXPECT_OK(
+      estelik_evidence_export(vault, (const char* const*)&id, 1, out, &progress, &report, &err));
+  CHECK(log.first_done == 0 && log.monotonic);
+  CHECK(log.total == (uint64_t)mib << 20 && log.last_done == log.total);
+  CHECK(log.calls == 1 + (int)((mib << 20) / 65536));    /* 0, then every 64 KiB chunk */
+  CHECK(varint_field(report.data, report.size, 4) == 1); /* ExportReport.attachments */
+  estelik_buffer_free(&report);
+  remove_tree(out);
+
+  /* Cancelled at the third call: ABORTED, no bundle, no report. */
+  memset(&log, 0, sizeof log);
+  log.cancel_at = 3;
+  EXPECT_STATUS(ESTELIK_ABORTED, estelik_evidence_export(vault, (const char* const*)&id, 1, out,
+                                                         &progress, &report, &err));
+  CHECK(log.calls == 3 && !exists(out) && report.data == NULL);
+  /* Cancelled before the first byte (the call with done 0) too. */
+  memset(&log, 0, sizeof log);
+  log.cancel_at = 1;
+  EXPECT_STATUS(ESTELIK_ABORTED, estelik_evidence_export(vault, (const char* const*)&id, 1, out,
+                                                         &progress, NULL, &err));
+  CHECK(log.calls == 1 && !exists(out));
+  CHECK(!estelik_vault_is_locked(vault)); /* a cancel is not a lock */
+
+  estelik_string_free(id);
+  estelik_vault_close(vault);
+  EXPECT_OK(estelik_vault_wipe(dir, &err));
+}
+
+/* --- import (`estelik import`): all or nothing, with progress, cancel and lock --- */
+
+static const char kJsonl[] =
+    "{\"id\": \"t-1\", \"language\": \"en\", \"title\": \"The bridge\", \"body\": \"They "
+    "stopped the bus.\", \"tags\": [\"checkpoint\"], \"event_date\": \"2011-12-16\"}\n"
+    "\n"
+    "{\"language\": \"ru\", \"title\": \"Площадь\", \"body\": \"Стреляли в полдень.\"}\n"
+    "{\"title\": \"Third\", \"body\": \"A third account.\", \"unknown_key\": 1}\n";
+
+/* How many testimonies the vault lists (the first page holds them all here). */
+static int testimony_count(estelik_vault* vault) {
+  estelik_buffer page = {NULL, 0};
+  int n = -1;
+  if (estelik_testimony_list(vault, NULL, 0, NULL, 0, &page, &err) == ESTELIK_OK) {
+    n = count_field(page.data, page.size, 1);
+  }
+  estelik_error_clear(&err);
+  estelik_buffer_free(&page);
+  return n;
+}
+
+typedef struct {
+  estelik_vault* vault;
+  estelik_progress progress;
+  estelik_status status;
+} import_job;
+
+static void* run_import(void* arg) {
+  import_job* job = (import_job*)arg;
+  estelik_error e = ESTELIK_ERROR_INIT;
+  job->status = estelik_testimony_import(job->vault, (const uint8_t*)kJsonl, strlen(kJsonl),
+                                         &job->progress, NULL, &e);
+  estelik_error_clear(&e);
+  return NULL;
+}
+
+static void test_import(const char* root) {
+  char dir[96];
+  estelik_vault* vault = NULL;
+  uint64_t imported = 99;
+  progress_log log;
+  estelik_progress progress;
+  estelik_buffer page = {NULL, 0};
+  message query = {{0}, 0};
+  static const char kBadLine[] = "{\"title\": \"ok\"}\n{\"title\": 5\n";
+
+  snprintf(dir, sizeof dir, "%s/import", root);
+  EXPECT_OK(estelik_vault_create(dir, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &vault, &err));
+  progress.on_progress = on_progress;
+  progress.user_data = &log;
+
+  /* A bad line anywhere imports nothing, and the message names the line. */
+  CHECK(estelik_testimony_import(vault, (const uint8_t*)kBadLine, strlen(kBadLine), NULL, &imported,
+                                 &err) == ESTELIK_INVALID_ARGUMENT);
+  CHECK(err.message != NULL && strstr(err.message, "line 2") != NULL && imported == 0);
+  estelik_error_clear(&err);
+  CHECK(testimony_count(vault) == 0);
+
+  /* Cancelled after the second testimony: ABORTED, and the vault is as before. */
+  memset(&log, 0, sizeof log);
+  log.cancel_at = 3; /* calls: done 0, 1, 2 */
+  EXPECT_STATUS(ESTELIK_ABORTED,
+                estelik_testimony_import(vault, (const uint8_t*)kJsonl, strlen(kJsonl), &progress,
+                                         &imported, &err));
+  CHECK(log.calls == 3 && log.last_done == 2 && imported == 0);
+  CHECK(testimony_count(vault) == 0);
+
+  /* Locked from inside the import: LOCKED, and after unlock nothing of it is there. */
+  {
+    import_job job;
+    lock_rendezvous meet;
+    pthread_t thread;
+    double lock_ms;
+    rendezvous_init(&meet, 20);
+    job.vault = vault;
+    job.progress.on_progress = on_progress_meet_lock;
+    job.progress.user_data = &meet;
+    job.status = ESTELIK_OK;
+    CHECK(pthread_create(&thread, NULL, run_import, &job) == 0);
+    lock_ms = lock_inside_call(&meet, vault);
+    pthread_join(thread, NULL);
+    CHECK(lock_ms >= 0 && !meet.timed_out);
+    CHECK(job.status == ESTELIK_LOCKED && meet.calls == 1);
+    CHECK(estelik_vault_is_locked(vault));
+    rendezvous_destroy(&meet);
+    EXPECT_OK(estelik_vault_unlock(vault, kPass, strlen(kPass), &err));
+    CHECK(testimony_count(vault) == 0);
+  }
+
+  /* The whole file: three testimonies (the blank line skipped), progress 0..3. */
+  memset(&log, 0, sizeof log);
+  EXPECT_OK(estelik_testimony_import(vault, (const uint8_t*)kJsonl, strlen(kJsonl), &progress,
+                                     &imported, &err));
+  CHECK(imported == 3);
+  CHECK(log.calls == 4 && log.first_done == 0 && log.last_done == 3 && log.total == 3 &&
+        log.monotonic);
+  CHECK(testimony_count(vault) == 3);
+  put_string(&query, 1, "Стреляли");
+  EXPECT_OK(estelik_testimony_search(vault, query.data, query.size, &page, &err));
+  CHECK(count_field(page.data, page.size, 1) == 1);
+  estelik_buffer_free(&page);
+  /* NULL progress and out_imported are fine; an empty file imports nothing. */
+  EXPECT_OK(estelik_testimony_import(vault, NULL, 0, NULL, NULL, &err));
+  CHECK(testimony_count(vault) == 3);
+
+  estelik_vault_close(vault);
+  EXPECT_OK(estelik_vault_wipe(dir, &err));
+}
+
+/* The old names still work, with their old results (JSON for export and verify). */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+static void test_deprecated_names(const char* root) {
+  char dir[96], bundle[128];
+  estelik_vault* vault = NULL;
+  estelik_attachment_writer* writer = NULL;
+  estelik_attachment_reader* reader = NULL;
+  estelik_buffer buf = {NULL, 0};
+  message fields = {{0}, 0};
+  const uint8_t* raw_id;
+  size_t raw_len;
+  char hex_id[33];
+  const char* ids[1];
+
+  snprintf(dir, sizeof dir, "%s/deprecated", root);
+  snprintf(bundle, sizeof bundle, "%s/bundle-deprecated", root);
+  EXPECT_OK(estelik_vault_create(dir, kPass, strlen(kPass), ESTELIK_KDF_TEST_ONLY, &vault, &err));
+  put_string(&fields, 2, "Old names");
+  EXPECT_OK(estelik_testimony_add(vault, fields.data, fields.size, 0, &buf, &err));
+  CHECK(find_field(buf.data, buf.size, 1, 0, &raw_id, &raw_len) && raw_len == 16);
+  to_hex(raw_id, 16, hex_id);
+  estelik_buffer_free(&buf);
+  EXPECT_OK(estelik_attachment_begin(vault, hex_id, "note.txt", NULL, ESTELIK_ATTACHMENT_GUESS,
+                                     &writer, &err));
+  EXPECT_OK(estelik_attachment_write(writer, (const uint8_t*)"hello", 5, &err));
+  EXPECT_OK(estelik_attachment_finish(writer, NULL, &err));
+  EXPECT_OK(estelik_attachment_open(vault, hex_id, 0, &reader, &err));
+  EXPECT_OK(estelik_attachment_info(reader, &buf, &err));
+  CHECK(field_equals(buf.data, buf.size, 3, "note.txt"));
+  estelik_buffer_free(&buf);
+  estelik_attachment_close(reader);
+
+  ids[0] = hex_id;
+  EXPECT_OK(estelik_export(vault, ids, 1, bundle, &buf, &err));
+  CHECK(contains(buf.data, buf.size, "\"testimonies\":1"));
+  estelik_buffer_free(&buf);
+  EXPECT_OK(estelik_verify(bundle, NULL, &buf, &err));
+  CHECK(contains(buf.data, buf.size, "\"ok\":true"));
+  estelik_buffer_free(&buf);
+  remove_tree(bundle);
+
+  estelik_vault_close(vault);
+  EXPECT_OK(estelik_vault_wipe(dir, &err));
+}
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 /* estelik_vault_wipe with a handle still open and unlocked: the handle is locked first, so
  * nothing more can be written with the keys it held; unlock then finds no vault. */
@@ -797,13 +1153,18 @@ int main(void) {
   put_string(&fields, 1, "en");
   put_string(&fields, 2, "Checkpoint at the bridge");
   put_string(&fields, 3, "They stopped the bus at the bridge and took our passports.");
-  EXPECT_OK(estelik_testimony_add(vault, fields.data, fields.size, 0, &buf, &err));
   {
     const uint8_t* id;
     size_t id_len;
+    char* created_id = NULL;
+    EXPECT_OK(
+        estelik_testimony_create(vault, fields.data, fields.size, 0, &created_id, &buf, &err));
     CHECK(find_field(buf.data, buf.size, 1, 0, &id, &id_len) && id_len == 16);
     to_hex(id, 16, hex_id);
+    /* The id comes back as text too, the form every call takes. */
+    CHECK(created_id != NULL && strcmp(created_id, hex_id) == 0);
     CHECK(testimony_title_is(&buf, "Checkpoint at the bridge"));
+    estelik_string_free(created_id);
   }
   estelik_buffer_free(&buf);
   CHECK(buf.data == NULL && buf.size == 0);
@@ -811,7 +1172,10 @@ int main(void) {
   /* Malformed bytes are rejected with a message and change nothing. */
   {
     const uint8_t truncated[] = {0x12, 0x40, 'a'};
-    estelik_status s = estelik_testimony_add(vault, truncated, sizeof truncated, 0, &buf, &err);
+    char* no_id = (char*)1;
+    estelik_status s =
+        estelik_testimony_create(vault, truncated, sizeof truncated, 0, &no_id, &buf, &err);
+    CHECK(no_id == NULL);
     CHECK(s == ESTELIK_INVALID_ARGUMENT);
     CHECK(err.domain != NULL && strcmp(err.domain, "estelik") == 0);
     CHECK(err.code == ESTELIK_INVALID_ARGUMENT);
@@ -891,7 +1255,7 @@ int main(void) {
     estelik_buffer_free(&buf);
 
     EXPECT_OK(estelik_attachment_open(vault, hex_id, 0, &reader, &err));
-    EXPECT_OK(estelik_attachment_info(reader, &buf, &err));
+    EXPECT_OK(estelik_attachment_get_info(reader, &buf, &err));
     CHECK(field_equals(buf.data, buf.size, 3, "interview.m4a"));
     estelik_buffer_free(&buf);
     do {
@@ -1088,6 +1452,9 @@ int main(void) {
   estelik_string_free(simple_id);
   test_wipe_locks_open_handles(root);
   test_lock_during_export(root);
+  test_export_progress_and_cancel(root);
+  test_import(root);
+  test_deprecated_names(root);
   test_sync(root);
   test_discover_cancel_progress(root);
   test_messages_and_decoy(root);

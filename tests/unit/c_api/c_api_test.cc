@@ -248,8 +248,9 @@ TEST_F(CApiTest, MalformedProtobufIsInvalidArgumentWithAClearMessageAndChangesNo
   const uint8_t truncated[] = {0x12, 0x40, 'a', 'b'};  // title claims 64 bytes, has 2
   Error err;
   Buffer out;
-  EXPECT_EQ(estelik_testimony_add(vault, truncated, sizeof truncated, 0, &out.b, &err.e),
-            ESTELIK_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      estelik_testimony_create(vault, truncated, sizeof truncated, 0, nullptr, &out.b, &err.e),
+      ESTELIK_INVALID_ARGUMENT);
   EXPECT_EQ(out.b.data, nullptr);
   EXPECT_NE(err.message().find("estelik.pb.TestimonyFields"), std::string::npos) << err.message();
 
@@ -257,15 +258,16 @@ TEST_F(CApiTest, MalformedProtobufIsInvalidArgumentWithAClearMessageAndChangesNo
   bad_utf8.set_title("ok");
   std::string bytes = bad_utf8.SerializeAsString();
   bytes.back() = '\xff';  // "o\xff": not UTF-8
-  EXPECT_EQ(estelik_testimony_add(vault, reinterpret_cast<const uint8_t*>(bytes.data()),
-                                  bytes.size(), 0, nullptr, &err.e),
+  EXPECT_EQ(estelik_testimony_create(vault, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                     bytes.size(), 0, nullptr, nullptr, &err.e),
             ESTELIK_INVALID_ARGUMENT);
   EXPECT_EQ(estelik_testimony_add_simple(vault, "en", "o\xff", "b", nullptr, &err.e),
             ESTELIK_INVALID_ARGUMENT);
   EXPECT_EQ(estelik_testimony_search(vault, truncated, sizeof truncated, &out.b, &err.e),
             ESTELIK_INVALID_ARGUMENT);
   EXPECT_NE(err.message().find("estelik.pb.SearchQuery"), std::string::npos) << err.message();
-  EXPECT_EQ(estelik_testimony_add(vault, nullptr, 5, 0, nullptr, &err.e), ESTELIK_INVALID_ARGUMENT);
+  EXPECT_EQ(estelik_testimony_create(vault, nullptr, 5, 0, nullptr, nullptr, &err.e),
+            ESTELIK_INVALID_ARGUMENT);
   EXPECT_EQ(estelik_testimony_get(vault, "not-hex!", &out.b, &err.e), ESTELIK_INVALID_ARGUMENT);
 
   auto all = ListAll();
