@@ -189,8 +189,8 @@ JNI_FN(jbyteArray, testimonyAdd)
   Error err;
   estelik_buffer out{nullptr, 0};
   if (Throw(env,
-            estelik_testimony_add(V(vault), f.data(), f.size(), static_cast<uint64_t>(recorded_ms),
-                                  &out, &err.e),
+            estelik_testimony_create(V(vault), f.data(), f.size(),
+                                     static_cast<uint64_t>(recorded_ms), nullptr, &out, &err.e),
             err)) {
     return nullptr;
   }
@@ -328,7 +328,7 @@ JNI_FN(jlong, attachmentOpen)(JNIEnv* env, jclass, jlong vault, jbyteArray id, j
 JNI_FN(jbyteArray, attachmentInfo)(JNIEnv* env, jclass, jlong reader) {
   Error err;
   estelik_buffer out{nullptr, 0};
-  if (Throw(env, estelik_attachment_info(R(reader), &out, &err.e), err)) return nullptr;
+  if (Throw(env, estelik_attachment_get_info(R(reader), &out, &err.e), err)) return nullptr;
   return Take(env, &out);
 }
 
@@ -776,10 +776,10 @@ JNI_FN(jbyteArray, evidenceExport)
   }
   Error err;
   estelik_buffer report{nullptr, 0};
-  if (Throw(
-          env,
-          estelik_export(V(vault), pointers.data(), pointers.size(), path.c_str(), &report, &err.e),
-          err)) {
+  if (Throw(env,
+            estelik_evidence_export(V(vault), pointers.data(), pointers.size(), path.c_str(),
+                                    nullptr, &report, &err.e),
+            err)) {
     return nullptr;
   }
   return Take(env, &report);
@@ -794,7 +794,7 @@ JNI_FN(jobjectArray, evidenceVerify)
   }
   Error err;
   estelik_buffer verdict{nullptr, 0};
-  estelik_status status = estelik_verify(
+  estelik_status status = estelik_evidence_verify(
       path.c_str(), expected_exporter != nullptr ? exporter : nullptr, &verdict, &err.e);
   if (status != ESTELIK_OK && verdict.data == nullptr) {
     Throw(env, status, err);  // nothing could be read: not a bundle

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import org.estelik.proto.AttachmentKind;
+import org.estelik.proto.ExportReport;
 import org.estelik.proto.ListFilter;
 import org.estelik.proto.PageRequest;
 import org.estelik.proto.SearchPage;
@@ -310,15 +311,19 @@ public class VaultTest {
   public void exportedBundleVerifiesWithoutAVaultAndATamperedOneDoesNot() throws Exception {
     String id = Vault.idOf(vault.addTestimony(fields("Куәлік", "Бізді тоқтатты.")));
     File bundle = new File(root, "bundle");
-    String report = vault.export(new String[] {id}, bundle.getPath());
-    assertTrue(report, report.contains("\"testimonies\":1"));
+    ExportReport report = vault.export(new String[] {id}, bundle.getPath());
+    assertEquals(1, report.getTestimonies());
+    assertArrayEquals(vault.publicKey(), report.getExporter().toByteArray());
     EvidenceVerdict verdict = Vault.verify(bundle.getPath(), null);
     assertTrue(verdict.headline(), verdict.ok());
-    assertTrue(verdict.json().contains(id));
+    assertEquals(1, verdict.verdict().getTestimoniesCount());
+    assertEquals(
+        vault.getTestimony(id).getId(), verdict.verdict().getTestimonies(0).getTestimonyId());
     Files.write(new File(bundle, "planted.txt").toPath(), new byte[] {1, 2, 3});
     EvidenceVerdict tampered = Vault.verify(bundle.getPath(), null);
     assertFalse(tampered.ok());
     assertFalse(tampered.headline().isEmpty());
+    assertTrue(tampered.headline().endsWith(tampered.verdict().getProblems(0)));
     deleteTree(bundle);
     try {
       Vault.verify(bundle.getPath(), null);

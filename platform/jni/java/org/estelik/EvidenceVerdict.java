@@ -1,26 +1,26 @@
 package org.estelik;
 
+import org.estelik.proto.Verdict;
+
 /**
- * The outcome of Vault.verify: ok() if every check passed; json() is the full verdict (every
- * problem and the facts that could be read; keys in docs/C_API.md "Evidence").
+ * The outcome of Vault.verify: ok() if every check passed; verdict() is the full estelik.pb.Verdict
+ * (every problem and the facts that could be read).
  */
 public final class EvidenceVerdict {
-  private final boolean ok;
-  private final String json;
+  private final Verdict verdict;
   private final String headline;
 
-  EvidenceVerdict(boolean ok, String json, String headline) {
-    this.ok = ok;
-    this.json = json;
+  EvidenceVerdict(Verdict verdict, String headline) {
+    this.verdict = verdict;
     this.headline = headline;
   }
 
   public boolean ok() {
-    return ok;
+    return verdict.getOk();
   }
 
-  public String json() {
-    return json;
+  public Verdict verdict() {
+    return verdict;
   }
 
   /** Empty if ok(); otherwise the first problem, for a person. */

@@ -93,10 +93,13 @@ final class Native {
   static native void syncStop(long sync) throws EstelikException;
   static native void syncFree(long sync, long listener);
 
-  /** JSON report (UTF-8). */
+  /** estelik.pb.ExportReport bytes. */
   static native byte[] evidenceExport(long vault, byte[][] ids, byte[] outPath)
       throws EstelikException;
-  /** {verdict JSON, headline (empty when it verified)}; throws only if nothing was readable. */
+  /**
+   * {estelik.pb.Verdict bytes, headline (empty when it verified)}; throws only if nothing was
+   * readable.
+   */
   static native byte[][] evidenceVerify(byte[] bundlePath, byte[] expectedExporter)
       throws EstelikException;
 

@@ -9,6 +9,7 @@ import org.estelik.proto.AttachmentKind;
 import org.estelik.proto.CircleInfo;
 import org.estelik.proto.CircleList;
 import org.estelik.proto.ContactList;
+import org.estelik.proto.ExportReport;
 import org.estelik.proto.History;
 import org.estelik.proto.ListFilter;
 import org.estelik.proto.PageRequest;
@@ -17,6 +18,7 @@ import org.estelik.proto.SearchQuery;
 import org.estelik.proto.Testimony;
 import org.estelik.proto.TestimonyFields;
 import org.estelik.proto.TestimonyPage;
+import org.estelik.proto.Verdict;
 
 /**
  * An open Estelik vault: the Java face of estelik_vault (platform/c/estelik.h), with the same
@@ -526,14 +528,16 @@ public final class Vault implements AutoCloseable {
 
   /**
    * Exports the testimonies (ids or unique prefixes) into the new directory {@code outPath};
-   * returns the JSON report (keys in docs/C_API.md "Evidence").
+   * returns what was written. A bundle is plaintext outside the vault (docs/C_API.md "Evidence").
    */
-  public String export(String[] testimonyIds, String outPath) throws EstelikException {
+  public ExportReport export(String[] testimonyIds, String outPath) throws EstelikException {
     byte[][] ids = new byte[testimonyIds.length][];
     for (int i = 0; i < ids.length; i++) ids[i] = utf8(testimonyIds[i]);
     long h = acquire();
     try {
-      return text(Native.evidenceExport(h, ids, utf8(outPath)));
+      return ExportReport.parseFrom(Native.evidenceExport(h, ids, utf8(outPath)));
+    } catch (InvalidProtocolBufferException e) {
+      throw internal(e);
     } finally {
       release();
     }
@@ -549,7 +553,11 @@ public final class Vault implements AutoCloseable {
       throws EstelikException {
     byte[][] out = Native.evidenceVerify(utf8(bundlePath), expectedExporter);
     String headline = text(out[1]);
-    return new EvidenceVerdict(headline.isEmpty(), text(out[0]), headline);
+    try {
+      return new EvidenceVerdict(Verdict.parseFrom(out[0]), headline);
+    } catch (InvalidProtocolBufferException e) {
+      throw internal(e);
+    }
   }
 
   // ------------------------------------------------------------------ Helpers
