@@ -47,8 +47,8 @@ int main() {
   fields.add_tags("interop");
   const std::string bytes = fields.SerializeAsString();
   estelik_buffer out = {nullptr, 0};
-  if (estelik_testimony_add(vault, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 0,
-                            &out, &err) != ESTELIK_OK) {
+  if (estelik_testimony_create(vault, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                               0, nullptr, &out, &err) != ESTELIK_OK) {
     return Fail("add", err);
   }
   estelik::pb::Testimony testimony;
