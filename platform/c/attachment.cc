@@ -162,14 +162,19 @@ estelik_status estelik_attachment_read(estelik_attachment_reader* reader, uint8_
   });
 }
 
-estelik_status estelik_attachment_size(estelik_attachment_reader* reader, uint64_t* out_size,
-                                       estelik_error* err) {
+estelik_status estelik_attachment_get_size(estelik_attachment_reader* reader, uint64_t* out_size,
+                                           estelik_error* err) {
   if (out_size != nullptr) *out_size = 0;
   return WithReader(reader, err, [&](estelik::store::AttachmentReader& r) -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(out_size, "out_size"));
     *out_size = r.info().size();
     return Status::Ok();
   });
+}
+
+estelik_status estelik_attachment_size(estelik_attachment_reader* reader, uint64_t* out_size,
+                                       estelik_error* err) {
+  return estelik_attachment_get_size(reader, out_size, err);
 }
 
 estelik_status estelik_attachment_read_at(estelik_attachment_reader* reader, uint64_t offset,

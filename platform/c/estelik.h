@@ -249,9 +249,10 @@ ESTELIK_API estelik_status estelik_testimony_get(estelik_vault* vault, const cha
 
 /* Stores every version (estelik.pb.History, oldest first) in *out_history (free with
  * estelik_buffer_free). */
-ESTELIK_API estelik_status estelik_testimony_history(estelik_vault* vault, const char* testimony_id,
-                                                     estelik_buffer* out_history,
-                                                     estelik_error* err);
+ESTELIK_API estelik_status estelik_testimony_get_history(estelik_vault* vault,
+                                                         const char* testimony_id,
+                                                         estelik_buffer* out_history,
+                                                         estelik_error* err);
 
 /* Withdraws a testimony: its content is removed everywhere and a tombstone keeps its hash. */
 ESTELIK_API estelik_status estelik_testimony_withdraw(estelik_vault* vault,
@@ -350,8 +351,8 @@ ESTELIK_API estelik_status estelik_attachment_read(estelik_attachment_reader* re
                                                    estelik_error* err);
 
 /* Stores the attachment's size in bytes (plaintext) in *out_size. */
-ESTELIK_API estelik_status estelik_attachment_size(estelik_attachment_reader* reader,
-                                                   uint64_t* out_size, estelik_error* err);
+ESTELIK_API estelik_status estelik_attachment_get_size(estelik_attachment_reader* reader,
+                                                       uint64_t* out_size, estelik_error* err);
 
 /* Positional read (media players): copies up to `capacity` bytes starting at byte `offset`
  * into `out` and stores how many in *out_read (fewer only at the end; 0 at or past the end).
@@ -742,6 +743,17 @@ ESTELIK_API estelik_status estelik_testimony_add(estelik_vault* vault, const uin
 ESTELIK_DEPRECATED("estelik_attachment_get_info")
 ESTELIK_API estelik_status estelik_attachment_info(estelik_attachment_reader* reader,
                                                    estelik_buffer* out_info, estelik_error* err);
+
+/* estelik_testimony_get_history under its old name. */
+ESTELIK_DEPRECATED("estelik_testimony_get_history")
+ESTELIK_API estelik_status estelik_testimony_history(estelik_vault* vault, const char* testimony_id,
+                                                     estelik_buffer* out_history,
+                                                     estelik_error* err);
+
+/* estelik_attachment_get_size under its old name. */
+ESTELIK_DEPRECATED("estelik_attachment_get_size")
+ESTELIK_API estelik_status estelik_attachment_size(estelik_attachment_reader* reader,
+                                                   uint64_t* out_size, estelik_error* err);
 
 /* estelik_evidence_export without progress, whose report is a UTF-8 JSON object (keys in
  * docs/C_API.md "Evidence") instead of an estelik.pb.ExportReport. */

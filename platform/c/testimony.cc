@@ -104,8 +104,8 @@ estelik_status estelik_testimony_get(estelik_vault* vault, const char* testimony
   });
 }
 
-estelik_status estelik_testimony_history(estelik_vault* vault, const char* testimony_id,
-                                         estelik_buffer* out_history, estelik_error* err) {
+estelik_status estelik_testimony_get_history(estelik_vault* vault, const char* testimony_id,
+                                             estelik_buffer* out_history, estelik_error* err) {
   Reset(out_history);
   return WithArchive(vault, err, [&](Archive& archive) -> Status {
     ESTELIK_RETURN_IF_ERROR(Require(out_history, "out_history"));
@@ -113,6 +113,11 @@ estelik_status estelik_testimony_history(estelik_vault* vault, const char* testi
     ESTELIK_ASSIGN_OR_RETURN(pb::History history, archive.History(id));
     return ToBuffer(history, out_history);
   });
+}
+
+estelik_status estelik_testimony_history(estelik_vault* vault, const char* testimony_id,
+                                         estelik_buffer* out_history, estelik_error* err) {
+  return estelik_testimony_get_history(vault, testimony_id, out_history, err);
 }
 
 estelik_status estelik_testimony_withdraw(estelik_vault* vault, const char* testimony_id,

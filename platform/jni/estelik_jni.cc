@@ -221,7 +221,7 @@ JNI_FN(jbyteArray, testimonyHistory)(JNIEnv* env, jclass, jlong vault, jbyteArra
   JBytes i(env, id);
   Error err;
   estelik_buffer out{nullptr, 0};
-  if (Throw(env, estelik_testimony_history(V(vault), i.c_str(), &out, &err.e), err)) {
+  if (Throw(env, estelik_testimony_get_history(V(vault), i.c_str(), &out, &err.e), err)) {
     return nullptr;
   }
   return Take(env, &out);
@@ -349,7 +349,7 @@ JNI_FN(jint, attachmentRead)
 JNI_FN(jlong, attachmentSize)(JNIEnv* env, jclass, jlong reader) {
   Error err;
   uint64_t size = 0;
-  if (Throw(env, estelik_attachment_size(R(reader), &size, &err.e), err)) return -1;
+  if (Throw(env, estelik_attachment_get_size(R(reader), &size, &err.e), err)) return -1;
   return static_cast<jlong>(size);
 }
 

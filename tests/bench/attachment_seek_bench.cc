@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   if ((st = estelik_attachment_open(vault, id, 0, &reader, &err)) != ESTELIK_OK)
     return Fail("attachment_open", st, &err);
   uint64_t size = 0;
-  if ((st = estelik_attachment_size(reader, &size, &err)) != ESTELIK_OK)
+  if ((st = estelik_attachment_get_size(reader, &size, &err)) != ESTELIK_OK)
     return Fail("attachment_size", st, &err);
   if (size != total) {
     std::fprintf(stderr, "attachment_seek_bench: size %llu, wrote %llu\n",

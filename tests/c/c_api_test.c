@@ -874,7 +874,15 @@ static void test_deprecated_names(const char* root) {
   EXPECT_OK(estelik_attachment_info(reader, &buf, &err));
   CHECK(field_equals(buf.data, buf.size, 3, "note.txt"));
   estelik_buffer_free(&buf);
+  {
+    uint64_t size = 0;
+    EXPECT_OK(estelik_attachment_size(reader, &size, &err));
+    CHECK(size == 5);
+  }
   estelik_attachment_close(reader);
+  EXPECT_OK(estelik_testimony_history(vault, hex_id, &buf, &err));
+  CHECK(count_field(buf.data, buf.size, 1) == 1); /* History.versions */
+  estelik_buffer_free(&buf);
 
   ids[0] = hex_id;
   EXPECT_OK(estelik_export(vault, ids, 1, bundle, &buf, &err));
@@ -1218,7 +1226,7 @@ int main(void) {
   put_string(&fields, 2, "Checkpoint at the river bridge");
   put_string(&fields, 3, "They stopped the bus at the river bridge.");
   EXPECT_OK(estelik_testimony_edit(vault, hex_id, fields.data, fields.size, NULL, &err));
-  EXPECT_OK(estelik_testimony_history(vault, hex_id, &buf, &err));
+  EXPECT_OK(estelik_testimony_get_history(vault, hex_id, &buf, &err));
   CHECK(count_field(buf.data, buf.size, 1) == 2);
   estelik_buffer_free(&buf);
 
@@ -1273,7 +1281,7 @@ int main(void) {
       static const uint64_t offsets[] = {150000, 0, 65530, 131000, 199990, 7, 65536};
       uint64_t size = 0;
       size_t k;
-      EXPECT_OK(estelik_attachment_size(reader, &size, &err));
+      EXPECT_OK(estelik_attachment_get_size(reader, &size, &err));
       CHECK(size == kSize);
       for (k = 0; k < sizeof offsets / sizeof offsets[0]; ++k) {
         size_t want = kSize - offsets[k] < 70000 ? (size_t)(kSize - offsets[k]) : 70000;
@@ -1290,7 +1298,7 @@ int main(void) {
                     estelik_attachment_read_at(reader, 0, NULL, 100, &n, &err));
       EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT,
                     estelik_attachment_read_at(reader, 0, back, 100, NULL, &err));
-      EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT, estelik_attachment_size(reader, NULL, &err));
+      EXPECT_STATUS(ESTELIK_INVALID_ARGUMENT, estelik_attachment_get_size(reader, NULL, &err));
       /* The sequential position is untouched: read still starts at byte 0. */
       EXPECT_OK(estelik_attachment_read(reader, back, 10, &n, &err));
       CHECK(n == 10 && memcmp(back, data, 10) == 0);
@@ -1408,7 +1416,7 @@ int main(void) {
     CHECK(n == 0);
     {
       uint64_t size = 1;
-      EXPECT_STATUS(ESTELIK_LOCKED, estelik_attachment_size(reader, &size, &err));
+      EXPECT_STATUS(ESTELIK_LOCKED, estelik_attachment_get_size(reader, &size, &err));
       CHECK(size == 0);
     }
     estelik_attachment_close(reader);
