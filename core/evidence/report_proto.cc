@@ -40,6 +40,7 @@ pb::Verdict VerdictProto(const Verdict& verdict) {
     v->set_attachments(t.attachments);
     v->set_ops(t.ops);
     v->set_withdrawn(t.withdrawn);
+    v->set_exporter_note(t.exporter_note);
   }
   out.set_ops(verdict.ops);
   out.set_versions(verdict.versions);
