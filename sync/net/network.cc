@@ -130,13 +130,17 @@ class NetworkCore {
   // How often a connection wakes up to Tick() and check its deadlines.
   uint64_t CheckPeriodMs() const { return check_period_ms_; }
 
-  // Null (and the reason in *why) if a new inbound connection from `ip` is over a limit.
-  bool AdmitInbound(const std::string& ip, std::string* why) const;
+  // False (and the reason in *why) if a new inbound connection from `ip` is over a limit. Else
+  // makes room for it: evicts the oldest unauthenticated inbound session if the
+  // pre-authentication budget or the session limit is full.
+  bool AdmitInbound(const std::string& ip, std::string* why);
   bool AdmitOutbound(std::string* why) const;
   // Takes over `socket` and runs `session` on it.
   void StartConnection(tcp::socket socket, SessionInfo info, std::unique_ptr<Session> session,
                        std::function<void(const SessionReport&)> on_end);
   void ConnectionFinished(const SessionReport& report, const std::string& ip);
+  // The session of `connection` authenticated its peer.
+  void ConnectionAuthenticated(const Connection& connection);
   void DialFinished(const std::shared_ptr<DialOp>& op);
 
  private:
@@ -165,6 +169,9 @@ class NetworkCore {
   std::vector<std::shared_ptr<Listener>> listeners_;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;
   std::map<std::string, size_t> inbound_per_ip_;
+  // Inbound sessions not yet authenticated, by id (so the first is the oldest), and per IP.
+  std::set<uint64_t> unauthenticated_;
+  std::map<std::string, size_t> unauthenticated_per_ip_;
   std::set<std::shared_ptr<DialOp>> dials_;
   std::optional<asio::steady_timer> stop_backstop_;
 
@@ -215,6 +222,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The one place that decides what to do next: write, close, or read.
   void Pump() {
     if (finished_ || closing_) return;
+    NoteAuthentication();
     if (!writing_) StartWrite();
     if (writing_) {
       MaybeStartRead();
@@ -308,6 +316,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bytes_out_ += written;
     last_activity_ms_ = NowMs();
     Pump();
+  }
+
+  void NoteAuthentication() {
+    if (authenticated_ || !session_->authenticated()) return;
+    authenticated_ = true;
+    impl_.ConnectionAuthenticated(*this);
   }
 
   // Stall detection: the peer's input counts as answered once the session's output grows.
@@ -404,6 +418,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Finish() {
     if (finished_) return;
+    NoteAuthentication();  // before the end, so every authenticated report was announced
     finished_ = true;
     boost::system::error_code ignored;
     timer_.cancel();
@@ -413,6 +428,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     report.info = info_;
     report.succeeded = session_->closed() && session_->succeeded() && !flush_failed_ &&
                        session_->PendingOutput().empty();
+    report.authenticated = authenticated_;
     report.close_reason = session_->close_reason();
     if (report.close_reason.empty()) report.close_reason = driver_reason_;
     if (report.close_reason.empty()) report.close_reason = "closed";
@@ -446,6 +462,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closing_ = false;
   bool finished_ = false;
   bool flush_failed_ = false;
+  bool authenticated_ = false;  // reported to NetworkCore
   std::string driver_reason_;
 
   uint64_t start_ms_ = 0;
@@ -804,8 +821,8 @@ DialHandle NetworkCore::Dial(const std::string& host, uint16_t port, SessionFact
   return DialHandle(state);
 }
 
-bool NetworkCore::AdmitInbound(const std::string& ip, std::string* why) const {
-  if (connections_.size() >= options_.max_sessions) {
+bool NetworkCore::AdmitInbound(const std::string& ip, std::string* why) {
+  if (connections_.size() >= options_.max_sessions && unauthenticated_.empty()) {
     *why = "too many sessions open (limit " + std::to_string(options_.max_sessions) + ")";
     return false;
   }
@@ -813,6 +830,29 @@ bool NetworkCore::AdmitInbound(const std::string& ip, std::string* why) const {
   if (it != inbound_per_ip_.end() && it->second >= options_.max_sessions_per_ip) {
     *why = "too many sessions from " + ip + " (limit " +
            std::to_string(options_.max_sessions_per_ip) + ")";
+    return false;
+  }
+  auto pending = unauthenticated_per_ip_.find(ip);
+  if (pending != unauthenticated_per_ip_.end() &&
+      pending->second >= options_.max_unauthenticated_per_ip) {
+    *why = "too many unauthenticated connections from " + ip + " (limit " +
+           std::to_string(options_.max_unauthenticated_per_ip) + ")";
+    return false;
+  }
+  // Room for the newcomer: strangers make way for it, oldest first, never contacts.
+  while (!unauthenticated_.empty() && (unauthenticated_.size() >= options_.max_unauthenticated ||
+                                       connections_.size() >= options_.max_sessions)) {
+    auto oldest = connections_.find(*unauthenticated_.begin());
+    if (oldest == connections_.end()) {  // cannot happen; never loop on it
+      unauthenticated_.erase(unauthenticated_.begin());
+      continue;
+    }
+    std::shared_ptr<Connection> evicted = oldest->second;
+    evicted->Cut("evicted: too many unauthenticated connections (limit " +
+                 std::to_string(options_.max_unauthenticated) + "); the oldest made way");
+  }
+  if (connections_.size() >= options_.max_sessions) {
+    *why = "too many sessions open (limit " + std::to_string(options_.max_sessions) + ")";
     return false;
   }
   return true;
@@ -835,6 +875,8 @@ void NetworkCore::StartConnection(tcp::socket socket, SessionInfo info,
     boost::system::error_code ec;
     ip = socket.remote_endpoint(ec).address().to_string();
     ++inbound_per_ip_[ip];
+    unauthenticated_.insert(info.id);
+    ++unauthenticated_per_ip_[ip];
   }
   const uint64_t id = info.id;
   auto connection = std::make_shared<Connection>(*this, std::move(socket), std::move(info), ip,
@@ -844,10 +886,26 @@ void NetworkCore::StartConnection(tcp::socket socket, SessionInfo info,
   connection->Start();
 }
 
+namespace {
+
+void Decrement(std::map<std::string, size_t>& counts, const std::string& key) {
+  auto it = counts.find(key);
+  if (it != counts.end() && --it->second == 0) counts.erase(it);
+}
+
+}  // namespace
+
+void NetworkCore::ConnectionAuthenticated(const Connection& connection) {
+  if (unauthenticated_.erase(connection.info_.id) > 0) {
+    Decrement(unauthenticated_per_ip_, connection.ip_);
+  }
+  events_->OnSessionAuthenticated(connection.info_);
+}
+
 void NetworkCore::ConnectionFinished(const SessionReport& report, const std::string& ip) {
   if (!ip.empty()) {
-    auto it = inbound_per_ip_.find(ip);
-    if (it != inbound_per_ip_.end() && --it->second == 0) inbound_per_ip_.erase(it);
+    Decrement(inbound_per_ip_, ip);
+    if (unauthenticated_.erase(report.info.id) > 0) Decrement(unauthenticated_per_ip_, ip);
   }
   // Keep the connection alive until this call returns: it is the caller.
   auto it = connections_.find(report.info.id);

@@ -26,6 +26,19 @@
 // `max_sessions_per_ip` inbound sessions per remote IP address. An inbound connection beyond
 // a limit is accepted and closed at once, and reported to NetworkEvents::OnConnectionRejected.
 //
+// Strangers (pre-authentication): an inbound session counts as unauthenticated until its
+// Session says authenticated() (for sync: the handshake completed with a contact). At most
+// `max_unauthenticated` inbound sessions are unauthenticated at once, at most
+// `max_unauthenticated_per_ip` of them from one IP address. A new inbound connection that finds
+// the unauthenticated budget or `max_sessions` full evicts the oldest unauthenticated inbound
+// session (its report says "evicted"), so strangers can hold at most `max_unauthenticated`
+// slots and never lock out a contact: the rest stay free for authenticated sessions, and a
+// contact's connection only has to finish its handshake before that many newer strangers
+// arrive. How long a session may stay unauthenticated is the session's own handshake deadline
+// (ReplicationLimits::handshake_timeout_ms). A source over its per-IP limit is refused, so it
+// cannot evict anybody. NetworkEvents::OnSessionAuthenticated and SessionReport::authenticated
+// say which sessions were a contact's: only those count as activity (sync::Orchestrator).
+//
 // Shutdown: Stop() (and the destructor) closes the listeners, cancels dials, lets sessions
 // flush their pending output for up to `shutdown_grace`, then closes every socket and joins
 // the network thread. Sessions still open are told TransportClosed("network service
@@ -58,6 +71,8 @@ struct NetworkOptions {
   size_t output_high_water = 1024 * 1024;             // stop reading above this much output
   size_t max_sessions = 64;                           // inbound + outbound
   size_t max_sessions_per_ip = 4;                     // inbound, per remote IP address
+  size_t max_unauthenticated = 16;                    // inbound, not yet authenticated
+  size_t max_unauthenticated_per_ip = 2;              // ... from one remote IP address
 };
 
 enum class Direction { kInbound, kOutbound };
@@ -70,7 +85,8 @@ struct SessionInfo {
 
 struct SessionReport {
   SessionInfo info;
-  bool succeeded = false;  // the session succeeded and all its output was handed to the kernel
+  bool succeeded = false;      // the session succeeded and all its output was handed to the kernel
+  bool authenticated = false;  // the session authenticated its peer (Session::authenticated)
   std::string close_reason;
   uint64_t bytes_in = 0;   // bytes received from the peer
   uint64_t bytes_out = 0;  // bytes sent to the peer
@@ -86,6 +102,9 @@ class NetworkEvents {
  public:
   virtual ~NetworkEvents() = default;
   virtual void OnSessionStarted(const SessionInfo& /*info*/) {}
+  // The session's peer authenticated (Session::authenticated() became true); at most once per
+  // session, before its OnSessionEnded.
+  virtual void OnSessionAuthenticated(const SessionInfo& /*info*/) {}
   virtual void OnSessionEnded(const SessionReport& /*report*/) {}
   // An inbound connection was closed without a session ("too many sessions from 10.0.0.7").
   virtual void OnConnectionRejected(const std::string& /*peer*/, const std::string& /*why*/) {}

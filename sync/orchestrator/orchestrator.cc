@@ -12,6 +12,46 @@ struct SessionRecord {
   std::optional<SessionEnd> last;
 };
 
+ContactActivity::ContactActivity(net::NetworkEvents* inner)
+    : inner_(inner), last_(std::chrono::steady_clock::now()) {}
+
+std::chrono::steady_clock::duration ContactActivity::Idle() const {
+  std::lock_guard lock(mu_);
+  if (open_ > 0) return std::chrono::steady_clock::duration::zero();
+  return std::chrono::steady_clock::now() - last_;
+}
+
+void ContactActivity::OnSessionStarted(const net::SessionInfo& info) {
+  if (inner_) inner_->OnSessionStarted(info);
+}
+
+void ContactActivity::OnSessionAuthenticated(const net::SessionInfo& info) {
+  {
+    std::lock_guard lock(mu_);
+    ++open_;
+    last_ = std::chrono::steady_clock::now();
+  }
+  if (inner_) inner_->OnSessionAuthenticated(info);
+}
+
+void ContactActivity::OnSessionEnded(const net::SessionReport& report) {
+  if (report.authenticated) {
+    std::lock_guard lock(mu_);
+    --open_;
+    last_ = std::chrono::steady_clock::now();
+  }
+  if (inner_) inner_->OnSessionEnded(report);
+}
+
+void ContactActivity::OnConnectionRejected(const std::string& peer, const std::string& why) {
+  if (inner_) inner_->OnConnectionRejected(peer, why);
+}
+
+void ContactActivity::OnDialRetry(const std::string& peer, int attempt, const Status& why,
+                                  std::chrono::milliseconds retry_in) {
+  if (inner_) inner_->OnDialRetry(peer, attempt, why, retry_in);
+}
+
 DialRun::~DialRun() = default;
 
 SyncOutcome DialRun::Decide(const Status& dialed) const {
@@ -34,7 +74,8 @@ Orchestrator::Orchestrator(Replica& replica, OrchestratorOptions options)
       hooks_(std::move(options.hooks)),
       events_(options.events),
       network_key_(std::move(options.network_key)),
-      service_(std::make_unique<net::NetworkService>(options.network, options.events)) {}
+      activity_(options.events),
+      service_(std::make_unique<net::NetworkService>(options.network, &activity_)) {}
 
 Orchestrator::~Orchestrator() {
   Stop();

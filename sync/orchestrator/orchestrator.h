@@ -54,6 +54,32 @@ struct OrchestratorOptions {
 
 struct SessionRecord;  // orchestrator.cc: the sessions of one dial
 
+// What counts as sync activity for auto-lock, for every shell: a session whose handshake
+// completed with a contact (net::NetworkEvents::OnSessionAuthenticated), from then until it
+// ends. A stranger's connection, garbage, a half handshake or a refused identity is never
+// activity. Forwards every event to `inner` (may be null). Network thread writes; Idle() is
+// thread-safe.
+class ContactActivity final : public net::NetworkEvents {
+ public:
+  explicit ContactActivity(net::NetworkEvents* inner);
+  // Zero while a contact's session is open; else the time since the last one started or ended
+  // (or since construction, if none has).
+  std::chrono::steady_clock::duration Idle() const;
+
+  void OnSessionStarted(const net::SessionInfo& info) override;
+  void OnSessionAuthenticated(const net::SessionInfo& info) override;
+  void OnSessionEnded(const net::SessionReport& report) override;
+  void OnConnectionRejected(const std::string& peer, const std::string& why) override;
+  void OnDialRetry(const std::string& peer, int attempt, const Status& why,
+                   std::chrono::milliseconds retry_in) override;
+
+ private:
+  net::NetworkEvents* const inner_;
+  mutable std::mutex mu_;
+  int open_ = 0;
+  std::chrono::steady_clock::time_point last_;
+};
+
 // One dial in progress: each candidate contact in turn (net::ContactDialer).
 class DialRun {
  public:
@@ -111,6 +137,9 @@ class Orchestrator {
   // round, until a hook says stop or Halt/Stop. Returns at once when halted.
   void RunRounds(const Rounds& rounds);
 
+  // Auto-lock's idle time: see ContactActivity. Thread-safe.
+  std::chrono::steady_clock::duration ContactIdle() const { return activity_.Idle(); }
+
   // From now on no new session is made (connections are refused); running ones go on.
   void Refuse();
   bool refusing() const { return refusing_.load(); }
@@ -144,6 +173,8 @@ class Orchestrator {
   std::condition_variable cv_;
   bool halted_ = false;
   std::shared_ptr<DialRun> current_;
+
+  ContactActivity activity_;  // the service's events: outlives it
 
   // Last member: destroyed first, while everything its sessions borrow still exists.
   std::unique_ptr<net::NetworkService> service_;

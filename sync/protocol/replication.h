@@ -74,7 +74,9 @@ struct ReplicationLimits {
   size_t max_circles = 4096;                       // circles in one Hello
   size_t max_authors = 100'000;                    // heads per circle in one Hello
   size_t output_high_water = 512 * 1024;           // stop producing while this much is unsent
-  uint64_t handshake_timeout_ms = 30'000;
+  // From the session's start until the handshake completed with a contact. Short: until then
+  // the connection may be a stranger's holding one of the driver's pre-authentication slots.
+  uint64_t handshake_timeout_ms = 5'000;
   uint64_t keepalive_interval_ms = 15'000;     // send KeepAlive after this much silence
   uint64_t peer_silence_timeout_ms = 120'000;  // close if the peer says nothing for this long
 };
@@ -154,6 +156,8 @@ class ReplicationSession : public Session {
   bool closed() const override { return closed_; }
   const std::string& close_reason() const override { return close_reason_; }
   bool succeeded() const override { return succeeded_; }
+  // The handshake completed with a contact (peer() is set).
+  bool authenticated() const override { return peer_.has_value(); }
 
   const ReplicationStats& stats() const { return stats_; }
   // The verified peer, once the handshake completed.

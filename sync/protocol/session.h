@@ -46,6 +46,11 @@ class Session {
   virtual const std::string& close_reason() const = 0;
   // True if the session ended successfully (as opposed to an error or a hostile peer).
   virtual bool succeeded() const = 0;
+  // True once the peer has proved it is someone this side accepts (for a sync session: the
+  // handshake completed with a known contact). It never goes back to false. Until then the
+  // driver counts the connection as a stranger's: against a small pre-authentication budget,
+  // evictable, and never as activity that keeps a vault unlocked.
+  virtual bool authenticated() const { return false; }
 
   // How often the driver must call Tick(), in milliseconds.
   virtual uint64_t TickIntervalMs() const { return 250; }
