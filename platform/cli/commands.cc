@@ -336,7 +336,8 @@ const std::vector<Command>& Commands() {
        "show or change vault settings",
        "  (none)                   show them\n"
        "  auto-lock SECONDS        lock after SECONDS idle (0 = never); `serve` exits after\n"
-       "                           SECONDS without a sync session, the C API locks its handle\n"
+       "                           SECONDS without a contact's sync session (strangers'\n"
+       "                           connections do not count), the C API locks its handle\n"
        "\nexample:\n  estelik settings auto-lock 300\n",
        {},
        {},

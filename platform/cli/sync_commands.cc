@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -75,12 +74,6 @@ int WaitForSignal(const sigset_t& set, long timeout_ms) {
   return sig > 0 ? sig : 0;
 }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // The panic-lock message: SIGUSR1 is what `estelik lock` and `estelik wipe` send.
 Status PanicLocked() {
   return Status(Code::kAborted,
@@ -99,23 +92,12 @@ Status RegisterHolder(const Context& ctx, std::optional<vault::HolderRegistratio
 
 class ServeLog : public sync::net::NetworkEvents {
  public:
-  // Milliseconds since the last session started or ended; 0 while one is running (serve's
-  // auto-lock counts idle time without a session).
-  int64_t IdleMs() const {
-    if (active_.load() > 0) return 0;
-    return NowMs() - last_activity_ms_.load();
-  }
-
   void OnSessionStarted(const sync::net::SessionInfo& info) override {
-    ++active_;
-    last_activity_ms_ = NowMs();
     std::fprintf(stderr, "session %llu with %s started (%s)\n",
                  static_cast<unsigned long long>(info.id), info.peer.c_str(),
                  info.direction == sync::net::Direction::kInbound ? "inbound" : "outbound");
   }
   void OnSessionEnded(const sync::net::SessionReport& report) override {
-    --active_;
-    last_activity_ms_ = NowMs();
     std::fprintf(stderr, "session %llu: %s\n", static_cast<unsigned long long>(report.info.id),
                  Printable(sync::net::DescribeSessionEnd(report)).c_str());
   }
@@ -123,10 +105,6 @@ class ServeLog : public sync::net::NetworkEvents {
     std::fprintf(stderr, "refused connection from %s: %s\n", Printable(peer).c_str(),
                  Printable(why).c_str());
   }
-
- private:
-  std::atomic<int> active_{0};
-  std::atomic<int64_t> last_activity_ms_{NowMs()};
 };
 
 std::string DescribeStats(const ReplicationStats& s) {
@@ -416,13 +394,15 @@ Status RunServe(const Context& ctx) {
                            StartDiscovery(ctx, network_key, port));
   PrintListening(ctx, listen.host, port, fingerprint);
 
-  // Auto-lock: a server nobody syncs with for auto_lock_seconds drops its keys and exits (it
-  // cannot ask for the passphrase again). Checked once a second, between signals.
+  // Auto-lock: a server no contact syncs with for auto_lock_seconds drops its keys and exits
+  // (it cannot ask for the passphrase again); strangers' connections do not count
+  // (Orchestrator::ContactIdle). Checked a few times a second, between signals.
   int sig = 0;
   bool idle = false;
   while (sig == 0 && !idle) {
-    sig = WaitForSignal(stop_signals, 1000);
-    idle = sig == 0 && auto_lock_seconds > 0 && log.IdleMs() >= int64_t{auto_lock_seconds} * 1000;
+    sig = WaitForSignal(stop_signals, 250);
+    idle = sig == 0 && auto_lock_seconds > 0 &&
+           orchestrator->ContactIdle() >= std::chrono::seconds(auto_lock_seconds);
   }
   if (discovery) discovery->Stop();
   if (sig == SIGUSR1 || idle) {
@@ -431,7 +411,7 @@ Status RunServe(const Context& ctx) {
     archive.reset();
     if (sig == SIGUSR1) return PanicLocked();
     std::fprintf(stderr,
-                 "auto-lock: no sync session for %u s; networking stopped and the vault keys "
+                 "auto-lock: no contact synced for %u s; networking stopped and the vault keys "
                  "were wiped from memory\n",
                  auto_lock_seconds);
     return Status::Ok();

@@ -1,13 +1,18 @@
 // Replication between separate processes over 127.0.0.1: three vaults converge, a server
 // killed mid-transfer leaves a transfer that the next session completes without resending,
-// the estelik CLI's serve/sync verbs work end to end, and an app keeps writing to its vault
-// while a background sync of the same vault runs.
+// the estelik CLI's serve/sync verbs work end to end, `serve` auto-locks on time while
+// strangers connect and stays open while a contact syncs, and an app keeps writing to its
+// vault while a background sync of the same vault runs.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -95,6 +100,8 @@ class Child {
     return WaitExit(pid_);
   }
   pid_t pid() const { return pid_; }
+  // The caller reaped the process itself.
+  void Forget() { reaped_ = true; }
 
  private:
   pid_t pid_ = -1;
@@ -319,6 +326,114 @@ TEST_F(SyncMultiprocess, TheCliServesAndSyncsAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(server.Signal(SIGTERM), 0);  // SIGTERM: Stop(), exit 0
   EXPECT_EQ(Versions(0), Versions(1));
   EXPECT_EQ(Versions(0), Versions(2));
+}
+
+// A stranger on the network: every `every` it connects to 127.0.0.1:port from 127.0.0.2,
+// .3, ... in turn and sends garbage or the start of a frame, and keeps every connection open.
+class Stranger {
+ public:
+  Stranger(uint16_t port, std::chrono::milliseconds every)
+      : thread_([this, port, every] { Run(port, every); }) {}
+  ~Stranger() {
+    stop_ = true;
+    thread_.join();
+    for (int fd : fds_) close(fd);
+  }
+  int connections() const { return connections_.load(); }
+
+ private:
+  void Run(uint16_t port, std::chrono::milliseconds every) {
+    for (int i = 0; !stop_; ++i) {
+      const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in from{}, to{};
+      from.sin_family = to.sin_family = AF_INET;
+      inet_pton(AF_INET, ("127.0.0." + std::to_string(2 + i % 50)).c_str(), &from.sin_addr);
+      inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+      to.sin_port = htons(port);
+      if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0 &&
+          connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
+        const std::vector<uint8_t> garbage(52, 0x5a);
+        const std::vector<uint8_t> partial = {0x00, 0x00, 0x00, 0x30, 0x01};
+        const std::vector<uint8_t>& bytes = i % 2 == 0 ? garbage : partial;
+        (void)send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        ++connections_;
+      }
+      if (fd >= 0) fds_.push_back(fd);
+      std::this_thread::sleep_for(every);
+    }
+  }
+
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::vector<int> fds_;
+  std::thread thread_;
+};
+
+// `estelik serve` of vault 0 with auto-lock at `seconds`; its port in *port.
+std::unique_ptr<Child> ServeWithAutoLock(const std::vector<std::string>& dirs, int seconds,
+                                         uint16_t* port) {
+  *port = 0;
+  RunResult set =
+      RunProgram({kCli, "--vault", dirs[0], "settings", "auto-lock", std::to_string(seconds)});
+  if (set.code != 0) return nullptr;
+  auto server = std::make_unique<Child>(
+      std::vector<std::string>{kCli, "--vault", dirs[0], "serve", "--listen", "127.0.0.1:0"});
+  const std::string line = server->ReadLine();  // "listening on 127.0.0.1:PORT as ..."
+  const size_t colon = line.find("127.0.0.1:");
+  if (colon == std::string::npos) return nullptr;
+  *port = static_cast<uint16_t>(std::stoi(line.substr(colon + 10)));
+  return server;
+}
+
+// Whether `pid` exited within `within`, and when.
+bool ExitsWithin(pid_t pid, std::chrono::milliseconds within, int* code) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST_F(SyncMultiprocess, ServeAutoLocksOnTimeWhileAStrangerKeepsConnecting) {
+  uint16_t port = 0;
+  std::unique_ptr<Child> server = ServeWithAutoLock(dirs_, 2, &port);
+  ASSERT_TRUE(server && port != 0);
+  const auto listening = std::chrono::steady_clock::now();
+  Stranger stranger(port, std::chrono::milliseconds(300));
+  int code = -1;
+  // Auto-lock 2 s, checked every 0.25 s: gone well before 5 s, strangers or not.
+  ASSERT_TRUE(ExitsWithin(server->pid(), std::chrono::seconds(5), &code))
+      << "strangers kept `serve` unlocked";
+  server->Forget();
+  const auto lived = std::chrono::steady_clock::now() - listening;
+  EXPECT_EQ(code, 0);
+  EXPECT_GE(lived, std::chrono::milliseconds(1900));
+  EXPECT_GE(stranger.connections(), 5);  // it really was knocking all along
+}
+
+TEST_F(SyncMultiprocess, ServeStaysUnlockedWhileAContactSyncsAndLocksOnceItStops) {
+  uint16_t port = 0;
+  std::unique_ptr<Child> server = ServeWithAutoLock(dirs_, 2, &port);
+  ASSERT_TRUE(server && port != 0);
+  Stranger stranger(port, std::chrono::milliseconds(300));
+  // Vault 1 syncs every second (one process, so no unlock in between).
+  Child contact(
+      {kCli, "--vault", dirs_[1], "sync", "127.0.0.1:" + std::to_string(port), "--watch", "1"});
+  int code = -1;
+  EXPECT_FALSE(ExitsWithin(server->pid(), std::chrono::seconds(5), &code))
+      << "serve locked although a contact kept syncing (exit " << code << ")";
+  contact.Signal(SIGTERM);
+  const auto stopped = std::chrono::steady_clock::now();
+  ASSERT_TRUE(ExitsWithin(server->pid(), std::chrono::seconds(5), &code))
+      << "serve did not auto-lock after the contact stopped";
+  server->Forget();
+  EXPECT_EQ(code, 0);
+  EXPECT_GE(std::chrono::steady_clock::now() - stopped, std::chrono::milliseconds(1500));
 }
 
 // The replica of the test process's vault, with the circle named (as sync_node --circle does).
