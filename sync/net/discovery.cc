@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "sync/net/beacon.h"
+#include "sync/protocol/replication.h"
 
 namespace estelik::sync::net {
 namespace {
@@ -24,6 +25,20 @@ uint64_t UnixSeconds() {
 
 // How many of our own recent nonces we remember, to recognise our beacons coming back.
 constexpr size_t kOwnNonceMemory = 256;
+
+// Refuses a discovery key derived from the public default network key: anyone can derive it,
+// so its beacons would announce the device to everybody on the network.
+Status RefuseDefaultKey(const crypto::SecretBytes& key) {
+  static const crypto::SecretBytes* const kPublic = [] {
+    Result<crypto::SecretBytes> derived = DeriveDiscoveryKey(DefaultNetworkKey().span());
+    return new crypto::SecretBytes(std::move(derived).value());
+  }();
+  if (!crypto::ConstantTimeEquals(key.span(), kPublic->span())) return Status::Ok();
+  return InvalidArgument(
+      "LAN discovery refused: the network key is the public default, so anyone on this network "
+      "could read the beacons and learn that an Estelik device listens here, and on which "
+      "port; share a secret network key with your contacts and use it to sync and discover");
+}
 
 }  // namespace
 
@@ -53,10 +68,12 @@ class DiscoveryCore {
     for (const auto& key : keys_) {
       if (key.size() != kDiscoveryKeySize)
         return InvalidArgument("a discovery key must be 32 bytes");
+      ESTELIK_RETURN_IF_ERROR(RefuseDefaultKey(key));
     }
     for (const auto& ad : advertise_) {
       if (ad.key.size() != kDiscoveryKeySize)
         return InvalidArgument("a discovery key must be 32 bytes");
+      ESTELIK_RETURN_IF_ERROR(RefuseDefaultKey(ad.key));
     }
     boost::system::error_code ec;
     const asio::ip::address destination = asio::ip::make_address(options_.destination_address, ec);
@@ -66,13 +83,14 @@ class DiscoveryCore {
     }
     destination_ = udp::endpoint(destination, options_.destination_port);
     if (!keys_.empty()) ESTELIK_RETURN_IF_ERROR(OpenReceiver(destination));
-    if (!advertise_.empty()) ESTELIK_RETURN_IF_ERROR(OpenSender(destination));
+    // The first beacon's socket: opening it here reports a failure to the caller.
+    if (!advertise_.empty()) ESTELIK_RETURN_IF_ERROR(OpenSender());
     return Status::Ok();
   }
 
   void Run() {
     if (receive_socket_.is_open()) Receive();
-    if (send_socket_.is_open()) SendBeacons();
+    if (!advertise_.empty()) SendBeacons();
     thread_ = std::thread([this] { io_.run(); });
   }
 
@@ -115,8 +133,12 @@ class DiscoveryCore {
     return Status::Ok();
   }
 
-  Status OpenSender(const asio::ip::address& destination) {
+  // A fresh socket for every beacon, so each one leaves from a new ephemeral source port and
+  // nothing ties successive beacons of this device together but its IP address.
+  Status OpenSender() {
+    const asio::ip::address destination = destination_.address();
     boost::system::error_code ec;
+    send_socket_.close(ec);
     send_socket_.open(destination.is_v6() ? udp::v6() : udp::v4(), ec);
     if (!ec) send_socket_.set_option(udp::socket::broadcast(true), ec);
     if (!ec && destination.is_multicast()) {
@@ -136,17 +158,21 @@ class DiscoveryCore {
       std::copy_n(beacon.begin() + 1, nonce.size(), nonce.begin());
       own_nonces_.push_back(nonce);
       if (own_nonces_.size() > kOwnNonceMemory) own_nonces_.pop_front();
+      // A failed send (no socket, no route, no network yet) is retried at the next interval.
       boost::system::error_code ec;
-      // A failed send (no route, no network yet) is retried at the next interval.
-      send_socket_.send_to(asio::buffer(beacon), destination_, 0, ec);
-      if (!ec) {
+      const bool opened = send_socket_.is_open() || OpenSender().ok();
+      if (opened) send_socket_.send_to(asio::buffer(beacon), destination_, 0, ec);
+      boost::system::error_code ignored;
+      send_socket_.close(ignored);  // the next beacon gets a new socket, hence a new port
+      if (opened && !ec) {
         std::lock_guard<std::mutex> lock(stats_mu_);
         ++stats_.sent;
       }
     }
-    // Jitter keeps nodes that started together from beaconing in lockstep.
+    // Each pause is drawn uniformly from [interval / 2, 3 * interval / 2]: no fixed period marks
+    // the device, and nodes that started together do not beacon in lockstep.
     const int64_t interval = std::max<int64_t>(1, options_.interval.count());
-    std::uniform_int_distribution<int64_t> spread(interval * 3 / 4, interval * 5 / 4);
+    std::uniform_int_distribution<int64_t> spread(interval / 2, interval * 3 / 2);
     send_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(1, spread(jitter_))));
     send_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) SendBeacons();

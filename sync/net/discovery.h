@@ -1,11 +1,11 @@
 // Discovery: opt-in LAN discovery with Beacons (beacon.h) over UDP.
 //
-// A Discovery object sends, every `interval` (jittered by up to a quarter either way), one
-// beacon per Advertisement to `destination_address:destination_port` (default: the IPv4
-// broadcast address), and listens on `listen_address:listen_port` for beacons made with one
-// of its DiscoveryKeys. Each beacon it recognises is reported to the callback with the key's
-// id (a local name, never sent), the sender's IP address and the advertised TCP port. Its own
-// beacons are not reported.
+// A Discovery object sends, after pauses drawn uniformly from [interval / 2, 3 * interval / 2],
+// one beacon per Advertisement to `destination_address:destination_port` (default: the IPv4
+// broadcast address), each from a fresh UDP socket (so a new ephemeral source port), and
+// listens on `listen_address:listen_port` for beacons made with one of its DiscoveryKeys. Each
+// beacon it recognises is reported to the callback with the key's id (a local name, never sent),
+// the sender's IP address and the advertised TCP port. Its own beacons are not reported.
 //
 // Hostile input: datagrams of the wrong size or version, or under no known key, are dropped
 // and counted, never reported. At most `max_datagrams_per_second` datagrams are examined (a
@@ -72,8 +72,10 @@ class Discovery {
   using PeerCallback = std::function<void(const DiscoveredPeer&)>;
 
   // Opens the sockets and starts. With no `keys` it does not listen; with no `advertise` it
-  // does not send. kInvalidArgument for a bad address or a key of the wrong size, kIo if a
-  // socket cannot be opened or bound.
+  // does not send. kInvalidArgument for a bad address, a key of the wrong size, or a key
+  // derived from the public default network key (DefaultNetworkKey(): anyone could read
+  // those beacons, so discovery refuses to run under it, for every caller); kIo if a socket
+  // cannot be opened or bound.
   static Result<std::unique_ptr<Discovery>> Start(DiscoveryOptions options,
                                                   std::vector<DiscoveryKey> keys,
                                                   std::vector<Advertisement> advertise,

@@ -3,15 +3,18 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include "sync/net/beacon.h"
 #include "sync/net/discovery.h"
+#include "sync/protocol/replication.h"
 #include "tests/support/wait.h"
 
 namespace estelik::sync::net {
@@ -191,6 +194,62 @@ TEST(DiscoveryTest, BadAddressesAndKeysAreRejectedAtStart) {
   Sightings sightings;
   EXPECT_EQ(Discovery::Start(Loopback(), std::move(keys), {}, sightings.Callback()).status().code(),
             Code::kInvalidArgument);
+}
+
+TEST(DiscoveryTest, TheDefaultNetworkKeyIsRefusedForAdvertisingAndForListening) {
+  // Its discovery key is public: anyone could decode "an Estelik device listens on port P".
+  const auto public_key = [] { return DeriveDiscoveryKey(DefaultNetworkKey().span()).value(); };
+  std::vector<Advertisement> ads;
+  ads.push_back({KeyFrom(0x11), 47001});  // a secret key next to it does not help
+  ads.push_back({public_key(), 47001});
+  auto advertiser = Discovery::Start(Loopback(), {}, std::move(ads), nullptr);
+  ASSERT_FALSE(advertiser.ok());
+  EXPECT_EQ(advertiser.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(advertiser.status().message().find("public default"), std::string::npos)
+      << advertiser.status().ToString();
+
+  std::vector<DiscoveryKey> keys;
+  keys.push_back({"network", public_key()});
+  Sightings sightings;
+  auto listener = Discovery::Start(Loopback(), std::move(keys), {}, sightings.Callback());
+  ASSERT_FALSE(listener.ok());
+  EXPECT_NE(listener.status().message().find("public default"), std::string::npos)
+      << listener.status().ToString();
+}
+
+TEST(DiscoveryTest, SuccessiveBeaconsLeaveFromVaryingSourcePortsAtVaryingIntervals) {
+  // What an observer without the key sees: a plain UDP socket receiving the datagrams.
+  asio::io_context io;
+  udp::socket observer(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  DiscoveryOptions options = Loopback();
+  options.destination_port = observer.local_endpoint().port();
+  options.interval = 40ms;  // pauses drawn from [20, 60] ms
+  std::vector<Advertisement> ads;
+  ads.push_back({KeyFrom(0x11), 47001});
+  auto advertiser = Discovery::Start(options, {}, std::move(ads), nullptr);
+  ASSERT_TRUE(advertiser.ok()) << advertiser.status().ToString();
+
+  constexpr size_t kBeacons = 12;
+  std::vector<uint16_t> ports;
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  std::array<uint8_t, 64> buffer{};
+  while (ports.size() < kBeacons) {
+    udp::endpoint from;
+    const size_t n = observer.receive_from(asio::buffer(buffer), from);
+    ASSERT_EQ(n, kBeaconSize);
+    ports.push_back(from.port());
+    arrivals.push_back(std::chrono::steady_clock::now());
+  }
+  (*advertiser)->Stop();
+
+  // A new socket for every beacon: the source port does not mark the device.
+  const std::set<uint16_t> distinct(ports.begin(), ports.end());
+  EXPECT_GE(distinct.size(), kBeacons - 2) << "source ports repeat";
+  // No fixed period: the gaps spread over a good part of the 40 ms range they are drawn from.
+  std::vector<std::chrono::steady_clock::duration> gaps;
+  for (size_t i = 1; i < arrivals.size(); ++i) gaps.push_back(arrivals[i] - arrivals[i - 1]);
+  const auto [shortest, longest] = std::minmax_element(gaps.begin(), gaps.end());
+  EXPECT_GE(*longest - *shortest, 10ms) << "beacon intervals are nearly constant";
 }
 
 }  // namespace
