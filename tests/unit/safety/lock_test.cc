@@ -214,6 +214,17 @@ TEST_F(SafetyTest, ServeLocksItselfAfterTheVaultsAutoLockTimeWithoutASession) {
   EXPECT_TRUE(vault::ListHolders(vault_).empty());
 }
 
+TEST_F(SafetyTest, ServeRefusesToAnnounceItselfUnderThePublicDefaultNetworkKey) {
+  // Beacons under the public key would tell everyone on the Wi-Fi "Estelik server, port P".
+  CliRun serve = Estelik("serve --listen 127.0.0.1:0 --discover");
+  EXPECT_NE(serve.exit_code, 0) << serve.out;
+  EXPECT_NE(serve.out.find("LAN discovery refused: the network key is the public default"),
+            std::string::npos)
+      << serve.out;
+  EXPECT_EQ(serve.out.find("listening on"), std::string::npos) << serve.out;
+  EXPECT_TRUE(vault::ListHolders(vault_).empty());
+}
+
 TEST_F(SafetyTest, GuardWipesTheVaultAtTheNthWrongPassphraseWhateverTheCommand) {
   CliRun set = Estelik("guard set 2");
   ASSERT_EQ(set.exit_code, 0) << set.out;
