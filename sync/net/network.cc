@@ -172,6 +172,8 @@ class NetworkCore {
   // Inbound sessions not yet authenticated, by id (so the first is the oldest), and per IP.
   std::set<uint64_t> unauthenticated_;
   std::map<std::string, size_t> unauthenticated_per_ip_;
+  // Source IPs whose unauthenticated connection was evicted: refused until the time (NowMs).
+  std::map<std::string, uint64_t> cooling_down_;
   std::set<std::shared_ptr<DialOp>> dials_;
   std::optional<asio::steady_timer> stop_backstop_;
 
@@ -832,6 +834,15 @@ bool NetworkCore::AdmitInbound(const std::string& ip, std::string* why) {
            std::to_string(options_.max_sessions_per_ip) + ")";
     return false;
   }
+  const uint64_t now = NowMs();
+  if (auto cooling = cooling_down_.find(ip); cooling != cooling_down_.end()) {
+    if (now < cooling->second) {
+      *why = "connections from " + ip + " refused for a moment: its unauthenticated connection " +
+             "was evicted";
+      return false;
+    }
+    cooling_down_.erase(cooling);
+  }
   auto pending = unauthenticated_per_ip_.find(ip);
   if (pending != unauthenticated_per_ip_.end() &&
       pending->second >= options_.max_unauthenticated_per_ip) {
@@ -842,12 +853,27 @@ bool NetworkCore::AdmitInbound(const std::string& ip, std::string* why) {
   // Room for the newcomer: strangers make way for it, oldest first, never contacts.
   while (!unauthenticated_.empty() && (unauthenticated_.size() >= options_.max_unauthenticated ||
                                        connections_.size() >= options_.max_sessions)) {
-    auto oldest = connections_.find(*unauthenticated_.begin());
-    if (oldest == connections_.end()) {  // cannot happen; never loop on it
-      unauthenticated_.erase(unauthenticated_.begin());
-      continue;
+    // The oldest that the session never answered goes first (a sync responder answers only a
+    // message 1 that proves the peer knows this device's key), then the oldest of the rest.
+    std::shared_ptr<Connection> evicted;
+    for (uint64_t id : unauthenticated_) {
+      auto it = connections_.find(id);
+      if (it == connections_.end()) continue;
+      if (!evicted) evicted = it->second;
+      if (it->second->produced_ == 0) {
+        evicted = it->second;
+        break;
+      }
     }
-    std::shared_ptr<Connection> evicted = oldest->second;
+    if (!evicted) {  // cannot happen; never loop on it
+      unauthenticated_.clear();
+      break;
+    }
+    if (cooling_down_.size() >= 4096)
+      std::erase_if(cooling_down_, [&](const auto& entry) { return entry.second <= now; });
+    if (cooling_down_.size() < 4096) {
+      cooling_down_[evicted->ip_] = now + static_cast<uint64_t>(options_.eviction_cooldown.count());
+    }
     evicted->Cut("evicted: too many unauthenticated connections (limit " +
                  std::to_string(options_.max_unauthenticated) + "); the oldest made way");
   }

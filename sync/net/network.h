@@ -31,13 +31,16 @@
 // `max_unauthenticated` inbound sessions are unauthenticated at once, at most
 // `max_unauthenticated_per_ip` of them from one IP address. A new inbound connection that finds
 // the unauthenticated budget or `max_sessions` full evicts the oldest unauthenticated inbound
-// session (its report says "evicted"), so strangers can hold at most `max_unauthenticated`
-// slots and never lock out a contact: the rest stay free for authenticated sessions, and a
-// contact's connection only has to finish its handshake before that many newer strangers
-// arrive. How long a session may stay unauthenticated is the session's own handshake deadline
-// (ReplicationLimits::handshake_timeout_ms). A source over its per-IP limit is refused, so it
-// cannot evict anybody. NetworkEvents::OnSessionAuthenticated and SessionReport::authenticated
-// say which sessions were a contact's: only those count as activity (sync::Orchestrator).
+// session that its Session never answered, else the oldest one (its report says "evicted"), so
+// strangers can hold at most `max_unauthenticated` slots and never lock out a contact: the rest
+// stay free for authenticated sessions, and a contact's connection only has to finish its handshake
+// before that many newer strangers arrive. How long a session may stay unauthenticated is the
+// session's own handshake deadline (ReplicationLimits::handshake_timeout_ms). A source over its
+// per-IP limit is refused, so it cannot evict anybody; so is, for `eviction_cooldown`, a source
+// whose connection was evicted, which bounds how fast strangers can churn the budget to about one
+// eviction per source address and cooldown. NetworkEvents::OnSessionAuthenticated and
+// SessionReport::authenticated say which sessions were a contact's: only those count as activity
+// (sync::Orchestrator).
 //
 // Shutdown: Stop() (and the destructor) closes the listeners, cancels dials, lets sessions
 // flush their pending output for up to `shutdown_grace`, then closes every socket and joins
@@ -59,20 +62,21 @@
 namespace estelik::sync::net {
 
 struct NetworkOptions {
-  std::chrono::milliseconds connect_timeout{10'000};  // name resolution + TCP connect, per try
-  std::chrono::milliseconds idle_timeout{60'000};     // nothing received or sent
-  std::chrono::milliseconds stall_timeout{60'000};    // peer trickles, session never answers
-  size_t stall_progress_bytes = 16 * 1024;            // ... this many bytes restart the clock
-  std::chrono::milliseconds write_timeout{30'000};    // one write not accepted by the peer
-  std::chrono::milliseconds shutdown_grace{1'000};    // Stop(): time sessions get to flush
-  std::chrono::milliseconds close_linger{2'000};      // after our FIN, wait this long for theirs
-  size_t read_buffer_size = 16 * 1024;                // bytes read from the socket at once
-  size_t write_chunk_size = 64 * 1024;                // bytes the driver copies out at once
-  size_t output_high_water = 1024 * 1024;             // stop reading above this much output
-  size_t max_sessions = 64;                           // inbound + outbound
-  size_t max_sessions_per_ip = 4;                     // inbound, per remote IP address
-  size_t max_unauthenticated = 16;                    // inbound, not yet authenticated
-  size_t max_unauthenticated_per_ip = 2;              // ... from one remote IP address
+  std::chrono::milliseconds connect_timeout{10'000};   // name resolution + TCP connect, per try
+  std::chrono::milliseconds idle_timeout{60'000};      // nothing received or sent
+  std::chrono::milliseconds stall_timeout{60'000};     // peer trickles, session never answers
+  size_t stall_progress_bytes = 16 * 1024;             // ... this many bytes restart the clock
+  std::chrono::milliseconds write_timeout{30'000};     // one write not accepted by the peer
+  std::chrono::milliseconds shutdown_grace{1'000};     // Stop(): time sessions get to flush
+  std::chrono::milliseconds close_linger{2'000};       // after our FIN, wait this long for theirs
+  size_t read_buffer_size = 16 * 1024;                 // bytes read from the socket at once
+  size_t write_chunk_size = 64 * 1024;                 // bytes the driver copies out at once
+  size_t output_high_water = 1024 * 1024;              // stop reading above this much output
+  size_t max_sessions = 64;                            // inbound + outbound
+  size_t max_sessions_per_ip = 4;                      // inbound, per remote IP address
+  size_t max_unauthenticated = 16;                     // inbound, not yet authenticated
+  size_t max_unauthenticated_per_ip = 2;               // ... from one remote IP address
+  std::chrono::milliseconds eviction_cooldown{1'000};  // an evicted stranger's IP is refused
 };
 
 enum class Direction { kInbound, kOutbound };

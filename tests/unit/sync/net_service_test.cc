@@ -48,6 +48,9 @@ class TestSession : public Session {
   const std::string& close_reason() const override { return reason_; }
   bool succeeded() const override { return succeeded_; }
   uint64_t TickIntervalMs() const override { return 20; }
+  // No handshake: these sessions count as a contact's from the start, so the limits tested
+  // here are the general ones, not the pre-authentication budget (strangers_test.cc).
+  bool authenticated() const override { return true; }
 
  protected:
   void Send(const std::string& text) { out_.insert(out_.end(), text.begin(), text.end()); }
