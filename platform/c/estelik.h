@@ -677,9 +677,11 @@ ESTELIK_API void estelik_sync_free(estelik_sync* sync);
 #define ESTELIK_DISCOVERY_PORT 47321
 
 /* Makes the listener `sync` (estelik_sync_listen) announce its port, under its network key,
- * every interval_ms (0 = 5000, jittered by a quarter) to UDP `destination` ("HOST:PORT"; NULL =
- * "255.255.255.255:47321", the LAN's broadcast; a multicast group or one address work too) until
- * it stops. ESTELIK_INVALID_ARGUMENT for another kind of sync or a bad address,
+ * after pauses drawn from [interval_ms / 2, 3 * interval_ms / 2] (0 = 5000), each beacon from a
+ * new UDP source port, to UDP `destination` ("HOST:PORT"; NULL = "255.255.255.255:47321", the
+ * LAN's broadcast; a multicast group or one address work too) until it stops.
+ * ESTELIK_INVALID_ARGUMENT for another kind of sync, a bad address, or a listener under the
+ * public default network key (options->network_key NULL: anyone could read its beacons),
  * ESTELIK_ALREADY_EXISTS if it already announces, ESTELIK_LOCKED (vault locked) or
  * ESTELIK_ABORTED (sync stopped) once it no longer serves, ESTELIK_IO if no socket opens. */
 ESTELIK_API estelik_status estelik_sync_advertise(estelik_sync* sync, const char* destination,
@@ -689,7 +691,8 @@ ESTELIK_API estelik_status estelik_sync_advertise(estelik_sync* sync, const char
  * estelik_sync_port) and reports each one made under options->network_key (the other options are
  * ignored) as a PEER_FOUND event on the browser's thread: every beacon, so a peer recurs about
  * every 5 s while it announces. Stores a handle in *out_sync (free with estelik_sync_free; NULL on
- * error). Errors as estelik_sync_listen. */
+ * error). Errors as estelik_sync_listen, and ESTELIK_INVALID_ARGUMENT without a secret
+ * options->network_key (discovery never runs under the public default key). */
 ESTELIK_API estelik_status estelik_sync_browse(estelik_vault* vault, const char* host_port,
                                                const estelik_sync_options* options,
                                                const estelik_sync_callbacks* callbacks,

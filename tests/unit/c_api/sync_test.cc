@@ -718,6 +718,20 @@ TEST_F(SyncTest, AOneShotSyncCancelledFromAnotherThreadReturnsAbortedAndLeavesTh
   EXPECT_EQ(estelik_sync_wait(server, nullptr, &err.e), ESTELIK_INVALID_ARGUMENT);
 }
 
+// Issue #16 item 4: discovery never runs under the public default network key (anyone could
+// read "an Estelik device listens on port P"), neither announcing nor browsing.
+TEST_F(SyncTest, DiscoveryIsRefusedUnderThePublicDefaultNetworkKey) {
+  Error err;
+  estelik_sync* browser = nullptr;
+  EXPECT_EQ(estelik_sync_browse(b, "127.0.0.1:0", nullptr, nullptr, &browser, &err.e),
+            ESTELIK_INVALID_ARGUMENT);
+  EXPECT_EQ(browser, nullptr);
+  EXPECT_NE(err.message().find("public default"), std::string::npos) << err.message();
+  ASSERT_EQ(estelik_sync_listen(a, "127.0.0.1:0", nullptr, nullptr, &server, &err.e), ESTELIK_OK);
+  EXPECT_EQ(estelik_sync_advertise(server, "127.0.0.1:9", 20, &err.e), ESTELIK_INVALID_ARGUMENT);
+  EXPECT_NE(err.message().find("public default"), std::string::npos) << err.message();
+}
+
 // Issue #15 item 5: LAN discovery. A's listener announces itself (to the browser's port on
 // 127.0.0.1: broadcast on loopback is not dependable on CI machines); B's browser, with the same
 // network key, reports A's TCP address, and B syncs there. A browser with another key hears
