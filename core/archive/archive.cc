@@ -155,6 +155,17 @@ Result<std::unique_ptr<Archive>> Archive::Assemble(std::unique_ptr<vault::Vault>
   return std::unique_ptr<Archive>(new Archive(std::move(vault), std::move(store), std::move(log)));
 }
 
+Status Archive::Rekey(std::unique_ptr<Archive>& archive, std::string_view passphrase,
+                      std::string_view new_passphrase) {
+  std::unique_ptr<vault::Vault> vault = std::move(archive->vault_);
+  archive.reset();  // the log and store finalize their statements
+  const vault::SubkeyName carried[] = {{kLogKeyId, kLogKeyContext}};
+  Status status = vault->Rekey(passphrase, new_passphrase, carried);
+  if (vault->locked()) return status.ok() ? VaultLocked() : status;
+  ESTELIK_ASSIGN_OR_RETURN(archive, Assemble(std::move(vault)));
+  return status;
+}
+
 Result<Archive::Applied> Archive::AppendAndApply(const pb::OpBody& body, const log::Scope& scope) {
   // The op's scope names its circle; the sealed fields need not repeat it (scope_fields.h).
   pb::OpBody sealed = body;

@@ -257,6 +257,14 @@ class Archive {
   Status ChangePassphrase(std::string_view old_passphrase, std::string_view new_passphrase) {
     return vault_->ChangePassphrase(old_passphrase, new_passphrase);
   }
+  // Re-key (vault::Vault::Rekey): the whole vault re-encrypted under a fresh master key sealed
+  // under `new_passphrase` (empty: the same passphrase); the private log key is carried, so
+  // identity, history, contacts, circles and sync state stay as they were. `archive` is taken
+  // apart (its store and log hold statements on the connection the vault reopens) and put back
+  // together; it is null afterwards only if the vault could not be reopened (as if locked).
+  // Errors as Vault::Rekey; a failed re-key leaves the vault under its old key.
+  static Status Rekey(std::unique_ptr<Archive>& archive, std::string_view passphrase,
+                      std::string_view new_passphrase);
   // Makes `duress_passphrase` open an empty decoy vault, destroying this one (Vault::
   // SetDuressPassphrase). kPermissionDenied when this vault was opened under duress.
   Status SetDuressPassphrase(std::string_view duress_passphrase) {

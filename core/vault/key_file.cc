@@ -518,6 +518,12 @@ Status KeyFile::ChangePassphrase(const std::string& path, std::string_view old_p
 
 Status KeyFile::WriteSlot(const std::string& path, int slot, const crypto::SecretBytes& key,
                           std::string_view passphrase, SlotRole role) {
+  return WriteSlotTo(path, path, slot, key, passphrase, role);
+}
+
+Status KeyFile::WriteSlotTo(const std::string& path, const std::string& out_path, int slot,
+                            const crypto::SecretBytes& key, std::string_view passphrase,
+                            SlotRole role) {
   ESTELIK_RETURN_IF_ERROR(CheckSlotIndex(slot));
   if (key.size() != kMasterKeySize) {
     return InvalidArgument("a slot key must be " + std::to_string(kMasterKeySize) + " bytes, not " +
@@ -531,7 +537,7 @@ Status KeyFile::WriteSlot(const std::string& path, int slot, const crypto::Secre
   crypto::RandomFill(nonce);
   SealSlot(kek, key, slot, nonce, file.bytes, role);
   UpdateChecksum(file.bytes);
-  return WriteAtomically(path, file.bytes, /*no_replace=*/false);
+  return WriteAtomically(out_path, file.bytes, /*no_replace=*/false);
 }
 
 Status KeyFile::DestroySlot(const std::string& path, int slot) {

@@ -73,6 +73,11 @@ class KeyFile {
   // kInvalidArgument (nothing written) if `passphrase` already opens the other slot.
   static Status WriteSlot(const std::string& path, int slot, const crypto::SecretBytes& key,
                           std::string_view passphrase, SlotRole role = SlotRole::kOwner);
+  // WriteSlot, but the result goes to `out_path` (atomic replace) and `path` stays as it is:
+  // the key file of a re-key, written beside the current one (Vault::Rekey).
+  static Status WriteSlotTo(const std::string& path, const std::string& out_path, int slot,
+                            const crypto::SecretBytes& key, std::string_view passphrase,
+                            SlotRole role);
 
   // Overwrites slot `slot` in place with fresh random bytes and fsyncs (the key it held is gone
   // for good; the other slot keeps working). kCorrupt if the file is damaged.

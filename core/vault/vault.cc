@@ -20,7 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // The files a vault may have besides vault.key, all of them removed by duress and wipe.
-const char* const kStoreFiles[] = {"store.db", "store.db-wal", "store.db-journal", "store.db-shm"};
+const char* const kStoreFiles[] = {
+    "store.db",       "store.db-wal",       "store.db-journal",      "store.db-shm",
+    "store.db.rekey", "store.db.rekey-wal", "store.db.rekey-journal"};
 
 Status RemoveStoreFiles(const std::string& dir) {
   for (const char* name : kStoreFiles) {
@@ -148,6 +150,8 @@ Result<std::unique_ptr<Vault>> Vault::Open(const std::string& dir, std::string_v
 Result<UnlockedKey> Vault::UnlockKey(const std::string& dir, std::string_view passphrase) {
   // Checked first so that no guard file is ever written into a folder that holds no vault.
   if (!Exists(dir)) return NotFound("no vault in " + dir);
+  // Before vault.key is read: a re-key a crash interrupted may have left it one step behind.
+  ESTELIK_RETURN_IF_ERROR(FinishInterruptedRekey(dir));
   ESTELIK_ASSIGN_OR_RETURN(UnlockGuard guard, UnlockGuard::Begin(dir));
   // Counted and on disk before Argon2id starts (see unlock_guard.cc on crash safety).
   ESTELIK_RETURN_IF_ERROR(guard.RecordAttempt());
@@ -187,9 +191,14 @@ Status Vault::Wipe(const std::string& dir) {
   // failure to delete below loses nothing a seizer could use.
   ESTELIK_RETURN_IF_ERROR(KeyFile::DestroyAll(key_path));
   // A passphrase change interrupted by a crash can leave a complete older key file beside it.
+  // So can a re-key: its new key file (and that file's temporary) open the new store.
   const std::string tmp_path = key_path + ".tmp";
-  std::error_code tmp_ec;
-  if (fs::exists(tmp_path, tmp_ec)) (void)KeyFile::DestroyAll(tmp_path);
+  const std::string rekey_path = (fs::path(dir) / kRekeyKeyFileName).string();
+  const std::string rekey_tmp_path = rekey_path + ".tmp";
+  for (const std::string* path : {&tmp_path, &rekey_path, &rekey_tmp_path}) {
+    std::error_code tmp_ec;
+    if (fs::exists(*path, tmp_ec)) (void)KeyFile::DestroyAll(*path);
+  }
   ESTELIK_RETURN_IF_ERROR(RemoveStoreFiles(dir));
   std::error_code ec;
   fs::remove(key_path, ec);
@@ -197,6 +206,8 @@ Status Vault::Wipe(const std::string& dir) {
     return IoError("key slots destroyed, but cannot delete " + key_path + ": " + ec.message());
   fs::remove(fs::path(dir) / kGuardFileName, ec);
   fs::remove(tmp_path, ec);
+  fs::remove(rekey_path, ec);
+  fs::remove(rekey_tmp_path, ec);
   fs::remove(dir, ec);  // only if empty; anything else in it is not ours
   return Status::Ok();
 }
@@ -224,7 +235,9 @@ uint32_t Vault::UnlockGuardLimit() const { return UnlockGuard::Read(dir_).limit;
 
 Status Vault::OpenStore(bool create, bool wal) {
   ESTELIK_RETURN_IF_ERROR(RegisterVfs());
-  ESTELIK_ASSIGN_OR_RETURN(crypto::SecretBytes page_key, DeriveKey(kPageKeyId, kPageKeyContext));
+  if (locked()) return VaultLocked();
+  // Always from the master key itself: a re-key changes exactly this key.
+  crypto::SecretBytes page_key = DeriveSubkey(master_key_, kPageKeyId, kPageKeyContext);
   ESTELIK_RETURN_IF_ERROR(AttachKey(StorePath(), page_key));
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
@@ -261,8 +274,7 @@ Result<crypto::SecretBytes> Vault::UnlockPageKey(const std::string& dir,
 }
 
 Result<crypto::SecretBytes> Vault::DeriveKey(uint64_t subkey_id, const char (&context)[9]) const {
-  if (locked()) return VaultLocked();
-  return DeriveSubkey(master_key_, subkey_id, context);
+  return SubkeyOf(subkey_id, std::string_view(context, 8));
 }
 
 Status Vault::ChangePassphrase(std::string_view old_passphrase, std::string_view new_passphrase) {

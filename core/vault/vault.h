@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -37,10 +38,19 @@ inline constexpr uint32_t kMaxAutoLockSeconds = 7 * 24 * 3600;
 // File names inside a vault directory.
 inline constexpr char kKeyFileName[] = "vault.key";
 inline constexpr char kStoreFileName[] = "store.db";
+// A re-key's new store and key file while it runs (docs/FORMAT.md, "Re-key").
+inline constexpr char kRekeyStoreFileName[] = "store.db.rekey";
+inline constexpr char kRekeyKeyFileName[] = "vault.key.rekey";
 
 // Subkey ids and contexts derived from the master key (docs/FORMAT.md, "Key hierarchy").
 inline constexpr char kPageKeyContext[] = "estlpage";
 inline constexpr uint64_t kPageKeyId = 1;
+
+// A subkey by name, as DeriveKey takes it: `context` is exactly 8 characters.
+struct SubkeyName {
+  uint64_t id = 0;
+  std::string_view context;
+};
 
 class Vault {
  public:
@@ -85,11 +95,27 @@ class Vault {
   std::string KeyFilePath() const;
   std::string StorePath() const;
 
-  // An independent subkey of the master key; kLocked after Lock().
+  // An independent subkey of the master key; kLocked after Lock(). A subkey a re-key carried
+  // (Rekey's `carried`) is the one kept in store.db, so it outlives the master key it came from.
   Result<crypto::SecretBytes> DeriveKey(uint64_t subkey_id, const char (&context)[9]) const;
 
   // Re-seals the master key under `new_passphrase` (rewrites one key slot only).
   Status ChangePassphrase(std::string_view old_passphrase, std::string_view new_passphrase);
+
+  // Re-key: re-encrypts the whole store under a fresh random master key and seals that key
+  // under `new_passphrase` (empty: keep `passphrase`) in this vault's key slot. The other slot
+  // (a duress passphrase, or random bytes) and the key file's header stay byte for byte, so a
+  // duress passphrase keeps working and nothing tells whether there is one. Afterwards an old
+  // copy of vault.key opens nothing in store.db. The subkeys in `carried` keep their values
+  // (stored in store.db, table vault_keys): data sealed under them stays readable. Crash-safe:
+  // the vault opens at every instant under the old key or the new one, and the next UnlockKey
+  // completes or undoes an interrupted re-key (docs/FORMAT.md, "Re-key"). The store is closed
+  // and reopened: callers finalize their statements on db() first. kWrongPassphrase if
+  // `passphrase` does not open this vault's slot (counted by the unlock guard), kInvalidArgument
+  // if `new_passphrase` opens the other slot, kLocked after Lock(), kIo/kCorrupt from the disk
+  // (the vault then stays as it was, under the old key, and opened).
+  Status Rekey(std::string_view passphrase, std::string_view new_passphrase,
+               std::span<const SubkeyName> carried);
 
   // Makes `duress_passphrase` open a decoy: when it is used, Open() silently destroys the real
   // key slot (crypto-shredding every testimony), deletes the real store and opens a new,
@@ -124,6 +150,14 @@ class Vault {
  private:
   Vault(std::string dir, crypto::SecretBytes master_key, int slot);
   Status OpenStore(bool create, bool wal);
+  // Rekey's work once the passphrase is proven and the folder is locked against other openers;
+  // `committed` is set once store.db is the new store (from then on only forward).
+  Status RekeyLocked(const crypto::SecretBytes& new_master, std::string_view passphrase,
+                     std::span<const SubkeyName> carried, bool& committed);
+  // The subkey (id, context), from table vault_keys if a re-key carried it, else derived.
+  Result<crypto::SecretBytes> SubkeyOf(uint64_t id, std::string_view context) const;
+  // Completes or undoes a re-key a crash interrupted in `dir`; nothing to do without leftovers.
+  static Status FinishInterruptedRekey(const std::string& dir);
   // A value in table vault_settings; empty when never set (or the table was never created).
   Result<std::optional<int64_t>> ReadSetting(const char* name) const;
   // Duress: destroys the owner slot and store, re-marks `key`'s slot as the owner's.
