@@ -86,6 +86,27 @@ Status RunPasswd(const Context& ctx) {
   return Status::Ok();
 }
 
+Status RunRekey(const Context& ctx) {
+  if (ctx.vault_dir.empty())
+    return InvalidArgument("no vault: pass --vault DIR or set ESTELIK_VAULT");
+  ESTELIK_ASSIGN_OR_RETURN(std::string passphrase, ReadPassphrase("Current passphrase: "));
+  ESTELIK_ASSIGN_OR_RETURN(auto archive, archive::Archive::Open(ctx.vault_dir, passphrase));
+  std::string new_passphrase;
+  if (ctx.args.Has("new-passphrase")) {
+    ESTELIK_ASSIGN_OR_RETURN(new_passphrase,
+                             ReadNewPassphrase("New passphrase: ", "ESTELIK_NEW_PASSPHRASE"));
+  }
+  ESTELIK_RETURN_IF_ERROR(archive::Archive::Rekey(archive, passphrase, new_passphrase));
+  if (ctx.json) {
+    std::printf("{\"rekeyed\":true,\"passphrase_changed\":%s}\n",
+                new_passphrase.empty() ? "false" : "true");
+  } else {
+    std::printf("Vault re-encrypted under a new master key%s.\n",
+                new_passphrase.empty() ? "" : " and a new passphrase");
+  }
+  return Status::Ok();
+}
+
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
       {"init",
@@ -349,12 +370,28 @@ const std::vector<Command>& Commands() {
        "\nIt re-wraps the vault's master key under the new passphrase; it does not re-encrypt\n"
        "the data, and the master key stays the same. Whoever kept a copy of vault.key from\n"
        "before and knows the old passphrase can still open store.db, including everything\n"
-       "written after the change. It does not help after vault.key and the old passphrase\n"
-       "were both taken (there is no re-key yet; see docs/THREAT_MODEL.md).\n"
+       "written after the change. After vault.key and the passphrase may both have been\n"
+       "taken, use `estelik rekey --new-passphrase` instead (docs/THREAT_MODEL.md).\n"
+       "The duress passphrase, if any, is not changed.\n"
        "\nexample:\n  estelik passwd\n",
        {},
        {},
        RunPasswd},
+      {"rekey",
+       "re-encrypt the vault under a new master key",
+       "  --new-passphrase   also change the passphrase (from ESTELIK_NEW_PASSPHRASE or asked\n"
+       "                     twice); without it the passphrase stays the same\n"
+       "\nEverything in store.db is re-encrypted under a fresh random master key and vault.key\n"
+       "is rewritten around it: a copy of the old vault.key, even with the old passphrase, opens\n"
+       "nothing in the vault from now on. It does not help against a copy of the old store.db\n"
+       "taken together with the old vault.key (that copy stays readable). Keeping the same\n"
+       "passphrase protects only while the new vault.key is not taken too. The duress\n"
+       "passphrase, if any, keeps working. Needs free space for a second copy of store.db;\n"
+       "an interruption (crash, power loss) is completed or undone at the next open.\n"
+       "\nexample:\n  estelik rekey --new-passphrase\n",
+       {},
+       {"new-passphrase"},
+       RunRekey},
   };
   return kCommands;
 }

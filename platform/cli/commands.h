@@ -43,6 +43,7 @@ int ExitCodeFor(const Status& status);
 // Verbs, by file.
 Status RunInit(const Context& ctx);
 Status RunPasswd(const Context& ctx);
+Status RunRekey(const Context& ctx);
 Status RunAdd(const Context& ctx);
 Status RunEdit(const Context& ctx);
 Status RunShow(const Context& ctx);
