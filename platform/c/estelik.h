@@ -196,6 +196,20 @@ ESTELIK_API estelik_status estelik_vault_change_passphrase(estelik_vault* vault,
                                                            const char* new_passphrase,
                                                            size_t new_len, estelik_error* err);
 
+/* Re-key: re-encrypts the whole vault under a fresh random master key and seals that key under
+ * `new_passphrase` (NULL with length 0: keep `passphrase`), so an old copy of vault.key opens
+ * nothing written before or after. `passphrase` is the current one (a wrong one counts toward
+ * the unlock guard: ESTELIK_WRONG_PASSPHRASE). A duress passphrase keeps working unchanged.
+ * Identity, history, contacts, circles and sync state stay as they are. Time and space grow with
+ * the vault (a full copy of store.db is written beside it). Crash-safe: the vault opens under the
+ * old or the new key at every instant (docs/FORMAT.md "Re-key"). ESTELIK_INVALID_ARGUMENT while
+ * an attachment writer or reader is open or a sync runs on the handle (close or stop them
+ * first), or if `new_passphrase` is this vault's duress passphrase. On any other error the vault
+ * stays under its old key; if it cannot even be reopened the handle is locked. */
+ESTELIK_API estelik_status estelik_vault_rekey(estelik_vault* vault, const char* passphrase,
+                                               size_t passphrase_len, const char* new_passphrase,
+                                               size_t new_len, estelik_error* err);
+
 /* Makes `duress_passphrase` open a decoy: opening the vault with it destroys every real
  * testimony and shows an empty working vault. A decoy answers this call (and every other) as a
  * real vault does, so the call does not reveal which one the handle is. */

@@ -15,6 +15,7 @@ using estelik::InvalidArgument;
 using estelik::Result;
 using estelik::Status;
 using estelik::archive::Archive;
+using estelik::capi::ApplyAutoLock;
 using estelik::capi::Guard;
 using estelik::capi::Passphrase;
 using estelik::capi::Require;
@@ -176,6 +177,41 @@ estelik_status estelik_vault_change_passphrase(estelik_vault* vault, const char*
     ESTELIK_ASSIGN_OR_RETURN(auto old_pass, Passphrase(old_passphrase, old_len, "old_passphrase"));
     ESTELIK_ASSIGN_OR_RETURN(auto new_pass, Passphrase(new_passphrase, new_len, "new_passphrase"));
     return archive.ChangePassphrase(old_pass, new_pass);
+  });
+}
+
+estelik_status estelik_vault_rekey(estelik_vault* vault, const char* passphrase,
+                                   size_t passphrase_len, const char* new_passphrase,
+                                   size_t new_len, estelik_error* err) {
+  return Guard(err, [&]() -> Status {
+    ESTELIK_RETURN_IF_ERROR(Require(vault, "vault"));
+    ApplyAutoLock(*vault->core);
+    VaultCore& core = *vault->core;
+    std::lock_guard lock(core.mu);
+    ESTELIK_RETURN_IF_ERROR(core.Use().status());
+    ESTELIK_ASSIGN_OR_RETURN(auto pass, Passphrase(passphrase, passphrase_len, "passphrase"));
+    ESTELIK_ASSIGN_OR_RETURN(auto new_pass, Passphrase(new_passphrase, new_len, "new_passphrase"));
+    bool syncing = false;
+    for (const auto& [state, weak] : core.syncs) syncing = syncing || !weak.expired();
+    if (!core.writers.empty() || !core.readers.empty() || syncing) {
+      return InvalidArgument(
+          "close the open attachment writers and readers and stop the syncs of this vault before "
+          "re-keying it");
+    }
+    std::unique_ptr<Archive> taken;
+    {
+      // No lock may reach the archive while it is taken apart.
+      std::lock_guard interrupt_lock(core.interrupt_mu);
+      core.interruptible = nullptr;
+      taken = std::move(core.archive);
+    }
+    Status status = Archive::Rekey(taken, pass, new_pass);
+    if (taken != nullptr) {
+      core.SetArchive(std::move(taken));
+    } else {
+      core.DropArchive(Code::kLocked);
+    }
+    return status;
   });
 }
 

@@ -368,3 +368,38 @@ TEST(CApiProcessHardening, CreatingOrOpeningAVaultTurnsCoreDumpsOffForTheProcess
 }
 
 }  // namespace
+
+TEST_F(CApiTest, RekeyKeepsTheHandleWorkingAndOnlyTheNewPassphraseOpens) {
+  const std::string id = Add("before the re-key");
+  constexpr char kNew[] = "a new passphrase";
+  Error err;
+  // Refused while an attachment writer is open; the vault stays as it was.
+  estelik_attachment_writer* writer = nullptr;
+  ASSERT_EQ(estelik_attachment_begin(vault, id.c_str(), "rec.m4a", nullptr,
+                                     ESTELIK_ATTACHMENT_AUDIO, &writer, nullptr),
+            ESTELIK_OK);
+  EXPECT_EQ(estelik_vault_rekey(vault, kPass, sizeof kPass - 1, kNew, sizeof kNew - 1, &err.e),
+            ESTELIK_INVALID_ARGUMENT);
+  EXPECT_NE(err.message().find("writers"), std::string::npos) << err.message();
+  estelik_attachment_abort(writer);
+  EXPECT_EQ(estelik_vault_rekey(vault, "guess", 5, nullptr, 0, &err.e), ESTELIK_WRONG_PASSPHRASE);
+  EXPECT_FALSE(estelik_vault_is_locked(vault));
+
+  // Same passphrase (NULL, 0), then a new one; the handle works throughout.
+  ASSERT_EQ(estelik_vault_rekey(vault, kPass, sizeof kPass - 1, nullptr, 0, &err.e), ESTELIK_OK)
+      << err.message();
+  ASSERT_EQ(estelik_vault_rekey(vault, kPass, sizeof kPass - 1, kNew, sizeof kNew - 1, &err.e),
+            ESTELIK_OK)
+      << err.message();
+  EXPECT_FALSE(estelik_vault_is_locked(vault));
+  Add("after the re-key");
+  EXPECT_EQ(ListAll().size(), 2u);
+  estelik_vault_close(vault);
+  vault = nullptr;
+
+  EXPECT_EQ(estelik_vault_open(dir_.c_str(), kPass, sizeof kPass - 1, &vault, &err.e),
+            ESTELIK_WRONG_PASSPHRASE);
+  ASSERT_EQ(estelik_vault_open(dir_.c_str(), kNew, sizeof kNew - 1, &vault, &err.e), ESTELIK_OK)
+      << err.message();
+  EXPECT_EQ(ListAll().size(), 2u);
+}
