@@ -156,11 +156,11 @@ Result<std::unique_ptr<Archive>> Archive::Assemble(std::unique_ptr<vault::Vault>
 }
 
 Status Archive::Rekey(std::unique_ptr<Archive>& archive, std::string_view passphrase,
-                      std::string_view new_passphrase) {
+                      std::string_view new_passphrase, const std::function<bool()>& cancelled) {
   std::unique_ptr<vault::Vault> vault = std::move(archive->vault_);
   archive.reset();  // the log and store finalize their statements
   const vault::SubkeyName carried[] = {{kLogKeyId, kLogKeyContext}};
-  Status status = vault->Rekey(passphrase, new_passphrase, carried);
+  Status status = vault->Rekey(passphrase, new_passphrase, carried, cancelled);
   if (vault->locked()) return status.ok() ? VaultLocked() : status;
   ESTELIK_ASSIGN_OR_RETURN(archive, Assemble(std::move(vault)));
   return status;

@@ -262,9 +262,10 @@ class Archive {
   // identity, history, contacts, circles and sync state stay as they were. `archive` is taken
   // apart (its store and log hold statements on the connection the vault reopens) and put back
   // together; it is null afterwards only if the vault could not be reopened (as if locked).
-  // Errors as Vault::Rekey; a failed re-key leaves the vault under its old key.
+  // Errors as Vault::Rekey; a failed re-key leaves the vault under its old key. `cancelled` as
+  // in Vault::Rekey.
   static Status Rekey(std::unique_ptr<Archive>& archive, std::string_view passphrase,
-                      std::string_view new_passphrase);
+                      std::string_view new_passphrase, const std::function<bool()>& cancelled = {});
   // Makes `duress_passphrase` open an empty decoy vault, destroying this one (Vault::
   // SetDuressPassphrase). kPermissionDenied when this vault was opened under duress.
   Status SetDuressPassphrase(std::string_view duress_passphrase) {

@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -139,6 +140,22 @@ Status RollForward(const std::string& dir) {
   return Status::Ok();
 }
 
+// While `cancelled` is set, SQLite statements on `db` stop with SQLITE_INTERRUPT (checked every
+// few thousand VM steps); the handler goes when this does.
+class CancelWhile {
+ public:
+  CancelWhile(sqlite3* db, const std::function<bool()>& cancelled) : db_(db) {
+    if (cancelled) sqlite3_progress_handler(db_, 4096, &CancelWhile::Poll, (void*)&cancelled);
+  }
+  ~CancelWhile() { sqlite3_progress_handler(db_, 0, nullptr, nullptr); }
+  CancelWhile(const CancelWhile&) = delete;
+  CancelWhile& operator=(const CancelWhile&) = delete;
+
+ private:
+  static int Poll(void* arg) { return (*static_cast<const std::function<bool()>*>(arg))() ? 1 : 0; }
+  sqlite3* db_;
+};
+
 Status Resolve(const std::string& dir) {
   if (Present(PathIn(dir, kRekeyKeyFileName)) && !Present(PathIn(dir, kRekeyStoreFileName))) {
     return RollForward(dir);
@@ -159,7 +176,7 @@ Status Vault::FinishInterruptedRekey(const std::string& dir) {
 }
 
 Status Vault::Rekey(std::string_view passphrase, std::string_view new_passphrase,
-                    std::span<const SubkeyName> carried) {
+                    std::span<const SubkeyName> carried, const std::function<bool()>& cancelled) {
   if (locked() || db_ == nullptr) return VaultLocked();
   const std::string_view sealing = new_passphrase.empty() ? passphrase : new_passphrase;
   {
@@ -175,7 +192,7 @@ Status Vault::Rekey(std::string_view passphrase, std::string_view new_passphrase
 
   crypto::SecretBytes new_master = crypto::SecretBytes::Random(kMasterKeySize);
   bool committed = false;
-  Status status = RekeyLocked(new_master, sealing, carried, committed);
+  Status status = RekeyLocked(new_master, sealing, carried, cancelled, committed);
   if (!committed) {
     // Nothing changed that counts: the old store and key file are the vault's.
     Status undone = RollBack(dir_);
@@ -185,6 +202,9 @@ Status Vault::Rekey(std::string_view passphrase, std::string_view new_passphrase
         Lock();
         return reopened;
       }
+    }
+    if (cancelled && cancelled()) {
+      return Status(Code::kLocked, "the vault was locked during the re-key; it keeps its old key");
     }
     return status.ok() ? undone : status;
   }
@@ -197,7 +217,8 @@ Status Vault::Rekey(std::string_view passphrase, std::string_view new_passphrase
 }
 
 Status Vault::RekeyLocked(const crypto::SecretBytes& new_master, std::string_view passphrase,
-                          std::span<const SubkeyName> carried, bool& committed) {
+                          std::span<const SubkeyName> carried,
+                          const std::function<bool()>& cancelled, bool& committed) {
   const std::string store_new = PathIn(dir_, kRekeyStoreFileName);
   const std::string key_new = PathIn(dir_, kRekeyKeyFileName);
 
@@ -218,6 +239,7 @@ Status Vault::RekeyLocked(const crypto::SecretBytes& new_master, std::string_vie
     ~Detach() { DetachKey(path); }
   } detach{store_new};
   {
+    CancelWhile cancel(db_.get(), cancelled);
     ESTELIK_ASSIGN_OR_RETURN(sql::Stmt vacuum, sql::Stmt::Prepare(db_.get(), "VACUUM INTO ?1"));
     ESTELIK_RETURN_IF_ERROR(vacuum.BindText(1, store_new).Run());
   }
@@ -242,6 +264,7 @@ Status Vault::RekeyLocked(const crypto::SecretBytes& new_master, std::string_vie
                                   .BindBlob(3, key.span())
                                   .Run());
     }
+    CancelWhile cancel(raw, cancelled);
     ESTELIK_ASSIGN_OR_RETURN(std::string check, sql::QueryText(raw, "PRAGMA quick_check"));
     if (check != "ok") return Corrupt("the re-keyed copy of store.db does not check: " + check);
   }  // closing checkpoints its WAL into it and deletes the WAL
@@ -256,6 +279,9 @@ Status Vault::RekeyLocked(const crypto::SecretBytes& new_master, std::string_vie
   ESTELIK_RETURN_IF_ERROR(KeyFile::WriteSlotTo(KeyFilePath(), key_new, slot_, new_master,
                                                passphrase, SlotRole::kOwner));
   Step(testing::RekeyStep::kKeyWritten);
+
+  // Last point of return.
+  if (cancelled && cancelled()) return Status(Code::kLocked, "the vault was locked");
 
   // 3. The old store closed: nothing of it may stay in a WAL or journal the new one would meet.
   db_.reset();

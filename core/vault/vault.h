@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -113,9 +114,11 @@ class Vault {
   // and reopened: callers finalize their statements on db() first. kWrongPassphrase if
   // `passphrase` does not open this vault's slot (counted by the unlock guard), kInvalidArgument
   // if `new_passphrase` opens the other slot, kLocked after Lock(), kIo/kCorrupt from the disk
-  // (the vault then stays as it was, under the old key, and opened).
+  // (the vault then stays as it was, under the old key, and opened). `cancelled` (optional) is
+  // polled while the store is copied and before the commit: once it returns true the re-key is
+  // undone and kLocked returned (how a panic-lock stops a re-key without waiting for it).
   Status Rekey(std::string_view passphrase, std::string_view new_passphrase,
-               std::span<const SubkeyName> carried);
+               std::span<const SubkeyName> carried, const std::function<bool()>& cancelled = {});
 
   // Makes `duress_passphrase` open a decoy: when it is used, Open() silently destroys the real
   // key slot (crypto-shredding every testimony), deletes the real store and opens a new,
@@ -153,7 +156,8 @@ class Vault {
   // Rekey's work once the passphrase is proven and the folder is locked against other openers;
   // `committed` is set once store.db is the new store (from then on only forward).
   Status RekeyLocked(const crypto::SecretBytes& new_master, std::string_view passphrase,
-                     std::span<const SubkeyName> carried, bool& committed);
+                     std::span<const SubkeyName> carried, const std::function<bool()>& cancelled,
+                     bool& committed);
   // The subkey (id, context), from table vault_keys if a re-key carried it, else derived.
   Result<crypto::SecretBytes> SubkeyOf(uint64_t id, std::string_view context) const;
   // Completes or undoes a re-key a crash interrupted in `dir`; nothing to do without leftovers.

@@ -24,12 +24,14 @@ void VaultCore::SetArchive(std::unique_ptr<archive::Archive> opened) {
 bool VaultCore::Interrupt() {
   std::lock_guard lock(interrupt_mu);
   if (interruptible != nullptr) interruptible->Interrupt();
+  if (rekeying) rekey_cancelled.store(true);
   return call_running;
 }
 
 bool VaultCore::LockPending() {
   std::lock_guard lock(interrupt_mu);
-  return interruptible != nullptr && interruptible->interrupted();
+  return (interruptible != nullptr && interruptible->interrupted()) ||
+         (rekeying && rekey_cancelled.load());
 }
 
 void VaultCore::BeginCall() {

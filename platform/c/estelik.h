@@ -204,8 +204,11 @@ ESTELIK_API estelik_status estelik_vault_change_passphrase(estelik_vault* vault,
  * the vault (a full copy of store.db is written beside it). Crash-safe: the vault opens under the
  * old or the new key at every instant (docs/FORMAT.md "Re-key"). ESTELIK_INVALID_ARGUMENT while
  * an attachment writer or reader is open or a sync runs on the handle (close or stop them
- * first), or if `new_passphrase` is this vault's duress passphrase. On any other error the vault
- * stays under its old key; if it cannot even be reopened the handle is locked. */
+ * first), or if `new_passphrase` is this vault's duress passphrase. A panic-lock (from another
+ * thread) does not wait for it: before the commit the re-key is undone, after it the vault is
+ * under the new key; either way the call returns ESTELIK_LOCKED and the handle is locked. On any
+ * other error the vault stays under its old key; if it cannot even be reopened the handle is
+ * locked. */
 ESTELIK_API estelik_status estelik_vault_rekey(estelik_vault* vault, const char* passphrase,
                                                size_t passphrase_len, const char* new_passphrase,
                                                size_t new_len, estelik_error* err);

@@ -3,6 +3,7 @@
 // exception cross the C boundary.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -42,6 +43,11 @@ struct VaultCore {
   // True while a call of the app (WithArchive) runs on `archive`; under `interrupt_mu`. A lock
   // does not wait for such a call: the call drops the archive itself as it returns.
   bool call_running = false;
+  // True while estelik_vault_rekey runs with the archive taken apart (under `interrupt_mu`); a
+  // lock meanwhile sets `rekey_cancelled`, which the re-key polls, and the re-key drops the
+  // archive as it returns.
+  bool rekeying = false;
+  std::atomic<bool> rekey_cancelled{false};
   bool closed = false;
   // Engine objects that point into `archive`: they are destroyed before it is (lock/close).
   std::set<WriterState*> writers;

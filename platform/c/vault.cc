@@ -200,16 +200,29 @@ estelik_status estelik_vault_rekey(estelik_vault* vault, const char* passphrase,
     }
     std::unique_ptr<Archive> taken;
     {
-      // No lock may reach the archive while it is taken apart.
+      // No lock may reach the archive while it is taken apart; a lock meanwhile cancels the
+      // re-key instead (VaultCore::Interrupt) and does not wait for it.
       std::lock_guard interrupt_lock(core.interrupt_mu);
       core.interruptible = nullptr;
       taken = std::move(core.archive);
+      core.rekey_cancelled.store(false);
+      core.rekeying = true;
+      core.call_running = true;
     }
-    Status status = Archive::Rekey(taken, pass, new_pass);
-    if (taken != nullptr) {
-      core.SetArchive(std::move(taken));
-    } else {
+    Status status =
+        Archive::Rekey(taken, pass, new_pass, [&core] { return core.rekey_cancelled.load(); });
+    bool cancelled = false;
+    {
+      std::lock_guard interrupt_lock(core.interrupt_mu);
+      core.rekeying = false;
+      core.call_running = false;
+      cancelled = core.rekey_cancelled.exchange(false);
+    }
+    const bool reopened = taken != nullptr;
+    if (reopened) core.SetArchive(std::move(taken));
+    if (!reopened || cancelled) {
       core.DropArchive(Code::kLocked);
+      if (status.ok()) status = estelik::VaultLocked();
     }
     return status;
   });

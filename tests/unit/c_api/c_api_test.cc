@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/vault/rekey_testing.h"
 #include "platform/c/estelik.h"
 #include "proto/record.pb.h"
 #include "tests/support/damage.h"
@@ -402,4 +403,42 @@ TEST_F(CApiTest, RekeyKeepsTheHandleWorkingAndOnlyTheNewPassphraseOpens) {
   ASSERT_EQ(estelik_vault_open(dir_.c_str(), kNew, sizeof kNew - 1, &vault, &err.e), ESTELIK_OK)
       << err.message();
   EXPECT_EQ(ListAll().size(), 2u);
+}
+
+// A panic-lock does not wait for a re-key: at a step before the commit it undoes it, at one
+// after it the vault keeps the new key; the call returns LOCKED and the handle is locked.
+static estelik_vault* g_lock_during_rekey = nullptr;
+static estelik::vault::testing::RekeyStep g_lock_at{};
+static void LockAtStep(estelik::vault::testing::RekeyStep step) {
+  if (step == g_lock_at) estelik_vault_lock(g_lock_during_rekey);
+}
+
+TEST_F(CApiTest, PanicLockDuringARekeyLocksAtOnceAndLeavesOneWorkingKey) {
+  using estelik::vault::testing::RekeyStep;
+  Add("kept either way");
+  constexpr char kNew[] = "a new passphrase";
+  g_lock_during_rekey = vault;
+  estelik::vault::testing::SetRekeyStepHookForTesting(LockAtStep);
+  for (RekeyStep at : {RekeyStep::kCopied, RekeyStep::kKeyWritten, RekeyStep::kStoreSwapped}) {
+    SCOPED_TRACE(static_cast<int>(at));
+    const bool committed = at >= RekeyStep::kStoreSwapped;
+    g_lock_at = at;
+    Error err;
+    EXPECT_EQ(estelik_vault_rekey(vault, kPass, sizeof kPass - 1, kNew, sizeof kNew - 1, &err.e),
+              ESTELIK_LOCKED)
+        << err.message();
+    EXPECT_TRUE(estelik_vault_is_locked(vault));
+    EXPECT_EQ(estelik_vault_unlock(vault, committed ? kPass : kNew,
+                                   committed ? sizeof kPass - 1 : sizeof kNew - 1, &err.e),
+              ESTELIK_WRONG_PASSPHRASE);
+    ASSERT_EQ(estelik_vault_unlock(vault, committed ? kNew : kPass,
+                                   committed ? sizeof kNew - 1 : sizeof kPass - 1, &err.e),
+              ESTELIK_OK)
+        << err.message();
+    EXPECT_EQ(ListAll().size(), 1u);
+    if (committed) break;
+  }
+  estelik::vault::testing::SetRekeyStepHookForTesting(nullptr);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/store.db.rekey"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/vault.key.rekey"));
 }
