@@ -1441,6 +1441,20 @@ int main(void) {
   EXPECT_OK(estelik_vault_open(dir, "new one", 7, &vault, &err));
   EXPECT_OK(estelik_testimony_get(vault, hex_id, &buf, &err));
   estelik_buffer_free(&buf);
+
+  /* Re-key under a third passphrase: the handle keeps working; only that passphrase opens. */
+  EXPECT_STATUS(ESTELIK_WRONG_PASSPHRASE,
+                estelik_vault_rekey(vault, "guess", 5, "third one", 9, &err));
+  EXPECT_OK(estelik_vault_rekey(vault, "new one", 7, "third one", 9, &err));
+  EXPECT_OK(estelik_testimony_get(vault, hex_id, &buf, &err));
+  CHECK(testimony_title_is(&buf, "Checkpoint at the river bridge"));
+  estelik_buffer_free(&buf);
+  estelik_vault_close(vault);
+  vault = NULL;
+  EXPECT_STATUS(ESTELIK_WRONG_PASSPHRASE, estelik_vault_open(dir, "new one", 7, &vault, &err));
+  EXPECT_OK(estelik_vault_open(dir, "third one", 9, &vault, &err));
+  EXPECT_OK(estelik_testimony_get(vault, hex_id, &buf, &err));
+  estelik_buffer_free(&buf);
   estelik_vault_close(vault);
   estelik_vault_close(other);
 
